@@ -1,1 +1,6 @@
+//! The `spcti` server: configuration, wiring, gateways, drivers and storage.
 
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod serve;

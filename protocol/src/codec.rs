@@ -69,6 +69,13 @@ impl TextEncoding {
     }
 }
 
+impl std::str::FromStr for TextEncoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        TextEncoding::from_text(s).ok_or_else(|| "expected utf-8 or gbk".into())
+    }
+}
+
 /// A tag name as read: known, or kept as written (flow variables in 6003).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Name<'a> {

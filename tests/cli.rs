@@ -1,0 +1,141 @@
+//! The real `spcti` binary: `xml decode`/`encode`, `migrate`, and config
+//! errors that stop `serve`.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn spcti(args: &[&str], stdin: &[u8], envs: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spcti"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn spcti");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn decode_prints_canonical_tags_as_strings() {
+    let out = spcti(
+        &["xml", "decode"],
+        b"<msgtype>6009</msgtype><TelNum>8031</TelNum><CallerNo>6060</CallerNo><CalleeNo>78963200</CalleeNo><AR>1</AR><Reason>0</Reason><TellGuid>769194c3-423c-40e7-8e23-7ba83900dbfb</TellGuid>\n",
+        &[],
+    );
+    assert_eq!(
+        json(&out),
+        serde_json::json!({
+            "MsgType": "6009", "TelNum": "8031", "CallerNo": "6060", "CalleeNo": "78963200",
+            "AR": "1", "Reason": "0", "TellGUID": "769194C3-423C-40E7-8E23-7BA83900DBFB"
+        })
+    );
+}
+
+#[test]
+fn decode_gbk_input() {
+    let (bytes, _, _) = encoding_rs::GBK
+        .encode("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>午休中</ShowState>");
+    let out = spcti(&["xml", "decode", "--encoding", "gbk"], &bytes, &[]);
+    assert_eq!(
+        json(&out),
+        serde_json::json!({"MsgType": "1002", "TelNum": "8001", "ShowState": "午休中"})
+    );
+    // The same bytes are not UTF-8.
+    let out = spcti(&["xml", "decode"], &bytes, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "spcti: datagram is not valid utf-8 text"
+    );
+}
+
+#[test]
+fn decode_refuses_bad_datagrams_with_exit_1() {
+    for (input, why) in [
+        (&b"<MsgType>1001</MsgType>"[..], "missing TelNum"),
+        (b"<MsgType>4242</MsgType>", "unknown MsgType 4242"),
+        (
+            b"<MsgType>1001</MsgType><TelNum>8001",
+            "<TelNum> is not closed",
+        ),
+        (
+            b"<!DOCTYPE x><MsgType>1001</MsgType>",
+            "DOCTYPE is not allowed",
+        ),
+    ] {
+        let out = spcti(&["xml", "decode"], input, &[]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            format!("spcti: {why}")
+        );
+    }
+    let big = vec![b' '; 20_000];
+    let out = spcti(&["xml", "decode"], &big, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("over the 8 KiB limit"));
+}
+
+#[test]
+fn encode_then_decode_round_trips_lists() {
+    let input = serde_json::json!({
+        "MsgType": "9032",
+        "Conferences": [{"ConfNo": "4", "Member": ["8001", "13800000000"], "HALLH": "1"}],
+        "Seq": "x1"
+    });
+    let out = spcti(&["xml", "encode"], input.to_string().as_bytes(), &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout.clone()).unwrap(),
+        "<MsgType>9032</MsgType><ConfNo>4</ConfNo><Member>8001</Member><Member>13800000000</Member><HALLH>1</HALLH><Seq>x1</Seq>"
+    );
+    let back = spcti(&["xml", "decode"], &out.stdout, &[]);
+    assert_eq!(json(&back), input);
+    let out = spcti(&["xml", "encode"], br#"{"MsgType":"1001"}"#, &[]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/db/spcti.db", dir.path().display());
+    let envs = [("SPCTI_DATABASE__URL", url.as_str())];
+    let out = spcti(&["migrate"], b"", &envs);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
+    let again = spcti(&["migrate"], b"", &envs);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "database is up to date"
+    );
+}
+
+#[test]
+fn serve_refuses_a_misspelt_key_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[sys]\nring_timout_s = 10\n").unwrap();
+    let out = spcti(&["serve", "--config", file.to_str().unwrap()], b"", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown key `sys.ring_timout_s`") && err.contains("bad.toml"),
+        "{err}"
+    );
+}
