@@ -11,7 +11,7 @@ use quick_xml::events::Event;
 
 use crate::error::{DecodeErrorKind, clip};
 use crate::tags::Tag;
-use crate::value::{FieldValue, escape_into};
+use crate::value::{FieldValue, escape_into, is_forbidden_char};
 
 /// The largest datagram accepted (protocol.md section 1).
 pub const MAX_DATAGRAM: usize = 8 * 1024;
@@ -158,7 +158,7 @@ fn resolve_entity(name: &str, out: &mut String) -> Result<(), DecodeErrorKind> {
                 None => num.parse().ok(),
             };
             match code.and_then(char::from_u32) {
-                Some(c) if c != '\0' => c,
+                Some(c) if !is_forbidden_char(c) => c,
                 _ => return Err(DecodeErrorKind::BadCharRef(clip(name))),
             }
         }
@@ -166,6 +166,13 @@ fn resolve_entity(name: &str, out: &mut String) -> Result<(), DecodeErrorKind> {
     };
     out.push(c);
     Ok(())
+}
+
+fn check_chars(text: &str) -> Result<(), DecodeErrorKind> {
+    match text.chars().find(|c| is_forbidden_char(*c)) {
+        Some(c) => Err(DecodeErrorKind::ForbiddenChar(c as u32)),
+        None => Ok(()),
+    }
 }
 
 /// Parses the text of one datagram into fields.
@@ -225,6 +232,7 @@ pub fn parse_fields(text: &str) -> Result<Fields<'_>, DecodeErrorKind> {
             }
             Event::Text(t) => {
                 let piece = t.xml10_content();
+                check_chars(&piece)?;
                 if open.is_none() {
                     if !piece.chars().all(is_xml_space) {
                         return Err(DecodeErrorKind::StrayText);
@@ -241,6 +249,7 @@ pub fn parse_fields(text: &str) -> Result<Fields<'_>, DecodeErrorKind> {
                     return Err(DecodeErrorKind::StrayText);
                 }
                 let piece = c.into_inner();
+                check_chars(&piece)?;
                 value
                     .get_or_insert_with(Cow::default)
                     .to_mut()
@@ -450,6 +459,9 @@ mod tests {
         assert!(matches!(one("junk<A>1</A>"), Err(K::StrayText)));
         assert!(matches!(one("<A>&bogus;</A>"), Err(K::UnknownEntity(_))));
         assert!(matches!(one("<A>&#0;</A>"), Err(K::BadCharRef(_))));
+        assert!(matches!(one("<A>&#1;</A>"), Err(K::BadCharRef(_))));
+        assert!(matches!(one("<A>a\u{0}b</A>"), Err(K::ForbiddenChar(0))));
+        assert_eq!(one("<A>a&#13;b\r\nc</A>").unwrap()[0].1, "a\rb\nc");
         assert!(matches!(
             one("<A>1</A><?xml version=\"1.0\"?>"),
             Err(K::LateDeclaration)

@@ -47,6 +47,8 @@ pub enum DecodeErrorKind {
     UnknownEntity(String),
     #[error("bad character reference &{0};")]
     BadCharRef(String),
+    #[error("character U+{0:04X} is not allowed in XML")]
+    ForbiddenChar(u32),
     #[error("malformed XML: {0}")]
     Syntax(String),
     #[error("missing MsgType")]

@@ -51,8 +51,9 @@ impl Body for ScreenPop {
         let mut extra: Vec<(String, String)> = Vec::new();
         for (name, value) in f.iter() {
             if let Name::Other(n) = name {
-                // First wins, as for every repeated tag.
-                if !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(n)) {
+                // Only names the encoder can write back are flow variables;
+                // the first of a repeated name wins, as for every tag.
+                if is_xml_name(n) && !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(n)) {
                     extra.push((n.to_string(), value.to_owned()));
                 }
             }

@@ -22,17 +22,27 @@ pub trait FieldValue: Sized {
     fn text(&self) -> Cow<'_, str>;
 }
 
-/// Appends `s` with `&`, `<` and `>` escaped: all element content needs.
+/// Characters XML 1.0 cannot carry at all, not even as references.
+pub fn is_forbidden_char(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// Appends `s` as element content: `&`, `<` and `>` escaped, CR written as
+/// `&#13;` (a raw CR would be read back as LF), and characters XML cannot
+/// carry dropped (a datagram with them would be refused by every reader).
 pub fn escape_into(out: &mut String, s: &str) {
     let mut rest = s;
-    while let Some(i) = rest.find(['&', '<', '>']) {
+    while let Some(i) = rest.find(|c: char| matches!(c, '&' | '<' | '>' | '\r') || is_forbidden_char(c)) {
         out.push_str(&rest[..i]);
-        out.push_str(match rest.as_bytes()[i] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            _ => "&gt;",
+        let c = rest[i..].chars().next().expect("found a char");
+        out.push_str(match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '\r' => "&#13;",
+            _ => "",
         });
-        rest = &rest[i + 1..];
+        rest = &rest[i + c.len_utf8()..];
     }
     out.push_str(rest);
 }
@@ -262,8 +272,8 @@ mod tests {
     #[test]
     fn escape_only_what_content_needs() {
         let mut out = String::new();
-        escape_into(&mut out, "a<b & c>d \"e\" 'f'");
-        assert_eq!(out, "a&lt;b &amp; c&gt;d \"e\" 'f'");
+        escape_into(&mut out, "a<b & c>d \"e\" 'f'\r\n\u{1}\u{FFFF}中");
+        assert_eq!(out, "a&lt;b &amp; c&gt;d \"e\" 'f'&#13;\n中");
     }
 
     #[test]

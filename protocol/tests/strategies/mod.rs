@@ -21,7 +21,7 @@ fn xml_trim(s: String) -> String {
 pub fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,16}".prop_map(xml_trim),
-        "[a-z &<>'\"中文午休]{0,12}".prop_map(xml_trim),
+        "[a-z &<>'\"中文午休\r\n\t]{0,12}".prop_map(xml_trim),
     ]
 }
 
