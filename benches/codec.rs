@@ -50,7 +50,10 @@ fn channel_state() -> Message {
 }
 
 fn bench(c: &mut Criterion) {
-    for (name, msg) in [("6003_screen_pop", screen_pop()), ("6012_channel_state", channel_state())] {
+    for (name, msg) in [
+        ("6003_screen_pop", screen_pop()),
+        ("6012_channel_state", channel_state()),
+    ] {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(1));
         let bytes = encode(&msg, None, TextEncoding::Utf8);

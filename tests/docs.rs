@@ -36,5 +36,8 @@ fn every_example_decodes_and_is_canonical() {
     }
     let all: BTreeSet<u32> = Message::CODES.iter().copied().collect();
     let missing: Vec<_> = all.difference(&seen).collect();
-    assert!(missing.is_empty(), "MsgTypes without an example: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "MsgTypes without an example: {missing:?}"
+    );
 }

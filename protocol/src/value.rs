@@ -32,7 +32,9 @@ pub fn is_forbidden_char(c: char) -> bool {
 /// carry dropped (a datagram with them would be refused by every reader).
 pub fn escape_into(out: &mut String, s: &str) {
     let mut rest = s;
-    while let Some(i) = rest.find(|c: char| matches!(c, '&' | '<' | '>' | '\r') || is_forbidden_char(c)) {
+    while let Some(i) =
+        rest.find(|c: char| matches!(c, '&' | '<' | '>' | '\r') || is_forbidden_char(c))
+    {
         out.push_str(&rest[..i]);
         let c = rest[i..].chars().next().expect("found a char");
         out.push_str(match c {

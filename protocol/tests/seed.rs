@@ -281,11 +281,14 @@ fn encoder_escapes_values() {
 fn fuzz_regression_carriage_return_reference_survives_a_round_trip() {
     // Found by cargo-fuzz: `&#13;` decoded to CR, which the encoder wrote raw
     // and XML line-end rules read back as LF.
-    let env = dec("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>a&#13;b</ShowState>").unwrap();
+    let env =
+        dec("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>a&#13;b</ShowState>").unwrap();
     let bytes = encode(&env.message, None, TextEncoding::Utf8);
     assert_eq!(dec(std::str::from_utf8(&bytes).unwrap()).unwrap(), env);
     assert_eq!(
-        dec("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>a\u{0}b</ShowState>").unwrap_err().kind,
+        dec("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>a\u{0}b</ShowState>")
+            .unwrap_err()
+            .kind,
         DecodeErrorKind::ForbiddenChar(0)
     );
 }

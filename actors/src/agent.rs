@@ -1,0 +1,294 @@
+//! An agent's logic, without I/O.
+//!
+//! Status and state are different axes (architecture rule 3): the agent
+//! chooses its [`Status`] (ready, busy with a ShowState, offline); the system
+//! drives its [`Activity`] (idle, ringing, talking, wrap-up). Clients see the
+//! two folded into one `AgentState`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use spcti_protocol::{AgentState, ChNum, GroupNo, TelNum, WorkNo};
+
+use crate::clock::Mono;
+
+/// Chosen by the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ready,
+    Busy,
+    Offline,
+}
+
+/// Driven by the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Idle,
+    Ringing { call: ChNum, since: Mono },
+    Talking { call: ChNum, since: Mono },
+    WrapUp { until: Mono },
+}
+
+/// One agent, logged in (or once logged in) at a seat.
+#[derive(Debug, Clone)]
+pub struct AgentCore {
+    pub tel: TelNum,
+    pub seat: ChNum,
+    pub work_no: Option<WorkNo>,
+    /// (group, priority)
+    pub groups: Vec<(GroupNo, u32)>,
+    pub status: Status,
+    pub show_state: String,
+    pub activity: Activity,
+    /// When the agent last became free: the longest-idle key.
+    pub idle_since: Mono,
+    pub calls_today: u32,
+    pub talk_today: Duration,
+    /// Where events go: the source of the last 1001/1002/1099.
+    pub client: Option<SocketAddr>,
+    /// Set once the client has sent a heartbeat; only such clients time out.
+    pub last_heartbeat: Option<Mono>,
+}
+
+/// Why a transition was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NotAvailable(AgentState),
+    NotOnThatCall,
+}
+
+impl AgentCore {
+    pub fn new(tel: TelNum, seat: ChNum, now: Mono) -> Self {
+        AgentCore {
+            tel,
+            seat,
+            work_no: None,
+            groups: Vec::new(),
+            status: Status::Offline,
+            show_state: String::new(),
+            activity: Activity::Idle,
+            idle_since: now,
+            calls_today: 0,
+            talk_today: Duration::ZERO,
+            client: None,
+            last_heartbeat: None,
+        }
+    }
+
+    /// What clients and monitors see.
+    pub fn agent_state(&self) -> AgentState {
+        match (self.status, self.activity) {
+            (Status::Offline, Activity::Idle) => AgentState::Offline,
+            (_, Activity::Ringing { .. }) => AgentState::Ringing,
+            (_, Activity::Talking { .. }) => AgentState::Talking,
+            (_, Activity::WrapUp { .. }) => AgentState::WrapUp,
+            (Status::Ready, Activity::Idle) => AgentState::Ready,
+            (Status::Busy, Activity::Idle) => AgentState::Busy,
+        }
+    }
+
+    /// May be offered a call.
+    pub fn available(&self) -> bool {
+        self.status == Status::Ready && self.activity == Activity::Idle
+    }
+
+    fn set_show(&mut self, show: Option<String>) {
+        if let Some(s) = show {
+            // `NULL` clears what monitors show (seed).
+            self.show_state = if s.eq_ignore_ascii_case("NULL") {
+                String::new()
+            } else {
+                s
+            };
+        }
+    }
+
+    /// 1001: log in / ready. A fresh login puts the agent at the back of the line.
+    pub fn login(
+        &mut self,
+        work_no: Option<WorkNo>,
+        groups: Vec<(GroupNo, u32)>,
+        show: Option<String>,
+        now: Mono,
+    ) {
+        if self.status == Status::Offline {
+            self.idle_since = now;
+            self.last_heartbeat = None;
+        }
+        if work_no.is_some() {
+            self.work_no = work_no;
+        }
+        self.groups = groups;
+        self.status = Status::Ready;
+        self.set_show(show);
+        tracing::trace!(agent = %self.tel, "ready");
+    }
+
+    /// 1002: busy (leave the seat).
+    pub fn set_busy(&mut self, show: Option<String>) {
+        self.status = Status::Busy;
+        self.set_show(show);
+        tracing::trace!(agent = %self.tel, "busy");
+    }
+
+    /// 1004 / `*9` / heartbeat loss.
+    pub fn logout(&mut self) {
+        self.status = Status::Offline;
+        self.show_state.clear();
+        tracing::trace!(agent = %self.tel, "offline");
+    }
+
+    /// A call is offered: the seat starts ringing.
+    pub fn offered(&mut self, call: ChNum, now: Mono) -> Result<(), Refusal> {
+        if !self.available() {
+            return Err(Refusal::NotAvailable(self.agent_state()));
+        }
+        self.activity = Activity::Ringing { call, since: now };
+        Ok(())
+    }
+
+    /// The offer ended without this agent answering. With `noanswerleave`
+    /// and a ring-out, the agent goes busy.
+    pub fn offer_withdrawn(
+        &mut self,
+        call: ChNum,
+        rang_out: bool,
+        noanswerleave: bool,
+    ) -> Result<(), Refusal> {
+        match self.activity {
+            Activity::Ringing { call: c, .. } if c == call => {
+                self.activity = Activity::Idle;
+                if rang_out && noanswerleave && self.status == Status::Ready {
+                    self.status = Status::Busy;
+                    self.show_state = "no answer".into();
+                }
+                Ok(())
+            }
+            _ => Err(Refusal::NotOnThatCall),
+        }
+    }
+
+    /// The agent's seat is connected to `call`.
+    pub fn connected(&mut self, call: ChNum, now: Mono) {
+        self.activity = Activity::Talking { call, since: now };
+    }
+
+    /// The call ended. Returns the wrap-up deadline, if any.
+    pub fn call_ended(
+        &mut self,
+        call: ChNum,
+        now: Mono,
+        wrap_up: Duration,
+    ) -> Result<Option<Mono>, Refusal> {
+        let Activity::Talking { call: c, since } = self.activity else {
+            return Err(Refusal::NotOnThatCall);
+        };
+        if c != call {
+            return Err(Refusal::NotOnThatCall);
+        }
+        self.calls_today += 1;
+        self.talk_today += now.saturating_sub(since);
+        // After answering a call the agent goes to the back of the line.
+        self.idle_since = now;
+        if wrap_up.is_zero() {
+            self.activity = Activity::Idle;
+            Ok(None)
+        } else {
+            let until = now + wrap_up;
+            self.activity = Activity::WrapUp { until };
+            Ok(Some(until))
+        }
+    }
+
+    /// Wrap-up time is over.
+    pub fn wrap_up_done(&mut self, now: Mono) {
+        if let Activity::WrapUp { until } = self.activity {
+            if now >= until {
+                self.activity = Activity::Idle;
+                self.idle_since = now;
+            }
+        }
+    }
+
+    /// A 1099 arrived.
+    pub fn heartbeat(&mut self, now: Mono) {
+        self.last_heartbeat = Some(now);
+    }
+
+    /// Whether a client that has sent heartbeats missed three in a row.
+    /// Clients that never sent one (the original's) never time out.
+    pub fn heartbeat_lost(&self, now: Mono, interval: Duration) -> bool {
+        self.status != Status::Offline
+            && self
+                .last_heartbeat
+                .is_some_and(|last| now.saturating_sub(last) >= interval * 3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> AgentCore {
+        AgentCore::new(TelNum::new("8001").unwrap(), ChNum(30), Duration::ZERO)
+    }
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn status_and_activity_fold_into_agent_state() {
+        let mut a = agent();
+        assert_eq!(a.agent_state(), AgentState::Offline);
+        a.login(None, vec![(GroupNo(1), 1)], Some("hi".into()), s(5));
+        assert_eq!((a.agent_state(), a.idle_since), (AgentState::Ready, s(5)));
+        a.offered(ChNum(1), s(6)).unwrap();
+        assert_eq!(a.agent_state(), AgentState::Ringing);
+        assert_eq!(
+            a.offered(ChNum(2), s(6)),
+            Err(Refusal::NotAvailable(AgentState::Ringing))
+        );
+        a.connected(ChNum(1), s(8));
+        assert_eq!(a.agent_state(), AgentState::Talking);
+        assert_eq!(a.call_ended(ChNum(1), s(20), s(10)).unwrap(), Some(s(30)));
+        assert_eq!(a.agent_state(), AgentState::WrapUp);
+        assert_eq!(
+            (a.calls_today, a.talk_today, a.idle_since),
+            (1, s(12), s(20))
+        );
+        a.wrap_up_done(s(30));
+        assert_eq!(a.agent_state(), AgentState::Ready);
+        a.set_busy(Some("NULL".into()));
+        assert_eq!(
+            (a.agent_state(), a.show_state.as_str()),
+            (AgentState::Busy, "")
+        );
+    }
+
+    #[test]
+    fn ring_out_with_noanswerleave_goes_busy() {
+        let mut a = agent();
+        a.login(None, vec![], None, s(0));
+        a.offered(ChNum(1), s(1)).unwrap();
+        a.offer_withdrawn(ChNum(1), true, true).unwrap();
+        assert_eq!(a.agent_state(), AgentState::Busy);
+        let mut a = agent();
+        a.login(None, vec![], None, s(0));
+        a.offered(ChNum(1), s(1)).unwrap();
+        a.offer_withdrawn(ChNum(1), true, false).unwrap();
+        assert_eq!((a.agent_state(), a.idle_since), (AgentState::Ready, s(0)));
+    }
+
+    #[test]
+    fn heartbeat_rules() {
+        let mut a = agent();
+        a.login(None, vec![], None, s(0));
+        assert!(
+            !a.heartbeat_lost(s(1000), s(30)),
+            "never sent one: never times out"
+        );
+        a.heartbeat(s(10));
+        assert!(!a.heartbeat_lost(s(99), s(30)));
+        assert!(a.heartbeat_lost(s(100), s(30)));
+    }
+}

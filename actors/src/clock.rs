@@ -1,0 +1,167 @@
+//! Time for the whole server, real or injected.
+//!
+//! Every protocol timer (ring timeout, prompt length, heartbeat, wrap-up)
+//! sleeps on a [`Clock`]. In production it is tokio's clock (which tests
+//! in-process can pause). With `[sim] clock = "manual"` nothing moves until
+//! [`Clock::advance`] is called, so end-to-end tests of a 45-second ring
+//! timeout take no time and never race the wall clock.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use tokio::sync::oneshot;
+
+/// A point on the server's monotonic clock: time since the clock started.
+pub type Mono = Duration;
+
+#[derive(Default)]
+struct Manual {
+    now: Duration,
+    seq: u64,
+    timers: BTreeMap<(Duration, u64), oneshot::Sender<()>>,
+}
+
+struct Inner {
+    origin_wall: NaiveDateTime,
+    origin: tokio::time::Instant,
+    manual: Option<Mutex<Manual>>,
+}
+
+/// The server clock. Cheap to clone; all clones share one time.
+#[derive(Clone)]
+pub struct Clock(Arc<Inner>);
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clock")
+            .field("manual", &self.is_manual())
+            .field("now", &self.now())
+            .finish()
+    }
+}
+
+impl Clock {
+    fn with(manual: bool) -> Self {
+        Clock(Arc::new(Inner {
+            origin_wall: Utc::now().naive_utc(),
+            origin: tokio::time::Instant::now(),
+            manual: manual.then(|| Mutex::new(Manual::default())),
+        }))
+    }
+
+    /// tokio's clock: real time, or paused time under `#[tokio::test(start_paused)]`.
+    pub fn real() -> Self {
+        Clock::with(false)
+    }
+
+    /// A clock that moves only when [`advance`](Self::advance) is called.
+    pub fn manual() -> Self {
+        Clock::with(true)
+    }
+
+    /// Whether this clock is driven by hand.
+    pub fn is_manual(&self) -> bool {
+        self.0.manual.is_some()
+    }
+
+    fn manual_state(&self) -> Option<std::sync::MutexGuard<'_, Manual>> {
+        // A panic while holding this lock cannot leave the map inconsistent.
+        self.0
+            .manual
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Time since the clock started.
+    pub fn now(&self) -> Mono {
+        match self.manual_state() {
+            Some(m) => m.now,
+            None => tokio::time::Instant::now() - self.0.origin,
+        }
+    }
+
+    /// Wall-clock time (UTC) corresponding to [`now`](Self::now).
+    pub fn wall(&self) -> NaiveDateTime {
+        self.wall_at(self.now())
+    }
+
+    /// Wall-clock time (UTC) of a monotonic point.
+    pub fn wall_at(&self, at: Mono) -> NaiveDateTime {
+        self.0.origin_wall + chrono::Duration::from_std(at).unwrap_or_default()
+    }
+
+    /// Completes after `d` on this clock.
+    pub fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static + use<> {
+        let rx = self.manual_state().map(|mut m| {
+            let (tx, rx) = oneshot::channel();
+            m.seq += 1;
+            let key = (m.now + d, m.seq);
+            m.timers.insert(key, tx);
+            rx
+        });
+        async move {
+            match rx {
+                // A dropped sender (clock gone) ends the wait too.
+                Some(rx) => {
+                    let _ = rx.await;
+                }
+                None => tokio::time::sleep(d).await,
+            }
+        }
+    }
+
+    /// Moves a manual clock forward, firing every timer that falls due, in
+    /// order. Returns how many fired. A real clock ignores this.
+    pub fn advance(&self, d: Duration) -> usize {
+        let Some(mut m) = self.manual_state() else {
+            return 0;
+        };
+        m.now += d;
+        let now = m.now;
+        let later = m.timers.split_off(&(now, u64::MAX));
+        let due = std::mem::replace(&mut m.timers, later);
+        drop(m);
+        due.into_values()
+            .filter(|tx| !tx.is_closed())
+            .map(|tx| tx.send(()))
+            .filter(Result::is_ok)
+            .count()
+    }
+
+    /// Timers waiting on a manual clock (cancelled ones included until due).
+    pub fn pending(&self) -> usize {
+        self.manual_state().map_or(0, |m| m.timers.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn manual_clock_fires_only_when_advanced() {
+        let clock = Clock::manual();
+        let c = clock.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for s in [3u64, 1, 2] {
+            let (c, tx) = (c.clone(), tx.clone());
+            actix_rt::spawn(async move {
+                c.sleep(Duration::from_secs(s)).await;
+                tx.send(s).unwrap();
+            });
+        }
+        tokio::task::yield_now().await;
+        assert_eq!(clock.pending(), 3);
+        assert!(rx.try_recv().is_err());
+        assert_eq!(clock.advance(Duration::from_millis(2500)), 2);
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, Some(2));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(clock.advance(Duration::from_secs(1)), 1);
+        assert_eq!(rx.recv().await, Some(3));
+        assert_eq!(clock.now(), Duration::from_millis(3500));
+    }
+}

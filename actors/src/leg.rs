@@ -1,0 +1,753 @@
+//! An inbound call on a trunk, without I/O: IVR, queue, ringing agents,
+//! talking, and the call record each ending writes.
+//!
+//! The trunk leg owns the call (its GUID, numbers, times, recording); the
+//! seat legs and agents it rings only report back to it.
+
+use std::time::Duration;
+
+use spcti_protocol::{Cause, ChNum, ChannelState, GroupNo, TelNum, TellGuid, WorkNo};
+
+use crate::clock::{Clock, Mono};
+use crate::records::{CallRecord, Customer, Direction, HangupBy, RecordingRow, TellMsg};
+use crate::switch::SwitchCommand;
+
+/// The prompt every inbound call hears until flows exist.
+pub const WELCOME_PROMPT: &str = "welcome";
+
+/// Cause used when the system itself tears a call down (Q.850 41, temporary failure).
+pub const SYSTEM_FAILURE: Cause = Cause(41);
+
+/// What is known of the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    pub guid: TellGuid,
+    pub caller: String,
+    pub callee: String,
+    pub started: Mono,
+    pub group: Option<GroupNo>,
+    pub queued_at: Option<Mono>,
+    pub customer: Customer,
+    /// Agents that let it ring out.
+    pub tried: Vec<TelNum>,
+}
+
+/// An agent whose seat rings for the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ringer {
+    pub agent: TelNum,
+    pub work_no: Option<WorkNo>,
+    pub seat: ChNum,
+}
+
+/// The leg's state; each state owns its data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Leg {
+    #[default]
+    Free,
+    Ivr {
+        call: CallInfo,
+    },
+    Queued {
+        call: CallInfo,
+    },
+    Ringing {
+        call: CallInfo,
+        ringers: Vec<Ringer>,
+        since: Mono,
+    },
+    Talking {
+        call: CallInfo,
+        agent: Ringer,
+        answered_at: Mono,
+        /// Relative to `data_dir/recordings`.
+        recording: String,
+    },
+}
+
+/// What the leg wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegEffect {
+    Switch(SwitchCommand),
+    LookupCustomer(String),
+    /// Join (or rejoin) the group's queue.
+    Enqueue {
+        group: GroupNo,
+        since: Mono,
+        tried: Vec<TelNum>,
+    },
+    /// The call left the group's queue; `abandoned` when the caller hung up.
+    LeaveQueue {
+        group: GroupNo,
+        abandoned: bool,
+    },
+    /// An agent answered after the caller waited `waited`.
+    AnsweredInGroup {
+        group: GroupNo,
+        waited: Duration,
+    },
+    /// Offer the call to an agent (screen pop) and ring its seat.
+    Offer {
+        ringer: Ringer,
+        waited: Duration,
+    },
+    /// The offer to an agent ended without them answering.
+    Withdraw {
+        ringer: Ringer,
+        rang_out: bool,
+    },
+    /// Connect an agent's seat that is already off-hook (pick-up).
+    ConnectSeat {
+        ringer: Ringer,
+    },
+    /// The agent is talking on this call.
+    AgentConnected {
+        ringer: Ringer,
+    },
+    /// The call ended for the agent; `by_agent` when the seat hung up.
+    AgentCallEnded {
+        ringer: Ringer,
+        by_agent: bool,
+    },
+    /// A seat reported for a call it no longer has.
+    SeatOrphaned {
+        seat: ChNum,
+    },
+    StartRingTimer(Duration),
+    CancelRingTimer,
+    Record(Box<CallRecord>),
+    Recording(Box<RecordingRow>),
+}
+
+/// An input the leg cannot take in its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotNow(pub &'static str);
+
+/// How a call ended, for its record.
+struct Ending<'a> {
+    agent: Option<&'a Ringer>,
+    answered_at: Option<Mono>,
+    tellmsg: TellMsg,
+    hangup_by: HangupBy,
+    cause: Cause,
+    recording: Option<&'a str>,
+}
+
+impl Ending<'_> {
+    /// An ending before anyone answered.
+    fn unanswered(tellmsg: TellMsg, hangup_by: HangupBy, cause: Cause) -> Self {
+        Ending {
+            agent: None,
+            answered_at: None,
+            tellmsg,
+            hangup_by,
+            cause,
+            recording: None,
+        }
+    }
+}
+
+/// The trunk's inbound leg.
+#[derive(Debug, Clone)]
+pub struct InboundLeg {
+    pub ch: ChNum,
+    pub leg: Leg,
+}
+
+impl InboundLeg {
+    pub fn new(ch: ChNum) -> Self {
+        InboundLeg { ch, leg: Leg::Free }
+    }
+
+    /// The state monitors show for this trunk.
+    pub fn channel_state(&self) -> ChannelState {
+        match self.leg {
+            Leg::Free => ChannelState::Free,
+            Leg::Ivr { .. } => ChannelState::Ivr,
+            Leg::Queued { .. } => ChannelState::Queued,
+            Leg::Ringing { .. } => ChannelState::Ringing,
+            Leg::Talking { .. } => ChannelState::Talking,
+        }
+    }
+
+    /// The call, if any.
+    pub fn call(&self) -> Option<&CallInfo> {
+        match &self.leg {
+            Leg::Free => None,
+            Leg::Ivr { call }
+            | Leg::Queued { call }
+            | Leg::Ringing { call, .. }
+            | Leg::Talking { call, .. } => Some(call),
+        }
+    }
+
+    fn call_mut(&mut self) -> Option<&mut CallInfo> {
+        match &mut self.leg {
+            Leg::Free => None,
+            Leg::Ivr { call }
+            | Leg::Queued { call }
+            | Leg::Ringing { call, .. }
+            | Leg::Talking { call, .. } => Some(call),
+        }
+    }
+
+    fn to(&mut self, leg: Leg) {
+        tracing::trace!(ch = %self.ch, from = ?self.channel_state(), "leg transition");
+        self.leg = leg;
+    }
+
+    /// A call arrives: answer it, play the welcome prompt, look the caller up.
+    pub fn call_in(
+        &mut self,
+        guid: TellGuid,
+        caller: String,
+        callee: String,
+        now: Mono,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        if self.leg != Leg::Free {
+            return Err(NotNow("a call arrived on a busy trunk"));
+        }
+        let fx = vec![
+            LegEffect::Switch(SwitchCommand::Answer { ch: self.ch }),
+            LegEffect::Switch(SwitchCommand::Play {
+                ch: self.ch,
+                prompt: WELCOME_PROMPT.into(),
+            }),
+            LegEffect::LookupCustomer(caller.clone()),
+        ];
+        self.to(Leg::Ivr {
+            call: CallInfo {
+                guid,
+                caller,
+                callee,
+                started: now,
+                group: None,
+                queued_at: None,
+                customer: Customer::default(),
+                tried: Vec::new(),
+            },
+        });
+        Ok(fx)
+    }
+
+    /// The customer lookup answered.
+    pub fn customer(&mut self, customer: Customer) {
+        if let Some(call) = self.call_mut() {
+            call.customer = customer;
+        }
+    }
+
+    /// The welcome prompt ended: queue to `group`.
+    pub fn prompt_done(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
+        let Leg::Ivr { call } = std::mem::take(&mut self.leg) else {
+            return vec![];
+        };
+        let mut call = call;
+        call.group = Some(group);
+        call.queued_at = Some(now);
+        self.to(Leg::Queued { call });
+        vec![LegEffect::Enqueue {
+            group,
+            since: now,
+            tried: Vec::new(),
+        }]
+    }
+
+    /// The group offers the call to these agents.
+    pub fn offer(
+        &mut self,
+        ringers: Vec<Ringer>,
+        now: Mono,
+        ring_timeout: Duration,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        if !matches!(self.leg, Leg::Queued { .. }) || ringers.is_empty() {
+            return Err(NotNow("the call is no longer waiting"));
+        }
+        let Leg::Queued { call } = std::mem::take(&mut self.leg) else {
+            unreachable!("checked above")
+        };
+        let waited = now.saturating_sub(call.queued_at.unwrap_or(now));
+        let mut fx: Vec<LegEffect> = ringers
+            .iter()
+            .map(|r| LegEffect::Offer {
+                ringer: r.clone(),
+                waited,
+            })
+            .collect();
+        fx.push(LegEffect::StartRingTimer(ring_timeout));
+        self.to(Leg::Ringing {
+            call,
+            ringers,
+            since: now,
+        });
+        Ok(fx)
+    }
+
+    fn requeue(&mut self, call: CallInfo, mut fx: Vec<LegEffect>) -> Vec<LegEffect> {
+        fx.push(LegEffect::CancelRingTimer);
+        if let Some(group) = call.group {
+            fx.push(LegEffect::Enqueue {
+                group,
+                since: call.queued_at.unwrap_or(call.started),
+                tried: call.tried.clone(),
+            });
+        }
+        self.to(Leg::Queued { call });
+        fx
+    }
+
+    /// An offered agent could not take the call (went busy meanwhile, or its seat could not ring).
+    pub fn declined(&mut self, agent: &TelNum) -> Vec<LegEffect> {
+        let Leg::Ringing { ringers, .. } = &mut self.leg else {
+            return vec![];
+        };
+        let Some(i) = ringers.iter().position(|r| &r.agent == agent) else {
+            return vec![];
+        };
+        let r = ringers.remove(i);
+        let fx = vec![LegEffect::Withdraw {
+            ringer: r,
+            rang_out: false,
+        }];
+        if !ringers.is_empty() {
+            return fx;
+        }
+        let Leg::Ringing { call, .. } = std::mem::take(&mut self.leg) else {
+            unreachable!()
+        };
+        self.requeue(call, fx)
+    }
+
+    /// Nobody answered within the ring timeout: back to the queue.
+    pub fn ring_timeout(&mut self) -> Vec<LegEffect> {
+        let Leg::Ringing {
+            mut call, ringers, ..
+        } = std::mem::take(&mut self.leg)
+        else {
+            // The timer raced an answer or hang-up: nothing to do.
+            return vec![];
+        };
+        let mut fx = Vec::new();
+        for r in ringers {
+            if !call.tried.contains(&r.agent) {
+                call.tried.push(r.agent.clone());
+            }
+            fx.push(LegEffect::Withdraw {
+                ringer: r,
+                rang_out: true,
+            });
+        }
+        self.requeue(call, fx)
+    }
+
+    fn connect(
+        &mut self,
+        call: CallInfo,
+        agent: Ringer,
+        mut fx: Vec<LegEffect>,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let recording = format!("{}/{}.wav", clock.wall_at(now).format("%Y%m%d"), call.guid);
+        fx.push(LegEffect::CancelRingTimer);
+        fx.push(LegEffect::Switch(SwitchCommand::Link {
+            a: self.ch,
+            b: agent.seat,
+            two_way: true,
+        }));
+        fx.push(LegEffect::Switch(SwitchCommand::Record {
+            ch: self.ch,
+            file: recording.clone().into(),
+        }));
+        if let Some(group) = call.group {
+            fx.push(LegEffect::AnsweredInGroup {
+                group,
+                waited: now.saturating_sub(call.queued_at.unwrap_or(now)),
+            });
+        }
+        fx.push(LegEffect::AgentConnected {
+            ringer: agent.clone(),
+        });
+        self.to(Leg::Talking {
+            call,
+            agent,
+            answered_at: now,
+            recording,
+        });
+        fx
+    }
+
+    /// A ringing seat was lifted.
+    pub fn seat_answered(&mut self, seat: ChNum, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        let ringing_here = matches!(&self.leg, Leg::Ringing { ringers, .. } if ringers.iter().any(|r| r.seat == seat));
+        if !ringing_here {
+            return vec![LegEffect::SeatOrphaned { seat }];
+        }
+        let Leg::Ringing { call, ringers, .. } = std::mem::take(&mut self.leg) else {
+            unreachable!()
+        };
+        let mut fx = Vec::new();
+        let mut winner = None;
+        for r in ringers {
+            if r.seat == seat {
+                winner = Some(r);
+            } else {
+                fx.push(LegEffect::Withdraw {
+                    ringer: r,
+                    rang_out: false,
+                });
+            }
+        }
+        self.connect(call, winner.expect("checked above"), fx, now, clock)
+    }
+
+    /// An agent picks the call up from another seat (off-hook + `*`, `*7`).
+    pub fn pick_up(
+        &mut self,
+        picker: Ringer,
+        now: Mono,
+        clock: &Clock,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        let call = match std::mem::take(&mut self.leg) {
+            Leg::Ringing { call, ringers, .. } => {
+                let fx: Vec<LegEffect> = ringers
+                    .into_iter()
+                    .map(|r| LegEffect::Withdraw {
+                        ringer: r,
+                        rang_out: false,
+                    })
+                    .collect();
+                (call, fx)
+            }
+            other => {
+                self.leg = other;
+                return Err(NotNow("the call is not ringing"));
+            }
+        };
+        let (call, mut fx) = call;
+        fx.push(LegEffect::ConnectSeat {
+            ringer: picker.clone(),
+        });
+        Ok(self.connect(call, picker, fx, now, clock))
+    }
+
+    fn record(&self, call: &CallInfo, end: Ending<'_>, now: Mono, clock: &Clock) -> LegEffect {
+        let Ending {
+            agent,
+            answered_at,
+            tellmsg,
+            hangup_by,
+            cause,
+            recording,
+        } = end;
+        let talk = answered_at.map_or(Duration::ZERO, |a| now.saturating_sub(a));
+        LegEffect::Record(Box::new(CallRecord {
+            key: format!("call:{}:{}", call.guid, self.ch),
+            tellguid: call.guid,
+            ch: self.ch,
+            caller_no: call.caller.clone(),
+            callee_no: call.callee.clone(),
+            tel_num: agent.map(|a| a.agent.clone()),
+            work_no: agent.and_then(|a| a.work_no.clone()),
+            group_no: call.group,
+            direction: Direction::In,
+            start_time: clock.wall_at(call.started),
+            queue_time: call.queued_at.map(|q| clock.wall_at(q)),
+            answer_time: answered_at.map(|a| clock.wall_at(a)),
+            end_time: clock.wall_at(now),
+            talk_s: talk.as_secs() as u32,
+            tellmsg,
+            hangup_by,
+            cause: cause.0,
+            record_file: recording.map(str::to_owned),
+        }))
+    }
+
+    fn finish_talk(
+        &mut self,
+        by: HangupBy,
+        cause: Cause,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let Leg::Talking {
+            call,
+            agent,
+            answered_at,
+            recording,
+        } = std::mem::take(&mut self.leg)
+        else {
+            unreachable!("called in Talking only")
+        };
+        let mut fx = vec![
+            LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }),
+            LegEffect::Switch(SwitchCommand::Unlink {
+                a: self.ch,
+                b: agent.seat,
+            }),
+            LegEffect::Switch(SwitchCommand::Clear { ch: self.ch, cause }),
+            LegEffect::AgentCallEnded {
+                ringer: agent.clone(),
+                by_agent: by == HangupBy::Agent,
+            },
+        ];
+        let ending = Ending {
+            agent: Some(&agent),
+            answered_at: Some(answered_at),
+            tellmsg: TellMsg::Answered,
+            hangup_by: by,
+            cause,
+            recording: Some(&recording),
+        };
+        fx.push(self.record(&call, ending, now, clock));
+        fx.push(LegEffect::Recording(Box::new(RecordingRow {
+            key: format!("rec:{}:{}", call.guid, self.ch),
+            tellguid: call.guid,
+            caller_no: call.caller.clone(),
+            callee_no: call.callee.clone(),
+            tel_num: Some(agent.agent.clone()),
+            work_no: agent.work_no.clone(),
+            start_time: clock.wall_at(answered_at),
+            end_time: clock.wall_at(now),
+            duration_s: now.saturating_sub(answered_at).as_secs() as u32,
+            file_name: recording,
+            direction: Direction::In,
+        })));
+        self.to(Leg::Free);
+        fx
+    }
+
+    /// The agent's seat hung up.
+    pub fn seat_hung_up(&mut self, seat: ChNum, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        match &self.leg {
+            Leg::Talking { agent, .. } if agent.seat == seat => {
+                self.finish_talk(HangupBy::Agent, Cause::NORMAL, now, clock)
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The caller hung up (or the carrier cleared the call).
+    pub fn cleared(&mut self, cause: Cause, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        self.end(HangupBy::Caller, cause, now, clock)
+    }
+
+    /// The system ends the call (forced release, actor restart).
+    pub fn abort(&mut self, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        self.end(HangupBy::System, SYSTEM_FAILURE, now, clock)
+    }
+
+    fn end(&mut self, by: HangupBy, cause: Cause, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        if matches!(self.leg, Leg::Talking { .. }) {
+            return self.finish_talk(by, cause, now, clock);
+        }
+        let clear = LegEffect::Switch(SwitchCommand::Clear { ch: self.ch, cause });
+        match std::mem::take(&mut self.leg) {
+            Leg::Free => vec![],
+            Leg::Ivr { call } => vec![
+                LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }),
+                clear,
+                self.record(
+                    &call,
+                    Ending::unanswered(TellMsg::IvrHangup, by, cause),
+                    now,
+                    clock,
+                ),
+            ],
+            Leg::Queued { call } => {
+                let mut fx = vec![clear];
+                if let Some(group) = call.group {
+                    fx.push(LegEffect::LeaveQueue {
+                        group,
+                        abandoned: true,
+                    });
+                }
+                fx.push(self.record(
+                    &call,
+                    Ending::unanswered(TellMsg::QueueHangup, by, cause),
+                    now,
+                    clock,
+                ));
+                fx
+            }
+            Leg::Ringing { call, ringers, .. } => {
+                let mut fx: Vec<LegEffect> = vec![LegEffect::CancelRingTimer, clear];
+                let last = ringers.first().cloned();
+                fx.extend(ringers.into_iter().map(|r| LegEffect::Withdraw {
+                    ringer: r,
+                    rang_out: false,
+                }));
+                if let Some(group) = call.group {
+                    fx.push(LegEffect::LeaveQueue {
+                        group,
+                        abandoned: true,
+                    });
+                }
+                fx.push(self.record(
+                    &call,
+                    Ending {
+                        agent: last.as_ref(),
+                        ..Ending::unanswered(TellMsg::RangNotAnswered, by, cause)
+                    },
+                    now,
+                    clock,
+                ));
+                fx
+            }
+            Leg::Talking { .. } => unreachable!("handled above"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tel(s: &str) -> TelNum {
+        TelNum::new(s).unwrap()
+    }
+    fn ringer(t: &str, seat: u32) -> Ringer {
+        Ringer {
+            agent: tel(t),
+            work_no: None,
+            seat: ChNum(seat),
+        }
+    }
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+    fn record_of(fx: &[LegEffect]) -> &CallRecord {
+        fx.iter()
+            .find_map(|e| match e {
+                LegEffect::Record(r) => Some(&**r),
+                _ => None,
+            })
+            .expect("a call record")
+    }
+
+    fn queued(leg: &mut InboundLeg) {
+        leg.call_in(TellGuid::new_v4(), "138".into(), "400".into(), s(0))
+            .unwrap();
+        leg.prompt_done(GroupNo(1), s(3));
+    }
+
+    #[test]
+    fn answered_call_then_agent_hangs_up() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(2));
+        queued(&mut leg);
+        assert_eq!(leg.channel_state(), ChannelState::Queued);
+        let fx = leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        assert!(matches!(&fx[0], LegEffect::Offer { waited, .. } if *waited == s(2)));
+        let fx = leg.seat_answered(ChNum(30), s(8), &clock);
+        assert!(fx.contains(&LegEffect::Switch(SwitchCommand::Link {
+            a: ChNum(2),
+            b: ChNum(30),
+            two_way: true
+        })));
+        assert!(fx.contains(&LegEffect::AnsweredInGroup {
+            group: GroupNo(1),
+            waited: s(5)
+        }));
+        let fx = leg.seat_hung_up(ChNum(30), s(68), &clock);
+        let r = record_of(&fx);
+        assert_eq!(
+            (r.tellmsg, r.hangup_by, r.talk_s),
+            (TellMsg::Answered, HangupBy::Agent, 60)
+        );
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, LegEffect::Recording(r) if r.duration_s == 60))
+        );
+        assert!(fx.contains(&LegEffect::AgentCallEnded {
+            ringer: ringer("8001", 30),
+            by_agent: true
+        }));
+        assert_eq!(leg.leg, Leg::Free);
+    }
+
+    #[test]
+    fn each_way_a_caller_can_leave_has_its_tellmsg() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        leg.call_in(TellGuid::new_v4(), "1".into(), "2".into(), s(0))
+            .unwrap();
+        assert_eq!(
+            record_of(&leg.cleared(Cause::NORMAL, s(1), &clock)).tellmsg,
+            TellMsg::IvrHangup
+        );
+
+        queued(&mut leg);
+        let fx = leg.cleared(Cause::NORMAL, s(9), &clock);
+        assert_eq!(record_of(&fx).tellmsg, TellMsg::QueueHangup);
+        assert!(fx.contains(&LegEffect::LeaveQueue {
+            group: GroupNo(1),
+            abandoned: true
+        }));
+
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        let fx = leg.cleared(Cause::NORMAL, s(9), &clock);
+        assert_eq!(record_of(&fx).tellmsg, TellMsg::RangNotAnswered);
+        assert!(fx.contains(&LegEffect::Withdraw {
+            ringer: ringer("8001", 30),
+            rang_out: false
+        }));
+
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        leg.seat_answered(ChNum(30), s(6), &clock);
+        let fx = leg.cleared(Cause::NORMAL, s(9), &clock);
+        let r = record_of(&fx);
+        assert_eq!(
+            (r.tellmsg, r.hangup_by),
+            (TellMsg::Answered, HangupBy::Caller)
+        );
+        assert!(fx.contains(&LegEffect::AgentCallEnded {
+            ringer: ringer("8001", 30),
+            by_agent: false
+        }));
+    }
+
+    #[test]
+    fn ring_timeout_requeues_remembering_who_was_tried() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30), ringer("8002", 31)], s(5), s(45))
+            .unwrap();
+        let fx = leg.ring_timeout();
+        assert!(fx.contains(&LegEffect::Withdraw {
+            ringer: ringer("8001", 30),
+            rang_out: true
+        }));
+        assert!(fx.contains(&LegEffect::Enqueue {
+            group: GroupNo(1),
+            since: s(3),
+            tried: vec![tel("8001"), tel("8002")]
+        }));
+        // A late timer does nothing; a late answer is an orphan.
+        assert!(leg.ring_timeout().is_empty());
+        assert_eq!(
+            leg.seat_answered(ChNum(30), s(60), &clock),
+            vec![LegEffect::SeatOrphaned { seat: ChNum(30) }]
+        );
+    }
+
+    #[test]
+    fn ring_all_first_answer_wins() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30), ringer("8002", 31)], s(5), s(45))
+            .unwrap();
+        let fx = leg.seat_answered(ChNum(31), s(6), &clock);
+        assert!(fx.contains(&LegEffect::Withdraw {
+            ringer: ringer("8001", 30),
+            rang_out: false
+        }));
+        assert!(fx.contains(&LegEffect::AgentConnected {
+            ringer: ringer("8002", 31)
+        }));
+    }
+}

@@ -1,0 +1,253 @@
+//! A seat phone's logic, without I/O: hook state, ringing, and the feature
+//! codes dialed on it (`*9`, off-hook + `*`, `*5<ext>#`...).
+
+use std::time::Duration;
+
+use spcti_protocol::ChNum;
+
+use crate::clock::Mono;
+
+/// How long the seat waits for the next digit before acting on what it has.
+pub const DIGIT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seat {
+    OnHook,
+    Ringing {
+        call: ChNum,
+        since: Mono,
+    },
+    /// Lifted, nothing connected: collecting digits.
+    OffHook {
+        since: Mono,
+        digits: String,
+    },
+    Connected {
+        call: ChNum,
+        since: Mono,
+    },
+    /// The far end left; the phone is still off-hook (busy tone).
+    Dead {
+        since: Mono,
+    },
+}
+
+/// What the digits dialed on a lifted phone mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feature {
+    /// `*9`: go offline.
+    Logout,
+    /// off-hook + `*`: pick up any call ringing in my groups.
+    PickUpAny,
+    /// `*7<x>#`: pick up at an extension or group.
+    PickUp(String),
+    /// `*5<ext>#`: transfer to an extension.
+    TransferToExt(String),
+    /// `*6<group>#`: transfer to a group.
+    TransferToGroup(String),
+    /// A plain number: an internal or outside call.
+    Dial(String),
+}
+
+/// What the seat wants done after an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatEffect {
+    /// Lifted while ringing: the call is answered.
+    Answered(ChNum),
+    /// Put down while connected.
+    HungUp(ChNum),
+    /// A feature code was completed.
+    Feature(Feature),
+    /// (Re)start the inter-digit timer.
+    ArmDigitTimer,
+}
+
+impl Seat {
+    /// Recognises a complete code; `timed_out` means no more digits are coming.
+    pub fn parse(digits: &str, timed_out: bool) -> Option<Feature> {
+        let complete = digits.ends_with('#');
+        let body = digits.trim_end_matches('#');
+        if body == "*9" {
+            return Some(Feature::Logout);
+        }
+        if body == "*" && (complete || timed_out) {
+            return Some(Feature::PickUpAny);
+        }
+        if !(complete || timed_out) {
+            return None;
+        }
+        let arg = |p: &str| {
+            body.strip_prefix(p)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(a) = arg("*5") {
+            Some(Feature::TransferToExt(a))
+        } else if let Some(a) = arg("*6") {
+            Some(Feature::TransferToGroup(a))
+        } else if let Some(a) = arg("*7") {
+            Some(Feature::PickUp(a))
+        } else if !body.is_empty() && !body.starts_with('*') {
+            Some(Feature::Dial(body.to_owned()))
+        } else {
+            None
+        }
+    }
+
+    pub fn off_hook(&mut self, now: Mono) -> Vec<SeatEffect> {
+        match *self {
+            Seat::Ringing { call, .. } => {
+                *self = Seat::Connected { call, since: now };
+                vec![SeatEffect::Answered(call)]
+            }
+            Seat::OnHook => {
+                *self = Seat::OffHook {
+                    since: now,
+                    digits: String::new(),
+                };
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    pub fn on_hook(&mut self) -> Vec<SeatEffect> {
+        let was = std::mem::replace(self, Seat::OnHook);
+        match was {
+            Seat::Connected { call, .. } => vec![SeatEffect::HungUp(call)],
+            // A phone cannot go on-hook while ringing; keep ringing.
+            Seat::Ringing { .. } => {
+                *self = was;
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    pub fn digits(&mut self, more: &str) -> Vec<SeatEffect> {
+        let Seat::OffHook { digits, .. } = self else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for c in more.chars() {
+            digits.push(c);
+            if let Some(f) = Seat::parse(digits, false) {
+                digits.clear();
+                out.push(SeatEffect::Feature(f));
+            }
+        }
+        if !digits.is_empty() {
+            out.push(SeatEffect::ArmDigitTimer);
+        }
+        out
+    }
+
+    pub fn digit_timeout(&mut self) -> Vec<SeatEffect> {
+        let Seat::OffHook { digits, .. } = self else {
+            return vec![];
+        };
+        let f = Seat::parse(digits, true);
+        digits.clear();
+        f.map(SeatEffect::Feature).into_iter().collect()
+    }
+
+    /// Ring for `call`. Refused unless on-hook.
+    pub fn ring(&mut self, call: ChNum, now: Mono) -> bool {
+        if *self == Seat::OnHook {
+            *self = Seat::Ringing { call, since: now };
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Stop ringing for `call` (answered elsewhere, timed out, caller gone).
+    pub fn stop_ring(&mut self, call: ChNum) -> bool {
+        if matches!(*self, Seat::Ringing { call: c, .. } if c == call) {
+            *self = Seat::OnHook;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Connect an off-hook phone to `call` (pick-up).
+    pub fn connect(&mut self, call: ChNum, now: Mono) -> bool {
+        match self {
+            Seat::OffHook { .. } | Seat::Dead { .. } => {
+                *self = Seat::Connected { call, since: now };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The far end of `call` hung up.
+    pub fn far_end_gone(&mut self, call: ChNum, now: Mono) -> bool {
+        if matches!(*self, Seat::Connected { call: c, .. } if c == call) {
+            *self = Seat::Dead { since: now };
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The call this seat is ringing for or connected to.
+    pub fn call(&self) -> Option<ChNum> {
+        match *self {
+            Seat::Ringing { call, .. } | Seat::Connected { call, .. } => Some(call),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_codes() {
+        assert_eq!(Seat::parse("*9", false), Some(Feature::Logout));
+        assert_eq!(Seat::parse("*", false), None);
+        assert_eq!(Seat::parse("*", true), Some(Feature::PickUpAny));
+        assert_eq!(Seat::parse("*#", false), Some(Feature::PickUpAny));
+        assert_eq!(Seat::parse("*58002", false), None);
+        assert_eq!(
+            Seat::parse("*58002#", false),
+            Some(Feature::TransferToExt("8002".into()))
+        );
+        assert_eq!(
+            Seat::parse("*62#", false),
+            Some(Feature::TransferToGroup("2".into()))
+        );
+        assert_eq!(
+            Seat::parse("*78002#", false),
+            Some(Feature::PickUp("8002".into()))
+        );
+        assert_eq!(
+            Seat::parse("8002", true),
+            Some(Feature::Dial("8002".into()))
+        );
+        assert_eq!(Seat::parse("*3#", false), None);
+    }
+
+    #[test]
+    fn hook_and_ring() {
+        let now = Duration::ZERO;
+        let mut s = Seat::OnHook;
+        assert!(s.ring(ChNum(1), now));
+        assert!(s.on_hook().is_empty());
+        assert_eq!(s.off_hook(now), vec![SeatEffect::Answered(ChNum(1))]);
+        assert!(s.far_end_gone(ChNum(1), now));
+        assert!(s.on_hook().is_empty());
+        s.off_hook(now);
+        assert_eq!(s.digits("*9"), vec![SeatEffect::Feature(Feature::Logout)]);
+        assert_eq!(s.digits("*"), vec![SeatEffect::ArmDigitTimer]);
+        assert_eq!(
+            s.digit_timeout(),
+            vec![SeatEffect::Feature(Feature::PickUpAny)]
+        );
+        assert!(!s.ring(ChNum(2), now), "an off-hook phone cannot ring");
+    }
+}

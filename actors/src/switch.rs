@@ -1,0 +1,149 @@
+//! The switch, as the actors see it: the Keygoe event/command model.
+//!
+//! A driver (the built-in `sim`, later `sip`) turns the switch's happenings
+//! into [`SwitchEvent`]s and carries out [`SwitchCommand`]s. Actors know
+//! nothing else about the switch.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix::prelude::*;
+use spcti_protocol::{Cause, ChNum, ConfNo, TelNum, TellGuid};
+
+/// What a channel is, as the switch reports it at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// A line to the carrier.
+    Trunk,
+    /// An analog seat phone.
+    Seat,
+}
+
+/// One channel of the switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelDesc {
+    pub ch: ChNum,
+    pub kind: ChannelKind,
+    /// The extension of a seat.
+    pub ext: Option<TelNum>,
+}
+
+/// Something that happened on the switch (XMS_EVT_*).
+#[derive(Debug, Clone, PartialEq, Eq, Message)]
+#[rtype(result = "()")]
+pub enum SwitchEvent {
+    /// A call arrived on a trunk (XMS_EVT_CALLIN).
+    CallIn {
+        ch: ChNum,
+        caller: String,
+        callee: String,
+        guid: TellGuid,
+    },
+    /// The far end of an outbound call is ringing.
+    Alerting { ch: ChNum },
+    /// The far end of an outbound call answered (XMS_EVT_ANSWERCALL).
+    Answered { ch: ChNum },
+    /// The call on the channel ended or failed (XMS_EVT_CLEARCALL).
+    Cleared { ch: ChNum, cause: Cause },
+    /// Keys pressed (XMS_EVT_RECVIODATA).
+    Dtmf { ch: ChNum, digits: String },
+    /// Hook flash on a seat.
+    HookFlash { ch: ChNum },
+    /// A seat phone was lifted (answers it if it was ringing).
+    OffHook { ch: ChNum },
+    /// A seat phone was put down.
+    OnHook { ch: ChNum },
+    /// A prompt finished or was stopped (XMS_EVT_PLAY).
+    PlayDone {
+        ch: ChNum,
+        prompt: String,
+        completed: bool,
+    },
+    /// A recording was closed (XMS_EVT_RECORD).
+    RecordDone {
+        ch: ChNum,
+        file: PathBuf,
+        duration: Duration,
+    },
+    /// Two channels were connected (XMS_EVT_LINKDEVICE).
+    Linked { ch: ChNum, other: ChNum },
+    /// Two channels were disconnected.
+    Unlinked { ch: ChNum, other: ChNum },
+    /// A fax was sent or received (XMS_EVT_SENDFAX / XMS_EVT_RECVFAX).
+    FaxDone {
+        ch: ChNum,
+        ok: bool,
+        pages: u32,
+        file: PathBuf,
+    },
+    /// The channel joined a conference (XMS_EVT_JOINTOCONF).
+    ConfJoined { ch: ChNum, conf: ConfNo },
+    /// The channel left a conference.
+    ConfLeft { ch: ChNum, conf: ConfNo },
+}
+
+impl SwitchEvent {
+    /// The channel the event belongs to.
+    pub fn ch(&self) -> ChNum {
+        use SwitchEvent::*;
+        match self {
+            CallIn { ch, .. }
+            | Alerting { ch }
+            | Answered { ch }
+            | Cleared { ch, .. }
+            | Dtmf { ch, .. }
+            | HookFlash { ch }
+            | OffHook { ch }
+            | OnHook { ch }
+            | PlayDone { ch, .. }
+            | RecordDone { ch, .. }
+            | Linked { ch, .. }
+            | Unlinked { ch, .. }
+            | FaxDone { ch, .. }
+            | ConfJoined { ch, .. }
+            | ConfLeft { ch, .. } => *ch,
+        }
+    }
+}
+
+/// Something an actor asks the switch to do.
+#[derive(Debug, Clone, PartialEq, Eq, Message)]
+#[rtype(result = "()")]
+pub enum SwitchCommand {
+    /// Ring a seat phone, showing `caller`.
+    Alert { ch: ChNum, caller: String },
+    /// Answer an incoming trunk call.
+    Answer { ch: ChNum },
+    /// Place an outbound call on a trunk (or ring an extension).
+    MakeCall {
+        ch: ChNum,
+        caller: String,
+        callee: String,
+    },
+    /// Hang up the channel (stops a seat ringing).
+    Clear { ch: ChNum, cause: Cause },
+    /// Connect `a` to hear `b` (and `b` to hear `a` when two-way).
+    Link { a: ChNum, b: ChNum, two_way: bool },
+    /// Disconnect.
+    Unlink { a: ChNum, b: ChNum },
+    /// Play a prompt (a name in `config/prompts`).
+    Play { ch: ChNum, prompt: String },
+    /// Stop playing.
+    StopPlay { ch: ChNum },
+    /// Record what the channel and its link say, both sides in one file.
+    Record { ch: ChNum, file: PathBuf },
+    /// Close the recording.
+    StopRecord { ch: ChNum },
+    /// Join a conference (`listen_only`: hears all, says nothing).
+    JoinConf {
+        ch: ChNum,
+        conf: ConfNo,
+        listen_only: bool,
+    },
+    /// Leave a conference.
+    LeaveConf { ch: ChNum, conf: ConfNo },
+    /// Send a fax file on the channel's call.
+    SendFax { ch: ChNum, file: PathBuf },
+    /// Receive a fax into a file.
+    ReceiveFax { ch: ChNum, file: PathBuf },
+}
