@@ -1,11 +1,17 @@
-//! spcti's domain: the sans-I/O state machines of calls, agents and queues,
-//! and the actors that host them (architecture.md).
+//! spcti's domain: the sans-I/O state machines of calls, agents and queues
+//! (`agent`, `leg`, `queue`, `seat`), and the actors that host them
+//! (`*_actor`, `router`), under supervision (architecture.md).
 
 pub mod agent;
+pub mod agent_actor;
+pub mod channel_actor;
 pub mod clock;
+pub mod deps;
+pub mod group_actor;
 pub mod leg;
 pub mod queue;
 pub mod records;
+pub mod router;
 pub mod seat;
 pub mod strategy;
 pub mod supervision;

@@ -138,6 +138,15 @@ impl QueueCore {
         self.members.retain(|m| &m.tel != tel);
     }
 
+    /// An offer the group made never reached these agents (the caller left
+    /// first): they are free again.
+    pub fn release(&mut self, ch: ChNum, agents: &[TelNum]) {
+        self.ringing.retain(|(c, _, _)| *c != ch);
+        for m in self.members.iter_mut().filter(|m| agents.contains(&m.tel)) {
+            m.available = true;
+        }
+    }
+
     /// A caller joins the queue, behind everyone who came earlier.
     pub fn enqueue(&mut self, ch: ChNum, since: Mono, tried: Vec<TelNum>) {
         self.ringing.retain(|(c, _, _)| *c != ch);

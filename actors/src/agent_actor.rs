@@ -1,0 +1,485 @@
+//! `AgentActor`: one per seat an agent has logged in at. Hosts an
+//! [`AgentCore`], talks to the agent's desktop client (6001, 6003, 6004,
+//! 6007, 6008) and keeps its groups told whether it can take a call.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix::prelude::*;
+use spcti_protocol::event::{
+    AgentStateChanged, CallConnected, LocalHangup, RemoteHangup, ScreenPop,
+};
+use spcti_protocol::reply::{Ack, HeartbeatAck};
+use spcti_protocol::{AgentState, ChNum, GroupNo, Message as Wire, TelNum, TellGuid, WorkNo};
+
+use crate::agent::{Activity, AgentCore, Status};
+use crate::channel_actor::OfferDeclined;
+use crate::deps::{Deps, SaveAgentState, SendToClient};
+use crate::group_actor::{MemberLeft, MemberState};
+use crate::records::Customer;
+use crate::supervision::{ActorStarted, contain};
+
+// ---- messages -------------------------------------------------------------
+
+/// What a client asks of its agent (the router has checked the request).
+#[derive(Debug, Clone)]
+pub enum AgentRequest {
+    /// 1001, with groups and priorities resolved.
+    Login {
+        work_no: Option<WorkNo>,
+        groups: Vec<(GroupNo, u32)>,
+        show: Option<String>,
+    },
+    /// 1002.
+    Busy { show: Option<String> },
+    /// 1004.
+    Logout,
+    /// 1099.
+    Heartbeat,
+}
+
+/// A client request with the address it came from; answered with the reply.
+#[derive(Debug, Message)]
+#[rtype(result = "Wire")]
+pub struct ClientCommand {
+    pub from: SocketAddr,
+    pub request: AgentRequest,
+}
+
+/// A call is offered: ring (the trunk rings the seat), pop the screen.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Offered {
+    pub call: ChNum,
+    pub guid: TellGuid,
+    pub caller: String,
+    pub callee: String,
+    pub group: Option<GroupNo>,
+    pub waited: Duration,
+    pub customer: Customer,
+}
+
+/// The offer ended without this agent answering.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct OfferWithdrawn {
+    pub call: ChNum,
+    pub rang_out: bool,
+}
+
+/// The agent's seat is connected to the call.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Connected {
+    pub call: ChNum,
+    pub guid: TellGuid,
+}
+
+/// The call ended; `by_agent` when the agent's seat hung up.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct CallEnded {
+    pub call: ChNum,
+    pub by_agent: bool,
+}
+
+/// `*9` on the seat phone.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct PhoneLogout;
+
+/// What the router needs to know of an agent.
+#[derive(Debug, Clone)]
+pub struct AgentView {
+    pub tel: TelNum,
+    pub seat: ChNum,
+    pub work_no: Option<WorkNo>,
+    pub groups: Vec<(GroupNo, u32)>,
+    pub state: AgentState,
+    pub show_state: String,
+}
+
+/// Asks for an [`AgentView`].
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "AgentView")]
+pub struct GetAgent;
+
+/// Make the actor panic (fault drills and tests).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct CrashAgent;
+
+// ---- the actor ------------------------------------------------------------
+
+/// The agent at one seat.
+pub struct AgentActor {
+    core: AgentCore,
+    deps: Deps,
+    wrap_timer: Option<SpawnHandle>,
+    heartbeat_watch: Option<SpawnHandle>,
+}
+
+const KIND: &str = "agent";
+
+impl AgentActor {
+    pub fn new(tel: TelNum, seat: ChNum, deps: Deps) -> Self {
+        let now = deps.clock.now();
+        AgentActor {
+            core: AgentCore::new(tel, seat, now),
+            deps,
+            wrap_timer: None,
+            heartbeat_watch: None,
+        }
+    }
+
+    pub fn path(&self) -> String {
+        format!("agent:{}", self.core.tel)
+    }
+
+    fn send(&self, message: impl Into<Wire>) {
+        if let Some(to) = self.core.client {
+            self.deps.client.do_send(SendToClient {
+                to,
+                message: message.into(),
+            });
+        }
+    }
+
+    fn run<R>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        f: impl FnOnce(&mut Self, &mut Context<Self>) -> R,
+    ) -> Option<R> {
+        let registry = self.deps.registry.clone();
+        contain(self, ctx, |a| a.path(), KIND, Some(&registry), f)
+    }
+
+    /// Applies a change to the core and tells everyone who must know, in the
+    /// same handler (architecture rule 11).
+    fn change(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut AgentCore)) {
+        let before = (
+            self.core.agent_state(),
+            self.core.show_state.clone(),
+            self.core.status,
+        );
+        let groups_before = self.core.groups.clone();
+        f(&mut self.core);
+        let after = (
+            self.core.agent_state(),
+            self.core.show_state.clone(),
+            self.core.status,
+        );
+        for (g, _) in &groups_before {
+            if !self.core.groups.iter().any(|(n, _)| n == g) || self.core.status == Status::Offline
+            {
+                if let Some(addr) = self.deps.group(*g) {
+                    addr.do_send(MemberLeft {
+                        tel: self.core.tel.clone(),
+                    });
+                }
+            }
+        }
+        if before != after {
+            self.send(AgentStateChanged {
+                tel_num: self.core.tel.clone(),
+                work_no: self.core.work_no.clone(),
+                agent_state: after.0,
+                show_state: after.1.clone(),
+            });
+        }
+        if before.2 != after.2 || before.1 != after.1 {
+            self.save_state();
+        }
+        self.announce(ctx);
+    }
+
+    fn save_state(&self) {
+        let at = self.deps.clock.wall();
+        let state = match self.core.status {
+            Status::Ready => "ready",
+            Status::Busy => "busy",
+            Status::Offline => "offline",
+        };
+        self.deps.store.agent_states.do_send(SaveAgentState {
+            key: format!(
+                "reg:{}:{}:{}",
+                self.core.tel,
+                at.and_utc().timestamp_micros(),
+                state
+            ),
+            tel_num: self.core.tel.clone(),
+            work_no: self.core.work_no.clone(),
+            groups: self.core.groups.iter().map(|(g, _)| *g).collect(),
+            state,
+            show_state: self.core.show_state.clone(),
+            client_addr: self.core.client,
+            at,
+        });
+    }
+
+    /// Tells each group whether this agent can take a call.
+    fn announce(&self, ctx: &mut Context<Self>) {
+        if self.core.status == Status::Offline {
+            return;
+        }
+        for (g, priority) in &self.core.groups {
+            if let Some(addr) = self.deps.group(*g) {
+                addr.do_send(MemberState {
+                    tel: self.core.tel.clone(),
+                    agent: ctx.address(),
+                    seat: self.core.seat,
+                    work_no: self.core.work_no.clone(),
+                    priority: *priority,
+                    available: self.core.available(),
+                    idle_since: self.core.idle_since,
+                    calls_today: self.core.calls_today,
+                    talk_today: self.core.talk_today,
+                });
+            }
+        }
+    }
+
+    fn watch_heartbeats(&mut self, ctx: &mut Context<Self>) {
+        if self.heartbeat_watch.is_some() {
+            return;
+        }
+        let interval = self.deps.settings.heartbeat;
+        let sleep = self.deps.clock.sleep(interval);
+        self.heartbeat_watch = Some(ctx.spawn(sleep.into_actor(self).map(move |_, act, ctx| {
+            act.heartbeat_watch = None;
+            act.run(ctx, |act, ctx| {
+                let now = act.deps.clock.now();
+                if act.core.heartbeat_lost(now, interval) {
+                    tracing::info!(agent = %act.core.tel, "three heartbeats missed; logging out");
+                    act.change(ctx, |c| c.logout());
+                } else if act.core.status != Status::Offline && act.core.last_heartbeat.is_some() {
+                    act.watch_heartbeats(ctx);
+                }
+            });
+        })));
+    }
+
+    fn start_wrap_up(&mut self, until: crate::clock::Mono, ctx: &mut Context<Self>) {
+        if let Some(h) = self.wrap_timer.take() {
+            ctx.cancel_future(h);
+        }
+        let d = until.saturating_sub(self.deps.clock.now());
+        let sleep = self.deps.clock.sleep(d);
+        self.wrap_timer = Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
+            act.wrap_timer = None;
+            act.run(ctx, |act, ctx| {
+                let now = act.deps.clock.now();
+                act.change(ctx, |c| c.wrap_up_done(now));
+            });
+        })));
+    }
+
+    fn command(&mut self, m: ClientCommand, ctx: &mut Context<Self>) -> Wire {
+        let now = self.deps.clock.now();
+        let tel = Some(self.core.tel.clone());
+        // Events go to where the client last spoke from.
+        self.core.client = Some(m.from);
+        match m.request {
+            AgentRequest::Login {
+                work_no,
+                groups,
+                show,
+            } => {
+                self.change(ctx, |c| c.login(work_no, groups, show, now));
+                Ack::ok(1001, tel).into()
+            }
+            AgentRequest::Busy { show } => {
+                if self.core.status == Status::Offline {
+                    return Ack::failed(1002, tel, "not logged in: send 1001 first").into();
+                }
+                self.change(ctx, |c| c.set_busy(show));
+                Ack::ok(1002, tel).into()
+            }
+            AgentRequest::Logout => {
+                self.change(ctx, |c| c.logout());
+                Ack::ok(1004, tel).into()
+            }
+            AgentRequest::Heartbeat => {
+                self.core.heartbeat(now);
+                if self.core.status != Status::Offline {
+                    self.watch_heartbeats(ctx);
+                }
+                HeartbeatAck {
+                    tel_num: self.core.tel.clone(),
+                    agent_state: self.core.agent_state(),
+                }
+                .into()
+            }
+        }
+    }
+}
+
+impl Actor for AgentActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.deps.registry.do_send(ActorStarted {
+            path: self.path(),
+            kind: KIND,
+        });
+        // After a restart: tell the groups again what survived.
+        self.announce(ctx);
+    }
+}
+
+impl Supervised for AgentActor {
+    /// The login survives a failure (status, groups, client address,
+    /// counters); what the agent was doing is re-learnt from the calls.
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.core.activity = Activity::Idle;
+        self.wrap_timer = None;
+        self.heartbeat_watch = None;
+    }
+}
+
+/// A client request (1001, 1002, 1004, 1099).
+impl Handler<ClientCommand> for AgentActor {
+    type Result = MessageResult<ClientCommand>;
+    fn handle(&mut self, m: ClientCommand, ctx: &mut Context<Self>) -> Self::Result {
+        let tel = Some(self.core.tel.clone());
+        let reply = self
+            .run(ctx, |act, ctx| act.command(m, ctx))
+            .unwrap_or_else(|| {
+                Ack::failed(0, tel, "internal error; the agent was restarted, try again").into()
+            });
+        MessageResult(reply)
+    }
+}
+
+/// A call is offered.
+impl Handler<Offered> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: Offered, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let now = act.deps.clock.now();
+            let mut accepted = Ok(());
+            act.change(ctx, |c| accepted = c.offered(m.call, now));
+            if let Err(why) = accepted {
+                tracing::info!(agent = %act.core.tel, ?why, "offer declined");
+                if let Some(trunk) = act.deps.channel(m.call) {
+                    trunk.do_send(OfferDeclined {
+                        agent: act.core.tel.clone(),
+                    });
+                }
+                return;
+            }
+            act.send(ScreenPop {
+                tel_num: act.core.tel.clone(),
+                ch_num: m.call,
+                caller_no: m.caller,
+                callee_no: m.callee,
+                group_no: m.group,
+                tell_guid: m.guid,
+                wait_s: m.waited.as_secs() as u32,
+                cust_name: m.customer.name,
+                cust_company: m.customer.company,
+                cust_address: m.customer.address,
+                cust_contact: m.customer.contact,
+                extra: Vec::new(),
+            });
+        });
+    }
+}
+
+/// The offer ended.
+impl Handler<OfferWithdrawn> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: OfferWithdrawn, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let leave = act.deps.settings.noanswerleave;
+            act.change(ctx, |c| {
+                let _ = c.offer_withdrawn(m.call, m.rang_out, leave);
+            });
+        });
+    }
+}
+
+/// Connected to the call.
+impl Handler<Connected> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: Connected, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let now = act.deps.clock.now();
+            act.change(ctx, |c| c.connected(m.call, now));
+            act.send(CallConnected {
+                tel_num: act.core.tel.clone(),
+                ch_num: m.call,
+                tell_guid: m.guid,
+            });
+        });
+    }
+}
+
+/// The call ended.
+impl Handler<CallEnded> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: CallEnded, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let tel = act.core.tel.clone();
+            if m.by_agent {
+                act.send(LocalHangup { tel_num: tel });
+            } else {
+                act.send(RemoteHangup { tel_num: tel });
+            }
+            let now = act.deps.clock.now();
+            let wrap = act
+                .core
+                .groups
+                .iter()
+                .filter_map(|(g, _)| act.deps.settings.wrap_up.get(g))
+                .max()
+                .copied()
+                .unwrap_or_default();
+            let mut until = None;
+            act.change(ctx, |c| {
+                until = c.call_ended(m.call, now, wrap).ok().flatten()
+            });
+            if let Some(until) = until {
+                act.start_wrap_up(until, ctx);
+            }
+        });
+    }
+}
+
+/// `*9` on the phone.
+impl Handler<PhoneLogout> for AgentActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, _: PhoneLogout, ctx: &mut Context<Self>) -> Self::Result {
+        self.run(ctx, |act, ctx| {
+            if act.core.status == Status::Offline {
+                return Err("not logged in".to_owned());
+            }
+            act.change(ctx, |c| c.logout());
+            Ok(())
+        })
+        .unwrap_or_else(|| Err("internal error".into()))
+    }
+}
+
+/// The agent, for the router.
+impl Handler<GetAgent> for AgentActor {
+    type Result = MessageResult<GetAgent>;
+    fn handle(&mut self, _: GetAgent, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(AgentView {
+            tel: self.core.tel.clone(),
+            seat: self.core.seat,
+            work_no: self.core.work_no.clone(),
+            groups: self.core.groups.clone(),
+            state: self.core.agent_state(),
+            show_state: self.core.show_state.clone(),
+        })
+    }
+}
+
+/// Panic on purpose.
+impl Handler<CrashAgent> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, _: CrashAgent, ctx: &mut Context<Self>) {
+        self.run(ctx, |_, _| panic!("crash requested"));
+    }
+}

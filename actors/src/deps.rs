@@ -1,0 +1,123 @@
+//! What every actor is given at start: the clock, the switch, storage, the
+//! client gateway, the supervision registry, settings, and the fixed part of
+//! the tree (channels and groups, known once the server has started).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix::prelude::*;
+use spcti_protocol::{ChNum, GroupNo, Message as Wire, TelNum, WorkNo};
+
+use crate::channel_actor::ChannelActor;
+use crate::clock::Clock;
+use crate::group_actor::QueueGroupActor;
+use crate::records::{CallRecord, Customer, RecordingRow};
+use crate::router::Router;
+use crate::supervision::Registry;
+use crate::switch::SwitchCommand;
+
+/// Server settings the actors act on (from `[sys]`, `[agent_udp]`, `[[group]]`, `[[agent]]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub ring_timeout: Duration,
+    pub noanswerleave: bool,
+    pub pickup_min_ring: Duration,
+    pub allow_phone_logout: bool,
+    pub allow_unknown_agents: bool,
+    pub heartbeat: Duration,
+    /// Group calls queue to until flows exist (the first `[[group]]`).
+    pub default_group: Option<GroupNo>,
+    /// Wrap-up per group.
+    pub wrap_up: HashMap<GroupNo, Duration>,
+    /// Configured agents: job number -> (group, priority).
+    pub agents: HashMap<WorkNo, Vec<(GroupNo, u32)>>,
+}
+
+/// A datagram for a client (agent desktop), sent by the UDP gateway.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SendToClient {
+    pub to: SocketAddr,
+    pub message: Wire,
+}
+
+/// Store a call record.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SaveCallRecord(pub Box<CallRecord>);
+
+/// Store a recording row.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SaveRecording(pub Box<RecordingRow>);
+
+/// Store an agent log-in state change (`sp_agentregstate`).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SaveAgentState {
+    pub key: String,
+    pub tel_num: TelNum,
+    pub work_no: Option<WorkNo>,
+    pub groups: Vec<GroupNo>,
+    pub state: &'static str,
+    pub show_state: String,
+    pub client_addr: Option<SocketAddr>,
+    pub at: chrono::NaiveDateTime,
+}
+
+/// Find the screen-pop data of a caller.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Option<Customer>")]
+pub struct LookupCustomer(pub String);
+
+/// Storage, as the actors see it.
+#[derive(Clone)]
+pub struct StoreHandle {
+    pub calls: Recipient<SaveCallRecord>,
+    pub recordings: Recipient<SaveRecording>,
+    pub agent_states: Recipient<SaveAgentState>,
+    pub customers: Recipient<LookupCustomer>,
+}
+
+/// The fixed part of the tree, set once at start.
+pub struct Topology {
+    /// Indexed by channel number.
+    pub channels: Vec<Addr<ChannelActor>>,
+    /// Seat extension -> its channel.
+    pub seats: HashMap<TelNum, ChNum>,
+    pub groups: HashMap<GroupNo, Addr<QueueGroupActor>>,
+    pub router: Addr<Router>,
+}
+
+/// Everything an actor needs from outside itself.
+#[derive(Clone)]
+pub struct Deps {
+    pub clock: Clock,
+    pub switch: Recipient<SwitchCommand>,
+    pub store: StoreHandle,
+    pub client: Recipient<SendToClient>,
+    pub registry: Addr<Registry>,
+    pub settings: Arc<Settings>,
+    pub topology: Arc<OnceLock<Topology>>,
+}
+
+impl Deps {
+    /// The tree. Actors only receive messages after start, when it is set.
+    pub fn topo(&self) -> &Topology {
+        self.topology
+            .get()
+            .expect("topology is set before any message flows")
+    }
+
+    /// The actor of channel `ch`.
+    pub fn channel(&self, ch: ChNum) -> Option<&Addr<ChannelActor>> {
+        self.topo().channels.get(ch.0 as usize)
+    }
+
+    /// The actor of group `no`.
+    pub fn group(&self, no: GroupNo) -> Option<&Addr<QueueGroupActor>> {
+        self.topo().groups.get(&no)
+    }
+}

@@ -1,0 +1,345 @@
+//! `QueueGroupActor`: one per `[[group]]`. Hosts a [`QueueCore`]: callers
+//! waiting, member agents and their availability; offers each waiting call
+//! to the agents its strategy picks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+use spcti_protocol::{ChNum, GroupNo, TelNum, WorkNo};
+
+use crate::agent_actor::AgentActor;
+use crate::channel_actor::{ChannelActor, OfferCall};
+use crate::clock::Mono;
+use crate::deps::Deps;
+use crate::leg::Ringer;
+use crate::queue::{DayStats, QueueCore};
+use crate::strategy::Strategy;
+use crate::supervision::{ActorStarted, contain};
+
+// ---- messages -------------------------------------------------------------
+
+/// A caller joins (or rejoins) the queue.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Enqueue {
+    pub ch: ChNum,
+    pub since: Mono,
+    pub tried: Vec<TelNum>,
+    pub trunk: Addr<ChannelActor>,
+}
+
+/// A call left the queue (caller hung up, or moved elsewhere).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CallLeft {
+    pub ch: ChNum,
+    pub abandoned: bool,
+}
+
+/// A call of this group was answered after `waited`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CallAnswered {
+    pub ch: ChNum,
+    pub waited: Duration,
+}
+
+/// An agent's current availability for this group.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MemberState {
+    pub tel: TelNum,
+    pub agent: Addr<AgentActor>,
+    pub seat: ChNum,
+    pub work_no: Option<WorkNo>,
+    pub priority: u32,
+    pub available: bool,
+    pub idle_since: Mono,
+    pub calls_today: u32,
+    pub talk_today: Duration,
+}
+
+/// An agent left the group (logged out, or changed groups).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MemberLeft {
+    pub tel: TelNum,
+}
+
+/// An offer could not be made (the caller left first).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct OfferVoid {
+    pub ch: ChNum,
+    pub agents: Vec<TelNum>,
+}
+
+/// What a pick-up request found in this group.
+#[derive(Debug)]
+pub enum PickupFind {
+    /// The longest-ringing call that may be picked up.
+    Found {
+        ch: ChNum,
+        since: Mono,
+        trunk: Addr<ChannelActor>,
+    },
+    /// A call rings, but not yet long enough.
+    TooEarly {
+        rang: Duration,
+    },
+    Nothing,
+}
+
+/// Find a call ringing here that has rung at least `min_ring`.
+#[derive(Message)]
+#[rtype(result = "PickupFind")]
+pub struct FindPickup {
+    pub min_ring: Duration,
+}
+
+/// Live numbers of the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStats {
+    pub no: GroupNo,
+    pub members: u32,
+    pub available: u32,
+    pub waiting: u32,
+    pub ringing: u32,
+    pub longest_wait: Duration,
+    pub today: DayStats,
+    pub service_level_percent: u32,
+}
+
+/// Asks for [`GroupStats`].
+#[derive(Message)]
+#[rtype(result = "GroupStats")]
+pub struct GetGroupStats;
+
+// ---- the actor ------------------------------------------------------------
+
+struct MemberAddr {
+    agent: Addr<AgentActor>,
+    seat: ChNum,
+    work_no: Option<WorkNo>,
+}
+
+/// One queue group.
+pub struct QueueGroupActor {
+    core: QueueCore,
+    deps: Deps,
+    trunks: HashMap<ChNum, Addr<ChannelActor>>,
+    members: HashMap<TelNum, MemberAddr>,
+}
+
+const KIND: &str = "group";
+
+impl QueueGroupActor {
+    pub fn new(no: GroupNo, strategy: Strategy, service_level: Duration, deps: Deps) -> Self {
+        QueueGroupActor {
+            core: QueueCore::new(no, strategy, service_level),
+            deps,
+            trunks: HashMap::new(),
+            members: HashMap::new(),
+        }
+    }
+
+    pub fn path(&self) -> String {
+        format!("group:{}", self.core.no)
+    }
+
+    fn run(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self)) {
+        let registry = self.deps.registry.clone();
+        contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            Some(&registry),
+            |act, _| {
+                f(act);
+                act.dispatch();
+            },
+        );
+    }
+
+    /// Offers waiting calls to free agents.
+    fn dispatch(&mut self) {
+        let now = self.deps.clock.now();
+        for offer in self.core.next_offers(now) {
+            let Some(trunk) = self.trunks.get(&offer.ch) else {
+                continue;
+            };
+            let ringers = offer
+                .agents
+                .iter()
+                .filter_map(|tel| {
+                    self.members.get(tel).map(|m| {
+                        (
+                            Ringer {
+                                agent: tel.clone(),
+                                work_no: m.work_no.clone(),
+                                seat: m.seat,
+                            },
+                            m.agent.clone(),
+                        )
+                    })
+                })
+                .collect();
+            trunk.do_send(OfferCall {
+                group: self.core.no,
+                ringers,
+            });
+        }
+    }
+}
+
+impl Actor for QueueGroupActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.deps.registry.do_send(ActorStarted {
+            path: self.path(),
+            kind: KIND,
+        });
+    }
+}
+
+impl Supervised for QueueGroupActor {
+    /// Waiting callers and member states are re-announced by the trunks and
+    /// agents that own them; the day's counters survive.
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        tracing::warn!(group = %self.core.no, waiting = self.core.waiting().count(), "group restarting");
+    }
+}
+
+/// A caller joins the queue.
+impl Handler<Enqueue> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, m: Enqueue, ctx: &mut Context<Self>) {
+        self.run(ctx, |act| {
+            act.trunks.insert(m.ch, m.trunk);
+            act.core.enqueue(m.ch, m.since, m.tried);
+        });
+    }
+}
+
+/// A call left.
+impl Handler<CallLeft> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, m: CallLeft, ctx: &mut Context<Self>) {
+        self.run(ctx, |act| {
+            act.trunks.remove(&m.ch);
+            if m.abandoned {
+                act.core.abandoned(m.ch);
+            } else {
+                act.core.remove_call(m.ch);
+            }
+        });
+    }
+}
+
+/// A call was answered.
+impl Handler<CallAnswered> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, m: CallAnswered, ctx: &mut Context<Self>) {
+        self.run(ctx, |act| {
+            act.trunks.remove(&m.ch);
+            act.core.answered(m.ch, m.waited);
+        });
+    }
+}
+
+/// An agent's availability.
+impl Handler<MemberState> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, m: MemberState, ctx: &mut Context<Self>) {
+        self.run(ctx, |act| {
+            act.core.update_member(
+                &m.tel,
+                m.priority,
+                m.available,
+                m.idle_since,
+                m.calls_today,
+                m.talk_today,
+            );
+            act.members.insert(
+                m.tel,
+                MemberAddr {
+                    agent: m.agent,
+                    seat: m.seat,
+                    work_no: m.work_no,
+                },
+            );
+        });
+    }
+}
+
+/// An agent left.
+impl Handler<MemberLeft> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, m: MemberLeft, ctx: &mut Context<Self>) {
+        self.run(ctx, |act| {
+            act.core.remove_member(&m.tel);
+            act.members.remove(&m.tel);
+        });
+    }
+}
+
+/// An offer never reached the agents.
+impl Handler<OfferVoid> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, m: OfferVoid, ctx: &mut Context<Self>) {
+        self.run(ctx, |act| act.core.release(m.ch, &m.agents));
+    }
+}
+
+/// Pick-up search.
+impl Handler<FindPickup> for QueueGroupActor {
+    type Result = MessageResult<FindPickup>;
+    fn handle(&mut self, m: FindPickup, _: &mut Context<Self>) -> Self::Result {
+        let now = self.deps.clock.now();
+        let mut oldest: Option<(ChNum, Mono)> = None;
+        let mut youngest_rang = None;
+        for (ch, _, since) in self.core.ringing() {
+            let rang = now.saturating_sub(*since);
+            if rang >= m.min_ring {
+                if oldest.is_none_or(|(_, s)| *since < s) {
+                    oldest = Some((*ch, *since));
+                }
+            } else {
+                youngest_rang = Some(youngest_rang.map_or(rang, |r: Duration| r.max(rang)));
+            }
+        }
+        MessageResult(match (oldest, youngest_rang) {
+            (Some((ch, since)), _) => match self.trunks.get(&ch) {
+                Some(trunk) => PickupFind::Found {
+                    ch,
+                    since,
+                    trunk: trunk.clone(),
+                },
+                None => PickupFind::Nothing,
+            },
+            (None, Some(rang)) => PickupFind::TooEarly { rang },
+            (None, None) => PickupFind::Nothing,
+        })
+    }
+}
+
+/// Live statistics.
+impl Handler<GetGroupStats> for QueueGroupActor {
+    type Result = MessageResult<GetGroupStats>;
+    fn handle(&mut self, _: GetGroupStats, _: &mut Context<Self>) -> Self::Result {
+        let now = self.deps.clock.now();
+        MessageResult(GroupStats {
+            no: self.core.no,
+            members: self.core.members().len() as u32,
+            available: self.core.members().iter().filter(|m| m.available).count() as u32,
+            waiting: self.core.waiting().count() as u32,
+            ringing: self.core.ringing().len() as u32,
+            longest_wait: self.core.longest_wait(now),
+            today: self.core.stats,
+            service_level_percent: self.core.service_level_percent(),
+        })
+    }
+}
