@@ -215,6 +215,27 @@ pub struct SimConfig {
     #[serde(deserialize_with = "from_str")]
     pub extensions: Extensions,
     pub answer_delay_ms: u64,
+    pub prompt_dir: PathBuf,
+    #[serde(deserialize_with = "from_str")]
+    pub clock: ClockMode,
+}
+
+/// `[sim] clock`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    Real,
+    Manual,
+}
+
+impl FromStr for ClockMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "real" => Ok(ClockMode::Real),
+            "manual" => Ok(ClockMode::Manual),
+            _ => Err("expected \"real\" or \"manual\"".into()),
+        }
+    }
 }
 
 /// `[sys]` (spcallentertask.ini [sys])

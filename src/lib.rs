@@ -3,4 +3,8 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod gateway;
+pub mod schema;
 pub mod serve;
+pub mod sim;
+pub mod store;

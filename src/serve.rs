@@ -1,9 +1,28 @@
 //! `spcti serve`: validate the configuration, prepare the data directory and
-//! the database, then run the server.
+//! the database, build the actor tree on the switch, open the gateways, and
+//! run until SIGINT/SIGTERM.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use serde_json::json;
+use spcti_actors::channel_actor::ChannelActor;
+use spcti_actors::clock::Clock;
+use spcti_actors::deps::{Deps, Settings, Topology};
+use spcti_actors::group_actor::QueueGroupActor;
+use spcti_actors::router::Router;
+use spcti_actors::supervision::Registry;
+use spcti_actors::switch::ChannelKind;
+use spcti_protocol::{GroupNo, WorkNo};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::Config;
+use crate::config::{ClockMode, Config, Driver};
+use crate::sim::wav::Prompts;
+use crate::sim::{SetEventSink, SimSwitch};
 
 /// Sets up logging from `RUST_LOG` (default `info`).
 pub fn init_logging() {
@@ -13,6 +32,203 @@ pub fn init_logging() {
         )
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The actors' settings from the configuration.
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        ring_timeout: Duration::from_secs(config.sys.ring_timeout_s.into()),
+        noanswerleave: config.sys.noanswerleave,
+        pickup_min_ring: Duration::from_secs(config.sys.pickup_min_ring_s.into()),
+        allow_phone_logout: config.sys.allow_phone_logout,
+        allow_unknown_agents: config.sys.allow_unknown_agents,
+        heartbeat: Duration::from_secs(config.agent_udp.heartbeat_s.into()),
+        default_group: config.groups.first().map(|g| GroupNo(g.no)),
+        wrap_up: config
+            .groups
+            .iter()
+            .map(|g| (GroupNo(g.no), Duration::from_secs(g.wrap_up_s.into())))
+            .collect(),
+        agents: config
+            .agents
+            .iter()
+            .filter_map(|a| {
+                let w = WorkNo::new(a.work_no.clone()).ok()?;
+                Some((
+                    w,
+                    a.groups
+                        .iter()
+                        .map(|m| (GroupNo(m.no), m.priority))
+                        .collect(),
+                ))
+            })
+            .collect(),
+    }
+}
+
+/// Addresses actually bound (a port 0 in the configuration picks a free one).
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    pub agent_udp: SocketAddr,
+    pub admin: SocketAddr,
+}
+
+/// A running server: the addresses it bound and handles tests and benches use.
+pub struct Running {
+    pub bound: Bound,
+    pub clock: Clock,
+    pub sim: Addr<SimSwitch>,
+    pub router: Addr<Router>,
+    pub registry: Addr<Registry>,
+    pub server: actix_web::dev::Server,
+}
+
+/// Builds the actor tree and opens every socket. Must run inside an actix system.
+pub async fn start(config: Config) -> Result<Running, String> {
+    if config.switch.driver != Driver::Sim {
+        return Err(
+            "switch.driver = \"sip\" is not supported by this build yet; use \"sim\"".into(),
+        );
+    }
+    let data_dir = config.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| format!("cannot create server.data_dir {}: {e}", data_dir.display()))?;
+    let clock = match config.sim.clock {
+        ClockMode::Real => Clock::real(),
+        ClockMode::Manual => Clock::manual(),
+    };
+    let registry = Registry::default().start();
+
+    let db_path = config
+        .database
+        .url
+        .sqlite_path()
+        .ok_or("only sqlite:// databases are supported by this build yet")?
+        .to_owned();
+    // SQLite allows one writer: one store thread.
+    let (_store, store) =
+        crate::store::Store::start(&db_path, 1).map_err(|e| format!("database: {e}"))?;
+
+    let (agent_udp, agent_socket, agent_bound) =
+        crate::gateway::agent_udp::bind(config.agent_udp.bind, config.agent_udp.encoding)
+            .await
+            .map_err(|e| format!("cannot bind agent_udp.bind {}: {e}", config.agent_udp.bind))?;
+
+    let sim = SimSwitch::new(
+        config.sim.trunks,
+        &config.sim.extensions.0,
+        clock.clone(),
+        Prompts::load(&config.sim.prompt_dir),
+        data_dir.join("recordings"),
+        Duration::from_millis(config.sim.answer_delay_ms),
+    );
+    let descs = sim.descriptors();
+    let sim = sim.start();
+
+    let topology = Arc::new(OnceLock::new());
+    let deps = Deps {
+        clock: clock.clone(),
+        switch: sim.clone().recipient(),
+        store,
+        client: agent_udp.recipient(),
+        registry: registry.clone(),
+        settings: Arc::new(settings(&config)),
+        topology: topology.clone(),
+    };
+
+    let router = {
+        let deps = deps.clone();
+        Supervisor::start(move |_| Router::new(deps))
+    };
+    // Channels are spread over one arbiter per core: a call's hot path runs
+    // in parallel with other calls'.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
+    let channels = descs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (d, deps) = (d.clone(), deps.clone());
+            Supervisor::start_in_arbiter(&arbiters[i % cores].handle(), move |_| {
+                ChannelActor::new(d, deps)
+            })
+        })
+        .collect();
+    let groups = config
+        .groups
+        .iter()
+        .map(|g| {
+            let deps = deps.clone();
+            let (no, strategy, sl) = (
+                GroupNo(g.no),
+                g.strategy,
+                Duration::from_secs(g.service_level_s.into()),
+            );
+            (
+                no,
+                Supervisor::start(move |_| QueueGroupActor::new(no, strategy, sl, deps)),
+            )
+        })
+        .collect();
+    let seats = descs
+        .iter()
+        .filter(|d| d.kind == ChannelKind::Seat)
+        .filter_map(|d| d.ext.clone().map(|e| (e, d.ch)))
+        .collect::<HashMap<_, _>>();
+    topology
+        .set(Topology {
+            channels,
+            seats,
+            groups,
+            router: router.clone(),
+        })
+        .map_err(|_| "topology set twice")?;
+    sim.do_send(SetEventSink(router.clone().recipient()));
+    crate::gateway::agent_udp::listen(agent_socket, config.agent_udp.encoding, router.clone());
+
+    let started = Instant::now();
+    let (sim_data, clock_data) = (web::Data::new(sim.clone()), web::Data::new(clock.clone()));
+    let health_bound = Arc::new(OnceLock::<Bound>::new());
+    let hb = health_bound.clone();
+    let http = HttpServer::new(move || {
+        let hb = hb.clone();
+        App::new()
+            .app_data(sim_data.clone())
+            .app_data(clock_data.clone())
+            .configure(crate::sim::http::routes)
+            .route(
+                "/api/health",
+                web::get().to(move || {
+                    let b = hb.get().copied();
+                    async move {
+                        HttpResponse::Ok().json(json!({
+                            "version": env!("CARGO_PKG_VERSION"),
+                            "uptime_s": started.elapsed().as_secs(),
+                            "agent_udp": b.map(|b| b.agent_udp.to_string()),
+                            "admin": b.map(|b| b.admin.to_string()),
+                        }))
+                    }
+                }),
+            )
+    })
+    .workers(1)
+    .bind(config.admin.bind)
+    .map_err(|e| format!("cannot bind admin.bind {}: {e}", config.admin.bind))?;
+    let admin_bound = *http.addrs().first().ok_or("admin.bind bound nothing")?;
+    let bound = Bound {
+        agent_udp: agent_bound,
+        admin: admin_bound,
+    };
+    let _ = health_bound.set(bound);
+    let server = http.run();
+    Ok(Running {
+        bound,
+        clock,
+        sim,
+        router,
+        registry,
+        server,
+    })
 }
 
 /// Runs the server until it is stopped.
@@ -30,18 +246,24 @@ pub fn run(config: Config) -> Result<(), String> {
                 tracing::info!(migration = %name, "applied");
             }
         }
-        // The server still starts without its database; records are kept
-        // until it comes back (the spool, storage issue).
-        Err(e) => tracing::error!("database: {e}"),
+        Err(e) => return Err(format!("database: {e}")),
     }
-    tracing::info!(
-        agent_udp = %config.agent_udp.bind,
-        monitor = %config.monitor.bind,
-        admin = %config.admin.bind,
-        groups = config.groups.len(),
-        extensions = config.sim.extensions.0.len(),
-        trunks = config.sim.trunks,
-        "configuration valid"
-    );
-    Ok(())
+    actix::System::new().block_on(async move {
+        let running = start(config).await?;
+        let b = running.bound;
+        // One machine-readable line: scripts and tests find the real ports here.
+        println!(
+            "spcti listening agent_udp={} admin={}",
+            b.agent_udp, b.admin
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        tracing::info!(agent_udp = %b.agent_udp, admin = %b.admin, "spcti running");
+        running
+            .server
+            .await
+            .map_err(|e| format!("admin server: {e}"))?;
+        tracing::info!("spcti stopped");
+        Ok(())
+    })
 }

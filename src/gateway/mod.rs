@@ -1,0 +1,3 @@
+//! Gateways: the sockets clients talk to.
+
+pub mod agent_udp;

@@ -1,0 +1,228 @@
+//! The `/sim` control routes of simulator.md, exactly: the outside world
+//! (callers, seat phones) driven over HTTP. Plus `POST /sim/clock/advance`
+//! for a manual clock.
+
+use std::time::Duration;
+
+use actix::Addr;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use spcti_actors::clock::Clock;
+
+use super::{SimAction, SimError, SimReply, SimSwitch};
+
+/// JSON error body with a status.
+pub fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message.into() }))
+}
+
+async fn act(sim: &Addr<SimSwitch>, action: SimAction) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    match sim.send(action).await {
+        Ok(Ok(SimReply::Done)) => HttpResponse::NoContent().finish(),
+        Ok(Ok(SimReply::Call { ch, guid })) => {
+            HttpResponse::Ok().json(json!({ "ch": ch.0, "tellguid": guid.to_string() }))
+        }
+        Ok(Ok(SimReply::Channels(list))) => HttpResponse::Ok().json(list),
+        Ok(Ok(SimReply::Channel(c))) => HttpResponse::Ok().json(c),
+        Ok(Err(SimError::NotFound(m))) => error(StatusCode::NOT_FOUND, m),
+        Ok(Err(SimError::BadRequest(m))) => error(StatusCode::BAD_REQUEST, m),
+        Ok(Err(SimError::NoTrunk)) => error(StatusCode::SERVICE_UNAVAILABLE, "no trunk is free"),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the switch did not answer: {e}"),
+        ),
+    }
+}
+
+/// A JSON body, refused with 400 and the reason when it does not fit.
+fn body<T: for<'de> Deserialize<'de>>(bytes: &web::Bytes) -> Result<T, HttpResponse> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            format!("bad body: {e}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCall {
+    caller: String,
+    callee: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Digits {
+    digits: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reject {
+    cause: u16,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    ms: u64,
+}
+
+fn ch_of(path: &str) -> Result<u32, HttpResponse> {
+    path.parse().map_err(|_| {
+        error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no channel {path}"),
+        )
+    })
+}
+
+macro_rules! try_http {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(resp) => return resp,
+        }
+    };
+}
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/sim/calls",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, b: web::Bytes| async move {
+                let NewCall { caller, callee } = try_http!(body(&b));
+                act(&sim, SimAction::NewCall { caller, callee }).await
+            },
+        ),
+    )
+    .route(
+        "/sim/channels",
+        web::get()
+            .to(|sim: web::Data<Addr<SimSwitch>>| async move { act(&sim, SimAction::List).await }),
+    )
+    .route(
+        "/sim/channels/{ch}",
+        web::get().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
+                let ch = try_http!(ch_of(&p));
+                act(&sim, SimAction::Get { ch }).await
+            },
+        ),
+    )
+    .route(
+        "/sim/channels/{ch}/dtmf",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>, b: web::Bytes| async move {
+                let ch = try_http!(ch_of(&p));
+                let Digits { digits } = try_http!(body(&b));
+                act(&sim, SimAction::Dtmf { ch, digits }).await
+            },
+        ),
+    )
+    .route(
+        "/sim/channels/{ch}/hangup",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
+                let ch = try_http!(ch_of(&p));
+                act(&sim, SimAction::Hangup { ch }).await
+            },
+        ),
+    )
+    .route(
+        "/sim/channels/{ch}/answer",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
+                let ch = try_http!(ch_of(&p));
+                act(&sim, SimAction::Answer { ch }).await
+            },
+        ),
+    )
+    .route(
+        "/sim/channels/{ch}/reject",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>, b: web::Bytes| async move {
+                let ch = try_http!(ch_of(&p));
+                let Reject { cause } = try_http!(body(&b));
+                act(&sim, SimAction::Reject { ch, cause }).await
+            },
+        ),
+    )
+    .route(
+        "/sim/extensions/{ext}/offhook",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
+                act(
+                    &sim,
+                    SimAction::OffHook {
+                        ext: p.into_inner(),
+                    },
+                )
+                .await
+            },
+        ),
+    )
+    .route(
+        "/sim/extensions/{ext}/onhook",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
+                act(
+                    &sim,
+                    SimAction::OnHook {
+                        ext: p.into_inner(),
+                    },
+                )
+                .await
+            },
+        ),
+    )
+    .route(
+        "/sim/extensions/{ext}/flash",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
+                act(
+                    &sim,
+                    SimAction::Flash {
+                        ext: p.into_inner(),
+                    },
+                )
+                .await
+            },
+        ),
+    )
+    .route(
+        "/sim/extensions/{ext}/dial",
+        web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>, b: web::Bytes| async move {
+                let Digits { digits } = try_http!(body(&b));
+                act(
+                    &sim,
+                    SimAction::Dial {
+                        ext: p.into_inner(),
+                        digits,
+                    },
+                )
+                .await
+            },
+        ),
+    )
+    .route(
+        "/sim/clock/advance",
+        web::post().to(|clock: web::Data<Clock>, b: web::Bytes| async move {
+            let Advance { ms } = try_http!(body(&b));
+            if !clock.is_manual() {
+                return error(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "the clock is real; set [sim] clock = \"manual\" to drive it",
+                );
+            }
+            let fired = clock.advance(Duration::from_millis(ms));
+            HttpResponse::Ok()
+                .json(json!({ "fired": fired, "now_ms": clock.now().as_millis() as u64 }))
+        }),
+    );
+}

@@ -1,0 +1,682 @@
+//! The `sim` driver: a complete software switch (simulator.md).
+//!
+//! It owns the physical truth of every channel — a seat phone is on- or
+//! off-hook, a trunk has a party or not, who hears whom, what is playing and
+//! recording — and turns the outside world's actions (the `/sim` HTTP
+//! routes) into switch events and the actors' commands into state changes.
+//! Prompts take their real length on the server clock; recordings are real
+//! WAV files.
+
+pub mod http;
+pub mod wav;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde::Serialize;
+use spcti_actors::clock::{Clock, Mono};
+use spcti_actors::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
+use spcti_protocol::{Cause, ChNum, ConfNo, TelNum, TellGuid};
+
+use wav::{Prompts, Recorder};
+
+/// A channel's state as `/sim/channels` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimState {
+    Free,
+    Ringing,
+    Offhook,
+    Callin,
+    Dialing,
+    Talking,
+    Hangup,
+}
+
+/// What a channel hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Link {
+    Channel(ChNum),
+    Conf(ConfNo),
+}
+
+#[derive(Debug)]
+struct SimChannel {
+    desc: ChannelDesc,
+    state: SimState,
+    caller: String,
+    callee: String,
+    link: Option<Link>,
+    playing: Option<String>,
+    recording: Option<Recorder>,
+    heard: Vec<String>,
+    play_timer: Option<SpawnHandle>,
+    answer_timer: Option<SpawnHandle>,
+}
+
+impl SimChannel {
+    fn new(desc: ChannelDesc) -> Self {
+        SimChannel {
+            desc,
+            state: SimState::Free,
+            caller: String::new(),
+            callee: String::new(),
+            link: None,
+            playing: None,
+            recording: None,
+            heard: Vec::new(),
+            play_timer: None,
+            answer_timer: None,
+        }
+    }
+
+    fn is_seat(&self) -> bool {
+        self.desc.kind == ChannelKind::Seat
+    }
+
+    /// A seat phone that is lifted.
+    fn off_hook(&self) -> bool {
+        matches!(
+            self.state,
+            SimState::Offhook | SimState::Talking | SimState::Dialing
+        )
+    }
+
+    fn reset(&mut self) {
+        self.state = SimState::Free;
+        self.caller.clear();
+        self.callee.clear();
+        self.link = None;
+        self.playing = None;
+        self.heard.clear();
+    }
+}
+
+/// One channel as the `/sim/channels` routes show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimChannelView {
+    pub ch: u32,
+    pub kind: &'static str,
+    pub ext: Option<String>,
+    pub state: SimState,
+    pub caller: String,
+    pub callee: String,
+    pub link: serde_json::Value,
+    pub playing: Option<String>,
+    pub recording: Option<String>,
+    pub heard: Vec<String>,
+}
+
+/// Why a `/sim` request was refused; each maps to an HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no trunk is free")]
+    NoTrunk,
+}
+
+/// The outside world acting on the switch (the `/sim` routes).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<SimReply, SimError>")]
+pub enum SimAction {
+    NewCall { caller: String, callee: String },
+    Dtmf { ch: u32, digits: String },
+    Hangup { ch: u32 },
+    Answer { ch: u32 },
+    Reject { ch: u32, cause: u16 },
+    OffHook { ext: String },
+    OnHook { ext: String },
+    Flash { ext: String },
+    Dial { ext: String, digits: String },
+    List,
+    Get { ch: u32 },
+}
+
+/// What a `/sim` action answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimReply {
+    Call { ch: ChNum, guid: TellGuid },
+    Done,
+    Channels(Vec<SimChannelView>),
+    Channel(Box<SimChannelView>),
+}
+
+/// Where switch events go (set once the router exists).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetEventSink(pub Recipient<SwitchEvent>);
+
+/// The simulated switch.
+pub struct SimSwitch {
+    channels: Vec<SimChannel>,
+    by_ext: HashMap<TelNum, usize>,
+    sink: Option<Recipient<SwitchEvent>>,
+    clock: Clock,
+    prompts: Prompts,
+    recordings: PathBuf,
+    answer_delay: Duration,
+}
+
+impl SimSwitch {
+    /// `trunks` trunk channels 0..trunks, then one channel per extension.
+    pub fn new(
+        trunks: u32,
+        extensions: &[TelNum],
+        clock: Clock,
+        prompts: Prompts,
+        recordings: PathBuf,
+        answer_delay: Duration,
+    ) -> Self {
+        let mut channels: Vec<SimChannel> = (0..trunks)
+            .map(|n| {
+                SimChannel::new(ChannelDesc {
+                    ch: ChNum(n),
+                    kind: ChannelKind::Trunk,
+                    ext: None,
+                })
+            })
+            .collect();
+        let mut by_ext = HashMap::new();
+        for (i, ext) in extensions.iter().enumerate() {
+            let ch = trunks + i as u32;
+            by_ext.insert(ext.clone(), ch as usize);
+            channels.push(SimChannel::new(ChannelDesc {
+                ch: ChNum(ch),
+                kind: ChannelKind::Seat,
+                ext: Some(ext.clone()),
+            }));
+        }
+        SimSwitch {
+            channels,
+            by_ext,
+            sink: None,
+            clock,
+            prompts,
+            recordings,
+            answer_delay,
+        }
+    }
+
+    /// Every channel, for building the actor tree.
+    pub fn descriptors(&self) -> Vec<ChannelDesc> {
+        self.channels.iter().map(|c| c.desc.clone()).collect()
+    }
+
+    fn emit(&self, ev: SwitchEvent) {
+        match &self.sink {
+            Some(s) => s.do_send(ev),
+            None => tracing::warn!(?ev, "switch event before the router exists"),
+        }
+    }
+
+    fn chan(&mut self, ch: u32) -> Result<&mut SimChannel, SimError> {
+        self.channels
+            .get_mut(ch as usize)
+            .ok_or_else(|| SimError::NotFound(format!("no channel {ch}")))
+    }
+
+    fn seat(&mut self, ext: &str) -> Result<&mut SimChannel, SimError> {
+        let i = TelNum::new(ext)
+            .ok()
+            .and_then(|t| self.by_ext.get(&t).copied())
+            .ok_or_else(|| SimError::NotFound(format!("no extension {ext}")))?;
+        Ok(&mut self.channels[i])
+    }
+
+    fn view(c: &SimChannel) -> SimChannelView {
+        SimChannelView {
+            ch: c.desc.ch.0,
+            kind: if c.is_seat() { "seat" } else { "trunk" },
+            ext: c.desc.ext.as_ref().map(|e| e.to_string()),
+            state: c.state,
+            caller: c.caller.clone(),
+            callee: c.callee.clone(),
+            link: match &c.link {
+                None => serde_json::Value::Null,
+                Some(Link::Channel(ch)) => serde_json::json!(ch.0),
+                Some(Link::Conf(n)) => serde_json::json!(format!("conf:{n}")),
+            },
+            playing: c.playing.clone(),
+            recording: c.recording.as_ref().map(|r| r.name().to_owned()),
+            heard: c.heard.clone(),
+        }
+    }
+
+    fn act(&mut self, a: SimAction, ctx: &mut Context<Self>) -> Result<SimReply, SimError> {
+        match a {
+            SimAction::NewCall { caller, callee } => {
+                let c = self
+                    .channels
+                    .iter_mut()
+                    .find(|c| !c.is_seat() && c.state == SimState::Free)
+                    .ok_or(SimError::NoTrunk)?;
+                c.state = SimState::Callin;
+                c.caller = caller.clone();
+                c.callee = callee.clone();
+                let ch = c.desc.ch;
+                let guid = TellGuid::new_v4();
+                self.emit(SwitchEvent::CallIn {
+                    ch,
+                    caller,
+                    callee,
+                    guid,
+                });
+                Ok(SimReply::Call { ch, guid })
+            }
+            SimAction::Dtmf { ch, digits } => {
+                check_digits(&digits)?;
+                let c = self.chan(ch)?;
+                if matches!(
+                    c.state,
+                    SimState::Free | SimState::Hangup | SimState::Ringing
+                ) {
+                    return Err(SimError::BadRequest(format!(
+                        "channel {ch} has no call to send keys on"
+                    )));
+                }
+                let ch = c.desc.ch;
+                self.emit(SwitchEvent::Dtmf { ch, digits });
+                Ok(SimReply::Done)
+            }
+            SimAction::Hangup { ch } => {
+                let c = self.chan(ch)?;
+                if c.is_seat() {
+                    let ext = c
+                        .desc
+                        .ext
+                        .clone()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    return self.act(SimAction::OnHook { ext }, ctx);
+                }
+                if matches!(c.state, SimState::Free | SimState::Hangup) {
+                    return Err(SimError::BadRequest(format!("channel {ch} has no call")));
+                }
+                c.state = SimState::Hangup;
+                let ch = c.desc.ch;
+                self.hear_nothing(ch, ctx);
+                self.emit(SwitchEvent::Cleared {
+                    ch,
+                    cause: Cause::NORMAL,
+                });
+                Ok(SimReply::Done)
+            }
+            SimAction::Answer { ch } => {
+                let c = self.chan(ch)?;
+                if c.state != SimState::Dialing {
+                    return Err(SimError::BadRequest(format!(
+                        "channel {ch} has no outbound call ringing"
+                    )));
+                }
+                let ch = c.desc.ch;
+                self.far_end_answers(ch, ctx);
+                Ok(SimReply::Done)
+            }
+            SimAction::Reject { ch, cause } => {
+                let c = self.chan(ch)?;
+                if c.state != SimState::Dialing {
+                    return Err(SimError::BadRequest(format!(
+                        "channel {ch} has no outbound call ringing"
+                    )));
+                }
+                c.state = SimState::Hangup;
+                if let Some(h) = c.answer_timer.take() {
+                    ctx.cancel_future(h);
+                }
+                let ch = c.desc.ch;
+                self.emit(SwitchEvent::Cleared {
+                    ch,
+                    cause: Cause(cause),
+                });
+                Ok(SimReply::Done)
+            }
+            SimAction::OffHook { ext } => {
+                let c = self.seat(&ext)?;
+                if c.off_hook() {
+                    return Err(SimError::BadRequest(format!("{ext} is already off-hook")));
+                }
+                // Answering a ringing phone or lifting an idle one: either way
+                // it is lifted with nothing connected until the system links it.
+                c.state = SimState::Offhook;
+                let ch = c.desc.ch;
+                self.emit(SwitchEvent::OffHook { ch });
+                Ok(SimReply::Done)
+            }
+            SimAction::OnHook { ext } => {
+                let c = self.seat(&ext)?;
+                if !c.off_hook() {
+                    return Err(SimError::BadRequest(format!("{ext} is already on-hook")));
+                }
+                let ch = c.desc.ch;
+                c.reset();
+                self.hear_nothing(ch, ctx);
+                self.emit(SwitchEvent::OnHook { ch });
+                Ok(SimReply::Done)
+            }
+            SimAction::Flash { ext } => {
+                let c = self.seat(&ext)?;
+                if !c.off_hook() {
+                    return Err(SimError::BadRequest(format!(
+                        "{ext} is on-hook; a hook flash needs a lifted phone"
+                    )));
+                }
+                let ch = c.desc.ch;
+                self.emit(SwitchEvent::HookFlash { ch });
+                Ok(SimReply::Done)
+            }
+            SimAction::Dial { ext, digits } => {
+                check_digits(&digits)?;
+                let c = self.seat(&ext)?;
+                if !c.off_hook() {
+                    return Err(SimError::BadRequest(format!(
+                        "{ext} is on-hook; lift it first"
+                    )));
+                }
+                let ch = c.desc.ch;
+                self.emit(SwitchEvent::Dtmf { ch, digits });
+                Ok(SimReply::Done)
+            }
+            SimAction::List => Ok(SimReply::Channels(
+                self.channels.iter().map(Self::view).collect(),
+            )),
+            SimAction::Get { ch } => {
+                let c = self.chan(ch)?;
+                Ok(SimReply::Channel(Box::new(Self::view(c))))
+            }
+        }
+    }
+
+    /// The channel stops hearing anything; whoever heard it loses the link
+    /// too, and its recording is closed.
+    fn hear_nothing(&mut self, ch: ChNum, ctx: &mut Context<Self>) {
+        self.stop_play(ch, ctx, false);
+        self.stop_record(ch);
+        for c in &mut self.channels {
+            if c.link == Some(Link::Channel(ch)) {
+                c.link = None;
+                if c.is_seat() && c.state == SimState::Talking {
+                    c.state = SimState::Offhook;
+                }
+            }
+        }
+        if let Some(c) = self.channels.get_mut(ch.0 as usize) {
+            c.link = None;
+        }
+    }
+
+    fn far_end_answers(&mut self, ch: ChNum, ctx: &mut Context<Self>) {
+        let c = &mut self.channels[ch.0 as usize];
+        if let Some(h) = c.answer_timer.take() {
+            ctx.cancel_future(h);
+        }
+        c.state = SimState::Talking;
+        self.emit(SwitchEvent::Answered { ch });
+    }
+
+    fn stop_play(&mut self, ch: ChNum, ctx: &mut Context<Self>, report: bool) {
+        let Some(c) = self.channels.get_mut(ch.0 as usize) else {
+            return;
+        };
+        if let Some(h) = c.play_timer.take() {
+            ctx.cancel_future(h);
+        }
+        if let Some(prompt) = c.playing.take() {
+            if report {
+                self.emit(SwitchEvent::PlayDone {
+                    ch,
+                    prompt,
+                    completed: false,
+                });
+            }
+        }
+    }
+
+    fn stop_record(&mut self, ch: ChNum) {
+        let now = self.clock.now();
+        let Some(rec) = self
+            .channels
+            .get_mut(ch.0 as usize)
+            .and_then(|c| c.recording.take())
+        else {
+            return;
+        };
+        match rec.finish(now) {
+            Ok((file, duration)) => self.emit(SwitchEvent::RecordDone { ch, file, duration }),
+            Err(e) => tracing::error!(%ch, "recording could not be finished: {e}"),
+        }
+    }
+
+    fn command(&mut self, cmd: SwitchCommand, ctx: &mut Context<Self>) {
+        let now: Mono = self.clock.now();
+        match cmd {
+            SwitchCommand::Alert { ch, caller } => {
+                let c = &mut self.channels[ch.0 as usize];
+                if c.is_seat() && c.state == SimState::Free {
+                    c.state = SimState::Ringing;
+                    c.caller = caller;
+                    c.callee = c
+                        .desc
+                        .ext
+                        .as_ref()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                }
+            }
+            SwitchCommand::Answer { ch } => {
+                let c = &mut self.channels[ch.0 as usize];
+                if c.state == SimState::Callin {
+                    c.state = SimState::Talking;
+                }
+            }
+            SwitchCommand::MakeCall { ch, caller, callee } => {
+                let c = &mut self.channels[ch.0 as usize];
+                if c.is_seat() {
+                    if c.state == SimState::Free {
+                        c.state = SimState::Ringing;
+                        c.caller = caller;
+                        c.callee = callee;
+                    }
+                    return;
+                }
+                if c.state != SimState::Free {
+                    self.emit(SwitchEvent::Cleared {
+                        ch,
+                        cause: Cause::NO_CIRCUIT,
+                    });
+                    return;
+                }
+                c.state = SimState::Dialing;
+                c.caller = caller;
+                c.callee = callee;
+                if !self.answer_delay.is_zero() {
+                    let sleep = self.clock.sleep(self.answer_delay);
+                    let h = ctx.spawn(sleep.into_actor(self).map(move |_, act, ctx| {
+                        if act.channels[ch.0 as usize].state == SimState::Dialing {
+                            act.channels[ch.0 as usize].answer_timer = None;
+                            act.far_end_answers(ch, ctx);
+                        }
+                    }));
+                    self.channels[ch.0 as usize].answer_timer = Some(h);
+                }
+                self.emit(SwitchEvent::Alerting { ch });
+            }
+            SwitchCommand::Clear { ch, .. } => {
+                let c = &mut self.channels[ch.0 as usize];
+                if c.is_seat() {
+                    if c.state == SimState::Ringing {
+                        c.reset();
+                    } else if c.state == SimState::Talking {
+                        // The phone stays lifted; it just hears nothing now.
+                        c.state = SimState::Offhook;
+                        c.link = None;
+                    }
+                    return;
+                }
+                if let Some(h) = c.answer_timer.take() {
+                    ctx.cancel_future(h);
+                }
+                self.hear_nothing(ch, ctx);
+                self.channels[ch.0 as usize].reset();
+            }
+            SwitchCommand::Link { a, b, two_way } => {
+                self.stop_play(a, ctx, true);
+                self.channels[a.0 as usize].link = Some(Link::Channel(b));
+                if two_way {
+                    self.stop_play(b, ctx, true);
+                    self.channels[b.0 as usize].link = Some(Link::Channel(a));
+                }
+                for x in [a, b] {
+                    let c = &mut self.channels[x.0 as usize];
+                    if c.is_seat() && c.state == SimState::Offhook {
+                        c.state = SimState::Talking;
+                    }
+                }
+                self.emit(SwitchEvent::Linked { ch: a, other: b });
+            }
+            SwitchCommand::Unlink { a, b } => {
+                for (x, y) in [(a, b), (b, a)] {
+                    let c = &mut self.channels[x.0 as usize];
+                    if c.link == Some(Link::Channel(y)) {
+                        c.link = None;
+                        if c.is_seat() && c.state == SimState::Talking {
+                            c.state = SimState::Offhook;
+                        }
+                    }
+                }
+                self.emit(SwitchEvent::Unlinked { ch: a, other: b });
+            }
+            SwitchCommand::Play { ch, prompt } => {
+                self.stop_play(ch, ctx, true);
+                let Some(len) = self.prompts.duration(&prompt) else {
+                    tracing::warn!(%ch, %prompt, "no such prompt");
+                    self.emit(SwitchEvent::PlayDone {
+                        ch,
+                        prompt,
+                        completed: false,
+                    });
+                    return;
+                };
+                let c = &mut self.channels[ch.0 as usize];
+                c.playing = Some(prompt.clone());
+                c.heard.push(prompt.clone());
+                let sleep = self.clock.sleep(len);
+                let h = ctx.spawn(sleep.into_actor(self).map(move |_, act, _| {
+                    let c = &mut act.channels[ch.0 as usize];
+                    c.play_timer = None;
+                    if c.playing.take().is_some() {
+                        act.emit(SwitchEvent::PlayDone {
+                            ch,
+                            prompt,
+                            completed: true,
+                        });
+                    }
+                }));
+                self.channels[ch.0 as usize].play_timer = Some(h);
+            }
+            SwitchCommand::StopPlay { ch } => self.stop_play(ch, ctx, true),
+            SwitchCommand::Record { ch, file } => {
+                self.stop_record(ch);
+                match Recorder::start(&self.recordings, &file, now) {
+                    Ok(r) => self.channels[ch.0 as usize].recording = Some(r),
+                    Err(e) => tracing::error!(%ch, file = %file.display(), "cannot record: {e}"),
+                }
+            }
+            SwitchCommand::StopRecord { ch } => self.stop_record(ch),
+            SwitchCommand::JoinConf { ch, conf, .. } => {
+                self.channels[ch.0 as usize].link = Some(Link::Conf(conf));
+                self.emit(SwitchEvent::ConfJoined { ch, conf });
+            }
+            SwitchCommand::LeaveConf { ch, conf } => {
+                let c = &mut self.channels[ch.0 as usize];
+                if c.link == Some(Link::Conf(conf)) {
+                    c.link = None;
+                }
+                self.emit(SwitchEvent::ConfLeft { ch, conf });
+            }
+            SwitchCommand::SendFax { ch, file } | SwitchCommand::ReceiveFax { ch, file } => {
+                // A simulated T.30 session: one page, 10 seconds.
+                let sleep = self.clock.sleep(Duration::from_secs(10));
+                ctx.spawn(sleep.into_actor(self).map(move |_, act, _| {
+                    let ok = act.channels[ch.0 as usize].state == SimState::Talking;
+                    act.emit(SwitchEvent::FaxDone {
+                        ch,
+                        ok,
+                        pages: u32::from(ok),
+                        file,
+                    });
+                }));
+            }
+        }
+    }
+}
+
+fn check_digits(digits: &str) -> Result<(), SimError> {
+    if digits.is_empty()
+        || !digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'))
+    {
+        return Err(SimError::BadRequest(
+            "digits must be 0-9, *, # or A-D, at least one".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Actor for SimSwitch {
+    type Context = Context<Self>;
+}
+
+/// The outside world.
+impl Handler<SimAction> for SimSwitch {
+    type Result = Result<SimReply, SimError>;
+    fn handle(&mut self, a: SimAction, ctx: &mut Context<Self>) -> Self::Result {
+        self.act(a, ctx)
+    }
+}
+
+/// The actors' commands.
+impl Handler<SwitchCommand> for SimSwitch {
+    type Result = ();
+    fn handle(&mut self, cmd: SwitchCommand, ctx: &mut Context<Self>) {
+        let ch = match &cmd {
+            SwitchCommand::Alert { ch, .. }
+            | SwitchCommand::Answer { ch }
+            | SwitchCommand::MakeCall { ch, .. }
+            | SwitchCommand::Clear { ch, .. }
+            | SwitchCommand::Link { a: ch, .. }
+            | SwitchCommand::Unlink { a: ch, .. }
+            | SwitchCommand::Play { ch, .. }
+            | SwitchCommand::StopPlay { ch }
+            | SwitchCommand::Record { ch, .. }
+            | SwitchCommand::StopRecord { ch }
+            | SwitchCommand::JoinConf { ch, .. }
+            | SwitchCommand::LeaveConf { ch, .. }
+            | SwitchCommand::SendFax { ch, .. }
+            | SwitchCommand::ReceiveFax { ch, .. } => *ch,
+        };
+        let other = match &cmd {
+            SwitchCommand::Link { b, .. } | SwitchCommand::Unlink { b, .. } => Some(*b),
+            _ => None,
+        };
+        let n = self.channels.len() as u32;
+        if ch.0 >= n || other.is_some_and(|o| o.0 >= n) {
+            tracing::error!(?cmd, "command for a channel this switch does not have");
+            return;
+        }
+        self.command(cmd, ctx);
+    }
+}
+
+/// Connects the switch to the router.
+impl Handler<SetEventSink> for SimSwitch {
+    type Result = ();
+    fn handle(&mut self, m: SetEventSink, _: &mut Context<Self>) {
+        self.sink = Some(m.0);
+    }
+}
