@@ -188,6 +188,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
     let started = Instant::now();
     let (sim_data, clock_data) = (web::Data::new(sim.clone()), web::Data::new(clock.clone()));
+    let ops = web::Data::new(crate::ops::Ops {
+        router: router.clone(),
+        registry: registry.clone(),
+        fault_injection: config.admin.fault_injection,
+    });
     let health_bound = Arc::new(OnceLock::<Bound>::new());
     let hb = health_bound.clone();
     let http = HttpServer::new(move || {
@@ -195,7 +200,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
         App::new()
             .app_data(sim_data.clone())
             .app_data(clock_data.clone())
+            .app_data(ops.clone())
             .configure(crate::sim::http::routes)
+            .configure(crate::ops::routes)
             .route(
                 "/api/health",
                 web::get().to(move || {

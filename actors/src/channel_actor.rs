@@ -11,7 +11,7 @@ use crate::agent_actor::{AgentActor, CallEnded, Connected, OfferWithdrawn, Offer
 use crate::clock::Mono;
 use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
 use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
-use crate::leg::{InboundLeg, LegEffect, Ringer};
+use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer};
 use crate::router::SeatFeature;
 use crate::seat::{DIGIT_TIMEOUT, Seat, SeatEffect};
 use crate::supervision::{ActorStarted, contain};
@@ -108,7 +108,7 @@ pub struct Crash;
 // ---- the actor ------------------------------------------------------------
 
 enum Core {
-    Trunk(InboundLeg),
+    Trunk(Box<InboundLeg>),
     Seat { seat: Seat, ext: TelNum },
 }
 
@@ -144,7 +144,7 @@ impl ChannelActor {
                 seat: Seat::OnHook,
                 ext: ext.clone(),
             },
-            _ => Core::Trunk(InboundLeg::new(desc.ch)),
+            _ => Core::Trunk(Box::new(InboundLeg::new(desc.ch))),
         }
     }
 
@@ -175,11 +175,16 @@ impl ChannelActor {
                 LegEffect::Switch(cmd) => self.switch(cmd),
                 LegEffect::LookupCustomer(phone) => {
                     let lookup = self.deps.store.customers.send(LookupCustomer(phone));
-                    ctx.spawn(lookup.into_actor(self).map(|res, act, _| {
-                        if let (Ok(Some(c)), Core::Trunk(leg)) = (res, &mut act.core) {
-                            leg.customer(c);
-                        }
+                    ctx.spawn(lookup.into_actor(self).map(|res, act, ctx| {
+                        act.customer_answer(res.ok().flatten(), ctx);
                     }));
+                    // A slow database must not keep the caller from an agent.
+                    let sleep = self.deps.clock.sleep(CUSTOMER_LOOKUP_TIMEOUT);
+                    ctx.spawn(
+                        sleep
+                            .into_actor(self)
+                            .map(|_, act, ctx| act.customer_answer(None, ctx)),
+                    );
                 }
                 LegEffect::Enqueue {
                     group,
@@ -270,6 +275,20 @@ impl ChannelActor {
         }
     }
 
+    fn customer_answer(
+        &mut self,
+        customer: Option<crate::records::Customer>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.run(ctx, |act, ctx| {
+            let now = act.now();
+            if let Core::Trunk(leg) = &mut act.core {
+                let fx = leg.customer(customer, now);
+                act.leg_effects(fx, ctx);
+            }
+        });
+    }
+
     fn leg(&self) -> Option<&InboundLeg> {
         match &self.core {
             Core::Trunk(leg) => Some(leg),
@@ -290,7 +309,7 @@ impl ChannelActor {
                 callee: call.callee.clone(),
                 group: call.group,
                 waited,
-                customer: call.customer.clone(),
+                customer: call.customer.clone().unwrap_or_default(),
             });
         }
         if let Some(seat) = self.deps.channel(ringer.seat) {

@@ -111,6 +111,11 @@ pub struct GroupStats {
     pub service_level_percent: u32,
 }
 
+/// Make the actor panic (fault drills and tests).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CrashGroup;
+
 /// Asks for [`GroupStats`].
 #[derive(Message)]
 #[rtype(result = "GroupStats")]
@@ -341,5 +346,13 @@ impl Handler<GetGroupStats> for QueueGroupActor {
             today: self.core.stats,
             service_level_percent: self.core.service_level_percent(),
         })
+    }
+}
+
+/// Panic on purpose.
+impl Handler<CrashGroup> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, _: CrashGroup, ctx: &mut Context<Self>) {
+        self.run(ctx, |_| panic!("crash requested"));
     }
 }

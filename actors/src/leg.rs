@@ -15,6 +15,9 @@ use crate::switch::SwitchCommand;
 /// The prompt every inbound call hears until flows exist.
 pub const WELCOME_PROMPT: &str = "welcome";
 
+/// How long a call waits for its customer data before it is offered without it.
+pub const CUSTOMER_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Cause used when the system itself tears a call down (Q.850 41, temporary failure).
 pub const SYSTEM_FAILURE: Cause = Cause(41);
 
@@ -27,7 +30,9 @@ pub struct CallInfo {
     pub started: Mono,
     pub group: Option<GroupNo>,
     pub queued_at: Option<Mono>,
-    pub customer: Customer,
+    /// `None` while the lookup is under way: the call is not offered before
+    /// the screen pop has its data (or the lookup timed out).
+    pub customer: Option<Customer>,
     /// Agents that let it ring out.
     pub tried: Vec<TelNum>,
 }
@@ -47,6 +52,8 @@ pub enum Leg {
     Free,
     Ivr {
         call: CallInfo,
+        /// The prompt ended; waiting only for the customer lookup.
+        prompt_done: bool,
     },
     Queued {
         call: CallInfo,
@@ -174,7 +181,7 @@ impl InboundLeg {
     pub fn call(&self) -> Option<&CallInfo> {
         match &self.leg {
             Leg::Free => None,
-            Leg::Ivr { call }
+            Leg::Ivr { call, .. }
             | Leg::Queued { call }
             | Leg::Ringing { call, .. }
             | Leg::Talking { call, .. } => Some(call),
@@ -184,7 +191,7 @@ impl InboundLeg {
     fn call_mut(&mut self) -> Option<&mut CallInfo> {
         match &mut self.leg {
             Leg::Free => None,
-            Leg::Ivr { call }
+            Leg::Ivr { call, .. }
             | Leg::Queued { call }
             | Leg::Ringing { call, .. }
             | Leg::Talking { call, .. } => Some(call),
@@ -223,26 +230,53 @@ impl InboundLeg {
                 started: now,
                 group: None,
                 queued_at: None,
-                customer: Customer::default(),
+                customer: None,
                 tried: Vec::new(),
             },
+            prompt_done: false,
         });
         Ok(fx)
     }
 
-    /// The customer lookup answered.
-    pub fn customer(&mut self, customer: Customer) {
-        if let Some(call) = self.call_mut() {
-            call.customer = customer;
+    /// The customer lookup answered (`None`: unknown caller, failed or timed
+    /// out). The first answer counts.
+    pub fn customer(&mut self, customer: Option<Customer>, now: Mono) -> Vec<LegEffect> {
+        let Some(call) = self.call_mut() else {
+            return vec![];
+        };
+        if call.customer.is_some() {
+            return vec![];
+        }
+        call.customer = Some(customer.unwrap_or_default());
+        match &self.leg {
+            Leg::Ivr {
+                prompt_done: true,
+                call,
+            } => match call.group {
+                Some(group) => self.enqueue(group, now),
+                None => vec![],
+            },
+            _ => vec![],
         }
     }
 
-    /// The welcome prompt ended: queue to `group`.
+    /// The welcome prompt ended: queue to `group` (once the customer data is in).
     pub fn prompt_done(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
-        let Leg::Ivr { call } = std::mem::take(&mut self.leg) else {
+        let Leg::Ivr { call, prompt_done } = &mut self.leg else {
             return vec![];
         };
-        let mut call = call;
+        call.group = Some(group);
+        if call.customer.is_none() {
+            *prompt_done = true;
+            return vec![];
+        }
+        self.enqueue(group, now)
+    }
+
+    fn enqueue(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
+        let Leg::Ivr { mut call, .. } = std::mem::take(&mut self.leg) else {
+            return vec![];
+        };
         call.group = Some(group);
         call.queued_at = Some(now);
         self.to(Leg::Queued { call });
@@ -544,7 +578,7 @@ impl InboundLeg {
         let clear = LegEffect::Switch(SwitchCommand::Clear { ch: self.ch, cause });
         match std::mem::take(&mut self.leg) {
             Leg::Free => vec![],
-            Leg::Ivr { call } => vec![
+            Leg::Ivr { call, .. } => vec![
                 LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }),
                 clear,
                 self.record(
@@ -628,7 +662,33 @@ mod tests {
     fn queued(leg: &mut InboundLeg) {
         leg.call_in(TellGuid::new_v4(), "138".into(), "400".into(), s(0))
             .unwrap();
+        leg.customer(None, s(1));
         leg.prompt_done(GroupNo(1), s(3));
+    }
+
+    #[test]
+    fn the_call_is_queued_only_once_the_customer_lookup_answered() {
+        let mut leg = InboundLeg::new(ChNum(0));
+        leg.call_in(TellGuid::new_v4(), "138".into(), "400".into(), s(0))
+            .unwrap();
+        assert!(leg.prompt_done(GroupNo(1), s(2)).is_empty());
+        assert_eq!(leg.channel_state(), ChannelState::Ivr);
+        let c = Customer {
+            name: "Zhang".into(),
+            ..Customer::default()
+        };
+        let fx = leg.customer(Some(c.clone()), s(3));
+        assert_eq!(
+            fx,
+            vec![LegEffect::Enqueue {
+                group: GroupNo(1),
+                since: s(3),
+                tried: vec![]
+            }]
+        );
+        // A late timeout changes nothing.
+        assert!(leg.customer(None, s(4)).is_empty());
+        assert_eq!(leg.call().unwrap().customer, Some(c));
     }
 
     #[test]

@@ -38,6 +38,14 @@ pub struct SeatFeature {
     pub feature: Feature,
 }
 
+/// Make the actor at `path` (`channel:12`, `agent:8001`, `group:1`, `router`)
+/// panic: fault drills and tests of supervision.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct CrashActor {
+    pub path: String,
+}
+
 /// The agent actor at a seat, if one was ever logged in there.
 #[derive(Debug, Message)]
 #[rtype(result = "Option<Addr<AgentActor>>")]
@@ -117,34 +125,37 @@ impl Router {
         }
     }
 
-    fn request(&mut self, m: ClientRequest) -> Result<(Addr<AgentActor>, ClientCommand), Wire> {
+    /// Routes a request to its agent, or answers it here (boxed: replies are large).
+    fn request(
+        &mut self,
+        m: ClientRequest,
+    ) -> Result<(Addr<AgentActor>, ClientCommand), Box<Wire>> {
         let from = m.from;
         let code = m.envelope.message.msg_type();
+        let fail = |tel: Option<&TelNum>, why: String| {
+            Box::new(Wire::from(Ack::failed(code, tel.cloned(), why)))
+        };
         let existing = |router: &Router, tel: &TelNum| {
-            router.agents.get(tel).cloned().ok_or_else(|| {
-                Wire::from(Ack::failed(
-                    code,
-                    Some(tel.clone()),
-                    format!("{tel} is not logged in"),
-                ))
-            })
+            router
+                .agents
+                .get(tel)
+                .cloned()
+                .ok_or_else(|| fail(Some(tel), format!("{tel} is not logged in")))
         };
         let (addr, request) = match m.envelope.message {
             Wire::Login(l) => {
                 let groups = self
                     .login_groups(&l)
-                    .map_err(|why| Wire::from(Ack::failed(code, Some(l.tel_num.clone()), why)))?;
+                    .map_err(|why| fail(Some(&l.tel_num), why))?;
                 let addr = self
                     .agent_for(&l.tel_num)
-                    .map_err(|why| Wire::from(Ack::failed(code, Some(l.tel_num.clone()), why)))?;
-                (
-                    addr,
-                    AgentRequest::Login {
-                        work_no: l.work_no,
-                        groups,
-                        show: l.show_state,
-                    },
-                )
+                    .map_err(|why| fail(Some(&l.tel_num), why))?;
+                let request = AgentRequest::Login {
+                    work_no: l.work_no,
+                    groups,
+                    show: l.show_state,
+                };
+                (addr, request)
             }
             Wire::SetBusy(SetBusy {
                 tel_num,
@@ -157,22 +168,20 @@ impl Router {
             Wire::Heartbeat(Heartbeat { tel_num }) => match self.agents.get(&tel_num) {
                 Some(a) => (a.clone(), AgentRequest::Heartbeat),
                 None => {
-                    return Err(HeartbeatAck {
+                    let offline = HeartbeatAck {
                         tel_num,
                         agent_state: AgentState::Offline,
-                    }
-                    .into());
+                    };
+                    return Err(Box::new(offline.into()));
                 }
             },
             other if other.direction() == Some(Direction::FromServer) => {
-                return Err(Ack::failed(
-                    code,
+                return Err(fail(
                     None,
                     format!("MsgType {code} is sent by the server, not to it"),
-                )
-                .into());
+                ));
             }
-            _ => return Err(Ack::failed(code, None, NOT_SUPPORTED).into()),
+            _ => return Err(fail(None, NOT_SUPPORTED.to_owned())),
         };
         Ok((addr, ClientCommand { from, request }))
     }
@@ -213,10 +222,10 @@ async fn pick_up_any(deps: Deps, agent: Addr<AgentActor>) {
             continue;
         };
         match group.send(FindPickup { min_ring }).await {
-            Ok(PickupFind::Found { since, trunk, .. }) => {
-                if best.as_ref().is_none_or(|(s, _)| since < *s) {
-                    best = Some((since, trunk));
-                }
+            Ok(PickupFind::Found { since, trunk, .. })
+                if best.as_ref().is_none_or(|(s, _)| since < *s) =>
+            {
+                best = Some((since, trunk));
             }
             Ok(PickupFind::TooEarly { rang }) => {
                 tracing::info!(agent = %view.tel, rang_s = rang.as_secs(), "pick-up refused: the call has not rung long enough");
@@ -285,7 +294,7 @@ impl Handler<ClientRequest> for Router {
                     )
                     .into()
                 }),
-                Some(Err(reply)) => reply,
+                Some(Err(reply)) => *reply,
                 None => Ack::failed(code, None, "internal error, try again").into(),
             }
         })
@@ -305,6 +314,51 @@ impl Handler<SeatFeature> for Router {
             Some(&registry),
             |act, _| act.feature(m),
         );
+    }
+}
+
+/// A fault drill.
+impl Handler<CrashActor> for Router {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: CrashActor, ctx: &mut Context<Self>) -> Self::Result {
+        let unknown = || format!("no actor {}", m.path);
+        let (kind, id) = m.path.split_once(':').unwrap_or((m.path.as_str(), ""));
+        match kind {
+            "channel" => {
+                let ch = id.parse().map_err(|_| unknown())?;
+                self.deps
+                    .channel(spcti_protocol::ChNum(ch))
+                    .ok_or_else(unknown)?
+                    .do_send(crate::channel_actor::Crash);
+            }
+            "agent" => {
+                let tel = TelNum::new(id).map_err(|_| unknown())?;
+                self.agents
+                    .get(&tel)
+                    .ok_or_else(unknown)?
+                    .do_send(crate::agent_actor::CrashAgent);
+            }
+            "group" => {
+                let no = id.parse().map_err(|_| unknown())?;
+                self.deps
+                    .group(GroupNo(no))
+                    .ok_or_else(unknown)?
+                    .do_send(crate::group_actor::CrashGroup);
+            }
+            "router" if id.is_empty() => {
+                let registry = self.deps.registry.clone();
+                contain(
+                    self,
+                    ctx,
+                    |_| "router".into(),
+                    KIND,
+                    Some(&registry),
+                    |_, _| panic!("crash requested"),
+                );
+            }
+            _ => return Err(unknown()),
+        }
+        Ok(())
     }
 }
 

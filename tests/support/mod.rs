@@ -1,0 +1,290 @@
+//! End-to-end harness: the real `spcti` binary on loopback ports (port 0),
+//! driven over real UDP (agent clients) and HTTP (the `/sim` outside world),
+//! with the server's clock in manual mode so protocol timers are advanced,
+//! never slept through.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use spcti_protocol::{TextEncoding, decode, to_json};
+
+/// How long to wait for something the server does at once (not a protocol timer).
+pub const PROMPT: Duration = Duration::from_secs(5);
+
+pub struct Server {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub agent_udp: SocketAddr,
+    pub admin: SocketAddr,
+    http: ureq::Agent,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Groups and agents used unless a test gives its own.
+pub const DEFAULT_CONFIG: &str = r#"
+[[group]]
+no = 1
+name = "Service"
+strategy = "longest-idle"
+
+[[agent]]
+work_no = "1001"
+groups = [{ no = 1, priority = 1 }]
+"#;
+
+impl Server {
+    pub fn start() -> Server {
+        Server::with_config(DEFAULT_CONFIG, &[])
+    }
+
+    /// Starts the binary with `config` (TOML laid over the defaults) and extra env overrides.
+    pub fn with_config(config: &str, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("spcti.toml");
+        std::fs::write(&file, config).unwrap();
+        let data = dir.path().join("data");
+        let db = format!("sqlite://{}", data.join("spcti.db").display());
+        let stderr = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_spcti"));
+        cmd.args(["serve", "--config", file.to_str().unwrap()])
+            .env("SPCTI_AGENT_UDP__BIND", "127.0.0.1:0")
+            .env("SPCTI_ADMIN__BIND", "127.0.0.1:0")
+            .env("SPCTI_MONITOR__BIND", "127.0.0.1:0")
+            .env("SPCTI_IP_SEAT__BIND", "127.0.0.1:0")
+            .env("SPCTI_SERVER__DATA_DIR", data.to_str().unwrap())
+            .env("SPCTI_DATABASE__URL", &db)
+            .env("SPCTI_SIM__CLOCK", "manual")
+            .env("SPCTI_SIM__TRUNKS", "4")
+            .env("SPCTI_SIM__EXTENSIONS", "8001-8005")
+            .env("RUST_LOG", "info,spcti_actors=debug")
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn spcti");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let field = |name: &str| -> SocketAddr {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| {
+                    let log =
+                        std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                    panic!("server did not start: {line:?}\n{log}")
+                })
+                .parse()
+                .unwrap()
+        };
+        let (agent_udp, admin) = (field("agent_udp"), field("admin"));
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        Server {
+            child,
+            dir,
+            agent_udp,
+            admin,
+            http,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// An HTTP request to the admin port: (status, JSON body or Null).
+    pub fn http(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("http://{}{}", self.admin, path);
+        let resp = match (method, body) {
+            ("GET", _) => self.http.get(&url).call(),
+            ("POST", Some(b)) => self.http.post(&url).send_json(b),
+            ("POST", None) => self.http.post(&url).send_empty(),
+            _ => unreachable!(),
+        };
+        let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.http("POST", path, Some(body))
+    }
+
+    /// Asserts a 204 from a `/sim` action.
+    pub fn act(&self, path: &str, body: Option<Value>) {
+        let (status, b) = self.http("POST", path, body);
+        assert_eq!(status, 204, "POST {path}: {b}");
+    }
+
+    /// A call arrives: returns (trunk channel, TellGUID).
+    pub fn call(&self, caller: &str, callee: &str) -> (u32, String) {
+        let (status, b) = self.post("/sim/calls", json!({"caller": caller, "callee": callee}));
+        assert_eq!(status, 200, "{b}");
+        (
+            b["ch"].as_u64().unwrap() as u32,
+            b["tellguid"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Moves the server's manual clock.
+    pub fn advance(&self, ms: u64) {
+        let (status, b) = self.post("/sim/clock/advance", json!({"ms": ms}));
+        assert_eq!(status, 200, "{b}");
+    }
+
+    pub fn channel(&self, ch: u32) -> Value {
+        let (status, b) = self.http("GET", &format!("/sim/channels/{ch}"), None);
+        assert_eq!(status, 200, "{b}");
+        b
+    }
+
+    /// Waits until channel `ch` satisfies `f` (the server acts asynchronously).
+    pub fn wait_channel(&self, ch: u32, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + PROMPT;
+        loop {
+            let c = self.channel(ch);
+            if f(&c) {
+                return c;
+            }
+            if Instant::now() > deadline {
+                panic!("channel {ch} never became {what}: {c}\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the queue: the welcome prompt is playing on `ch`, then
+    /// advances the clock past it.
+    pub fn through_ivr(&self, ch: u32) {
+        self.wait_channel(ch, "playing welcome", |c| c["playing"] == "welcome");
+        self.advance(2_000);
+    }
+
+    /// Rows of `sp_tellrec` once `n` exist: (tellguid, tellmsg, hangup_by, tel_num, record_file).
+    pub fn call_records(&self, n: usize) -> Vec<(String, i32, String, String, Option<String>)> {
+        use diesel::prelude::*;
+        use spcti::schema::sp_tellrec::dsl::*;
+        let deadline = Instant::now() + PROMPT;
+        let path = self.data_dir().join("spcti.db");
+        loop {
+            let mut conn = spcti::db::open_sqlite(path.to_str().unwrap()).unwrap();
+            let rows: Vec<(String, i32, String, String, Option<String>)> = sp_tellrec
+                .select((tellguid, tellmsg, hangup_by, tel_num, record_file))
+                .order(id)
+                .load(&mut conn)
+                .unwrap();
+            if rows.len() >= n {
+                return rows;
+            }
+            if Instant::now() > deadline {
+                panic!("expected {n} call records, have {rows:?}\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// An agent desktop program: one UDP socket.
+pub struct Client {
+    socket: UdpSocket,
+    pending: Vec<Value>,
+}
+
+impl Client {
+    pub fn new(server: &Server) -> Client {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.connect(server.agent_udp).unwrap();
+        socket.set_read_timeout(Some(PROMPT)).unwrap();
+        Client {
+            socket,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn send(&self, xml: &str) {
+        self.socket.send(xml.as_bytes()).unwrap();
+    }
+
+    pub fn send_bytes(&self, bytes: &[u8]) {
+        self.socket.send(bytes).unwrap();
+    }
+
+    fn read(&self) -> Value {
+        let mut buf = [0u8; 9000];
+        let n = self
+            .socket
+            .recv(&mut buf)
+            .expect("a datagram from the server");
+        let env = decode(&buf[..n], TextEncoding::Utf8)
+            .unwrap_or_else(|e| panic!("server sent bad XML ({e})"));
+        to_json(&env)
+    }
+
+    /// The next message of `msg_type`, keeping others for later.
+    pub fn expect(&mut self, msg_type: &str) -> Value {
+        if let Some(i) = self.pending.iter().position(|m| m["MsgType"] == msg_type) {
+            return self.pending.remove(i);
+        }
+        loop {
+            let m = self.read();
+            if m["MsgType"] == msg_type {
+                return m;
+            }
+            self.pending.push(m);
+        }
+    }
+
+    /// Expects a 6001 with this AgentState.
+    pub fn expect_state(&mut self, state: &str) -> Value {
+        loop {
+            let m = self.expect("6001");
+            if m["AgentState"] == state {
+                return m;
+            }
+        }
+    }
+
+    /// Sends a request and returns its 9000 reply, asserting Result.
+    pub fn request_ok(&mut self, xml: &str) -> Value {
+        self.send(xml);
+        let r = self.expect("9000");
+        assert_eq!(r["Result"], "1", "request failed: {r}");
+        r
+    }
+
+    pub fn login(server: &Server, tel: &str, work_no: &str) -> Client {
+        let mut c = Client::new(server);
+        c.request_ok(&format!(
+            "<MsgType>1001</MsgType><TelNum>{tel}</TelNum><WorkNo>{work_no}</WorkNo>"
+        ));
+        c.expect_state("ready");
+        c
+    }
+
+    /// Messages already received and not yet expected.
+    pub fn pending(&self) -> &[Value] {
+        &self.pending
+    }
+}
