@@ -36,6 +36,11 @@ pub fn open_sqlite(path: &str) -> Result<SqliteConnection, DbError> {
     diesel::sql_query("PRAGMA journal_mode = WAL")
         .execute(&mut conn)
         .map_err(|e| connect_err(e.to_string()))?;
+    // In WAL mode NORMAL never corrupts the file; a power cut may lose the
+    // last transactions, which the spool (storage capability) is there for.
+    diesel::sql_query("PRAGMA synchronous = NORMAL")
+        .execute(&mut conn)
+        .map_err(|e| connect_err(e.to_string()))?;
     diesel::sql_query("PRAGMA busy_timeout = 5000")
         .execute(&mut conn)
         .map_err(|e| connect_err(e.to_string()))?;

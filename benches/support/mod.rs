@@ -1,0 +1,161 @@
+//! The real server, in process, for load benches: the simulated switch with
+//! N trunks and N seats, a zero-length welcome prompt (the IVR is skipped),
+//! and one UDP socket playing every agent's desktop client.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use spcti::config::Config;
+use spcti::serve::Running;
+use spcti::sim::{SimAction, SimReply};
+use spcti_actors::router::ClientRequest;
+use spcti_protocol::agent::Login;
+use spcti_protocol::{Envelope, GroupList, Message, TelNum, TextEncoding, WorkNo, decode};
+use tokio::sync::mpsc;
+
+pub struct Bench {
+    pub running: Running,
+    pub client: SocketAddr,
+    pub events: mpsc::UnboundedReceiver<(Message, Instant)>,
+    pub extensions: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// Resident memory of this process, bytes.
+pub fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+impl Bench {
+    pub async fn start(n: usize) -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let prompts = dir.path().join("prompts");
+        std::fs::create_dir_all(&prompts).unwrap();
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        hound::WavWriter::create(prompts.join("welcome.wav"), spec)
+            .unwrap()
+            .finalize()
+            .unwrap();
+        let first = 100_000;
+        let extensions: Vec<String> = (first..first + n).map(|e| e.to_string()).collect();
+        let toml = format!(
+            r#"
+[server]
+data_dir = "{data}"
+[agent_udp]
+bind = "127.0.0.1:0"
+[admin]
+bind = "127.0.0.1:0"
+[database]
+url = "sqlite://{data}/spcti.db"
+[sim]
+trunks = {n}
+extensions = "{first}-{last}"
+prompt_dir = "{prompts}"
+[sys]
+ring_timeout_s = 3600
+[[group]]
+no = 1
+name = "Bench"
+strategy = "longest-idle"
+"#,
+            data = dir.path().join("data").display(),
+            prompts = prompts.display(),
+            last = first + n - 1,
+        );
+        let config = Config::from_parts(Some((&toml, "bench.toml")), std::iter::empty()).unwrap();
+        spcti::db::migrate(&config.database.url).unwrap();
+        let running = spcti::serve::start(config).await.unwrap();
+
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+        let _ = sock.set_recv_buffer_size(64 << 20);
+        sock.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        let socket: UdpSocket = sock.into();
+        let client = socket.local_addr().unwrap();
+        let (tx, events) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 9000];
+            while let Ok(n) = socket.recv(&mut buf) {
+                let at = Instant::now();
+                if let Ok(env) = decode(&buf[..n], TextEncoding::Utf8) {
+                    if tx.send((env.message, at)).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let bench = Bench {
+            running,
+            client,
+            events,
+            extensions,
+            _dir: dir,
+        };
+        for chunk in bench.extensions.chunks(500) {
+            let logins = chunk.iter().map(|ext| {
+                bench.running.router.send(ClientRequest {
+                    from: client,
+                    envelope: Envelope::new(Login {
+                        tel_num: TelNum::new(ext.clone()).unwrap(),
+                        work_no: Some(WorkNo::new(ext.clone()).unwrap()),
+                        groups: GroupList::default(),
+                        show_state: None,
+                    }),
+                })
+            });
+            for r in futures_join(logins).await {
+                assert!(matches!(r, Ok(Message::Ack(a)) if a.ok));
+            }
+        }
+        bench
+    }
+
+    pub async fn sim(&self, action: SimAction) -> SimReply {
+        self.running.sim.send(action).await.unwrap().unwrap()
+    }
+
+    /// Waits for `count` messages of `msg_type`, dropping others.
+    pub async fn collect(&mut self, msg_type: u32, count: usize) -> Vec<(Message, Instant)> {
+        let mut out = Vec::with_capacity(count);
+        while out.len() < count {
+            let next = tokio::time::timeout(Duration::from_secs(60), self.events.recv()).await;
+            match next {
+                Ok(Some((m, at))) if m.msg_type() == msg_type => out.push((m, at)),
+                Ok(Some(_)) => {}
+                _ => panic!("only {} of {count} MsgType {msg_type} arrived", out.len()),
+            }
+        }
+        out
+    }
+}
+
+/// Awaits futures concurrently, in order.
+pub async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futs.map(|f| Box::pin(f)).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await);
+    }
+    out
+}
