@@ -42,6 +42,20 @@ pub enum XmlCommand {
     Decode(EncodingArg),
     /// Read one JSON object on standard input and write the datagram.
     Encode(EncodingArg),
+    /// Send the datagram on standard input to ADDR and print every datagram
+    /// that comes back (replies and events) as a JSON line.
+    Send(SendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Where to send, e.g. 127.0.0.1:5800.
+    pub addr: std::net::SocketAddr,
+    /// How long to keep printing what comes back, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub listen_ms: u64,
+    #[command(flatten)]
+    pub encoding: EncodingArg,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +116,50 @@ pub fn xml_encode(encoding: TextEncoding) -> Result<(), String> {
         .write_all(&out)
         .and_then(|_| stdout.flush())
         .map_err(|e| format!("cannot write standard output: {e}"))
+}
+
+/// `spcti xml send`: a datagram out, whatever comes back printed as JSON.
+pub fn xml_send(args: &SendArgs) -> Result<(), String> {
+    let encoding: TextEncoding = args.encoding.encoding.into();
+    let bytes = read_stdin(MAX_DATAGRAM).map_err(|e| format!("cannot read standard input: {e}"))?;
+    // Check it first: a typo is reported here rather than as a 9000.
+    spcti_protocol::decode(&bytes, encoding).map_err(|e| e.to_string())?;
+    let bind = if args.addr.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let socket =
+        std::net::UdpSocket::bind(bind).map_err(|e| format!("cannot open a socket: {e}"))?;
+    socket
+        .send_to(&bytes, args.addr)
+        .map_err(|e| format!("cannot send to {}: {e}", args.addr))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(args.listen_ms);
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        socket
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
+        match socket.recv_from(&mut buf) {
+            Ok((n, _)) => match spcti_protocol::decode(&buf[..n], encoding) {
+                Ok(env) => println!("{}", spcti_protocol::to_json(&env)),
+                Err(e) => println!("{}", serde_json::json!({ "undecodable": e.to_string() })),
+            },
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(format!("receive failed: {e}")),
+        }
+    }
 }
 
 /// `spcti migrate`.

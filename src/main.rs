@@ -18,6 +18,9 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Xml {
             command: XmlCommand::Encode(a),
         } => cli::xml_encode(a.encoding.into()),
+        Command::Xml {
+            command: XmlCommand::Send(a),
+        } => cli::xml_send(&a),
         Command::Migrate(a) => cli::migrate(&load(a.config.as_deref())?),
         Command::Serve(a) => {
             let config = load(a.config.as_deref())?;

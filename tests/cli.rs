@@ -139,3 +139,40 @@ fn serve_refuses_a_misspelt_key_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn send_prints_what_comes_back() {
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = peer.local_addr().unwrap().to_string();
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 9000];
+        let (n, from) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"<MsgType>1099</MsgType><TelNum>8001</TelNum>\n");
+        peer.send_to(
+            b"<MsgType>9099</MsgType><TelNum>8001</TelNum><AgentState>ready</AgentState>",
+            from,
+        )
+        .unwrap();
+    });
+    let out = spcti(
+        &["xml", "send", &addr, "--listen-ms", "2000"],
+        b"<MsgType>1099</MsgType><TelNum>8001</TelNum>\n",
+        &[],
+    );
+    echo.join().unwrap();
+    assert_eq!(
+        json(&out),
+        serde_json::json!({"MsgType": "9099", "TelNum": "8001", "AgentState": "ready"})
+    );
+    // A bad datagram is refused before anything is sent.
+    let out = spcti(
+        &["xml", "send", "127.0.0.1:9"],
+        b"<MsgType>1099</MsgType>",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "spcti: missing TelNum"
+    );
+}
