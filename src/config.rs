@@ -94,6 +94,16 @@ pub enum Backend {
     Mysql,
 }
 
+impl Backend {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
+}
+
 /// `[database] url`, with its backend recognised from the scheme.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {

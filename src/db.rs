@@ -1,23 +1,65 @@
-//! Database connection and embedded migrations.
+//! Database connections on three backends, chosen at run time by the URL's
+//! scheme, and the embedded migrations of each.
+//!
+//! The scheme is read here, not by diesel, so a refused connection says
+//! "connection refused" and not "invalid URL". Timestamps are stored in UTC.
 
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use spcti_actors::records::Customer;
 
 use crate::config::{Backend, DatabaseUrl};
+use crate::schema::sp_customer;
+use crate::storage::rows::Record;
 
 /// The SQLite schema (database.md), compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL schema.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// The MySQL/MariaDB schema.
+#[cfg(feature = "mysql")]
+pub const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
-/// Why the database could not be reached or migrated.
+/// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot open {url}: {message}")]
+    #[error("cannot connect to {url}: {message}")]
     Connect { url: String, message: String },
     #[error("migration failed: {0}")]
     Migrate(String),
-    #[error("{0} is not supported by this build yet")]
-    Unsupported(&'static str),
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("{0} support is not compiled in; rebuild with `--features mysql`")]
+    NotCompiled(&'static str),
+}
+
+/// A URL with any password replaced, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn sqlite_pragmas(conn: &mut SqliteConnection) -> QueryResult<()> {
+    // WAL lets readers (reports, the admin API) run beside the writer; in WAL
+    // mode NORMAL never corrupts the file (a power cut may lose the last
+    // transactions, which the spool keeps).
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+    )
 }
 
 /// Opens a SQLite database, creating its directory if needed.
@@ -32,33 +74,279 @@ pub fn open_sqlite(path: &str) -> Result<SqliteConnection, DbError> {
         }
     }
     let mut conn = SqliteConnection::establish(path).map_err(|e| connect_err(e.to_string()))?;
-    // WAL lets readers (reports, the admin API) run beside the writer.
-    diesel::sql_query("PRAGMA journal_mode = WAL")
-        .execute(&mut conn)
-        .map_err(|e| connect_err(e.to_string()))?;
-    // In WAL mode NORMAL never corrupts the file; a power cut may lose the
-    // last transactions, which the spool (storage capability) is there for.
-    diesel::sql_query("PRAGMA synchronous = NORMAL")
-        .execute(&mut conn)
-        .map_err(|e| connect_err(e.to_string()))?;
-    diesel::sql_query("PRAGMA busy_timeout = 5000")
-        .execute(&mut conn)
-        .map_err(|e| connect_err(e.to_string()))?;
+    sqlite_pragmas(&mut conn).map_err(|e| connect_err(e.to_string()))?;
     Ok(conn)
 }
 
-/// Runs pending migrations; returns the names of those applied.
-pub fn migrate(url: &DatabaseUrl) -> Result<Vec<String>, DbError> {
-    match url.backend {
-        Backend::Sqlite => {
-            let path = url.sqlite_path().unwrap_or_default();
-            let mut conn = open_sqlite(path)?;
-            let applied = conn
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map_err(|e| DbError::Migrate(e.to_string()))?;
-            Ok(applied.iter().map(ToString::to_string).collect())
+/// One connection, whichever the backend.
+pub enum Conn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+    #[cfg(feature = "mysql")]
+    Mysql(diesel::mysql::MysqlConnection),
+}
+
+fn connect_error(url: &DatabaseUrl, e: impl std::fmt::Display) -> DbError {
+    DbError::Connect {
+        url: redact(&url.url),
+        message: e.to_string().trim().replace('\n', " "),
+    }
+}
+
+impl Conn {
+    /// Connects to `url`.
+    pub fn connect(url: &DatabaseUrl) -> Result<Conn, DbError> {
+        match url.backend {
+            Backend::Sqlite => open_sqlite(url.sqlite_path().unwrap_or_default()).map(Conn::Sqlite),
+            Backend::Postgres => PgConnection::establish(&pg_url(&url.url))
+                .map(Conn::Postgres)
+                .map_err(|e| connect_error(url, e)),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => diesel::mysql::MysqlConnection::establish(&mysql_url(&url.url))
+                .map(Conn::Mysql)
+                .map_err(|e| connect_error(url, e)),
+            #[cfg(not(feature = "mysql"))]
+            Backend::Mysql => Err(DbError::NotCompiled("MySQL/MariaDB")),
         }
-        Backend::Postgres => Err(DbError::Unsupported("PostgreSQL")),
-        Backend::Mysql => Err(DbError::Unsupported("MySQL/MariaDB")),
+    }
+
+    /// Checks the connection is alive.
+    pub fn ping(&mut self) -> Result<(), DbError> {
+        match self {
+            Conn::Sqlite(c) => c.batch_execute("SELECT 1"),
+            Conn::Postgres(c) => c.batch_execute("SELECT 1"),
+            #[cfg(feature = "mysql")]
+            Conn::Mysql(c) => c.batch_execute("SELECT 1"),
+        }
+        .map_err(DbError::Query)
+    }
+
+    /// Runs pending migrations; returns the names of those applied.
+    pub fn migrate(&mut self) -> Result<Vec<String>, DbError> {
+        let applied = match self {
+            Conn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.iter().map(ToString::to_string).collect()),
+            Conn::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.iter().map(ToString::to_string).collect()),
+            #[cfg(feature = "mysql")]
+            Conn::Mysql(c) => c
+                .run_pending_migrations(MYSQL_MIGRATIONS)
+                .map(|v| v.iter().map(ToString::to_string).collect()),
+        };
+        applied.map_err(|e| DbError::Migrate(e.to_string()))
+    }
+
+    /// Writes records in one transaction. A record whose key is already in
+    /// its table is skipped: replaying the spool never writes a row twice.
+    pub fn write(&mut self, records: &[&Record]) -> Result<(), DbError> {
+        use crate::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
+        // INSERT OR IGNORE (SQLite, MySQL) and ON CONFLICT DO NOTHING
+        // (PostgreSQL) both leave a transaction usable after a duplicate.
+        macro_rules! insert_all {
+            ($c:expr, $insert:ident $(, $pg:ident)?) => {
+                $c.transaction(|c| {
+                    for r in records {
+                        match r {
+                            Record::Call(r) => diesel::$insert(sp_tellrec::table).values(r)$(.$pg())?.execute(c)?,
+                            Record::Recording(r) => diesel::$insert(sprecord::table).values(r)$(.$pg())?.execute(c)?,
+                            Record::AgentState(r) => diesel::$insert(sp_agentregstate::table).values(r)$(.$pg())?.execute(c)?,
+                            Record::Fax(r) => diesel::$insert(spfaxrecord::table).values(r)$(.$pg())?.execute(c)?,
+                        };
+                    }
+                    Ok::<(), diesel::result::Error>(())
+                })
+            };
+        }
+        match self {
+            Conn::Sqlite(c) => insert_all!(c, insert_or_ignore_into)?,
+            Conn::Postgres(c) => insert_all!(c, insert_into, on_conflict_do_nothing)?,
+            #[cfg(feature = "mysql")]
+            Conn::Mysql(c) => insert_all!(c, insert_or_ignore_into)?,
+        }
+        Ok(())
+    }
+}
+
+/// libpq waits for ever on a host that does not answer; spcti gives up
+/// after 5 s (unless the URL says otherwise) and retries later.
+fn pg_url(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&connect_timeout=5")
+    } else {
+        format!("{url}?connect_timeout=5")
+    }
+}
+
+/// MySQL clients default to a local socket for `localhost`; spcti means TCP.
+#[cfg(feature = "mysql")]
+fn mysql_url(url: &str) -> String {
+    url.replacen("mariadb://", "mysql://", 1)
+}
+
+/// Runs pending migrations on `url`; returns the names of those applied.
+pub fn migrate(url: &DatabaseUrl) -> Result<Vec<String>, DbError> {
+    Conn::connect(url)?.migrate()
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        sqlite_pragmas(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Pooled connections for reads (screen pops, whitelist, SIP passwords).
+#[derive(Clone)]
+pub enum ReadPool {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+    #[cfg(feature = "mysql")]
+    Mysql(Pool<ConnectionManager<diesel::mysql::MysqlConnection>>),
+    /// The backend is not compiled in: every read says so.
+    Unavailable(&'static str),
+}
+
+/// Whether `number` matches a whitelist entry: the exact number, or a
+/// prefix ending in `*`.
+pub fn whitelist_matches(entry: &str, number: &str) -> bool {
+    let entry = entry.trim();
+    match entry.strip_suffix('*') {
+        Some(prefix) => number.starts_with(prefix),
+        None => !entry.is_empty() && entry == number,
+    }
+}
+
+impl ReadPool {
+    /// Builds a pool that connects lazily, so a database that is down at
+    /// start does not stop the server.
+    pub fn new(url: &DatabaseUrl, size: u32) -> ReadPool {
+        fn builder<C: diesel::r2d2::R2D2Connection + 'static>(
+            size: u32,
+        ) -> diesel::r2d2::Builder<ConnectionManager<C>> {
+            // A screen pop waits for its lookup: give up quickly.
+            Pool::builder()
+                .max_size(size)
+                .min_idle(Some(0))
+                .connection_timeout(Duration::from_secs(1))
+        }
+        match url.backend {
+            Backend::Sqlite => ReadPool::Sqlite(
+                builder(size)
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build_unchecked(ConnectionManager::new(
+                        url.sqlite_path().unwrap_or_default(),
+                    )),
+            ),
+            Backend::Postgres => ReadPool::Postgres(
+                builder(size).build_unchecked(ConnectionManager::new(pg_url(&url.url))),
+            ),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => ReadPool::Mysql(
+                builder(size).build_unchecked(ConnectionManager::new(mysql_url(&url.url))),
+            ),
+            #[cfg(not(feature = "mysql"))]
+            Backend::Mysql => ReadPool::Unavailable("MySQL/MariaDB"),
+        }
+    }
+}
+
+/// Runs `$body` with a pooled connection `$c` of whichever backend.
+macro_rules! with_conn {
+    ($pool:expr, |$c:ident| $body:expr) => {
+        match $pool {
+            ReadPool::Sqlite(p) => {
+                let $c = &mut *p.get().map_err(|e| e.to_string())?;
+                $body
+            }
+            ReadPool::Postgres(p) => {
+                let $c = &mut *p.get().map_err(|e| e.to_string())?;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            ReadPool::Mysql(p) => {
+                let $c = &mut *p.get().map_err(|e| e.to_string())?;
+                $body
+            }
+            ReadPool::Unavailable(what) => {
+                return Err(DbError::NotCompiled(what).to_string());
+            }
+        }
+    };
+}
+
+impl ReadPool {
+    /// The screen-pop data of a caller.
+    pub fn customer(&self, phone: &str) -> Result<Option<Customer>, String> {
+        let row = with_conn!(self, |c| sp_customer::table
+            .filter(sp_customer::phone.eq(phone))
+            .select((
+                sp_customer::name,
+                sp_customer::company,
+                sp_customer::address,
+                sp_customer::contact,
+            ))
+            .first::<(String, String, String, String)>(c)
+            .optional()
+            .map_err(|e| e.to_string())?);
+        Ok(row.map(|(name, company, address, contact)| Customer {
+            name,
+            company,
+            address,
+            contact,
+        }))
+    }
+
+    /// Whether `number` is on the whitelist.
+    pub fn whitelisted(&self, number: &str) -> Result<bool, String> {
+        use crate::schema::whitelist;
+        // The list is short (numbers and prefixes a seat may dial); matching
+        // prefixes in SQL would differ between backends.
+        let entries: Vec<String> = with_conn!(self, |c| whitelist::table
+            .select(whitelist::number)
+            .load::<String>(c)
+            .map_err(|e| e.to_string())?);
+        Ok(entries.iter().any(|e| whitelist_matches(e, number)))
+    }
+
+    /// The registration password of a SIP seat.
+    pub fn sip_password(&self, reg_num: &str) -> Result<Option<String>, String> {
+        use crate::schema::sp_sipregpwd;
+        Ok(with_conn!(self, |c| sp_sipregpwd::table
+            .filter(sp_sipregpwd::reg_num.eq(reg_num))
+            .select(sp_sipregpwd::password)
+            .first::<String>(c)
+            .optional()
+            .map_err(|e| e.to_string())?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db/calls"),
+            "postgres://app:***@db/calls"
+        );
+        assert_eq!(redact("postgres://app@db/calls"), "postgres://app@db/calls");
+        assert_eq!(redact("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+
+    #[test]
+    fn whitelist_entries_match_exactly_or_by_prefix() {
+        assert!(whitelist_matches("13800138000", "13800138000"));
+        assert!(!whitelist_matches("13800138000", "1380013800"));
+        assert!(whitelist_matches("010*", "01062345678"));
+        assert!(!whitelist_matches("010*", "02162345678"));
+        assert!(whitelist_matches("*", "anything"));
+        assert!(!whitelist_matches("", ""));
     }
 }

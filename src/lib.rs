@@ -8,4 +8,5 @@ pub mod ops;
 pub mod schema;
 pub mod serve;
 pub mod sim;
+pub mod storage;
 pub mod store;

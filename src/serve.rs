@@ -81,6 +81,9 @@ pub struct Running {
     pub router: Addr<Router>,
     pub registry: Addr<Registry>,
     pub server: actix_web::dev::Server,
+    /// Stop it with [`Spool::shutdown`](crate::storage::spool::Spool::shutdown) after the server.
+    pub spool: crate::storage::spool::Spool,
+    pub db_status: Arc<crate::storage::spool::SpoolStatus>,
 }
 
 /// Builds the actor tree and opens every socket. Must run inside an actix system.
@@ -99,15 +102,20 @@ pub async fn start(config: Config) -> Result<Running, String> {
     };
     let registry = Registry::default().start();
 
-    let db_path = config
-        .database
-        .url
-        .sqlite_path()
-        .ok_or("only sqlite:// databases are supported by this build yet")?
-        .to_owned();
-    // SQLite allows one writer: one store thread.
-    let (_store, store) =
-        crate::store::Store::start(&db_path, 1).map_err(|e| format!("database: {e}"))?;
+    // Records go to the spool first; the spool writes them to whichever
+    // database the URL names, and waits (on disk) while it is down.
+    let spool =
+        crate::storage::spool::Spool::start(&data_dir.join("spool"), config.database.url.clone())
+            .map_err(|e| e.to_string())?;
+    let db_status = spool.handle().status().clone();
+    let reads = crate::db::ReadPool::new(&config.database.url, config.database.pool_size);
+    // Writes only queue to the spool; the workers are for reads, which
+    // SQLite serves in parallel in WAL mode.
+    let (_store, store) = crate::store::Store::start(
+        spool.handle(),
+        reads,
+        config.database.pool_size.min(16) as usize,
+    );
 
     let (agent_udp, agent_socket, agent_bound) =
         crate::gateway::agent_udp::bind(config.agent_udp.bind, config.agent_udp.encoding)
@@ -195,8 +203,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
     });
     let health_bound = Arc::new(OnceLock::<Bound>::new());
     let hb = health_bound.clone();
+    let health_db = db_status.clone();
     let http = HttpServer::new(move || {
         let hb = hb.clone();
+        let db = health_db.clone();
         App::new()
             .app_data(sim_data.clone())
             .app_data(clock_data.clone())
@@ -207,18 +217,22 @@ pub async fn start(config: Config) -> Result<Running, String> {
                 "/api/health",
                 web::get().to(move || {
                     let b = hb.get().copied();
+                    let db = db.snapshot();
                     async move {
                         HttpResponse::Ok().json(json!({
                             "version": env!("CARGO_PKG_VERSION"),
                             "uptime_s": started.elapsed().as_secs(),
                             "agent_udp": b.map(|b| b.agent_udp.to_string()),
                             "admin": b.map(|b| b.admin.to_string()),
+                            "database": db,
                         }))
                     }
                 }),
             )
     })
     .workers(1)
+    // SIGINT/SIGTERM: stop taking requests, then the spool is flushed.
+    .shutdown_timeout(5)
     .bind(config.admin.bind)
     .map_err(|e| format!("cannot bind admin.bind {}: {e}", config.admin.bind))?;
     let admin_bound = *http.addrs().first().ok_or("admin.bind bound nothing")?;
@@ -235,8 +249,13 @@ pub async fn start(config: Config) -> Result<Running, String> {
         router,
         registry,
         server,
+        spool,
+        db_status,
     })
 }
+
+/// How long a graceful stop waits for the database to take the spool.
+pub const FLUSH_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs the server until it is stopped.
 pub fn run(config: Config) -> Result<(), String> {
@@ -247,15 +266,26 @@ pub fn run(config: Config) -> Result<(), String> {
             config.server.data_dir.display()
         )
     })?;
-    match crate::db::migrate(&config.database.url) {
+    let url = config.database.url.clone();
+    match crate::db::migrate(&url) {
         Ok(applied) => {
             for name in applied {
                 tracing::info!(migration = %name, "applied");
             }
         }
-        Err(e) => return Err(format!("database: {e}")),
+        // A SQLite file that cannot be opened is this machine's problem:
+        // stop and say so.
+        Err(e) if url.backend == crate::config::Backend::Sqlite => {
+            return Err(format!("database.url: {e}"));
+        }
+        // A database server that is down, refuses us or is misnamed must
+        // not stop calls: one line, and records wait in the spool.
+        Err(e) => tracing::error!(
+            "database.url: {e}; starting anyway, records wait in {} until it can be written",
+            config.server.data_dir.join("spool").display()
+        ),
     }
-    actix::System::new().block_on(async move {
+    let spool = actix::System::new().block_on(async move {
         let running = start(config).await?;
         let b = running.bound;
         // One machine-readable line: scripts and tests find the real ports here.
@@ -270,7 +300,16 @@ pub fn run(config: Config) -> Result<(), String> {
             .server
             .await
             .map_err(|e| format!("admin server: {e}"))?;
-        tracing::info!("spcti stopped");
-        Ok(())
-    })
+        Ok::<_, String>(running.spool)
+    })?;
+    tracing::info!("stopping: writing the spool to the database (at most {FLUSH_WAIT:?})");
+    let left = spool.shutdown(FLUSH_WAIT);
+    if left > 0 {
+        tracing::warn!(
+            records = left,
+            "stopped with records still in the spool; they are written at the next start"
+        );
+    }
+    tracing::info!("spcti stopped");
+    Ok(())
 }

@@ -1,40 +1,71 @@
-//! The store: diesel on a `SyncArbiter`, so blocking database work never
-//! runs on the actor threads. Writes carry a stable key (`rec_key`) so that
-//! writing a record twice leaves one row.
+//! The store actor, on a `SyncArbiter` so blocking database work never runs
+//! on the actor threads.
 //!
-//! This is the SQLite store of the actor core; the durable spool and the
-//! other backends come with the storage capability.
+//! Writes (call records, recording rows, agent log-in history, fax records)
+//! go to the durable spool, which writes them to the database on its own
+//! thread; they never wait for the database. Reads (the customer of a screen
+//! pop, the whitelist, SIP passwords) use an r2d2 pool. While reads fail the
+//! store stops trying for a few seconds, so a database that is down costs a
+//! screen pop nothing but its customer fields.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use spcti_actors::deps::{
     LookupCustomer, SaveAgentState, SaveCallRecord, SaveRecording, StoreHandle,
 };
 use spcti_actors::records::Customer;
 
-use crate::schema::{sp_agentregstate, sp_customer, sp_tellrec, sprecord};
+use crate::db::ReadPool;
+use crate::storage::rows::{FaxRow, Record};
+use crate::storage::spool::SpoolHandle;
 
-/// One database connection per arbiter thread.
+/// After a failed read, how long reads are not attempted.
+const READ_PAUSE: Duration = Duration::from_secs(5);
+
+/// Store a fax record (`spfaxrecord`).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SaveFax(pub FaxRow);
+
+/// Whether a number may be dialed under `whitelist_only`: an exact entry or
+/// a prefix entry ending in `*`. `Err` when the database cannot be read.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<bool, String>")]
+pub struct CheckWhitelist(pub String);
+
+/// The registration password of a SIP seat (`sp_sipregpwd`).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Option<String>, String>")]
+pub struct SipPassword(pub String);
+
+/// One store worker.
 pub struct Store {
-    conn: SqliteConnection,
+    spool: SpoolHandle,
+    reads: ReadPool,
+    /// Milliseconds since `epoch` before which reads are skipped; shared by
+    /// the workers.
+    paused_until: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
 impl Store {
-    pub fn new(conn: SqliteConnection) -> Self {
-        Store { conn }
-    }
-
-    /// Starts `threads` store workers on a path; returns the handle actors use.
+    /// Starts `threads` store workers; returns their address and the handle
+    /// actors use.
     pub fn start(
-        path: &str,
+        spool: SpoolHandle,
+        reads: ReadPool,
         threads: usize,
-    ) -> Result<(Addr<Store>, StoreHandle), crate::db::DbError> {
-        // Open once here so a bad path fails at start, not in a worker.
-        drop(crate::db::open_sqlite(path)?);
-        let path = path.to_owned();
-        let addr = SyncArbiter::start(threads, move || {
-            Store::new(crate::db::open_sqlite(&path).expect("opened once at start"))
+    ) -> (Addr<Store>, StoreHandle) {
+        let paused_until = Arc::new(AtomicU64::new(0));
+        let epoch = Instant::now();
+        let addr = SyncArbiter::start(threads.max(1), move || Store {
+            spool: spool.clone(),
+            reads: reads.clone(),
+            paused_until: paused_until.clone(),
+            epoch,
         });
         let handle = StoreHandle {
             calls: addr.clone().recipient(),
@@ -42,7 +73,29 @@ impl Store {
             agent_states: addr.clone().recipient(),
             customers: addr.clone().recipient(),
         };
-        Ok((addr, handle))
+        (addr, handle)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Runs a read unless reads are paused; pauses them when it fails.
+    fn read<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&ReadPool) -> Result<T, String>,
+    ) -> Result<T, String> {
+        if self.now_ms() < self.paused_until.load(Ordering::Relaxed) {
+            return Err("database unavailable (reads paused after a failure)".into());
+        }
+        f(&self.reads).inspect_err(|e| {
+            tracing::warn!("{what} failed, reads paused for {READ_PAUSE:?}: {e}");
+            self.paused_until.store(
+                self.now_ms() + READ_PAUSE.as_millis() as u64,
+                Ordering::Relaxed,
+            );
+        })
     }
 }
 
@@ -50,91 +103,34 @@ impl Actor for Store {
     type Context = SyncContext<Self>;
 }
 
-fn opt_str<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(ToString::to_string).unwrap_or_default()
-}
-
-/// Writes a call record.
 impl Handler<SaveCallRecord> for Store {
     type Result = ();
     fn handle(&mut self, SaveCallRecord(r): SaveCallRecord, _: &mut SyncContext<Self>) {
-        let res = diesel::insert_or_ignore_into(sp_tellrec::table)
-            .values((
-                sp_tellrec::rec_key.eq(&r.key),
-                sp_tellrec::tellguid.eq(r.tellguid.to_string()),
-                sp_tellrec::ch_num.eq(r.ch.0 as i32),
-                sp_tellrec::caller_no.eq(&r.caller_no),
-                sp_tellrec::callee_no.eq(&r.callee_no),
-                sp_tellrec::tel_num.eq(opt_str(&r.tel_num)),
-                sp_tellrec::work_no.eq(opt_str(&r.work_no)),
-                sp_tellrec::group_no.eq(r.group_no.map(|g| g.0 as i32)),
-                sp_tellrec::direction.eq(r.direction.as_str()),
-                sp_tellrec::start_time.eq(r.start_time),
-                sp_tellrec::queue_time.eq(r.queue_time),
-                sp_tellrec::answer_time.eq(r.answer_time),
-                sp_tellrec::end_time.eq(r.end_time),
-                sp_tellrec::telllongtime.eq(r.talk_s as i32),
-                sp_tellrec::tellmsg.eq(r.tellmsg.code()),
-                sp_tellrec::hangup_by.eq(r.hangup_by.as_str()),
-                sp_tellrec::cause.eq(i32::from(r.cause)),
-                sp_tellrec::record_file.eq(&r.record_file),
-            ))
-            .execute(&mut self.conn);
-        if let Err(e) = res {
-            tracing::error!(key = %r.key, "call record not written: {e}");
-        }
+        self.spool.submit(Record::from(&*r));
     }
 }
 
-/// Writes a recording row.
 impl Handler<SaveRecording> for Store {
     type Result = ();
     fn handle(&mut self, SaveRecording(r): SaveRecording, _: &mut SyncContext<Self>) {
-        let res = diesel::insert_or_ignore_into(sprecord::table)
-            .values((
-                sprecord::rec_key.eq(&r.key),
-                sprecord::tellguid.eq(r.tellguid.to_string()),
-                sprecord::caller_no.eq(&r.caller_no),
-                sprecord::callee_no.eq(&r.callee_no),
-                sprecord::tel_num.eq(opt_str(&r.tel_num)),
-                sprecord::work_no.eq(opt_str(&r.work_no)),
-                sprecord::start_time.eq(r.start_time),
-                sprecord::end_time.eq(r.end_time),
-                sprecord::duration_s.eq(r.duration_s as i32),
-                sprecord::file_name.eq(&r.file_name),
-                sprecord::direction.eq(r.direction.as_str()),
-            ))
-            .execute(&mut self.conn);
-        if let Err(e) = res {
-            tracing::error!(key = %r.key, "recording row not written: {e}");
-        }
+        self.spool.submit(Record::from(&*r));
     }
 }
 
-/// Writes an agent log-in state change.
 impl Handler<SaveAgentState> for Store {
     type Result = ();
     fn handle(&mut self, r: SaveAgentState, _: &mut SyncContext<Self>) {
-        let groups: Vec<String> = r.groups.iter().map(ToString::to_string).collect();
-        let res = diesel::insert_or_ignore_into(sp_agentregstate::table)
-            .values((
-                sp_agentregstate::rec_key.eq(&r.key),
-                sp_agentregstate::tel_num.eq(r.tel_num.to_string()),
-                sp_agentregstate::work_no.eq(opt_str(&r.work_no)),
-                sp_agentregstate::group_no.eq(groups.join(",")),
-                sp_agentregstate::state.eq(r.state),
-                sp_agentregstate::show_state.eq(&r.show_state),
-                sp_agentregstate::client_addr.eq(opt_str(&r.client_addr)),
-                sp_agentregstate::change_time.eq(r.at),
-            ))
-            .execute(&mut self.conn);
-        if let Err(e) = res {
-            tracing::error!(key = %r.key, "agent state not written: {e}");
-        }
+        self.spool.submit(Record::from(&r));
     }
 }
 
-/// Finds a caller's screen-pop data.
+impl Handler<SaveFax> for Store {
+    type Result = ();
+    fn handle(&mut self, SaveFax(r): SaveFax, _: &mut SyncContext<Self>) {
+        self.spool.submit(Record::Fax(r));
+    }
+}
+
 impl Handler<LookupCustomer> for Store {
     type Result = Option<Customer>;
     fn handle(
@@ -142,27 +138,31 @@ impl Handler<LookupCustomer> for Store {
         LookupCustomer(phone): LookupCustomer,
         _: &mut SyncContext<Self>,
     ) -> Option<Customer> {
-        let row = sp_customer::table
-            .filter(sp_customer::phone.eq(&phone))
-            .select((
-                sp_customer::name,
-                sp_customer::company,
-                sp_customer::address,
-                sp_customer::contact,
-            ))
-            .first::<(String, String, String, String)>(&mut self.conn)
-            .optional();
-        match row {
-            Ok(r) => r.map(|(name, company, address, contact)| Customer {
-                name,
-                company,
-                address,
-                contact,
-            }),
-            Err(e) => {
-                tracing::warn!(%phone, "customer lookup failed: {e}");
-                None
-            }
-        }
+        // A pop without customer fields beats no pop: errors give `None`.
+        self.read("customer lookup", |p| p.customer(&phone))
+            .ok()
+            .flatten()
+    }
+}
+
+impl Handler<CheckWhitelist> for Store {
+    type Result = Result<bool, String>;
+    fn handle(
+        &mut self,
+        CheckWhitelist(number): CheckWhitelist,
+        _: &mut SyncContext<Self>,
+    ) -> Result<bool, String> {
+        self.read("whitelist lookup", |p| p.whitelisted(&number))
+    }
+}
+
+impl Handler<SipPassword> for Store {
+    type Result = Result<Option<String>, String>;
+    fn handle(
+        &mut self,
+        SipPassword(reg): SipPassword,
+        _: &mut SyncContext<Self>,
+    ) -> Result<Option<String>, String> {
+        self.read("SIP password lookup", |p| p.sip_password(&reg))
     }
 }

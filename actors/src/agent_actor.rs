@@ -201,12 +201,10 @@ impl AgentActor {
             Status::Offline => "offline",
         };
         self.deps.store.agent_states.do_send(SaveAgentState {
-            key: format!(
-                "reg:{}:{}:{}",
-                self.core.tel,
-                at.and_utc().timestamp_micros(),
-                state
-            ),
+            // A fresh id, not the time: two changes in the same instant
+            // are two rows. It is stored with the record in the spool, so a
+            // replay keeps it.
+            key: format!("reg:{}:{}", self.core.tel, uuid::Uuid::new_v4().simple()),
             tel_num: self.core.tel.clone(),
             work_no: self.core.work_no.clone(),
             groups: self.core.groups.iter().map(|(g, _)| *g).collect(),

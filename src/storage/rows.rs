@@ -1,0 +1,165 @@
+//! The rows spcti writes, as they travel through the spool (JSON lines) and
+//! into the tables. Each carries its stable key (`rec_key`), so writing a
+//! row twice — a replay after a crash — leaves one row.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use spcti_actors::deps::SaveAgentState;
+use spcti_actors::records::{CallRecord, RecordingRow};
+
+use crate::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
+
+/// One `sp_tellrec` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[diesel(table_name = sp_tellrec)]
+pub struct CallRow {
+    pub rec_key: String,
+    pub tellguid: String,
+    pub ch_num: i32,
+    pub caller_no: String,
+    pub callee_no: String,
+    pub tel_num: String,
+    pub work_no: String,
+    pub group_no: Option<i32>,
+    pub direction: String,
+    pub start_time: NaiveDateTime,
+    pub queue_time: Option<NaiveDateTime>,
+    pub answer_time: Option<NaiveDateTime>,
+    pub end_time: NaiveDateTime,
+    pub telllongtime: i32,
+    pub tellmsg: i32,
+    pub hangup_by: String,
+    pub cause: i32,
+    pub record_file: Option<String>,
+}
+
+/// One `sprecord` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[diesel(table_name = sprecord)]
+pub struct RecordingDbRow {
+    pub rec_key: String,
+    pub tellguid: String,
+    pub caller_no: String,
+    pub callee_no: String,
+    pub tel_num: String,
+    pub work_no: String,
+    pub start_time: NaiveDateTime,
+    pub end_time: NaiveDateTime,
+    pub duration_s: i32,
+    pub file_name: String,
+    pub direction: String,
+}
+
+/// One `sp_agentregstate` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[diesel(table_name = sp_agentregstate)]
+pub struct AgentStateRow {
+    pub rec_key: String,
+    pub tel_num: String,
+    pub work_no: String,
+    pub group_no: String,
+    pub state: String,
+    pub show_state: String,
+    pub client_addr: String,
+    pub change_time: NaiveDateTime,
+}
+
+/// One `spfaxrecord` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[diesel(table_name = spfaxrecord)]
+pub struct FaxRow {
+    pub rec_key: String,
+    pub caller_no: String,
+    pub callee_no: String,
+    pub file_name: String,
+    pub start_time: NaiveDateTime,
+    pub direction: String,
+    pub result: String,
+    pub tellguid: String,
+}
+
+/// Anything written through the spool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "r")]
+pub enum Record {
+    Call(CallRow),
+    Recording(RecordingDbRow),
+    AgentState(AgentStateRow),
+    Fax(FaxRow),
+}
+
+impl Record {
+    /// The stable key.
+    pub fn key(&self) -> &str {
+        match self {
+            Record::Call(r) => &r.rec_key,
+            Record::Recording(r) => &r.rec_key,
+            Record::AgentState(r) => &r.rec_key,
+            Record::Fax(r) => &r.rec_key,
+        }
+    }
+}
+
+fn text<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+impl From<&CallRecord> for Record {
+    fn from(r: &CallRecord) -> Self {
+        Record::Call(CallRow {
+            rec_key: r.key.clone(),
+            tellguid: r.tellguid.to_string(),
+            ch_num: r.ch.0 as i32,
+            caller_no: r.caller_no.clone(),
+            callee_no: r.callee_no.clone(),
+            tel_num: text(&r.tel_num),
+            work_no: text(&r.work_no),
+            group_no: r.group_no.map(|g| g.0 as i32),
+            direction: r.direction.as_str().into(),
+            start_time: r.start_time,
+            queue_time: r.queue_time,
+            answer_time: r.answer_time,
+            end_time: r.end_time,
+            telllongtime: r.talk_s as i32,
+            tellmsg: r.tellmsg.code(),
+            hangup_by: r.hangup_by.as_str().into(),
+            cause: i32::from(r.cause),
+            record_file: r.record_file.clone(),
+        })
+    }
+}
+
+impl From<&RecordingRow> for Record {
+    fn from(r: &RecordingRow) -> Self {
+        Record::Recording(RecordingDbRow {
+            rec_key: r.key.clone(),
+            tellguid: r.tellguid.to_string(),
+            caller_no: r.caller_no.clone(),
+            callee_no: r.callee_no.clone(),
+            tel_num: text(&r.tel_num),
+            work_no: text(&r.work_no),
+            start_time: r.start_time,
+            end_time: r.end_time,
+            duration_s: r.duration_s as i32,
+            file_name: r.file_name.clone(),
+            direction: r.direction.as_str().into(),
+        })
+    }
+}
+
+impl From<&SaveAgentState> for Record {
+    fn from(r: &SaveAgentState) -> Self {
+        let groups: Vec<String> = r.groups.iter().map(ToString::to_string).collect();
+        Record::AgentState(AgentStateRow {
+            rec_key: r.key.clone(),
+            tel_num: r.tel_num.to_string(),
+            work_no: text(&r.work_no),
+            group_no: groups.join(","),
+            state: r.state.into(),
+            show_state: r.show_state.clone(),
+            client_addr: text(&r.client_addr),
+            change_time: r.at,
+        })
+    }
+}

@@ -1,0 +1,762 @@
+//! The durable spool: records go to disk before they go to the database.
+//!
+//! Two threads, so neither the actors nor the disk ever wait for the
+//! database:
+//!
+//! - the **spool writer** appends each record as one JSON line to the open
+//!   segment `data_dir/spool/seg-NNNNNNNNNN.jsonl`, `fdatasync`s once per
+//!   batch (everything that arrived while the previous sync ran), and hands
+//!   the records on. A segment is sealed after [`SEGMENT_RECORDS`] records or
+//!   when no record has come for [`IDLE_SEAL`];
+//! - the **database writer** writes them in order, up to [`BATCH`] per
+//!   transaction. A sealed segment whose every record is in the database is
+//!   deleted. When the database is down it retries with backoff (100 ms
+//!   doubling to 5 s) and the records wait on disk.
+//!
+//! At start, segments left by an earlier run are replayed first, in order.
+//! Every record carries a stable key (`rec_key`, unique in its table) and
+//! inserts skip existing keys, so a replay never writes a row twice.
+//!
+//! What a power cut can lose: only records accepted since the last
+//! `fdatasync` (one batch, normally well under a millisecond of traffic). A
+//! `kill -9` loses the same at most. A line torn by the cut is skipped on
+//! replay with a warning.
+//!
+//! A record the database refuses for its content (not for being down: the
+//! connection is checked) is appended to `spool/rejected.jsonl` with the
+//! reason and counted, so one bad row cannot hold the others back and
+//! nothing is thrown away.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::DatabaseUrl;
+use crate::db::{Conn, DbError};
+use crate::storage::rows::Record;
+
+/// Records per sealed segment.
+pub const SEGMENT_RECORDS: u64 = 1000;
+/// A segment with records is sealed after this long without new ones, so
+/// that an idle system trims its spool.
+pub const IDLE_SEAL: Duration = Duration::from_millis(500);
+/// Records per database transaction.
+pub const BATCH: usize = 500;
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// The spool's and the database's state, shared with the admin API.
+#[derive(Debug)]
+pub struct SpoolStatus {
+    backend: &'static str,
+    url: String,
+    /// Accepted, not yet synced to disk.
+    unsynced: AtomicU64,
+    /// On disk (or, if the disk failed, in memory), not yet in the database.
+    depth: AtomicU64,
+    /// Written to the database since start.
+    written: AtomicU64,
+    /// Refused by the database, kept in `rejected.jsonl`.
+    rejected: AtomicU64,
+    db_up: AtomicBool,
+    disk_ok: AtomicBool,
+    last_error: Mutex<Option<String>>,
+}
+
+/// A copy of [`SpoolStatus`] for JSON.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StatusSnapshot {
+    pub backend: &'static str,
+    pub url: String,
+    pub state: &'static str,
+    pub last_error: Option<String>,
+    pub spool_depth: u64,
+    pub spool_unsynced: u64,
+    pub spool_disk_ok: bool,
+    pub written: u64,
+    pub rejected: u64,
+}
+
+impl SpoolStatus {
+    fn new(url: &DatabaseUrl) -> Self {
+        SpoolStatus {
+            backend: url.backend.as_str(),
+            url: crate::db::redact(&url.url),
+            unsynced: AtomicU64::new(0),
+            depth: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            // Unknown until the first attempt; "down" would alarm for nothing.
+            db_up: AtomicBool::new(true),
+            disk_ok: AtomicBool::new(true),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// Records not yet in the database (spooled plus not yet synced).
+    pub fn pending(&self) -> u64 {
+        self.depth.load(Ordering::SeqCst) + self.unsynced.load(Ordering::SeqCst)
+    }
+
+    /// Records on disk waiting for the database.
+    pub fn depth(&self) -> u64 {
+        self.depth.load(Ordering::SeqCst)
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::SeqCst)
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::SeqCst)
+    }
+
+    pub fn db_up(&self) -> bool {
+        self.db_up.load(Ordering::SeqCst)
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn snapshot(&self) -> StatusSnapshot {
+        StatusSnapshot {
+            backend: self.backend,
+            url: self.url.clone(),
+            state: if self.db_up() { "up" } else { "down" },
+            last_error: self.last_error(),
+            spool_depth: self.depth(),
+            spool_unsynced: self.unsynced.load(Ordering::SeqCst),
+            spool_disk_ok: self.disk_ok.load(Ordering::SeqCst),
+            written: self.written(),
+            rejected: self.rejected(),
+        }
+    }
+
+    fn set_error(&self, e: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = e;
+    }
+}
+
+enum ToSpool {
+    Record(Box<Record>),
+    /// Seal, hand everything on, and stop.
+    Close {
+        deadline: Instant,
+    },
+}
+
+type SegNo = u64;
+
+enum ToDb {
+    /// A record, and the segment it is in (`None`: the disk failed, memory only).
+    Record(Option<SegNo>, Box<Record>),
+    /// No more records will go into this segment; it held `count`.
+    Sealed(SegNo, u64),
+    Close {
+        deadline: Instant,
+    },
+}
+
+/// What actors and the store use to hand records to the spool.
+#[derive(Clone)]
+pub struct SpoolHandle {
+    tx: Sender<ToSpool>,
+    status: Arc<SpoolStatus>,
+}
+
+impl SpoolHandle {
+    /// Hands a record to the spool. Never blocks.
+    pub fn submit(&self, record: Record) {
+        self.status.unsynced.fetch_add(1, Ordering::SeqCst);
+        if let Err(mpsc::SendError(ToSpool::Record(r))) =
+            self.tx.send(ToSpool::Record(Box::new(record)))
+        {
+            self.status.unsynced.fetch_sub(1, Ordering::SeqCst);
+            // Only after shutdown: the log is the last place it can go.
+            let json = serde_json::to_string(&r).unwrap_or_default();
+            tracing::error!(record = %json, "spool closed; record not stored");
+        }
+    }
+
+    pub fn status(&self) -> &Arc<SpoolStatus> {
+        &self.status
+    }
+}
+
+/// The running spool.
+pub struct Spool {
+    handle: SpoolHandle,
+    spool_thread: Option<JoinHandle<()>>,
+    db_thread: Option<JoinHandle<()>>,
+}
+
+/// Why the spool could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use the spool directory {dir}: {source}")]
+pub struct SpoolError {
+    dir: String,
+    source: std::io::Error,
+}
+
+impl Spool {
+    /// Opens the spool in `dir` (created if missing), queues what an earlier
+    /// run left there, and starts writing to `url`.
+    pub fn start(dir: &Path, url: DatabaseUrl) -> Result<Spool, SpoolError> {
+        let err = |source| SpoolError {
+            dir: dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let old = segments(dir).map_err(err)?;
+        let status = Arc::new(SpoolStatus::new(&url));
+        let (tx, rx) = mpsc::channel();
+        let (db_tx, db_rx) = mpsc::channel();
+
+        let next = old.last().map_or(1, |(n, _)| n + 1);
+        let writer = SpoolWriter {
+            dir: dir.to_owned(),
+            next,
+            open: None,
+            status: status.clone(),
+            db: db_tx,
+        };
+        // Replay happens on the spool thread before it takes new records, so
+        // old records reach the database first.
+        let spool_thread = std::thread::Builder::new()
+            .name("spool-writer".into())
+            .spawn(move || writer.run(old, rx))
+            .map_err(err)?;
+        let dbw = DbWriter {
+            url,
+            dir: dir.to_owned(),
+            conn: None,
+            pending: VecDeque::new(),
+            segs: BTreeMap::new(),
+            status: status.clone(),
+            backoff: BACKOFF_MIN,
+            retry_at: None,
+            closing: None,
+        };
+        let db_thread = std::thread::Builder::new()
+            .name("spool-db".into())
+            .spawn(move || dbw.run(db_rx))
+            .map_err(err)?;
+        Ok(Spool {
+            handle: SpoolHandle { tx, status },
+            spool_thread: Some(spool_thread),
+            db_thread: Some(db_thread),
+        })
+    }
+
+    pub fn handle(&self) -> SpoolHandle {
+        self.handle.clone()
+    }
+
+    /// Flushes to the database, waiting at most `wait`; what is not written
+    /// by then stays in the spool for the next start. Returns how many
+    /// records are left.
+    pub fn shutdown(mut self, wait: Duration) -> u64 {
+        let deadline = Instant::now() + wait;
+        let _ = self.handle.tx.send(ToSpool::Close { deadline });
+        if let Some(t) = self.spool_thread.take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.db_thread.take() {
+            let _ = t.join();
+        }
+        self.handle.status.pending()
+    }
+}
+
+fn seg_path(dir: &Path, n: SegNo) -> PathBuf {
+    dir.join(format!("seg-{n:010}.jsonl"))
+}
+
+/// The segments in `dir`, oldest first.
+fn segments(dir: &Path) -> std::io::Result<Vec<(SegNo, PathBuf)>> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if let Some(n) = name
+            .strip_prefix("seg-")
+            .and_then(|r| r.strip_suffix(".jsonl"))
+            .and_then(|n| n.parse().ok())
+        {
+            v.push((n, e.path()));
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+/// Makes a directory entry (a new or removed segment) durable.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Appends a record the database or the spool could not take, with why.
+fn reject(dir: &Path, line: &str, why: &str) {
+    let entry = serde_json::json!({ "reason": why, "record": line });
+    let res = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("rejected.jsonl"))
+        .and_then(|mut f| {
+            writeln!(f, "{entry}")?;
+            f.sync_data()
+        });
+    if let Err(e) = res {
+        tracing::error!(%line, "cannot keep a rejected record ({e})");
+    }
+}
+
+struct OpenSeg {
+    no: SegNo,
+    file: File,
+    count: u64,
+    last_write: Instant,
+}
+
+struct SpoolWriter {
+    dir: PathBuf,
+    next: SegNo,
+    open: Option<OpenSeg>,
+    status: Arc<SpoolStatus>,
+    db: Sender<ToDb>,
+}
+
+impl SpoolWriter {
+    fn run(mut self, old: Vec<(SegNo, PathBuf)>, rx: Receiver<ToSpool>) {
+        self.replay(old);
+        let mut buf = Vec::with_capacity(64 * 1024);
+        loop {
+            let first = match rx.recv_timeout(IDLE_SEAL) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self
+                        .open
+                        .as_ref()
+                        .is_some_and(|s| s.last_write.elapsed() >= IDLE_SEAL)
+                    {
+                        self.seal();
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.seal();
+                    return;
+                }
+            };
+            // Everything that is already waiting goes into this one sync.
+            let mut batch = Vec::new();
+            let mut close = None;
+            let mut next = Some(first);
+            while let Some(m) = next {
+                match m {
+                    ToSpool::Record(r) => batch.push(r),
+                    ToSpool::Close { deadline } => {
+                        close = Some(deadline);
+                        break;
+                    }
+                }
+                next = if batch.len() >= SEGMENT_RECORDS as usize {
+                    None
+                } else {
+                    rx.try_recv().ok()
+                };
+            }
+            self.append(batch, &mut buf);
+            if let Some(deadline) = close {
+                self.seal();
+                let _ = self.db.send(ToDb::Close { deadline });
+                return;
+            }
+        }
+    }
+
+    /// Queues the records of segments an earlier run left.
+    fn replay(&mut self, old: Vec<(SegNo, PathBuf)>) {
+        let mut total = 0u64;
+        for (no, path) in old {
+            let file = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::error!(path = %path.display(), "cannot read spool segment: {e}");
+                    continue;
+                }
+            };
+            let lines: Vec<String> = BufReader::new(file)
+                .split(b'\n')
+                .map_while(Result::ok)
+                .map(|l| String::from_utf8_lossy(&l).into_owned())
+                .collect();
+            let mut count = 0;
+            let last = lines.len().saturating_sub(1);
+            for (i, line) in lines.iter().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Record>(line) {
+                    Ok(r) => {
+                        count += 1;
+                        self.status.depth.fetch_add(1, Ordering::SeqCst);
+                        let _ = self.db.send(ToDb::Record(Some(no), Box::new(r)));
+                    }
+                    // The last line of a segment may be torn by a crash
+                    // mid-write: it was never synced, so never acknowledged.
+                    Err(e) if i == last => {
+                        tracing::warn!(path = %path.display(), "skipping a torn last line: {e}");
+                    }
+                    Err(e) => {
+                        tracing::error!(path = %path.display(), line = i + 1, "unreadable spool line kept in rejected.jsonl: {e}");
+                        self.status.rejected.fetch_add(1, Ordering::SeqCst);
+                        reject(&self.dir, line, &format!("unreadable spool line: {e}"));
+                    }
+                }
+            }
+            total += count;
+            let _ = self.db.send(ToDb::Sealed(no, count));
+        }
+        if total > 0 {
+            tracing::info!(records = total, "replaying the spool left by the last run");
+        }
+    }
+
+    fn open_segment(&mut self) -> std::io::Result<&mut OpenSeg> {
+        if self.open.is_none() {
+            let no = self.next;
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(seg_path(&self.dir, no))?;
+            sync_dir(&self.dir);
+            self.next += 1;
+            self.open = Some(OpenSeg {
+                no,
+                file,
+                count: 0,
+                last_write: Instant::now(),
+            });
+        }
+        Ok(self.open.as_mut().expect("just opened"))
+    }
+
+    // The boxes travel on to the database thread as they are.
+    #[allow(clippy::vec_box)]
+    fn append(&mut self, batch: Vec<Box<Record>>, buf: &mut Vec<u8>) {
+        if batch.is_empty() {
+            return;
+        }
+        let n = batch.len() as u64;
+        buf.clear();
+        for r in &batch {
+            // Serializing these plain rows cannot fail.
+            serde_json::to_writer(&mut *buf, r).expect("record serializes");
+            buf.push(b'\n');
+        }
+        let written = self.open_segment().and_then(|seg| {
+            seg.file.write_all(buf)?;
+            seg.file.sync_data()?;
+            seg.count += n;
+            seg.last_write = Instant::now();
+            Ok(seg.no)
+        });
+        let seg = match written {
+            Ok(no) => {
+                if !self.status.disk_ok.swap(true, Ordering::SeqCst) {
+                    tracing::info!("spool disk writable again");
+                }
+                Some(no)
+            }
+            Err(e) => {
+                // A full or failed disk must not stop calls: the records
+                // go on to the database from memory, and the log says so.
+                if self.status.disk_ok.swap(false, Ordering::SeqCst) {
+                    tracing::error!(dir = %self.dir.display(), "spool disk write failed, records kept in memory only: {e}");
+                }
+                // Whatever part of the batch reached the file is not counted
+                // in the segment; seal it so a replay does not double count.
+                self.seal();
+                None
+            }
+        };
+        self.status.depth.fetch_add(n, Ordering::SeqCst);
+        self.status.unsynced.fetch_sub(n, Ordering::SeqCst);
+        for r in batch {
+            let _ = self.db.send(ToDb::Record(seg, r));
+        }
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|s| s.count >= SEGMENT_RECORDS)
+        {
+            self.seal();
+        }
+    }
+
+    fn seal(&mut self) {
+        if let Some(seg) = self.open.take() {
+            let _ = self.db.send(ToDb::Sealed(seg.no, seg.count));
+        }
+    }
+}
+
+#[derive(Default)]
+struct SegState {
+    done: u64,
+    sealed: Option<u64>,
+}
+
+struct DbWriter {
+    url: DatabaseUrl,
+    dir: PathBuf,
+    conn: Option<Conn>,
+    pending: VecDeque<(Option<SegNo>, Box<Record>)>,
+    segs: BTreeMap<SegNo, SegState>,
+    status: Arc<SpoolStatus>,
+    backoff: Duration,
+    retry_at: Option<Instant>,
+    closing: Option<Instant>,
+}
+
+impl DbWriter {
+    fn run(mut self, rx: Receiver<ToDb>) {
+        let mut spool_gone = false;
+        loop {
+            // Take what has arrived; block only when there is nothing to do.
+            let wait = if let Some(at) = self.retry_at {
+                Some(at.saturating_duration_since(Instant::now()))
+            } else if self.pending.is_empty() {
+                None
+            } else {
+                Some(Duration::ZERO)
+            };
+            let wait = match (wait, self.closing) {
+                (w, Some(d)) => Some(
+                    w.unwrap_or(Duration::MAX)
+                        .min(d.saturating_duration_since(Instant::now())),
+                ),
+                (w, None) => w,
+            };
+            if !spool_gone {
+                let first = match wait {
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(d) if d.is_zero() => rx.try_recv().map_err(|e| match e {
+                        mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                        mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+                    }),
+                    Some(d) => rx.recv_timeout(d),
+                };
+                match first {
+                    Ok(m) => {
+                        self.take(m);
+                        while let Ok(m) = rx.try_recv() {
+                            self.take(m);
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => spool_gone = true,
+                }
+            } else if let Some(d) = wait {
+                std::thread::sleep(d);
+            }
+            if let Some(deadline) = self.closing {
+                if self.pending.is_empty() || Instant::now() >= deadline {
+                    if !self.pending.is_empty() {
+                        tracing::warn!(
+                            records = self.pending.len(),
+                            "stopping with records not yet in the database; they stay in the spool for the next start"
+                        );
+                    }
+                    return;
+                }
+            }
+            if spool_gone && self.pending.is_empty() {
+                return;
+            }
+            if self.retry_at.is_some_and(|at| Instant::now() < at) {
+                continue;
+            }
+            self.retry_at = None;
+            if !self.pending.is_empty() {
+                self.write_some();
+            }
+        }
+    }
+
+    fn take(&mut self, m: ToDb) {
+        match m {
+            ToDb::Record(seg, r) => {
+                if let Some(no) = seg {
+                    self.segs.entry(no).or_default();
+                }
+                self.pending.push_back((seg, r));
+            }
+            ToDb::Sealed(no, count) => {
+                self.segs.entry(no).or_default().sealed = Some(count);
+                self.trim();
+            }
+            ToDb::Close { deadline } => self.closing = Some(deadline),
+        }
+    }
+
+    /// Connects (and migrates) if needed.
+    fn connect(&mut self) -> Result<(), DbError> {
+        if self.conn.is_none() {
+            let mut conn = Conn::connect(&self.url)?;
+            conn.migrate()?;
+            self.conn = Some(conn);
+        }
+        Ok(())
+    }
+
+    fn write_some(&mut self) {
+        if let Err(e) = self.connect() {
+            self.down(e);
+            return;
+        }
+        let n = self.pending.len().min(BATCH);
+        let conn = self.conn.as_mut().expect("connected above");
+        let batch: Vec<&Record> = self.pending.iter().take(n).map(|(_, r)| &**r).collect();
+        match conn.write(&batch) {
+            Ok(()) => self.done(n, 0),
+            // A failed query on a healthy connection is about the rows;
+            // anything else is about the database.
+            Err(e) if !is_transient(&e) && conn.ping().is_ok() => self.one_by_one(n),
+            Err(e) => {
+                self.conn = None;
+                self.down(e);
+            }
+        }
+    }
+
+    /// Writes the first `n` pending records singly, setting aside the ones
+    /// the database refuses.
+    fn one_by_one(&mut self, n: usize) {
+        for _ in 0..n {
+            let Some(conn) = self.conn.as_mut() else {
+                return;
+            };
+            let res = conn.write(&[&*self.pending[0].1]);
+            match res {
+                Ok(()) => self.done(1, 0),
+                Err(e) if !is_transient(&e) && conn.ping().is_ok() => {
+                    let line = serde_json::to_string(&self.pending[0].1).unwrap_or_default();
+                    tracing::error!(
+                        key = self.pending[0].1.key(),
+                        "database refused a record, kept in spool/rejected.jsonl: {e}"
+                    );
+                    reject(&self.dir, &line, &e.to_string());
+                    self.done(0, 1);
+                }
+                Err(e) => {
+                    self.conn = None;
+                    self.down(e);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The first `ok + bad` pending records are finished with.
+    fn done(&mut self, ok: usize, bad: usize) {
+        for _ in 0..ok + bad {
+            if let Some((Some(no), _)) = self.pending.pop_front() {
+                self.segs.entry(no).or_default().done += 1;
+            }
+        }
+        let n = (ok + bad) as u64;
+        self.status.depth.fetch_sub(n, Ordering::SeqCst);
+        self.status.written.fetch_add(ok as u64, Ordering::SeqCst);
+        self.status.rejected.fetch_add(bad as u64, Ordering::SeqCst);
+        if !self.status.db_up.swap(true, Ordering::SeqCst) {
+            tracing::info!(
+                backend = self.status.backend,
+                waiting = self.pending.len(),
+                "database is back; writing the spooled records"
+            );
+        }
+        self.status.set_error(None);
+        self.backoff = BACKOFF_MIN;
+        self.trim();
+    }
+
+    fn down(&mut self, e: DbError) {
+        let msg = e.to_string();
+        let was_up = self.status.db_up.swap(false, Ordering::SeqCst);
+        let changed = self.status.last_error().as_deref() != Some(msg.as_str());
+        if was_up || changed {
+            // One line per change, not one per retry.
+            tracing::warn!(
+                backend = self.status.backend,
+                spooled = self.status.depth(),
+                "database unavailable, records wait in the spool: {msg}"
+            );
+        } else {
+            tracing::debug!("database still unavailable: {msg}");
+        }
+        self.status.set_error(Some(msg));
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+
+    /// Deletes sealed segments whose records are all finished with.
+    fn trim(&mut self) {
+        let finished: Vec<SegNo> = self
+            .segs
+            .iter()
+            .filter(|(_, s)| s.sealed.is_some_and(|c| s.done >= c))
+            .map(|(n, _)| *n)
+            .collect();
+        if finished.is_empty() {
+            return;
+        }
+        for no in finished {
+            self.segs.remove(&no);
+            if let Err(e) = std::fs::remove_file(seg_path(&self.dir, no)) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(segment = no, "cannot trim spool segment: {e}");
+                }
+            }
+        }
+        sync_dir(&self.dir);
+    }
+}
+
+/// Errors worth retrying on the same connection later rather than setting
+/// the rows aside: lock contention and serialization conflicts.
+fn is_transient(e: &DbError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        DbError::Query(Error::DatabaseError(kind, info)) => {
+            let m = info.message().to_ascii_lowercase();
+            matches!(
+                kind,
+                DatabaseErrorKind::SerializationFailure
+                    | DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand
+                    | DatabaseErrorKind::ReadOnlyTransaction
+            ) || m.contains("locked")
+                || m.contains("busy")
+                || m.contains("deadlock")
+        }
+        DbError::Query(_) => false,
+        _ => true,
+    }
+}
