@@ -260,25 +260,27 @@ impl ReadPool {
 macro_rules! with_conn {
     ($pool:expr, |$c:ident| $body:expr) => {
         match $pool {
-            ReadPool::Sqlite(p) => {
+            $crate::db::ReadPool::Sqlite(p) => {
                 let $c = &mut *p.get().map_err(|e| e.to_string())?;
                 $body
             }
-            ReadPool::Postgres(p) => {
+            $crate::db::ReadPool::Postgres(p) => {
                 let $c = &mut *p.get().map_err(|e| e.to_string())?;
                 $body
             }
             #[cfg(feature = "mysql")]
-            ReadPool::Mysql(p) => {
+            $crate::db::ReadPool::Mysql(p) => {
                 let $c = &mut *p.get().map_err(|e| e.to_string())?;
                 $body
             }
-            ReadPool::Unavailable(what) => {
-                return Err(DbError::NotCompiled(what).to_string());
+            $crate::db::ReadPool::Unavailable(what) => {
+                return Err($crate::db::DbError::NotCompiled(what).to_string());
             }
         }
     };
 }
+
+pub(crate) use with_conn;
 
 impl ReadPool {
     /// The screen-pop data of a caller.

@@ -232,7 +232,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     })
     .workers(1)
     // SIGINT/SIGTERM: stop taking requests, then the spool is flushed.
-    .shutdown_timeout(5)
+    .shutdown_timeout(2)
     .bind(config.admin.bind)
     .map_err(|e| format!("cannot bind admin.bind {}: {e}", config.admin.bind))?;
     let admin_bound = *http.addrs().first().ok_or("admin.bind bound nothing")?;

@@ -3,5 +3,6 @@
 //! (screen pops, whitelist, SIP passwords) go through an r2d2 pool on the
 //! store's `SyncArbiter`.
 
+pub mod query;
 pub mod rows;
 pub mod spool;

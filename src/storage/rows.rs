@@ -11,7 +11,9 @@ use spcti_actors::records::{CallRecord, RecordingRow};
 use crate::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
 
 /// One `sp_tellrec` row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable, Queryable, Selectable,
+)]
 #[diesel(table_name = sp_tellrec)]
 pub struct CallRow {
     pub rec_key: String,
@@ -35,7 +37,9 @@ pub struct CallRow {
 }
 
 /// One `sprecord` row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable, Queryable, Selectable,
+)]
 #[diesel(table_name = sprecord)]
 pub struct RecordingDbRow {
     pub rec_key: String,
@@ -52,7 +56,9 @@ pub struct RecordingDbRow {
 }
 
 /// One `sp_agentregstate` row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable, Queryable, Selectable,
+)]
 #[diesel(table_name = sp_agentregstate)]
 pub struct AgentStateRow {
     pub rec_key: String,
@@ -66,7 +72,9 @@ pub struct AgentStateRow {
 }
 
 /// One `spfaxrecord` row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable, Queryable, Selectable,
+)]
 #[diesel(table_name = spfaxrecord)]
 pub struct FaxRow {
     pub rec_key: String,
@@ -101,6 +109,13 @@ impl Record {
     }
 }
 
+/// Times are kept to the millisecond, the finest every backend stores
+/// (MySQL `DATETIME(3)`), so a row reads back as it was written everywhere.
+pub fn ms(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(3)
+}
+
 fn text<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
@@ -117,10 +132,10 @@ impl From<&CallRecord> for Record {
             work_no: text(&r.work_no),
             group_no: r.group_no.map(|g| g.0 as i32),
             direction: r.direction.as_str().into(),
-            start_time: r.start_time,
-            queue_time: r.queue_time,
-            answer_time: r.answer_time,
-            end_time: r.end_time,
+            start_time: ms(r.start_time),
+            queue_time: r.queue_time.map(ms),
+            answer_time: r.answer_time.map(ms),
+            end_time: ms(r.end_time),
             telllongtime: r.talk_s as i32,
             tellmsg: r.tellmsg.code(),
             hangup_by: r.hangup_by.as_str().into(),
@@ -139,8 +154,8 @@ impl From<&RecordingRow> for Record {
             callee_no: r.callee_no.clone(),
             tel_num: text(&r.tel_num),
             work_no: text(&r.work_no),
-            start_time: r.start_time,
-            end_time: r.end_time,
+            start_time: ms(r.start_time),
+            end_time: ms(r.end_time),
             duration_s: r.duration_s as i32,
             file_name: r.file_name.clone(),
             direction: r.direction.as_str().into(),
@@ -159,7 +174,7 @@ impl From<&SaveAgentState> for Record {
             state: r.state.into(),
             show_state: r.show_state.clone(),
             client_addr: text(&r.client_addr),
-            change_time: r.at,
+            change_time: ms(r.at),
         })
     }
 }

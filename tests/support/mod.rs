@@ -23,6 +23,7 @@ pub struct Server {
     pub agent_udp: SocketAddr,
     pub admin: SocketAddr,
     http: ureq::Agent,
+    env: Vec<(String, String)>,
 }
 
 impl Drop for Server {
@@ -52,11 +53,23 @@ impl Server {
     /// Starts the binary with `config` (TOML laid over the defaults) and extra env overrides.
     pub fn with_config(config: &str, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("spcti.toml");
-        std::fs::write(&file, config).unwrap();
+        std::fs::write(dir.path().join("spcti.toml"), config).unwrap();
         let data = dir.path().join("data");
         let db = format!("sqlite://{}", data.join("spcti.db").display());
-        let stderr = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut all = vec![("SPCTI_DATABASE__URL".to_owned(), db)];
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Server::spawn(dir, all)
+    }
+
+    /// Starts the binary on `dir` (its `spcti.toml` and `data/`).
+    fn spawn(dir: tempfile::TempDir, env: Vec<(String, String)>) -> Server {
+        let file = dir.path().join("spcti.toml");
+        let data = dir.path().join("data");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("server.log"))
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_spcti"));
         cmd.args(["serve", "--config", file.to_str().unwrap()])
             .env("SPCTI_AGENT_UDP__BIND", "127.0.0.1:0")
@@ -64,14 +77,13 @@ impl Server {
             .env("SPCTI_MONITOR__BIND", "127.0.0.1:0")
             .env("SPCTI_IP_SEAT__BIND", "127.0.0.1:0")
             .env("SPCTI_SERVER__DATA_DIR", data.to_str().unwrap())
-            .env("SPCTI_DATABASE__URL", &db)
             .env("SPCTI_SIM__CLOCK", "manual")
             .env("SPCTI_SIM__TRUNKS", "4")
             .env("SPCTI_SIM__EXTENSIONS", "8001-8005")
             .env("RUST_LOG", "info,spcti_actors=debug")
             .stdout(Stdio::piped())
             .stderr(stderr);
-        for (k, v) in env {
+        for (k, v) in &env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn spcti");
@@ -102,7 +114,78 @@ impl Server {
             agent_udp,
             admin,
             http,
+            env,
         }
+    }
+
+    /// `kill -9`, then a new server on the same configuration and data.
+    pub fn kill_and_restart(mut self) -> Server {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let env = std::mem::take(&mut self.env);
+        drop(self);
+        Server::spawn(dir, env)
+    }
+
+    /// SIGTERM, as an init system stops it; returns whether it exited 0
+    /// within `wait`.
+    pub fn terminate(&mut self, wait: Duration) -> bool {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `/api/health`'s `database` object.
+    pub fn database(&self) -> Value {
+        let (status, b) = self.http("GET", "/api/health", None);
+        assert_eq!(status, 200, "{b}");
+        b["database"].clone()
+    }
+
+    /// Waits until `/api/health`'s `database` satisfies `f`.
+    pub fn wait_database(&self, what: &str, wait: Duration, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + wait;
+        loop {
+            let d = self.database();
+            if f(&d) {
+                return d;
+            }
+            if Instant::now() > deadline {
+                panic!("database never {what}: {d}\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A whole answered inbound call to `agent` on seat `tel` (channels
+    /// 4.. are seats 8001..): returns the TellGUID.
+    pub fn answered_call(&self, agent: &mut Client, tel: &str, caller: &str) -> String {
+        let (trunk, guid) = self.call(caller, "4008001234");
+        self.through_ivr(trunk);
+        assert_eq!(agent.expect("6003")["TellGUID"], guid.as_str());
+        self.act(&format!("/sim/extensions/{tel}/offhook"), None);
+        assert_eq!(agent.expect("6004")["TellGUID"], guid.as_str());
+        self.advance(5_000);
+        self.act(&format!("/sim/extensions/{tel}/onhook"), None);
+        agent.expect("6007");
+        agent.expect_state("ready");
+        guid
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -1,4 +1,4 @@
--- The tables of database.md. Timestamps are UTC (DATETIME: no 2038 limit,
+-- The tables of database.md. Timestamps are UTC (DATETIME(3): milliseconds, no 2038 limit,
 -- no server time-zone conversion). rec_key is the record's stable key: a
 -- spool replay never writes a row twice. utf8mb4 carries any customer name.
 
@@ -13,10 +13,10 @@ CREATE TABLE sp_tellrec (
     work_no VARCHAR(30) NOT NULL DEFAULT '',
     group_no INTEGER,
     direction VARCHAR(10) NOT NULL,
-    start_time DATETIME NOT NULL,
-    queue_time DATETIME,
-    answer_time DATETIME,
-    end_time DATETIME NOT NULL,
+    start_time DATETIME(3) NOT NULL,
+    queue_time DATETIME(3),
+    answer_time DATETIME(3),
+    end_time DATETIME(3) NOT NULL,
     telllongtime INTEGER NOT NULL DEFAULT 0,
     tellmsg INTEGER NOT NULL,
     hangup_by VARCHAR(10) NOT NULL DEFAULT '',
@@ -35,8 +35,8 @@ CREATE TABLE sprecord (
     callee_no VARCHAR(30) NOT NULL DEFAULT '',
     tel_num VARCHAR(30) NOT NULL DEFAULT '',
     work_no VARCHAR(30) NOT NULL DEFAULT '',
-    start_time DATETIME NOT NULL,
-    end_time DATETIME NOT NULL,
+    start_time DATETIME(3) NOT NULL,
+    end_time DATETIME(3) NOT NULL,
     duration_s INTEGER NOT NULL DEFAULT 0,
     file_name VARCHAR(200) NOT NULL,
     direction VARCHAR(10) NOT NULL
@@ -54,7 +54,7 @@ CREATE TABLE sp_agentregstate (
     state VARCHAR(20) NOT NULL,
     show_state VARCHAR(100) NOT NULL DEFAULT '',
     client_addr VARCHAR(60) NOT NULL DEFAULT '',
-    change_time DATETIME NOT NULL
+    change_time DATETIME(3) NOT NULL
 ) DEFAULT CHARSET=utf8mb4;
 
 CREATE TABLE whitelist (
@@ -69,7 +69,7 @@ CREATE TABLE spfaxrecord (
     caller_no VARCHAR(30) NOT NULL DEFAULT '',
     callee_no VARCHAR(30) NOT NULL DEFAULT '',
     file_name VARCHAR(100) NOT NULL DEFAULT '',
-    start_time DATETIME NOT NULL,
+    start_time DATETIME(3) NOT NULL,
     direction VARCHAR(10) NOT NULL,
     result VARCHAR(20) NOT NULL DEFAULT '',
     tellguid VARCHAR(50) NOT NULL DEFAULT ''
