@@ -103,8 +103,13 @@ impl Conn {
                 .map_err(|e| connect_error(url, e)),
             #[cfg(feature = "mysql")]
             Backend::Mysql => diesel::mysql::MysqlConnection::establish(&mysql_url(&url.url))
+                .and_then(|mut c| {
+                    mysql_session(&mut c)
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    Ok(c)
+                })
                 .map(Conn::Mysql)
-                .map_err(|e| connect_error(url, e)),
+                .map_err(|e| connect_error(url, mysql_hint(e.to_string()))),
             #[cfg(not(feature = "mysql"))]
             Backend::Mysql => Err(DbError::NotCompiled("MySQL/MariaDB")),
         }
@@ -181,7 +186,41 @@ fn pg_url(url: &str) -> String {
     }
 }
 
-/// MySQL clients default to a local socket for `localhost`; spcti means TCP.
+/// Strict mode: MySQL must refuse, not silently mangle, a value it cannot
+/// store (the row then goes to `rejected.jsonl` whole).
+#[cfg(feature = "mysql")]
+fn mysql_session(c: &mut diesel::mysql::MysqlConnection) -> QueryResult<()> {
+    c.batch_execute(
+        "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')",
+    )
+}
+
+/// The MySQL client reports a refused TCP connection by errno only.
+#[cfg(feature = "mysql")]
+fn mysql_hint(message: String) -> String {
+    if message.contains("Can't connect") && (message.contains("(111)") || message.contains("(115)"))
+    {
+        format!("{message}: connection refused")
+    } else {
+        message
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[derive(Debug)]
+struct MysqlSession;
+
+#[cfg(feature = "mysql")]
+impl CustomizeConnection<diesel::mysql::MysqlConnection, diesel::r2d2::Error> for MysqlSession {
+    fn on_acquire(
+        &self,
+        conn: &mut diesel::mysql::MysqlConnection,
+    ) -> Result<(), diesel::r2d2::Error> {
+        mysql_session(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// diesel knows only `mysql://`; `mariadb://` is accepted as its synonym.
 #[cfg(feature = "mysql")]
 fn mysql_url(url: &str) -> String {
     url.replacen("mariadb://", "mysql://", 1)
@@ -248,7 +287,9 @@ impl ReadPool {
             ),
             #[cfg(feature = "mysql")]
             Backend::Mysql => ReadPool::Mysql(
-                builder(size).build_unchecked(ConnectionManager::new(mysql_url(&url.url))),
+                builder(size)
+                    .connection_customizer(Box::new(MysqlSession))
+                    .build_unchecked(ConnectionManager::new(mysql_url(&url.url))),
             ),
             #[cfg(not(feature = "mysql"))]
             Backend::Mysql => ReadPool::Unavailable("MySQL/MariaDB"),

@@ -107,6 +107,7 @@ suite!(
     records_wait_on_disk_while_the_database_is_down_then_arrive_once_in_order,
     a_torn_last_line_is_skipped_on_replay,
     a_row_the_database_refuses_is_set_aside_not_lost,
+    values_longer_than_their_column_are_cut_not_refused,
     screen_pop_whitelist_and_sip_password_reads,
     searches_filter_and_page,
     the_server_writes_calls_to_the_configured_backend,
@@ -291,15 +292,39 @@ fn a_torn_last_line_is_skipped_on_replay(db: &TestDb) {
     spool.shutdown(Duration::from_secs(5));
 }
 
+/// Runs SQL on the test database, whichever the backend.
+fn execute(db: &TestDb, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    match spcti::db::Conn::connect(&db.url()).unwrap() {
+        spcti::db::Conn::Sqlite(mut c) => c.batch_execute(sql).unwrap(),
+        spcti::db::Conn::Postgres(mut c) => c.batch_execute(sql).unwrap(),
+        #[cfg(feature = "mysql")]
+        spcti::db::Conn::Mysql(mut c) => c.batch_execute(sql).unwrap(),
+    }
+}
+
 fn a_row_the_database_refuses_is_set_aside_not_lost(db: &TestDb) {
+    // A rule a DBA added for reports, which one of our rows breaks.
+    spcti::db::migrate(&db.url()).unwrap();
+    execute(
+        db,
+        match db.backend {
+            Backend::Sqlite => {
+                "CREATE TRIGGER no_test_calls BEFORE INSERT ON sp_tellrec \
+                 WHEN NEW.caller_no = 'refuse-me' BEGIN SELECT RAISE(ABORT, 'no test calls'); END;"
+            }
+            _ => {
+                "ALTER TABLE sp_tellrec ADD CONSTRAINT no_test_calls CHECK (caller_no <> 'refuse-me')"
+            }
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let spool = Spool::start(dir.path(), db.url()).unwrap();
     let h = spool.handle();
-    let too_long = "1".repeat(300); // caller_no is varchar(30)
     h.submit(Record::Call(call("call:r:1", "1", "2026-11-24 10:00:00")));
     h.submit(Record::Call(call(
         "call:r:2",
-        &too_long,
+        "refuse-me",
         "2026-11-24 10:00:00",
     )));
     h.submit(Record::Call(call("call:r:3", "3", "2026-11-24 10:00:00")));
@@ -311,35 +336,54 @@ fn a_row_the_database_refuses_is_set_aside_not_lost(db: &TestDb) {
         .into_iter()
         .map(|c| c.rec_key)
         .collect();
-    if db.backend == Backend::Sqlite {
-        // SQLite does not enforce lengths: the row is simply written.
-        assert_eq!(keys, ["call:r:1", "call:r:2", "call:r:3"]);
-    } else {
-        assert_eq!(keys, ["call:r:1", "call:r:3"]);
-        assert_eq!(st.rejected(), 1);
-        let kept = std::fs::read_to_string(dir.path().join("rejected.jsonl")).unwrap();
-        assert!(
-            kept.contains("call:r:2") && kept.contains(&too_long),
-            "{kept}"
-        );
-        assert!(st.db_up(), "a refused row does not mark the database down");
-    }
+    assert_eq!(
+        keys,
+        ["call:r:1", "call:r:3"],
+        "the others are not held back"
+    );
+    assert_eq!(st.rejected(), 1);
+    let kept = std::fs::read_to_string(dir.path().join("rejected.jsonl")).unwrap();
+    assert!(
+        kept.contains("call:r:2") && kept.contains("refuse-me"),
+        "{kept}"
+    );
+    assert!(st.db_up(), "a refused row does not mark the database down");
+    spool.shutdown(Duration::from_secs(5));
+}
+
+fn values_longer_than_their_column_are_cut_not_refused(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::start(dir.path(), db.url()).unwrap();
+    let h = spool.handle();
+    h.submit(Record::Call(call(
+        "call:l:1",
+        &"9".repeat(300),
+        "2026-11-24 10:00:00",
+    )));
+    h.submit(Record::Call(call(
+        "call:l:2",
+        &"张".repeat(31),
+        "2026-11-24 10:00:00",
+    )));
+    let st = h.status().clone();
+    wait_for("2 records written", || st.written() == 2);
+    let callers: Vec<String> = reads(db)
+        .all_calls()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.caller_no)
+        .collect();
+    assert_eq!(callers, ["9".repeat(30), "张".repeat(30)]);
     spool.shutdown(Duration::from_secs(5));
 }
 
 fn screen_pop_whitelist_and_sip_password_reads(db: &TestDb) {
-    use diesel::connection::SimpleConnection;
     spcti::db::migrate(&db.url()).unwrap();
     let sql = "INSERT INTO sp_customer (phone, name, company, address, contact, remark) \
                VALUES ('13800138000', 'Zhang Wei', 'Acme & Co.', '88 Century Ave', 'Ms. Li', ''); \
                INSERT INTO whitelist (number, remark) VALUES ('13900000000', ''), ('010*', 'Beijing'); \
                INSERT INTO sp_sipregpwd (reg_num, password, remark) VALUES ('8001', 's3cret', '');";
-    match spcti::db::Conn::connect(&db.url()).unwrap() {
-        spcti::db::Conn::Sqlite(mut c) => c.batch_execute(sql).unwrap(),
-        spcti::db::Conn::Postgres(mut c) => c.batch_execute(sql).unwrap(),
-        #[cfg(feature = "mysql")]
-        spcti::db::Conn::Mysql(mut c) => c.batch_execute(sql).unwrap(),
-    }
+    execute(db, sql);
     let r = reads(db);
     let cust = r.customer("13800138000").unwrap().unwrap();
     assert_eq!(

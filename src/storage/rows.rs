@@ -97,7 +97,71 @@ pub enum Record {
     Fax(FaxRow),
 }
 
+/// Cuts `s` to at most `n` characters (the column is `varchar(n)`, which
+/// counts characters on every backend); returns whether it was cut.
+fn clip(s: &mut String, n: usize) -> bool {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => {
+            s.truncate(at);
+            true
+        }
+        None => false,
+    }
+}
+
 impl Record {
+    /// Cuts every text to its column's width, so a long value from outside
+    /// (a SIP caller id, a ShowState) costs its tail, not the whole row.
+    /// Returns whether anything was cut.
+    pub fn fit(&mut self) -> bool {
+        let mut cut = false;
+        let mut c = |s: &mut String, n| cut |= clip(s, n);
+        match self {
+            Record::Call(r) => {
+                c(&mut r.rec_key, 64);
+                c(&mut r.tellguid, 50);
+                c(&mut r.caller_no, 30);
+                c(&mut r.callee_no, 30);
+                c(&mut r.tel_num, 30);
+                c(&mut r.work_no, 30);
+                c(&mut r.direction, 10);
+                c(&mut r.hangup_by, 10);
+                if let Some(f) = &mut r.record_file {
+                    c(f, 200);
+                }
+            }
+            Record::Recording(r) => {
+                c(&mut r.rec_key, 64);
+                c(&mut r.tellguid, 50);
+                c(&mut r.caller_no, 30);
+                c(&mut r.callee_no, 30);
+                c(&mut r.tel_num, 30);
+                c(&mut r.work_no, 30);
+                c(&mut r.file_name, 200);
+                c(&mut r.direction, 10);
+            }
+            Record::AgentState(r) => {
+                c(&mut r.rec_key, 64);
+                c(&mut r.tel_num, 30);
+                c(&mut r.work_no, 30);
+                c(&mut r.group_no, 100);
+                c(&mut r.state, 20);
+                c(&mut r.show_state, 100);
+                c(&mut r.client_addr, 60);
+            }
+            Record::Fax(r) => {
+                c(&mut r.rec_key, 64);
+                c(&mut r.caller_no, 30);
+                c(&mut r.callee_no, 30);
+                c(&mut r.file_name, 100);
+                c(&mut r.direction, 10);
+                c(&mut r.result, 20);
+                c(&mut r.tellguid, 50);
+            }
+        }
+        cut
+    }
+
     /// The stable key.
     pub fn key(&self) -> &str {
         match self {
@@ -176,5 +240,20 @@ impl From<&SaveAgentState> for Record {
             client_addr: text(&r.client_addr),
             change_time: ms(r.at),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_counts_characters_not_bytes() {
+        let mut s = "张三李四".to_owned();
+        assert!(clip(&mut s, 2));
+        assert_eq!(s, "张三");
+        assert!(!clip(&mut s, 2));
+        let mut e = String::new();
+        assert!(!clip(&mut e, 0));
     }
 }

@@ -178,7 +178,13 @@ pub struct SpoolHandle {
 
 impl SpoolHandle {
     /// Hands a record to the spool. Never blocks.
-    pub fn submit(&self, record: Record) {
+    pub fn submit(&self, mut record: Record) {
+        if record.fit() {
+            tracing::warn!(
+                key = record.key(),
+                "a value longer than its column was cut to fit"
+            );
+        }
         self.status.unsynced.fetch_add(1, Ordering::SeqCst);
         if let Err(mpsc::SendError(ToSpool::Record(r))) =
             self.tx.send(ToSpool::Record(Box::new(record)))
