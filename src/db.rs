@@ -147,28 +147,75 @@ impl Conn {
     /// its table is skipped: replaying the spool never writes a row twice.
     pub fn write(&mut self, records: &[&Record]) -> Result<(), DbError> {
         use crate::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
-        // INSERT OR IGNORE (SQLite, MySQL) and ON CONFLICT DO NOTHING
-        // (PostgreSQL) both leave a transaction usable after a duplicate.
+        // One multi-row INSERT per table: a round trip per table, not per
+        // row. Order within a table is kept (ids follow the spool).
+        let (mut calls, mut recs, mut states, mut faxes) = (vec![], vec![], vec![], vec![]);
+        for r in records {
+            match r {
+                Record::Call(r) => calls.push(r),
+                Record::Recording(r) => recs.push(r),
+                Record::AgentState(r) => states.push(r),
+                Record::Fax(r) => faxes.push(r),
+            }
+        }
+        // Only a duplicate key is skipped, nothing else: SQLite's and
+        // MySQL's INSERT IGNORE would also swallow other refusals.
+        macro_rules! insert {
+            ($c:expr, $table:ident, $rows:expr, $target:expr) => {
+                diesel::insert_into($table::table)
+                    .values($rows)
+                    .on_conflict($target)
+                    .do_nothing()
+                    .execute($c)
+            };
+        }
         macro_rules! insert_all {
-            ($c:expr, $insert:ident $(, $pg:ident)?) => {
+            // PostgreSQL, MySQL: the whole slice in one statement.
+            ($c:expr, batch, |$t:ident| $target:expr) => {
                 $c.transaction(|c| {
-                    for r in records {
-                        match r {
-                            Record::Call(r) => diesel::$insert(sp_tellrec::table).values(r)$(.$pg())?.execute(c)?,
-                            Record::Recording(r) => diesel::$insert(sprecord::table).values(r)$(.$pg())?.execute(c)?,
-                            Record::AgentState(r) => diesel::$insert(sp_agentregstate::table).values(r)$(.$pg())?.execute(c)?,
-                            Record::Fax(r) => diesel::$insert(spfaxrecord::table).values(r)$(.$pg())?.execute(c)?,
-                        };
+                    if !calls.is_empty() {
+                        let $t = sp_tellrec::rec_key;
+                        insert!(c, sp_tellrec, calls, $target)?;
+                    }
+                    if !recs.is_empty() {
+                        let $t = sprecord::rec_key;
+                        insert!(c, sprecord, recs, $target)?;
+                    }
+                    if !states.is_empty() {
+                        let $t = sp_agentregstate::rec_key;
+                        insert!(c, sp_agentregstate, states, $target)?;
+                    }
+                    if !faxes.is_empty() {
+                        let $t = spfaxrecord::rec_key;
+                        insert!(c, spfaxrecord, faxes, $target)?;
+                    }
+                    Ok::<(), diesel::result::Error>(())
+                })
+            };
+            // SQLite (in process, no round trips): row by row, cached statements.
+            ($c:expr, rows) => {
+                $c.transaction(|c| {
+                    for r in calls {
+                        insert!(c, sp_tellrec, r, sp_tellrec::rec_key)?;
+                    }
+                    for r in recs {
+                        insert!(c, sprecord, r, sprecord::rec_key)?;
+                    }
+                    for r in states {
+                        insert!(c, sp_agentregstate, r, sp_agentregstate::rec_key)?;
+                    }
+                    for r in faxes {
+                        insert!(c, spfaxrecord, r, spfaxrecord::rec_key)?;
                     }
                     Ok::<(), diesel::result::Error>(())
                 })
             };
         }
         match self {
-            Conn::Sqlite(c) => insert_all!(c, insert_or_ignore_into)?,
-            Conn::Postgres(c) => insert_all!(c, insert_into, on_conflict_do_nothing)?,
+            Conn::Sqlite(c) => insert_all!(c, rows)?,
+            Conn::Postgres(c) => insert_all!(c, batch, |key| key)?,
             #[cfg(feature = "mysql")]
-            Conn::Mysql(c) => insert_all!(c, insert_or_ignore_into)?,
+            Conn::Mysql(c) => insert_all!(c, batch, |_key| diesel::dsl::DuplicatedKeys)?,
         }
         Ok(())
     }

@@ -8,9 +8,9 @@
 //! time: `cargo test` runs binaries one after another, and
 //! `.config/nextest.toml` puts these tests in a group of their own.
 
-mod support;
 #[path = "support/backends.rs"]
 mod backends;
+mod support;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -56,7 +56,8 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         // "already running" / "not running" are the state we want.
-        if out.status.success() || said.contains("already running") || said.contains("not running") {
+        if out.status.success() || said.contains("already running") || said.contains("not running")
+        {
             Ok(())
         } else {
             Err(format!("pg_ctlcluster {action}: {said}"))
@@ -82,7 +83,8 @@ impl Drop for Cluster {
 }
 
 fn which(cmd: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
 }
 
 /// The lock, the cluster and a fresh database, or `None` after one line.
@@ -106,11 +108,25 @@ const WAIT: Duration = Duration::from_secs(60);
 /// log-in history, each checked to appear once.
 fn stored(db: &TestDb) -> (Vec<String>, Vec<String>, usize) {
     let r = ReadPool::new(&db.url(), 1);
-    let calls: Vec<String> = r.all_calls().unwrap().into_iter().map(|c| c.tellguid).collect();
-    let recs: Vec<String> = r.all_recordings().unwrap().into_iter().map(|c| c.tellguid).collect();
+    let calls: Vec<String> = r
+        .all_calls()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.tellguid)
+        .collect();
+    let recs: Vec<String> = r
+        .all_recordings()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.tellguid)
+        .collect();
     let states = r.agent_states().unwrap();
     let keys: HashSet<&str> = states.iter().map(|s| s.rec_key.as_str()).collect();
-    assert_eq!(keys.len(), states.len(), "a log-in history row written twice");
+    assert_eq!(
+        keys.len(),
+        states.len(),
+        "a log-in history row written twice"
+    );
     (calls, recs, states.len())
 }
 
@@ -132,7 +148,9 @@ fn wait_stored(server: &Server, db: &TestDb, calls: usize) -> (Vec<String>, Vec<
 
 #[test]
 fn calls_made_while_postgres_is_stopped_arrive_exactly_once() {
-    let Some((_turn, cluster, db)) = setup("calls_made_while_postgres_is_stopped_arrive_exactly_once") else {
+    let Some((_turn, cluster, db)) =
+        setup("calls_made_while_postgres_is_stopped_arrive_exactly_once")
+    else {
         return;
     };
     let server = Server::with_config(support::DEFAULT_CONFIG, &[("SPCTI_DATABASE__URL", &db.url)]);
@@ -148,8 +166,15 @@ fn calls_made_while_postgres_is_stopped_arrive_exactly_once() {
     let d = server.wait_database("down with the calls spooled", WAIT, |d| {
         d["state"] == "down" && d["spool_depth"].as_u64() >= Some(6)
     });
-    assert!(d["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{d}");
-    assert_eq!(stored_count_while_down(&db), None, "PostgreSQL really is stopped");
+    assert!(
+        d["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{d}"
+    );
+    assert_eq!(
+        stored_count_while_down(&db),
+        None,
+        "PostgreSQL really is stopped"
+    );
 
     cluster.start();
     let d = server.wait_database("up with an empty spool", WAIT, |d| {
@@ -166,18 +191,26 @@ fn calls_made_while_postgres_is_stopped_arrive_exactly_once() {
     assert_eq!(d["rejected"], 0);
     let log = server.log();
     let downs = log.matches("database unavailable").count();
-    assert!((1..=2).contains(&downs), "one line per state change, not per retry ({downs}):\n{log}");
+    assert!(
+        (1..=2).contains(&downs),
+        "one line per state change, not per retry ({downs}):\n{log}"
+    );
     assert!(log.contains("database is back"), "{log}");
 }
 
 /// Whether a query works; `None` while the server is down.
 fn stored_count_while_down(db: &TestDb) -> Option<usize> {
-    ReadPool::new(&db.url(), 1).all_calls().ok().map(|c| c.len())
+    ReadPool::new(&db.url(), 1)
+        .all_calls()
+        .ok()
+        .map(|c| c.len())
 }
 
 #[test]
 fn a_server_killed_while_postgres_is_stopped_loses_nothing() {
-    let Some((_turn, cluster, db)) = setup("a_server_killed_while_postgres_is_stopped_loses_nothing") else {
+    let Some((_turn, cluster, db)) =
+        setup("a_server_killed_while_postgres_is_stopped_loses_nothing")
+    else {
         return;
     };
     let server = Server::with_config(support::DEFAULT_CONFIG, &[("SPCTI_DATABASE__URL", &db.url)]);
@@ -215,5 +248,9 @@ fn a_server_killed_while_postgres_is_stopped_loses_nothing() {
         assert!(std::time::Instant::now() < deadline, "spool never trimmed");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(server.log().contains("replaying the spool"), "{}", server.log());
+    assert!(
+        server.log().contains("replaying the spool"),
+        "{}",
+        server.log()
+    );
 }
