@@ -89,7 +89,11 @@ pub enum Conn {
 fn connect_error(url: &DatabaseUrl, e: impl std::fmt::Display) -> DbError {
     DbError::Connect {
         url: redact(&url.url),
-        message: e.to_string().trim().replace('\n', " "),
+        message: e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 

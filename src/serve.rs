@@ -109,13 +109,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .map_err(|e| e.to_string())?;
     let db_status = spool.handle().status().clone();
     let reads = crate::db::ReadPool::new(&config.database.url, config.database.pool_size);
-    // Writes only queue to the spool; the workers are for reads, which
-    // SQLite serves in parallel in WAL mode.
-    let (_store, store) = crate::store::Store::start(
-        spool.handle(),
-        reads,
-        config.database.pool_size.min(16) as usize,
-    );
+    // Writes only queue to the spool; the workers are for reads. A server
+    // database is waited on over the network, so one worker per pooled
+    // connection; SQLite reads run in process (in parallel, in WAL mode), so
+    // more workers than cores only contend.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match config.database.url.backend {
+        crate::config::Backend::Sqlite => (config.database.pool_size as usize).min(cores),
+        _ => config.database.pool_size as usize,
+    };
+    let (_store, store) = crate::store::Store::start(spool.handle(), reads, workers);
 
     let (agent_udp, agent_socket, agent_bound) =
         crate::gateway::agent_udp::bind(config.agent_udp.bind, config.agent_udp.encoding)

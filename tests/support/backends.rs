@@ -3,6 +3,9 @@
 //! when `SPCTI_TEST_MYSQL_URL` is set and the `mysql` feature is built. A
 //! backend that is skipped says so in one line on standard error.
 
+// Shared by several test binaries, each using a part.
+#![allow(dead_code)]
+
 use std::io::Write;
 use std::sync::Once;
 
