@@ -71,6 +71,7 @@ pub fn settings(config: &Config) -> Settings {
 pub struct Bound {
     pub agent_udp: SocketAddr,
     pub admin: SocketAddr,
+    pub monitor: SocketAddr,
 }
 
 /// A running server: the addresses it bound and handles tests and benches use.
@@ -80,6 +81,7 @@ pub struct Running {
     pub sim: Addr<SimSwitch>,
     pub router: Addr<Router>,
     pub registry: Addr<Registry>,
+    pub monitor: spcti_actors::monitor::MonitorHub,
     pub server: actix_web::dev::Server,
     /// Stop it with [`Spool::shutdown`](crate::storage::spool::Spool::shutdown) after the server.
     pub spool: crate::storage::spool::Spool,
@@ -101,6 +103,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         ClockMode::Manual => Clock::manual(),
     };
     let registry = Registry::default().start();
+    let monitor = spcti_actors::monitor::MonitorHub::new();
 
     // Records go to the spool first; the spool writes them to whichever
     // database the URL names, and waits (on disk) while it is down.
@@ -143,6 +146,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         store,
         client: agent_udp.recipient(),
         registry: registry.clone(),
+        monitor: monitor.clone(),
         settings: Arc::new(settings(&config)),
         topology: topology.clone(),
     };
@@ -197,6 +201,14 @@ pub async fn start(config: Config) -> Result<Running, String> {
     sim.do_send(SetEventSink(router.clone().recipient()));
     crate::gateway::agent_udp::listen(agent_socket, config.agent_udp.encoding, router.clone());
 
+    let (monitor_server, monitor_bound) = crate::gateway::monitor_ws::bind(
+        config.monitor.bind,
+        monitor.clone(),
+        crate::gateway::monitor_ws::Limits::default(),
+    )
+    .map_err(|e| format!("cannot bind monitor.bind {}: {e}", config.monitor.bind))?;
+    actix_web::rt::spawn(monitor_server);
+
     let started = Instant::now();
     let (sim_data, clock_data) = (web::Data::new(sim.clone()), web::Data::new(clock.clone()));
     let ops = web::Data::new(crate::ops::Ops {
@@ -227,6 +239,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
                             "uptime_s": started.elapsed().as_secs(),
                             "agent_udp": b.map(|b| b.agent_udp.to_string()),
                             "admin": b.map(|b| b.admin.to_string()),
+                            "monitor": b.map(|b| b.monitor.to_string()),
                             "database": db,
                         }))
                     }
@@ -242,6 +255,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let bound = Bound {
         agent_udp: agent_bound,
         admin: admin_bound,
+        monitor: monitor_bound,
     };
     let _ = health_bound.set(bound);
     let server = http.run();
@@ -251,6 +265,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         sim,
         router,
         registry,
+        monitor,
         server,
         spool,
         db_status,
@@ -293,12 +308,12 @@ pub fn run(config: Config) -> Result<(), String> {
         let b = running.bound;
         // One machine-readable line: scripts and tests find the real ports here.
         println!(
-            "spcti listening agent_udp={} admin={}",
-            b.agent_udp, b.admin
+            "spcti listening agent_udp={} admin={} monitor={}",
+            b.agent_udp, b.admin, b.monitor
         );
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        tracing::info!(agent_udp = %b.agent_udp, admin = %b.admin, "spcti running");
+        tracing::info!(agent_udp = %b.agent_udp, admin = %b.admin, monitor = %b.monitor, "spcti running");
         running
             .server
             .await

@@ -180,12 +180,14 @@ impl AgentActor {
             }
         }
         if before != after {
-            self.send(AgentStateChanged {
+            let event = AgentStateChanged {
                 tel_num: self.core.tel.clone(),
                 work_no: self.core.work_no.clone(),
                 agent_state: after.0,
                 show_state: after.1.clone(),
-            });
+            };
+            self.deps.monitor.agent(event.clone());
+            self.send(event);
         }
         if before.2 != after.2 || before.1 != after.1 {
             self.save_state();
@@ -229,6 +231,7 @@ impl AgentActor {
                     work_no: self.core.work_no.clone(),
                     priority: *priority,
                     available: self.core.available(),
+                    state: self.core.agent_state(),
                     idle_since: self.core.idle_since,
                     calls_today: self.core.calls_today,
                     talk_today: self.core.talk_today,

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use actix::prelude::*;
-use spcti_protocol::{Cause, ChNum, ChannelState, GroupNo, TelNum, TellGuid};
+use spcti_protocol::monitor::ChannelStatus;
+use spcti_protocol::{Cause, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid};
 
 use crate::agent_actor::{AgentActor, CallEnded, Connected, OfferWithdrawn, Offered};
 use crate::clock::Mono;
@@ -164,6 +165,59 @@ impl ChannelActor {
     fn run(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self, &mut Context<Self>)) {
         let registry = self.deps.registry.clone();
         contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
+        // Every change goes through here: monitors see it as it happens.
+        self.publish();
+    }
+
+    /// The state, as a 6012.
+    pub fn status(&self) -> ChannelStatus {
+        let (ch_type, state, call, tel_num, work_no, link_ch) = match &self.core {
+            Core::Trunk(leg) => {
+                let agent = leg.talking_to();
+                (
+                    ChType::Trunk,
+                    leg.channel_state(),
+                    leg.call(),
+                    agent.map(|a| a.agent.clone()),
+                    agent.and_then(|a| a.work_no.clone()),
+                    agent.map(|a| a.seat),
+                )
+            }
+            Core::Seat { seat, ext } => {
+                let (state, link) = match seat {
+                    Seat::OnHook => (ChannelState::Free, None),
+                    Seat::Ringing { call, .. } => (ChannelState::Ringing, Some(*call)),
+                    Seat::OffHook { .. } | Seat::Dead { .. } => (ChannelState::Dialing, None),
+                    Seat::Connected { call, .. } => (ChannelState::Talking, Some(*call)),
+                };
+                (
+                    ChType::Seat,
+                    state,
+                    None,
+                    Some(ext.clone()),
+                    None,
+                    link.filter(|_| state == ChannelState::Talking),
+                )
+            }
+        };
+        ChannelStatus {
+            ch_num: self.desc.ch,
+            ch_type,
+            state,
+            tel_num,
+            work_no,
+            caller_no: call.map(|c| c.caller.clone()).unwrap_or_default(),
+            callee_no: call.map(|c| c.callee.clone()).unwrap_or_default(),
+            tell_guid: call.map(|c| c.guid),
+            link_ch,
+            agent_state: None,
+            show_state: String::new(),
+            time: self.deps.clock.wall(),
+        }
+    }
+
+    fn publish(&self) {
+        self.deps.monitor.channel(self.status());
     }
 
     // -- trunk --------------------------------------------------------------
@@ -426,6 +480,7 @@ impl Actor for ChannelActor {
             path: self.path(),
             kind: KIND,
         });
+        self.publish();
     }
 }
 

@@ -99,6 +99,8 @@ pub struct Deps {
     pub store: StoreHandle,
     pub client: Recipient<SendToClient>,
     pub registry: Addr<Registry>,
+    /// What monitors and the wallboard watch.
+    pub monitor: crate::monitor::MonitorHub,
     pub settings: Arc<Settings>,
     pub topology: Arc<OnceLock<Topology>>,
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actix::prelude::*;
-use spcti_protocol::{ChNum, GroupNo, TelNum, WorkNo};
+use spcti_protocol::reply::Stats;
+use spcti_protocol::{AgentState, ChNum, GroupNo, TelNum, WorkNo};
 
 use crate::agent_actor::AgentActor;
 use crate::channel_actor::{ChannelActor, OfferCall};
@@ -55,6 +56,8 @@ pub struct MemberState {
     pub work_no: Option<WorkNo>,
     pub priority: u32,
     pub available: bool,
+    /// What the agent is doing (for the group's counters).
+    pub state: AgentState,
     pub idle_since: Mono,
     pub calls_today: u32,
     pub talk_today: Duration,
@@ -127,6 +130,7 @@ struct MemberAddr {
     agent: Addr<AgentActor>,
     seat: ChNum,
     work_no: Option<WorkNo>,
+    state: AgentState,
 }
 
 /// One queue group.
@@ -166,6 +170,26 @@ impl QueueGroupActor {
                 act.dispatch();
             },
         );
+        self.deps.monitor.group(self.stats());
+    }
+
+    /// The group's queue and counters, as a 9014.
+    pub fn stats(&self) -> Stats {
+        let now = self.deps.clock.now();
+        let count = |s: AgentState| self.members.values().filter(|m| m.state == s).count() as u32;
+        Stats {
+            group_no: Some(self.core.no),
+            online: self.members.len() as u32,
+            ready: self.core.members().iter().filter(|m| m.available).count() as u32,
+            busy: count(AgentState::Busy) + count(AgentState::WrapUp),
+            talking: count(AgentState::Talking),
+            ringing: count(AgentState::Ringing),
+            queued: self.core.waiting().count() as u32,
+            longest_wait_s: self.core.longest_wait(now).as_secs() as u32,
+            answered_today: self.core.stats.answered,
+            abandoned_today: self.core.stats.abandoned,
+            service_level: self.core.service_level_percent(),
+        }
     }
 
     /// Offers waiting calls to free agents.
@@ -207,6 +231,7 @@ impl Actor for QueueGroupActor {
             path: self.path(),
             kind: KIND,
         });
+        self.deps.monitor.group(self.stats());
     }
 }
 
@@ -274,6 +299,7 @@ impl Handler<MemberState> for QueueGroupActor {
                     agent: m.agent,
                     seat: m.seat,
                     work_no: m.work_no,
+                    state: m.state,
                 },
             );
         });

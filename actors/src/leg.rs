@@ -166,6 +166,14 @@ impl InboundLeg {
         InboundLeg { ch, leg: Leg::Free }
     }
 
+    /// The agent on the call, once answered.
+    pub fn talking_to(&self) -> Option<&Ringer> {
+        match &self.leg {
+            Leg::Talking { agent, .. } => Some(agent),
+            _ => None,
+        }
+    }
+
     /// The state monitors show for this trunk.
     pub fn channel_state(&self) -> ChannelState {
         match self.leg {

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod deps;
 pub mod group_actor;
 pub mod leg;
+pub mod monitor;
 pub mod queue;
 pub mod records;
 pub mod router;

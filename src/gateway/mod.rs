@@ -1,3 +1,4 @@
 //! Gateways: the sockets clients talk to.
 
 pub mod agent_udp;
+pub mod monitor_ws;

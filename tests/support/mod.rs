@@ -22,6 +22,7 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub agent_udp: SocketAddr,
     pub admin: SocketAddr,
+    pub monitor: SocketAddr,
     http: ureq::Agent,
     env: Vec<(String, String)>,
 }
@@ -102,7 +103,7 @@ impl Server {
                 .parse()
                 .unwrap()
         };
-        let (agent_udp, admin) = (field("agent_udp"), field("admin"));
+        let (agent_udp, admin, monitor) = (field("agent_udp"), field("admin"), field("monitor"));
         let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
@@ -113,6 +114,7 @@ impl Server {
             dir,
             agent_udp,
             admin,
+            monitor,
             http,
             env,
         }

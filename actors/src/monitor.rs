@@ -1,0 +1,209 @@
+//! The floor as monitors see it: the latest state of every channel (6012),
+//! agent (6001) and queue group (9014), and a broadcast of every change.
+//!
+//! Actors publish here synchronously (a lock and a broadcast send, no
+//! await), so watching never slows a call. Watchers (the WebSocket monitor,
+//! the wallboard, metrics) subscribe and get a snapshot followed by the
+//! changes. The broadcast keeps the last [`BACKLOG`] changes: a watcher that
+//! falls further behind than that is told so (`Lagged`) and is expected to
+//! drop and resubscribe for a fresh snapshot.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use spcti_protocol::event::AgentStateChanged;
+use spcti_protocol::monitor::ChannelStatus;
+use spcti_protocol::reply::Stats;
+use spcti_protocol::{GroupNo, Message as Wire, TelNum};
+use tokio::sync::broadcast;
+
+/// Changes kept for watchers that are behind.
+pub const BACKLOG: usize = 4096;
+
+#[derive(Default)]
+struct Floor {
+    channels: BTreeMap<u32, ChannelStatus>,
+    agents: BTreeMap<TelNum, AgentStateChanged>,
+    groups: BTreeMap<GroupNo, Stats>,
+}
+
+/// Shared by every actor (through `Deps`) and every watcher.
+#[derive(Clone)]
+pub struct MonitorHub {
+    floor: Arc<Mutex<Floor>>,
+    tx: broadcast::Sender<Arc<Wire>>,
+}
+
+impl Default for MonitorHub {
+    fn default() -> Self {
+        MonitorHub::new()
+    }
+}
+
+/// Two channel states are the same change if they differ only in time.
+fn same_channel(a: &ChannelStatus, b: &ChannelStatus) -> bool {
+    ChannelStatus {
+        time: b.time,
+        ..a.clone()
+    } == *b
+}
+
+impl MonitorHub {
+    pub fn new() -> Self {
+        MonitorHub::with_backlog(BACKLOG)
+    }
+
+    /// A hub keeping `backlog` changes for watchers that are behind.
+    pub fn with_backlog(backlog: usize) -> Self {
+        let (tx, _) = broadcast::channel(backlog);
+        MonitorHub {
+            floor: Arc::new(Mutex::new(Floor::default())),
+            tx,
+        }
+    }
+
+    fn floor(&self) -> std::sync::MutexGuard<'_, Floor> {
+        self.floor.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn send(&self, m: Wire) {
+        // No watcher is not an error.
+        let _ = self.tx.send(Arc::new(m));
+    }
+
+    /// A channel's state; published only when it changed.
+    pub fn channel(&self, s: ChannelStatus) {
+        {
+            let mut f = self.floor();
+            if f.channels
+                .get(&s.ch_num.0)
+                .is_some_and(|old| same_channel(old, &s))
+            {
+                return;
+            }
+            f.channels.insert(s.ch_num.0, s.clone());
+        }
+        self.send(s.into());
+    }
+
+    /// An agent's state; published only when it changed.
+    pub fn agent(&self, s: AgentStateChanged) {
+        {
+            let mut f = self.floor();
+            if f.agents.get(&s.tel_num) == Some(&s) {
+                return;
+            }
+            f.agents.insert(s.tel_num.clone(), s.clone());
+        }
+        self.send(s.into());
+    }
+
+    /// A group's queue and counters; published only when they changed.
+    pub fn group(&self, s: Stats) {
+        let Some(no) = s.group_no else { return };
+        {
+            let mut f = self.floor();
+            if f.groups.get(&no) == Some(&s) {
+                return;
+            }
+            f.groups.insert(no, s.clone());
+        }
+        self.send(s.into());
+    }
+
+    /// Everything as it is now, then every change after it: the receiver is
+    /// taken before the snapshot, so nothing falls between (a change may
+    /// show twice, never zero times).
+    pub fn subscribe(&self) -> (Vec<Wire>, broadcast::Receiver<Arc<Wire>>) {
+        let rx = self.tx.subscribe();
+        let f = self.floor();
+        let mut snap: Vec<Wire> =
+            Vec::with_capacity(f.channels.len() + f.agents.len() + f.groups.len());
+        snap.extend(f.channels.values().cloned().map(Wire::from));
+        snap.extend(f.agents.values().cloned().map(Wire::from));
+        snap.extend(f.groups.values().cloned().map(Wire::from));
+        (snap, rx)
+    }
+
+    /// The current state of every channel.
+    pub fn channels(&self) -> Vec<ChannelStatus> {
+        self.floor().channels.values().cloned().collect()
+    }
+
+    /// The current state of every agent that has logged in since start.
+    pub fn agents(&self) -> Vec<AgentStateChanged> {
+        self.floor().agents.values().cloned().collect()
+    }
+
+    /// The current state of every group.
+    pub fn groups(&self) -> Vec<Stats> {
+        self.floor().groups.values().cloned().collect()
+    }
+
+    /// Watchers connected now.
+    pub fn watchers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spcti_protocol::{ChNum, ChType, ChannelState};
+
+    fn ch(n: u32, state: ChannelState, sec: u32) -> ChannelStatus {
+        ChannelStatus {
+            ch_num: ChNum(n),
+            ch_type: ChType::Trunk,
+            state,
+            tel_num: None,
+            work_no: None,
+            caller_no: String::new(),
+            callee_no: String::new(),
+            tell_guid: None,
+            link_ch: None,
+            agent_state: None,
+            show_state: String::new(),
+            time: chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+                .unwrap()
+                .and_hms_opt(9, 0, sec)
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn snapshot_then_changes_without_repeats() {
+        let hub = MonitorHub::new();
+        hub.channel(ch(0, ChannelState::Free, 0));
+        hub.channel(ch(1, ChannelState::Free, 0));
+        let (snap, mut rx) = hub.subscribe();
+        assert_eq!(snap.len(), 2);
+        hub.channel(ch(1, ChannelState::Free, 5)); // only the time moved
+        hub.channel(ch(1, ChannelState::Ivr, 6));
+        let m = rx.try_recv().unwrap();
+        assert_eq!(*m, Wire::from(ch(1, ChannelState::Ivr, 6)));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(hub.channels()[1].state, ChannelState::Ivr);
+    }
+
+    #[test]
+    fn a_watcher_too_far_behind_is_told() {
+        let hub = MonitorHub::new();
+        let (_, mut rx) = hub.subscribe();
+        for i in 0..(BACKLOG as u32 + 10) {
+            hub.channel(ch(
+                0,
+                if i % 2 == 0 {
+                    ChannelState::Ivr
+                } else {
+                    ChannelState::Free
+                },
+                0,
+            ));
+        }
+        assert!(matches!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+    }
+}

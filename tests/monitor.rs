@@ -1,0 +1,277 @@
+//! The WebSocket monitor over real sockets: the snapshot on connect, live
+//! changes, JSON frames, and a stalled watcher that neither hurts calls nor
+//! stays connected for ever.
+
+mod support;
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use spcti_protocol::{TextEncoding, decode, to_json};
+use support::{Client, Server};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
+
+fn connect(addr: SocketAddr, query: &str) -> Ws {
+    let (ws, resp) =
+        tungstenite::connect(format!("ws://{addr}/{query}")).expect("monitor connects");
+    assert_eq!(resp.status(), 101);
+    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+        s.set_read_timeout(Some(support::PROMPT)).unwrap();
+    }
+    ws
+}
+
+/// The next frame as JSON, whichever the format.
+fn next(ws: &mut Ws) -> Value {
+    loop {
+        match ws.read().expect("a frame") {
+            Message::Text(t) => {
+                let t = t.as_str();
+                return if t.starts_with('{') {
+                    serde_json::from_str(t).unwrap()
+                } else {
+                    to_json(&decode(t.as_bytes(), TextEncoding::Utf8).expect("valid XML frame"))
+                };
+            }
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Frames until one satisfies `f`.
+fn until(ws: &mut Ws, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + support::PROMPT;
+    let mut seen = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "never saw {what}; saw {seen:#?}");
+        let m = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next(ws))) {
+            Ok(m) => m,
+            Err(_) => panic!("never saw {what}; saw {seen:#?}"),
+        };
+        seen.push(m.clone());
+        if f(&m) {
+            return m;
+        }
+    }
+}
+
+#[test]
+fn a_watcher_gets_every_channel_then_each_change() {
+    let server = Server::start();
+    let mut ws = connect(server.monitor, "");
+    // Snapshot: 4 trunks and 5 seats, all free, and the group.
+    let mut channels = Vec::new();
+    let mut group = None;
+    while channels.len() < 9 || group.is_none() {
+        let m = next(&mut ws);
+        match m["MsgType"].as_str() {
+            Some("6012") => channels.push(m),
+            Some("9014") => group = Some(m),
+            other => panic!("unexpected {other:?} in the snapshot"),
+        }
+    }
+    let mut nums: Vec<u32> = channels
+        .iter()
+        .map(|c| c["ChNum"].as_str().unwrap().parse().unwrap())
+        .collect();
+    nums.sort();
+    assert_eq!(nums, (0..9).collect::<Vec<_>>());
+    assert!(channels.iter().all(|c| c["State"] == "free"));
+    assert_eq!(channels.iter().filter(|c| c["ChType"] == "seat").count(), 5);
+    assert_eq!(group.unwrap()["GroupNo"], "1");
+
+    // Live: an agent logs in, a call comes in, is answered.
+    let mut agent = Client::login(&server, "8001", "1001");
+    let ready = until(&mut ws, "6001 ready", |m| m["MsgType"] == "6001");
+    assert_eq!(
+        (ready["TelNum"].as_str(), ready["AgentState"].as_str()),
+        (Some("8001"), Some("ready"))
+    );
+    let (trunk, guid) = server.call("13800138000", "4008001234");
+    let ivr = until(&mut ws, "trunk in IVR", |m| {
+        m["MsgType"] == "6012" && m["State"] == "ivr"
+    });
+    assert_eq!(ivr["ChNum"], trunk.to_string());
+    assert_eq!(ivr["CallerNo"], "13800138000");
+    assert_eq!(ivr["TellGUID"], guid.as_str());
+    server.advance(2_000);
+    until(&mut ws, "the caller queued", |m| {
+        m["MsgType"] == "6012" && m["ChNum"] == trunk.to_string().as_str() && m["State"] == "queued"
+    });
+    until(&mut ws, "seat ringing", |m| {
+        m["MsgType"] == "6012" && m["ChNum"] == "4" && m["State"] == "ringing"
+    });
+    let ringing = until(&mut ws, "the group ringing an agent", |m| {
+        m["MsgType"] == "9014" && m["Ringing"] == "1"
+    });
+    assert_eq!(
+        (ringing["GroupNo"].as_str(), ringing["Ready"].as_str()),
+        (Some("1"), Some("0"))
+    );
+    agent.expect("6003");
+    server.act("/sim/extensions/8001/offhook", None);
+    let talking = until(&mut ws, "trunk talking", |m| {
+        m["MsgType"] == "6012"
+            && m["ChNum"] == trunk.to_string().as_str()
+            && m["State"] == "talking"
+    });
+    assert_eq!(
+        (
+            talking["LinkCh"].as_str(),
+            talking["TelNum"].as_str(),
+            talking["WorkNo"].as_str()
+        ),
+        (Some("4"), Some("8001"), Some("1001"))
+    );
+    until(&mut ws, "agent talking", |m| {
+        m["MsgType"] == "6001" && m["AgentState"] == "talking"
+    });
+    server.act("/sim/extensions/8001/onhook", None);
+    until(&mut ws, "trunk free again", |m| {
+        m["MsgType"] == "6012" && m["ChNum"] == trunk.to_string().as_str() && m["State"] == "free"
+    });
+    let answered = until(&mut ws, "the group's counters", |m| {
+        m["MsgType"] == "9014" && m["AnsweredToday"] == "1"
+    });
+    assert_eq!(answered["Queued"], "0");
+
+    // A second watcher connecting now sees the present, not the past.
+    let mut late = connect(server.monitor, "");
+    let mut seen = 0;
+    while seen < 9 {
+        let m = next(&mut late);
+        if m["MsgType"] == "6012" {
+            assert_eq!(m["State"], "free", "{m}");
+            seen += 1;
+        }
+    }
+}
+
+#[test]
+fn json_frames_are_objects_keyed_by_tag() {
+    let server = Server::start();
+    let mut ws = connect(server.monitor, "?format=json");
+    match ws.read().unwrap() {
+        Message::Text(t) => {
+            let v: Value = serde_json::from_str(t.as_str()).expect("a JSON object");
+            assert_eq!(v["MsgType"], "6012");
+            assert!(v["ChNum"].is_string() && v["State"] == "free", "{v}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // An unknown format is refused with a JSON error, not a silent default.
+    let err = tungstenite::connect(format!("ws://{}/?format=csv", server.monitor)).unwrap_err();
+    match err {
+        tungstenite::Error::Http(resp) => {
+            assert_eq!(resp.status(), 400);
+            let body: Value = serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
+            assert!(body["error"].as_str().unwrap().contains("csv"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_stalled_watcher_does_not_hold_calls_up() {
+    let server = Server::start();
+    // Connects and never reads a frame.
+    let _stalled = connect(server.monitor, "");
+    let mut agent = Client::login(&server, "8001", "1001");
+    for i in 0..5 {
+        server.answered_call(&mut agent, "8001", &format!("1380013800{i}"));
+    }
+    assert_eq!(server.call_records(5).len(), 5);
+}
+
+/// The monitor alone, in process, with a tiny backlog and send timeout so a
+/// watcher that stops reading is dropped quickly; the publisher never waits.
+#[test]
+fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
+    use spcti_actors::monitor::MonitorHub;
+    use spcti_protocol::monitor::ChannelStatus;
+    use spcti_protocol::{ChNum, ChType, ChannelState};
+
+    let hub = MonitorHub::with_backlog(8);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_hub = hub.clone();
+    std::thread::spawn(move || {
+        actix::System::new().block_on(async move {
+            let (server, addr) = spcti::gateway::monitor_ws::bind(
+                "127.0.0.1:0".parse().unwrap(),
+                server_hub,
+                spcti::gateway::monitor_ws::Limits {
+                    ping: Duration::from_secs(60),
+                    send_timeout: Duration::from_millis(200),
+                },
+            )
+            .unwrap();
+            tx.send(addr).unwrap();
+            server.await.unwrap();
+        })
+    });
+    let addr = rx.recv().unwrap();
+    let status = |i: u32| ChannelStatus {
+        ch_num: ChNum(i % 64),
+        ch_type: ChType::Trunk,
+        state: if i % 2 == 0 {
+            ChannelState::Ivr
+        } else {
+            ChannelState::Free
+        },
+        tel_num: None,
+        work_no: None,
+        caller_no: "1".repeat(30),
+        callee_no: String::new(),
+        tell_guid: None,
+        link_ch: None,
+        agent_state: None,
+        // Big frames fill the socket buffers sooner.
+        show_state: "x".repeat(16 * 1024),
+        time: chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    };
+    let mut stalled = connect(addr, "");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut i = 0;
+    // Publish until the monitor lets the stalled watcher go.
+    while hub.watchers() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled watcher was never dropped"
+        );
+        for _ in 0..64 {
+            hub.channel(status(i));
+            i += 1;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // What it gets when it reads at last: the frames that were already in
+    // the buffers, then a close saying why (or, if even that could not be
+    // sent, the end of the connection).
+    loop {
+        match stalled.read() {
+            Ok(Message::Close(Some(c))) => {
+                assert_eq!(u16::from(c.code), 1013, "{c:?}");
+                assert!(c.reason.contains("reconnect"), "{c:?}");
+                break;
+            }
+            Ok(Message::Close(None)) => panic!("closed without saying why"),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    // Reconnecting gives a fresh snapshot: one frame per channel.
+    let mut again = connect(addr, "?format=json");
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 64 {
+        let m = next(&mut again);
+        seen.insert(m["ChNum"].as_str().unwrap().to_owned());
+    }
+}
