@@ -102,7 +102,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         ClockMode::Real => Clock::real(),
         ClockMode::Manual => Clock::manual(),
     };
-    let registry = Registry::default().start();
+    let registry = Registry::new(clock.clone()).start();
     let monitor = spcti_actors::monitor::MonitorHub::new();
 
     // Records go to the spool first; the spool writes them to whichever

@@ -60,6 +60,29 @@ fn until(ws: &mut Ws, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
+type Check<'a> = (&'a str, Box<dyn Fn(&Value) -> bool + 'a>);
+
+/// Frames until each check has matched one, in whatever order they come
+/// (different actors publish from different threads); returns the matches.
+fn until_all(ws: &mut Ws, checks: Vec<Check<'_>>) -> Vec<Value> {
+    let mut found: Vec<Option<Value>> = vec![None; checks.len()];
+    while found.iter().any(Option::is_none) {
+        let missing: Vec<&str> = checks
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(c, _)| c.0)
+            .collect();
+        let m = until(ws, &missing.join(", "), |_| true);
+        for (i, (_, f)) in checks.iter().enumerate() {
+            if found[i].is_none() && f(&m) {
+                found[i] = Some(m.clone());
+            }
+        }
+    }
+    found.into_iter().map(Option::unwrap).collect()
+}
+
 #[test]
 fn a_watcher_gets_every_channel_then_each_change() {
     let server = Server::start();
@@ -68,7 +91,7 @@ fn a_watcher_gets_every_channel_then_each_change() {
     let mut channels = Vec::new();
     let mut group = None;
     while channels.len() < 9 || group.is_none() {
-        let m = next(&mut ws);
+        let m = until(&mut ws, "the snapshot", |_| true);
         match m["MsgType"].as_str() {
             Some("6012") => channels.push(m),
             Some("9014") => group = Some(m),
@@ -100,26 +123,50 @@ fn a_watcher_gets_every_channel_then_each_change() {
     assert_eq!(ivr["CallerNo"], "13800138000");
     assert_eq!(ivr["TellGUID"], guid.as_str());
     server.advance(2_000);
-    until(&mut ws, "the caller queued", |m| {
-        m["MsgType"] == "6012" && m["ChNum"] == trunk.to_string().as_str() && m["State"] == "queued"
-    });
-    until(&mut ws, "seat ringing", |m| {
-        m["MsgType"] == "6012" && m["ChNum"] == "4" && m["State"] == "ringing"
-    });
-    let ringing = until(&mut ws, "the group ringing an agent", |m| {
-        m["MsgType"] == "9014" && m["Ringing"] == "1"
-    });
+    let t = trunk.to_string();
+    let seen = until_all(
+        &mut ws,
+        vec![
+            (
+                "the caller queued",
+                Box::new(|m: &Value| {
+                    m["MsgType"] == "6012" && m["ChNum"] == t.as_str() && m["State"] == "queued"
+                }),
+            ),
+            (
+                "the seat ringing",
+                Box::new(|m: &Value| {
+                    m["MsgType"] == "6012" && m["ChNum"] == "4" && m["State"] == "ringing"
+                }),
+            ),
+            (
+                "the group ringing an agent",
+                Box::new(|m: &Value| m["MsgType"] == "9014" && m["Ringing"] == "1"),
+            ),
+        ],
+    );
     assert_eq!(
-        (ringing["GroupNo"].as_str(), ringing["Ready"].as_str()),
+        (seen[2]["GroupNo"].as_str(), seen[2]["Ready"].as_str()),
         (Some("1"), Some("0"))
     );
     agent.expect("6003");
     server.act("/sim/extensions/8001/offhook", None);
-    let talking = until(&mut ws, "trunk talking", |m| {
-        m["MsgType"] == "6012"
-            && m["ChNum"] == trunk.to_string().as_str()
-            && m["State"] == "talking"
-    });
+    let seen = until_all(
+        &mut ws,
+        vec![
+            (
+                "the trunk talking",
+                Box::new(|m: &Value| {
+                    m["MsgType"] == "6012" && m["ChNum"] == t.as_str() && m["State"] == "talking"
+                }),
+            ),
+            (
+                "the agent talking",
+                Box::new(|m: &Value| m["MsgType"] == "6001" && m["AgentState"] == "talking"),
+            ),
+        ],
+    );
+    let talking = &seen[0];
     assert_eq!(
         (
             talking["LinkCh"].as_str(),
@@ -128,23 +175,29 @@ fn a_watcher_gets_every_channel_then_each_change() {
         ),
         (Some("4"), Some("8001"), Some("1001"))
     );
-    until(&mut ws, "agent talking", |m| {
-        m["MsgType"] == "6001" && m["AgentState"] == "talking"
-    });
     server.act("/sim/extensions/8001/onhook", None);
-    until(&mut ws, "trunk free again", |m| {
-        m["MsgType"] == "6012" && m["ChNum"] == trunk.to_string().as_str() && m["State"] == "free"
-    });
-    let answered = until(&mut ws, "the group's counters", |m| {
-        m["MsgType"] == "9014" && m["AnsweredToday"] == "1"
-    });
-    assert_eq!(answered["Queued"], "0");
+    let seen = until_all(
+        &mut ws,
+        vec![
+            (
+                "the trunk free again",
+                Box::new(|m: &Value| {
+                    m["MsgType"] == "6012" && m["ChNum"] == t.as_str() && m["State"] == "free"
+                }),
+            ),
+            (
+                "the group's counters",
+                Box::new(|m: &Value| m["MsgType"] == "9014" && m["AnsweredToday"] == "1"),
+            ),
+        ],
+    );
+    assert_eq!(seen[1]["Queued"], "0");
 
     // A second watcher connecting now sees the present, not the past.
     let mut late = connect(server.monitor, "");
     let mut seen = 0;
     while seen < 9 {
-        let m = next(&mut late);
+        let m = until(&mut late, "the late watcher's snapshot", |_| true);
         if m["MsgType"] == "6012" {
             assert_eq!(m["State"], "free", "{m}");
             seen += 1;
@@ -206,7 +259,7 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
                 server_hub,
                 spcti::gateway::monitor_ws::Limits {
                     ping: Duration::from_secs(60),
-                    send_timeout: Duration::from_millis(200),
+                    send_timeout: Duration::from_secs(1),
                 },
             )
             .unwrap();
@@ -230,8 +283,7 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
         tell_guid: None,
         link_ch: None,
         agent_state: None,
-        // Big frames fill the socket buffers sooner.
-        show_state: "x".repeat(16 * 1024),
+        show_state: "x".repeat(1024),
         time: chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
             .unwrap()
             .and_hms_opt(9, 0, 0)
@@ -239,6 +291,11 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
     };
     let mut stalled = connect(addr, "");
     let deadline = Instant::now() + Duration::from_secs(30);
+    // The server subscribes the watcher just after the handshake.
+    while hub.watchers() == 0 {
+        assert!(Instant::now() < deadline, "the watcher never subscribed");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let mut i = 0;
     // Publish until the monitor lets the stalled watcher go.
     while hub.watchers() > 0 {
@@ -271,7 +328,11 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
     let mut again = connect(addr, "?format=json");
     let mut seen = std::collections::HashSet::new();
     while seen.len() < 64 {
-        let m = next(&mut again);
+        let m = match again.read() {
+            Ok(Message::Text(t)) => serde_json::from_str::<Value>(t.as_str()).unwrap(),
+            Ok(_) => continue,
+            Err(e) => panic!("after {} of 64 snapshot frames: {e}", seen.len()),
+        };
         seen.insert(m["ChNum"].as_str().unwrap().to_owned());
     }
 }

@@ -17,7 +17,7 @@ use crate::channel_actor::OfferDeclined;
 use crate::deps::{Deps, SaveAgentState, SendToClient};
 use crate::group_actor::{MemberLeft, MemberState};
 use crate::records::Customer;
-use crate::supervision::{ActorStarted, contain};
+use crate::supervision::{ActorRestarting, Restart, announce, contain};
 
 // ---- messages -------------------------------------------------------------
 
@@ -319,10 +319,14 @@ impl Actor for AgentActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.deps.registry.do_send(ActorStarted {
-            path: self.path(),
-            kind: KIND,
-        });
+        announce(
+            self,
+            ctx,
+            &self.deps.registry,
+            &self.deps.clock,
+            self.path(),
+            KIND,
+        );
         // After a restart: tell the groups again what survived.
         self.announce(ctx);
     }
@@ -482,5 +486,19 @@ impl Handler<CrashAgent> for AgentActor {
     type Result = ();
     fn handle(&mut self, _: CrashAgent, ctx: &mut Context<Self>) {
         self.run(ctx, |_, _| panic!("crash requested"));
+    }
+}
+
+/// The operator's restart: the agent stays logged in at the same seat with
+/// the same client address (the core survives; see `restarting`).
+impl Handler<Restart> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
+        tracing::warn!(actor = %self.path(), "restart requested by an operator");
+        self.deps.registry.do_send(ActorRestarting {
+            path: self.path(),
+            kind: KIND,
+        });
+        ctx.stop();
     }
 }

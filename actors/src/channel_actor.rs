@@ -15,7 +15,7 @@ use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer};
 use crate::router::SeatFeature;
 use crate::seat::{DIGIT_TIMEOUT, Seat, SeatEffect};
-use crate::supervision::{ActorStarted, contain};
+use crate::supervision::{ActorRestarting, Restart, announce, contain};
 use crate::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
 
 // ---- messages -------------------------------------------------------------
@@ -475,11 +475,15 @@ impl ChannelActor {
 impl Actor for ChannelActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
-        self.deps.registry.do_send(ActorStarted {
-            path: self.path(),
-            kind: KIND,
-        });
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        announce(
+            self,
+            ctx,
+            &self.deps.registry,
+            &self.deps.clock,
+            self.path(),
+            KIND,
+        );
         self.publish();
     }
 }
@@ -736,5 +740,19 @@ impl Handler<Crash> for ChannelActor {
     type Result = ();
     fn handle(&mut self, _: Crash, ctx: &mut Context<Self>) {
         self.run(ctx, |_, _| panic!("crash requested"));
+    }
+}
+
+/// The operator's restart: the call on the channel is ended as after a
+/// failure (see `restarting`), and the channel starts free.
+impl Handler<Restart> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
+        tracing::warn!(actor = %self.path(), "restart requested by an operator");
+        self.deps.registry.do_send(ActorRestarting {
+            path: self.path(),
+            kind: KIND,
+        });
+        ctx.stop();
     }
 }

@@ -16,7 +16,7 @@ use crate::deps::Deps;
 use crate::leg::Ringer;
 use crate::queue::{DayStats, QueueCore};
 use crate::strategy::Strategy;
-use crate::supervision::{ActorStarted, contain};
+use crate::supervision::{ActorRestarting, Restart, announce, contain};
 
 // ---- messages -------------------------------------------------------------
 
@@ -226,11 +226,15 @@ impl QueueGroupActor {
 impl Actor for QueueGroupActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
-        self.deps.registry.do_send(ActorStarted {
-            path: self.path(),
-            kind: KIND,
-        });
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        announce(
+            self,
+            ctx,
+            &self.deps.registry,
+            &self.deps.clock,
+            self.path(),
+            KIND,
+        );
         self.deps.monitor.group(self.stats());
     }
 }
@@ -380,5 +384,19 @@ impl Handler<CrashGroup> for QueueGroupActor {
     type Result = ();
     fn handle(&mut self, _: CrashGroup, ctx: &mut Context<Self>) {
         self.run(ctx, |_| panic!("crash requested"));
+    }
+}
+
+/// The operator's restart: waiting callers and members are re-announced by
+/// their trunks and agents; the day's counters survive.
+impl Handler<Restart> for QueueGroupActor {
+    type Result = ();
+    fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
+        tracing::warn!(actor = %self.path(), "restart requested by an operator");
+        self.deps.registry.do_send(ActorRestarting {
+            path: self.path(),
+            kind: KIND,
+        });
+        ctx.stop();
     }
 }

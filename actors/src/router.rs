@@ -16,7 +16,7 @@ use crate::deps::Deps;
 use crate::group_actor::{FindPickup, PickupFind};
 use crate::leg::Ringer;
 use crate::seat::Feature;
-use crate::supervision::{ActorStarted, contain};
+use crate::supervision::{ActorRestarting, Restart, announce, contain};
 use crate::switch::SwitchEvent;
 
 // ---- messages -------------------------------------------------------------
@@ -43,6 +43,13 @@ pub struct SeatFeature {
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), String>")]
 pub struct CrashActor {
+    pub path: String,
+}
+
+/// Restart the actor at `path` (the operator's restart).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct RestartActor {
     pub path: String,
 }
 
@@ -249,11 +256,15 @@ async fn pick_up_any(deps: Deps, agent: Addr<AgentActor>) {
 impl Actor for Router {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
-        self.deps.registry.do_send(ActorStarted {
-            path: "router".into(),
-            kind: KIND,
-        });
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        announce(
+            self,
+            ctx,
+            &self.deps.registry,
+            &self.deps.clock,
+            "router".into(),
+            KIND,
+        );
     }
 }
 
@@ -367,5 +378,45 @@ impl Handler<AgentAt> for Router {
     type Result = Option<Addr<AgentActor>>;
     fn handle(&mut self, m: AgentAt, _: &mut Context<Self>) -> Self::Result {
         self.agents.get(&m.0).cloned()
+    }
+}
+
+/// Finds the actor at `path` and restarts it.
+impl Handler<RestartActor> for Router {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: RestartActor, ctx: &mut Context<Self>) -> Self::Result {
+        let unknown = || format!("no actor {}", m.path);
+        let (kind, id) = m.path.split_once(':').unwrap_or((m.path.as_str(), ""));
+        match kind {
+            "channel" => {
+                let ch = id.parse().map_err(|_| unknown())?;
+                self.deps
+                    .channel(spcti_protocol::ChNum(ch))
+                    .ok_or_else(unknown)?
+                    .do_send(Restart);
+            }
+            "agent" => {
+                let tel = TelNum::new(id).map_err(|_| unknown())?;
+                self.agents.get(&tel).ok_or_else(unknown)?.do_send(Restart);
+            }
+            "group" => {
+                let no = id.parse().map_err(|_| unknown())?;
+                self.deps
+                    .group(GroupNo(no))
+                    .ok_or_else(unknown)?
+                    .do_send(Restart);
+            }
+            "router" if id.is_empty() => {
+                // The supervisor restarts the same struct: the index of
+                // agent actors survives, so logged-in agents stay reachable.
+                self.deps.registry.do_send(ActorRestarting {
+                    path: "router".into(),
+                    kind: KIND,
+                });
+                ctx.stop();
+            }
+            _ => return Err(unknown()),
+        }
+        Ok(())
     }
 }

@@ -8,8 +8,28 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
 use actix::prelude::*;
+
+use crate::clock::{Clock, Mono};
+
+/// Failures further apart than this do not count towards the backoff.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// The longest an actor waits before taking messages again.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How long an actor waits after a restart: nothing after one failure in
+/// [`FAILURE_WINDOW`], then 100 ms doubling with each further failure, up to
+/// [`MAX_BACKOFF`]. A fault that repeats (a poisoned message, a bad
+/// dependency) is not retried in a tight loop.
+pub fn backoff(recent_failures: usize) -> Duration {
+    match recent_failures {
+        0 | 1 => Duration::ZERO,
+        n => (Duration::from_millis(100) * 2u32.saturating_pow((n - 2).min(16) as u32))
+            .min(MAX_BACKOFF),
+    }
+}
 
 /// Where an actor stands in the tree, as operators see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +39,11 @@ pub struct ActorHealth {
     pub kind: &'static str,
     pub restarts: u32,
     pub last_failure: Option<String>,
+    /// `running`, `restarting` (failed, not yet started again) or
+    /// `backing_off` (started again, waiting before it takes messages).
+    pub state: &'static str,
+    /// While backing off: how long the wait is.
+    pub backoff: Option<Duration>,
 }
 
 /// An actor failed (a handler panicked); it is being restarted.
@@ -30,9 +55,10 @@ pub struct ActorFailed {
     pub reason: String,
 }
 
-/// An actor joined the tree.
+/// An actor (re)started; the answer is how long it must wait before
+/// taking messages (see [`backoff`]).
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Duration")]
 pub struct ActorStarted {
     pub path: String,
     pub kind: &'static str,
@@ -43,10 +69,56 @@ pub struct ActorStarted {
 #[rtype(result = "Vec<ActorHealth>")]
 pub struct ListActors;
 
+/// An operator asked for a restart.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct ActorRestarting {
+    pub path: String,
+    pub kind: &'static str,
+}
+
+/// Stop so the supervisor starts the actor again (state rebuilt by its
+/// `restarting` hook): the operator's restart.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Restart;
+
+#[derive(Debug)]
+struct Entry {
+    health: ActorHealth,
+    failures: Vec<Mono>,
+    backoff_until: Option<Mono>,
+}
+
 /// Keeps the health of every supervised actor.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
-    actors: BTreeMap<String, ActorHealth>,
+    clock: Clock,
+    actors: BTreeMap<String, Entry>,
+}
+
+impl Registry {
+    pub fn new(clock: Clock) -> Self {
+        Registry {
+            clock,
+            actors: BTreeMap::new(),
+        }
+    }
+
+    fn entry(&mut self, path: &str, kind: &'static str) -> &mut Entry {
+        self.actors.entry(path.to_owned()).or_insert_with(|| Entry {
+            health: ActorHealth {
+                path: path.to_owned(),
+                kind,
+                restarts: 0,
+                last_failure: None,
+                state: "running",
+                backoff: None,
+            },
+            failures: Vec::new(),
+            backoff_until: None,
+        })
+    }
 }
 
 impl Actor for Registry {
@@ -54,36 +126,86 @@ impl Actor for Registry {
 }
 
 impl Handler<ActorStarted> for Registry {
-    type Result = ();
-    fn handle(&mut self, m: ActorStarted, _: &mut Context<Self>) {
-        self.actors.entry(m.path.clone()).or_insert(ActorHealth {
-            path: m.path,
-            kind: m.kind,
-            restarts: 0,
-            last_failure: None,
-        });
+    type Result = MessageResult<ActorStarted>;
+    fn handle(&mut self, m: ActorStarted, _: &mut Context<Self>) -> Self::Result {
+        let now = self.clock.now();
+        let e = self.entry(&m.path, m.kind);
+        e.failures
+            .retain(|t| now.saturating_sub(*t) < FAILURE_WINDOW);
+        let wait = backoff(e.failures.len());
+        if wait.is_zero() {
+            e.health.state = "running";
+            e.backoff_until = None;
+        } else {
+            tracing::warn!(actor = %m.path, failures = e.failures.len(), ?wait, "actor keeps failing; backing off");
+            e.health.state = "backing_off";
+            e.backoff_until = Some(now + wait);
+        }
+        e.health.backoff = (!wait.is_zero()).then_some(wait);
+        MessageResult(wait)
     }
 }
 
 impl Handler<ActorFailed> for Registry {
     type Result = ();
     fn handle(&mut self, m: ActorFailed, _: &mut Context<Self>) {
-        let entry = self.actors.entry(m.path.clone()).or_insert(ActorHealth {
-            path: m.path,
-            kind: m.kind,
-            restarts: 0,
-            last_failure: None,
-        });
-        entry.restarts += 1;
-        entry.last_failure = Some(m.reason);
+        let now = self.clock.now();
+        let e = self.entry(&m.path, m.kind);
+        e.health.restarts += 1;
+        e.health.last_failure = Some(m.reason);
+        e.health.state = "restarting";
+        e.failures.push(now);
+    }
+}
+
+impl Handler<ActorRestarting> for Registry {
+    type Result = ();
+    fn handle(&mut self, m: ActorRestarting, _: &mut Context<Self>) {
+        let e = self.entry(&m.path, m.kind);
+        e.health.restarts += 1;
+        e.health.state = "restarting";
     }
 }
 
 impl Handler<ListActors> for Registry {
     type Result = MessageResult<ListActors>;
     fn handle(&mut self, _: ListActors, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.actors.values().cloned().collect())
+        let now = self.clock.now();
+        for e in self.actors.values_mut() {
+            if e.backoff_until.is_some_and(|u| now >= u) {
+                e.backoff_until = None;
+                e.health.state = "running";
+                e.health.backoff = None;
+            }
+        }
+        MessageResult(self.actors.values().map(|e| e.health.clone()).collect())
     }
+}
+
+/// Announces an actor's (re)start from its `started` hook and, after
+/// repeated failures, holds its mailbox for the registry's backoff.
+pub fn announce<A>(
+    actor: &A,
+    ctx: &mut Context<A>,
+    registry: &Addr<Registry>,
+    clock: &Clock,
+    path: String,
+    kind: &'static str,
+) where
+    A: Actor<Context = Context<A>>,
+{
+    let clock = clock.clone();
+    let asked = registry.send(ActorStarted { path, kind });
+    ctx.wait(asked.into_actor(actor).then(move |wait, act, _| {
+        let wait = wait.unwrap_or_default();
+        let sleep = (!wait.is_zero()).then(|| clock.sleep(wait));
+        async move {
+            if let Some(s) = sleep {
+                s.await;
+            }
+        }
+        .into_actor(act)
+    }));
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -119,5 +241,20 @@ where
             ctx.stop();
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_repeated_failures_and_is_capped() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), Duration::ZERO);
+        assert_eq!(backoff(2), Duration::from_millis(100));
+        assert_eq!(backoff(3), Duration::from_millis(200));
+        assert_eq!(backoff(6), Duration::from_millis(1600));
+        assert_eq!(backoff(50), MAX_BACKOFF);
     }
 }

@@ -86,6 +86,7 @@ async fn serve_watcher(
 ) {
     let Limits { ping, send_timeout } = limits;
     let (snapshot, mut rx) = hub.subscribe();
+    tracing::debug!(frames = snapshot.len(), "monitor watcher connected");
     for m in &snapshot {
         if !send(&mut session, frame(m, format), send_timeout).await {
             return;
