@@ -4,7 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod gateway;
-pub mod ops;
+pub mod admin;
 pub mod schema;
 pub mod serve;
 pub mod sim;

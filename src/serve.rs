@@ -3,13 +3,11 @@
 //! run until SIGINT/SIGTERM.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_web::{App, HttpResponse, HttpServer, web};
-use serde_json::json;
+use actix_web::{App, HttpServer, web};
 use spcti_actors::channel_actor::ChannelActor;
 use spcti_actors::clock::Clock;
 use spcti_actors::deps::{Deps, Settings, Topology};
@@ -67,12 +65,7 @@ pub fn settings(config: &Config) -> Settings {
 }
 
 /// Addresses actually bound (a port 0 in the configuration picks a free one).
-#[derive(Debug, Clone, Copy)]
-pub struct Bound {
-    pub agent_udp: SocketAddr,
-    pub admin: SocketAddr,
-    pub monitor: SocketAddr,
-}
+pub use crate::admin::Bound;
 
 /// A running server: the addresses it bound and handles tests and benches use.
 pub struct Running {
@@ -121,6 +114,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         crate::config::Backend::Sqlite => (config.database.pool_size as usize).min(cores),
         _ => config.database.pool_size as usize,
     };
+    let admin_reads = reads.clone();
     let (_store, store) = crate::store::Store::start(spool.handle(), reads, workers);
 
     let (agent_udp, agent_socket, agent_bound) =
@@ -209,42 +203,29 @@ pub async fn start(config: Config) -> Result<Running, String> {
     .map_err(|e| format!("cannot bind monitor.bind {}: {e}", config.monitor.bind))?;
     actix_web::rt::spawn(monitor_server);
 
-    let started = Instant::now();
     let (sim_data, clock_data) = (web::Data::new(sim.clone()), web::Data::new(clock.clone()));
-    let ops = web::Data::new(crate::ops::Ops {
+    let bound_cell = Arc::new(OnceLock::<Bound>::new());
+    let admin = web::Data::new(crate::admin::Admin {
         router: router.clone(),
         registry: registry.clone(),
+        hub: monitor.clone(),
+        db: db_status.clone(),
+        reads: admin_reads,
+        recordings: data_dir.join("recordings"),
+        token: config.admin.token.clone(),
         fault_injection: config.admin.fault_injection,
+        started: Instant::now(),
+        bound: bound_cell.clone(),
     });
-    let health_bound = Arc::new(OnceLock::<Bound>::new());
-    let hb = health_bound.clone();
-    let health_db = db_status.clone();
     let http = HttpServer::new(move || {
-        let hb = hb.clone();
-        let db = health_db.clone();
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::admin::auth))
             .app_data(sim_data.clone())
             .app_data(clock_data.clone())
-            .app_data(ops.clone())
+            .app_data(admin.clone())
             .configure(crate::sim::http::routes)
-            .configure(crate::ops::routes)
-            .route(
-                "/api/health",
-                web::get().to(move || {
-                    let b = hb.get().copied();
-                    let db = db.snapshot();
-                    async move {
-                        HttpResponse::Ok().json(json!({
-                            "version": env!("CARGO_PKG_VERSION"),
-                            "uptime_s": started.elapsed().as_secs(),
-                            "agent_udp": b.map(|b| b.agent_udp.to_string()),
-                            "admin": b.map(|b| b.admin.to_string()),
-                            "monitor": b.map(|b| b.monitor.to_string()),
-                            "database": db,
-                        }))
-                    }
-                }),
-            )
+            .configure(crate::admin::routes)
+            .default_service(web::to(crate::admin::not_found))
     })
     .workers(1)
     // SIGINT/SIGTERM: stop taking requests, then the spool is flushed.
@@ -257,7 +238,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         admin: admin_bound,
         monitor: monitor_bound,
     };
-    let _ = health_bound.set(bound);
+    let _ = bound_cell.set(bound);
     let server = http.run();
     Ok(Running {
         bound,

@@ -14,6 +14,7 @@ use crate::channel_actor::{ChannelActor, OfferCall};
 use crate::clock::Mono;
 use crate::deps::Deps;
 use crate::leg::Ringer;
+use crate::monitor::GroupExtra;
 use crate::queue::{DayStats, QueueCore};
 use crate::strategy::Strategy;
 use crate::supervision::{ActorRestarting, Restart, announce, contain};
@@ -170,7 +171,24 @@ impl QueueGroupActor {
                 act.dispatch();
             },
         );
-        self.deps.monitor.group(self.stats());
+        self.deps.monitor.group(self.stats(), self.extra());
+    }
+
+    /// What a wallboard adds to 9014.
+    pub fn extra(&self) -> GroupExtra {
+        let st = &self.core.stats;
+        let (calls, talk) = self
+            .core
+            .members()
+            .iter()
+            .fold((0u32, Duration::ZERO), |(n, t), m| (n + m.calls_today, t + m.talk_today));
+        let ended = st.answered + st.abandoned;
+        GroupExtra {
+            asa: st.total_answer_wait.checked_div(st.answered).unwrap_or_default(),
+            aht: talk.checked_div(calls).unwrap_or_default(),
+            abandon_permille: (st.abandoned * 1000).checked_div(ended).unwrap_or(0),
+            service_level_threshold: self.core.service_level,
+        }
     }
 
     /// The group's queue and counters, as a 9014.
@@ -235,7 +253,7 @@ impl Actor for QueueGroupActor {
             self.path(),
             KIND,
         );
-        self.deps.monitor.group(self.stats());
+        self.deps.monitor.group(self.stats(), self.extra());
     }
 }
 

@@ -10,6 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
 
 use spcti_protocol::event::AgentStateChanged;
 use spcti_protocol::monitor::ChannelStatus;
@@ -20,11 +23,24 @@ use tokio::sync::broadcast;
 /// Changes kept for watchers that are behind.
 pub const BACKLOG: usize = 4096;
 
+/// What a wallboard shows of a group beyond 9014's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupExtra {
+    /// Average speed of answer today.
+    pub asa: Duration,
+    /// Average handle (talk) time today, over the members' calls.
+    pub aht: Duration,
+    /// Abandoned calls per thousand calls that ended today.
+    pub abandon_permille: u32,
+    /// The group's service-level threshold.
+    pub service_level_threshold: Duration,
+}
+
 #[derive(Default)]
 struct Floor {
     channels: BTreeMap<u32, ChannelStatus>,
-    agents: BTreeMap<TelNum, AgentStateChanged>,
-    groups: BTreeMap<GroupNo, Stats>,
+    agents: BTreeMap<TelNum, (AgentStateChanged, NaiveDateTime)>,
+    groups: BTreeMap<GroupNo, (Stats, GroupExtra)>,
 }
 
 /// Shared by every actor (through `Deps`) and every watcher.
@@ -86,27 +102,27 @@ impl MonitorHub {
         self.send(s.into());
     }
 
-    /// An agent's state; published only when it changed.
-    pub fn agent(&self, s: AgentStateChanged) {
+    /// An agent's state since `at`; published only when it changed.
+    pub fn agent(&self, s: AgentStateChanged, at: NaiveDateTime) {
         {
             let mut f = self.floor();
-            if f.agents.get(&s.tel_num) == Some(&s) {
+            if f.agents.get(&s.tel_num).is_some_and(|(old, _)| *old == s) {
                 return;
             }
-            f.agents.insert(s.tel_num.clone(), s.clone());
+            f.agents.insert(s.tel_num.clone(), (s.clone(), at));
         }
         self.send(s.into());
     }
 
     /// A group's queue and counters; published only when they changed.
-    pub fn group(&self, s: Stats) {
+    pub fn group(&self, s: Stats, extra: GroupExtra) {
         let Some(no) = s.group_no else { return };
         {
             let mut f = self.floor();
-            if f.groups.get(&no) == Some(&s) {
+            if f.groups.get(&no).is_some_and(|(old, e)| *old == s && *e == extra) {
                 return;
             }
-            f.groups.insert(no, s.clone());
+            f.groups.insert(no, (s.clone(), extra));
         }
         self.send(s.into());
     }
@@ -120,8 +136,8 @@ impl MonitorHub {
         let mut snap: Vec<Wire> =
             Vec::with_capacity(f.channels.len() + f.agents.len() + f.groups.len());
         snap.extend(f.channels.values().cloned().map(Wire::from));
-        snap.extend(f.agents.values().cloned().map(Wire::from));
-        snap.extend(f.groups.values().cloned().map(Wire::from));
+        snap.extend(f.agents.values().map(|(a, _)| Wire::from(a.clone())));
+        snap.extend(f.groups.values().map(|(g, _)| Wire::from(g.clone())));
         (snap, rx)
     }
 
@@ -130,13 +146,14 @@ impl MonitorHub {
         self.floor().channels.values().cloned().collect()
     }
 
-    /// The current state of every agent that has logged in since start.
-    pub fn agents(&self) -> Vec<AgentStateChanged> {
+    /// The current state of every agent that has logged in since start,
+    /// with when it began.
+    pub fn agents(&self) -> Vec<(AgentStateChanged, NaiveDateTime)> {
         self.floor().agents.values().cloned().collect()
     }
 
     /// The current state of every group.
-    pub fn groups(&self) -> Vec<Stats> {
+    pub fn groups(&self) -> Vec<(Stats, GroupExtra)> {
         self.floor().groups.values().cloned().collect()
     }
 

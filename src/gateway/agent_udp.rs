@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix::prelude::*;
 use spcti_actors::deps::SendToClient;
@@ -49,6 +50,12 @@ fn datagram(
     Some(bytes.into_owned())
 }
 
+/// Datagrams counted for `/metrics`: received, refused as bad, and sent
+/// (replies and events).
+pub static RECEIVED: AtomicU64 = AtomicU64::new(0);
+pub static REFUSED: AtomicU64 = AtomicU64::new(0);
+pub static SENT: AtomicU64 = AtomicU64::new(0);
+
 /// An event for a client.
 impl Handler<SendToClient> for AgentUdp {
     type Result = ();
@@ -58,8 +65,13 @@ impl Handler<SendToClient> for AgentUdp {
         };
         // UDP: never wait on a full socket buffer; a lost event is what a
         // UDP client already has to live with.
-        if let Err(e) = self.socket.try_send_to(&bytes, m.to) {
-            tracing::warn!(to = %m.to, msg_type = m.message.msg_type(), "event not sent: {e}");
+        match self.socket.try_send_to(&bytes, m.to) {
+            Ok(_) => {
+                SENT.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(to = %m.to, msg_type = m.message.msg_type(), "event not sent: {e}");
+            }
         }
     }
 }
@@ -93,8 +105,11 @@ async fn reply(
             None => return,
         },
     };
-    if let Err(e) = socket.send_to(&bytes, to).await {
-        tracing::warn!(%to, "reply not sent: {e}");
+    match socket.send_to(&bytes, to).await {
+        Ok(_) => {
+            SENT.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => tracing::warn!(%to, "reply not sent: {e}"),
     }
 }
 
@@ -111,9 +126,11 @@ async fn serve(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Rout
             }
         };
         let data = &buf[..n];
+        RECEIVED.fetch_add(1, Ordering::Relaxed);
         let env = match decode(data, encoding).and_then(|e| e.known()) {
             Ok(env) => env,
             Err(err) => {
+                REFUSED.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%from, reason = %err, datagram = %clip(data), "bad datagram");
                 reply(
                     &socket,

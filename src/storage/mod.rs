@@ -3,6 +3,7 @@
 //! (screen pops, whitelist, SIP passwords) go through an r2d2 pool on the
 //! store's `SyncArbiter`.
 
+pub mod directory;
 pub mod query;
 pub mod rows;
 pub mod spool;

@@ -1,0 +1,378 @@
+//! The JSON routes under `/api` (documented in `docs/openapi.json`, served
+//! at `/api/openapi.json`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spcti_actors::router::{CrashActor, RestartActor};
+use spcti_actors::supervision::ListActors;
+use spcti_protocol::{Envelope, Message as Wire, to_json};
+
+use super::{Admin, error};
+use crate::storage::directory::DirError;
+use crate::storage::query::{CallFilter, RecordingFilter};
+
+type Data = web::Data<Admin>;
+
+const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+fn wire_json(m: Wire) -> Value {
+    to_json(&Envelope { message: m, seq: None })
+}
+
+async fn health(a: Data) -> HttpResponse {
+    let b = a.bound.get().copied();
+    HttpResponse::Ok().json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": a.started.elapsed().as_secs(),
+        "agent_udp": b.map(|b| b.agent_udp.to_string()),
+        "admin": b.map(|b| b.admin.to_string()),
+        "monitor": b.map(|b| b.monitor.to_string()),
+        "database": a.db.snapshot(),
+    }))
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+}
+
+async fn actors(a: Data) -> HttpResponse {
+    match a.registry.send(ListActors).await {
+        Ok(list) => HttpResponse::Ok().json(
+            list.into_iter()
+                .map(|h| {
+                    json!({
+                        "path": h.path,
+                        "kind": h.kind,
+                        "state": h.state,
+                        "restarts": h.restarts,
+                        "last_failure": h.last_failure,
+                        "backoff_ms": h.backoff.map(|d| d.as_millis() as u64),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        ),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the registry did not answer: {e}")),
+    }
+}
+
+fn valid_path(path: &str) -> bool {
+    !path.is_empty() && path.len() <= 64 && path.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'-' || b == b'_')
+}
+
+async fn restart(a: Data, path: web::Path<String>) -> HttpResponse {
+    let path = path.into_inner();
+    if !valid_path(&path) {
+        return error(StatusCode::BAD_REQUEST, "an actor path is kind:id, e.g. agent:8001, channel:12, group:1");
+    }
+    match a.router.send(RestartActor { path }).await {
+        Ok(Ok(())) => HttpResponse::Accepted().json(json!({"restarting": true})),
+        Ok(Err(why)) => error(StatusCode::NOT_FOUND, why),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the router did not answer: {e}")),
+    }
+}
+
+async fn crash(a: Data, path: web::Path<String>) -> HttpResponse {
+    if !a.fault_injection {
+        return error(StatusCode::NOT_FOUND, "fault injection is off ([admin] fault_injection)");
+    }
+    let path = path.into_inner();
+    if !valid_path(&path) {
+        return error(StatusCode::BAD_REQUEST, "an actor path is kind:id, e.g. agent:8001, channel:12, group:1");
+    }
+    match a.router.send(CrashActor { path }).await {
+        Ok(Ok(())) => HttpResponse::NoContent().finish(),
+        Ok(Err(why)) => error(StatusCode::NOT_FOUND, why),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the router did not answer: {e}")),
+    }
+}
+
+async fn agents(a: Data) -> HttpResponse {
+    let list: Vec<Value> = a
+        .hub
+        .agents()
+        .into_iter()
+        .map(|(s, since)| {
+            let mut v = wire_json(s.into());
+            v["Since"] = json!(since.format("%Y-%m-%d %H:%M:%S").to_string());
+            v
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+async fn groups(a: Data) -> HttpResponse {
+    let list: Vec<Value> = a
+        .hub
+        .groups()
+        .into_iter()
+        .map(|(s, x)| {
+            let mut v = wire_json(s.into());
+            v["AsaS"] = json!((x.asa.as_millis() as f64 / 100.0).round() / 10.0);
+            v["AhtS"] = json!((x.aht.as_millis() as f64 / 100.0).round() / 10.0);
+            v["AbandonRate"] = json!(f64::from(x.abandon_permille) / 1000.0);
+            v["ServiceLevelThresholdS"] = json!(x.service_level_threshold.as_secs());
+            v
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+async fn channels(a: Data) -> HttpResponse {
+    let list: Vec<Value> = a.hub.channels().into_iter().map(|c| wire_json(c.into())).collect();
+    HttpResponse::Ok().json(list)
+}
+
+/// A UTC time given as `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or with a `T`.
+fn parse_time(key: &str, v: &str) -> Result<NaiveDateTime, HttpResponse> {
+    let v = v.trim().replace('T', " ");
+    NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M"))
+        .or_else(|_| NaiveDate::parse_from_str(&v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()))
+        .map_err(|_| error(StatusCode::BAD_REQUEST, format!("{key}={v}: expected a UTC time like 2026-11-24 or 2026-11-24 09:30:00")))
+}
+
+#[derive(Deserialize)]
+struct Search {
+    caller: Option<String>,
+    callee: Option<String>,
+    agent: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<String>,
+}
+
+struct Parsed {
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+    page: Option<u32>,
+}
+
+fn parse_search(q: &Search) -> Result<Parsed, HttpResponse> {
+    let from = q.from.as_deref().filter(|s| !s.is_empty()).map(|v| parse_time("from", v)).transpose()?;
+    let to = q.to.as_deref().filter(|s| !s.is_empty()).map(|v| parse_time("to", v)).transpose()?;
+    let page = match q.page.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(p) => match p.parse::<u32>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => return Err(error(StatusCode::BAD_REQUEST, format!("page={p}: expected a page number from 1"))),
+        },
+    };
+    Ok(Parsed { from, to, page })
+}
+
+fn nonempty(v: &Option<String>) -> Option<String> {
+    v.clone().filter(|s| !s.is_empty())
+}
+
+/// Runs blocking database work off the server's threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, HttpResponse> {
+    match web::block(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {e}"))),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+async fn calls(a: Data, q: web::Query<Search>) -> HttpResponse {
+    let p = match parse_search(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let f = CallFilter {
+        caller: nonempty(&q.caller),
+        callee: nonempty(&q.callee),
+        agent: nonempty(&q.agent),
+        from: p.from,
+        to: p.to,
+        page: p.page,
+    };
+    let reads = a.reads.clone();
+    match blocking(move || reads.calls(&f)).await {
+        Ok(rows) => HttpResponse::Ok().json(json!({"page": p.page.unwrap_or(1), "calls": rows})),
+        Err(r) => r,
+    }
+}
+
+async fn recordings(a: Data, q: web::Query<Search>) -> HttpResponse {
+    let p = match parse_search(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let f = RecordingFilter {
+        caller: nonempty(&q.caller),
+        callee: nonempty(&q.callee),
+        from: p.from,
+        to: p.to,
+        page: p.page,
+    };
+    let reads = a.reads.clone();
+    match blocking(move || reads.recordings(&f)).await {
+        Ok(rows) => {
+            // Ids only: the file's place on disk is the server's business.
+            let rows: Vec<Value> = rows
+                .into_iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(&r).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("file_name");
+                        o.insert("audio".into(), json!(format!("/api/recordings/{}/audio", r.id)));
+                    }
+                    v
+                })
+                .collect();
+            HttpResponse::Ok().json(json!({"page": p.page.unwrap_or(1), "recordings": rows}))
+        }
+        Err(r) => r,
+    }
+}
+
+fn parse_id(id: &str) -> Result<i32, HttpResponse> {
+    match id.parse::<i32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(error(StatusCode::BAD_REQUEST, format!("{id:?} is not an id (a number from 1)"))),
+    }
+}
+
+async fn audio(a: Data, id: web::Path<String>, req: HttpRequest) -> HttpResponse {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let reads = a.reads.clone();
+    let row = match blocking(move || reads.recording(id)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error(StatusCode::NOT_FOUND, format!("no recording {id}")),
+        Err(r) => return r,
+    };
+    // The stored name must stay inside the recordings directory, whatever
+    // the database holds.
+    let rel = std::path::Path::new(&row.row.file_name);
+    if rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        tracing::error!(id, file = %row.row.file_name, "recording row points outside the recordings directory");
+        return error(StatusCode::NOT_FOUND, format!("recording {id} has no audio file"));
+    }
+    let path = a.recordings.join(rel);
+    match actix_files::NamedFile::open(&path) {
+        Ok(f) => f
+            .set_content_type("audio/wav".parse().expect("a valid mime type"))
+            .into_response(&req),
+        Err(_) => error(StatusCode::NOT_FOUND, format!("recording {id} has no audio file")),
+    }
+}
+
+fn dir_error(e: DirError) -> HttpResponse {
+    match e {
+        DirError::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
+        DirError::Duplicate(m) => error(StatusCode::CONFLICT, format!("{m} already exists")),
+        DirError::Unavailable(m) => error(StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {m}")),
+    }
+}
+
+async fn dir_block<T: Send + 'static>(f: impl FnOnce() -> Result<T, DirError> + Send + 'static) -> Result<T, HttpResponse> {
+    match web::block(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(dir_error(e)),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+/// CRUD routes for one directory table.
+macro_rules! crud {
+    ($cfg:expr, $base:literal, $in:ty, $what:literal, $list:ident, $get:ident, $create:ident, $update:ident, $delete:ident) => {{
+        async fn list(a: Data) -> HttpResponse {
+            let reads = a.reads.clone();
+            match dir_block(move || reads.$list()).await {
+                Ok(v) => HttpResponse::Ok().json(v),
+                Err(r) => r,
+            }
+        }
+        async fn get(a: Data, id: web::Path<String>) -> HttpResponse {
+            let id = match parse_id(&id) {
+                Ok(id) => id,
+                Err(r) => return r,
+            };
+            let reads = a.reads.clone();
+            match dir_block(move || reads.$get(id)).await {
+                Ok(Some(v)) => HttpResponse::Ok().json(v),
+                Ok(None) => error(StatusCode::NOT_FOUND, format!(concat!("no ", $what, " {}"), id)),
+                Err(r) => r,
+            }
+        }
+        async fn create(a: Data, body: web::Json<$in>) -> HttpResponse {
+            let reads = a.reads.clone();
+            match dir_block(move || reads.$create(&body)).await {
+                Ok(v) => HttpResponse::Created().json(v),
+                Err(r) => r,
+            }
+        }
+        async fn update(a: Data, id: web::Path<String>, body: web::Json<$in>) -> HttpResponse {
+            let id = match parse_id(&id) {
+                Ok(id) => id,
+                Err(r) => return r,
+            };
+            let reads = a.reads.clone();
+            match dir_block(move || reads.$update(id, &body)).await {
+                Ok(Some(v)) => HttpResponse::Ok().json(v),
+                Ok(None) => error(StatusCode::NOT_FOUND, format!(concat!("no ", $what, " {}"), id)),
+                Err(r) => r,
+            }
+        }
+        async fn delete(a: Data, id: web::Path<String>) -> HttpResponse {
+            let id = match parse_id(&id) {
+                Ok(id) => id,
+                Err(r) => return r,
+            };
+            let reads = a.reads.clone();
+            match dir_block(move || reads.$delete(id)).await {
+                Ok(true) => HttpResponse::NoContent().finish(),
+                Ok(false) => error(StatusCode::NOT_FOUND, format!(concat!("no ", $what, " {}"), id)),
+                Err(r) => r,
+            }
+        }
+        $cfg.route($base, web::get().to(list))
+            .route($base, web::post().to(create))
+            .route(concat!($base, "/{id}"), web::get().to(get))
+            .route(concat!($base, "/{id}"), web::put().to(update))
+            .route(concat!($base, "/{id}"), web::delete().to(delete));
+    }};
+}
+
+/// A bad JSON body is a 400 with the parser's reason, as JSON.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|e, _| {
+            let resp = error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}"));
+            actix_web::error::InternalError::from_response(e, resp).into()
+        })
+}
+
+/// A bad query string is a 400 as JSON too.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|e, _| {
+        let resp = error(StatusCode::BAD_REQUEST, format!("bad query: {e}"));
+        actix_web::error::InternalError::from_response(e, resp).into()
+    })
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config())
+        .app_data(query_config())
+        .route("/api/health", web::get().to(health))
+        .route("/api/openapi.json", web::get().to(openapi))
+        .route("/api/actors", web::get().to(actors))
+        .route("/api/actors/{path}/restart", web::post().to(restart))
+        .route("/api/actors/{path}/crash", web::post().to(crash))
+        .route("/api/agents", web::get().to(agents))
+        .route("/api/groups", web::get().to(groups))
+        .route("/api/channels", web::get().to(channels))
+        .route("/api/calls", web::get().to(calls))
+        .route("/api/recordings", web::get().to(recordings))
+        .route("/api/recordings/{id}/audio", web::get().to(audio));
+    crud!(cfg, "/api/customers", crate::storage::directory::CustomerIn, "customer", customers, customer_by_id, create_customer, update_customer, delete_customer);
+    crud!(cfg, "/api/whitelist", crate::storage::directory::WhitelistIn, "whitelist entry", whitelist_entries, whitelist_entry, create_whitelist, update_whitelist, delete_whitelist);
+    crud!(cfg, "/api/sip-passwords", crate::storage::directory::SipPasswordIn, "SIP password", sip_passwords, sip_password_by_id, create_sip_password, update_sip_password, delete_sip_password);
+}

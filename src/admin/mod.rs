@@ -1,0 +1,129 @@
+//! The HTTP admin API, metrics and web pages on `[admin] bind`.
+//!
+//! Everything under `/api` (except `/api/health`) and `/metrics` needs
+//! `Authorization: Bearer <token>` when `[admin] token` is set. Errors are
+//! JSON `{"error": "..."}` with the status that says what went wrong.
+
+pub mod api;
+pub mod metrics;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use actix::Addr;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web as aw};
+use serde_json::json;
+use spcti_actors::monitor::MonitorHub;
+use spcti_actors::router::Router;
+use spcti_actors::supervision::Registry;
+
+use crate::db::ReadPool;
+use crate::storage::spool::SpoolStatus;
+
+/// Addresses actually bound, known once every socket is open.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    pub agent_udp: SocketAddr,
+    pub admin: SocketAddr,
+    pub monitor: SocketAddr,
+}
+
+/// What the admin routes work with.
+pub struct Admin {
+    pub router: Addr<Router>,
+    pub registry: Addr<Registry>,
+    pub hub: MonitorHub,
+    pub db: Arc<SpoolStatus>,
+    pub reads: ReadPool,
+    pub recordings: PathBuf,
+    pub token: String,
+    pub fault_injection: bool,
+    pub started: Instant,
+    pub bound: Arc<OnceLock<Bound>>,
+}
+
+/// A JSON error answer.
+pub fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message.into() }))
+}
+
+/// Compares without an early exit, so response times do not reveal how
+/// much of a guessed token was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn needs_token(path: &str) -> bool {
+    (path.starts_with("/api/") && path != "/api/health") || path == "/metrics"
+}
+
+/// The bearer-token check (wrap the app in `from_fn(auth)`).
+pub async fn auth(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let token = req
+        .app_data::<aw::Data<Admin>>()
+        .map(|a| a.token.clone())
+        .unwrap_or_default();
+    if !token.is_empty() && needs_token(req.path()) {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            let resp = HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"spcti\""))
+                .json(json!({ "error": "missing or wrong bearer token ([admin] token)" }));
+            return Ok(req.into_response(resp));
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Registers the admin routes, metrics and pages.
+pub fn routes(cfg: &mut aw::ServiceConfig) {
+    api::routes(cfg);
+    metrics::routes(cfg);
+    web::routes(cfg);
+}
+
+/// A JSON 404 for anything unrouted, instead of an empty body.
+pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    error(StatusCode::NOT_FOUND, format!("no route {} {}", req.method(), req.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+
+    #[test]
+    fn health_is_the_only_public_api_route() {
+        assert!(!needs_token("/api/health"));
+        assert!(needs_token("/api/actors"));
+        assert!(needs_token("/metrics"));
+        assert!(!needs_token("/"));
+        assert!(!needs_token("/sim/channels"));
+    }
+}
