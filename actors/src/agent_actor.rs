@@ -186,7 +186,9 @@ impl AgentActor {
                 agent_state: after.0,
                 show_state: after.1.clone(),
             };
-            self.deps.monitor.agent(event.clone(), self.deps.clock.wall());
+            self.deps
+                .monitor
+                .agent(event.clone(), self.deps.clock.wall());
             self.send(event);
         }
         if before.2 != after.2 || before.1 != after.1 {

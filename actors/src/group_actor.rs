@@ -181,10 +181,15 @@ impl QueueGroupActor {
             .core
             .members()
             .iter()
-            .fold((0u32, Duration::ZERO), |(n, t), m| (n + m.calls_today, t + m.talk_today));
+            .fold((0u32, Duration::ZERO), |(n, t), m| {
+                (n + m.calls_today, t + m.talk_today)
+            });
         let ended = st.answered + st.abandoned;
         GroupExtra {
-            asa: st.total_answer_wait.checked_div(st.answered).unwrap_or_default(),
+            asa: st
+                .total_answer_wait
+                .checked_div(st.answered)
+                .unwrap_or_default(),
             aht: talk.checked_div(calls).unwrap_or_default(),
             abandon_permille: (st.abandoned * 1000).checked_div(ended).unwrap_or(0),
             service_level_threshold: self.core.service_level,

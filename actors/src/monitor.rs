@@ -119,7 +119,10 @@ impl MonitorHub {
         let Some(no) = s.group_no else { return };
         {
             let mut f = self.floor();
-            if f.groups.get(&no).is_some_and(|(old, e)| *old == s && *e == extra) {
+            if f.groups
+                .get(&no)
+                .is_some_and(|(old, e)| *old == s && *e == extra)
+            {
                 return;
             }
             f.groups.insert(no, (s.clone(), extra));

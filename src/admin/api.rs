@@ -19,7 +19,10 @@ type Data = web::Data<Admin>;
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 fn wire_json(m: Wire) -> Value {
-    to_json(&Envelope { message: m, seq: None })
+    to_json(&Envelope {
+        message: m,
+        seq: None,
+    })
 }
 
 async fn health(a: Data) -> HttpResponse {
@@ -35,7 +38,9 @@ async fn health(a: Data) -> HttpResponse {
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }
 
 async fn actors(a: Data) -> HttpResponse {
@@ -54,38 +59,60 @@ async fn actors(a: Data) -> HttpResponse {
                 })
                 .collect::<Vec<_>>(),
         ),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the registry did not answer: {e}")),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the registry did not answer: {e}"),
+        ),
     }
 }
 
 fn valid_path(path: &str) -> bool {
-    !path.is_empty() && path.len() <= 64 && path.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'-' || b == b'_')
+    !path.is_empty()
+        && path.len() <= 64
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'-' || b == b'_')
 }
 
 async fn restart(a: Data, path: web::Path<String>) -> HttpResponse {
     let path = path.into_inner();
     if !valid_path(&path) {
-        return error(StatusCode::BAD_REQUEST, "an actor path is kind:id, e.g. agent:8001, channel:12, group:1");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "an actor path is kind:id, e.g. agent:8001, channel:12, group:1",
+        );
     }
     match a.router.send(RestartActor { path }).await {
         Ok(Ok(())) => HttpResponse::Accepted().json(json!({"restarting": true})),
         Ok(Err(why)) => error(StatusCode::NOT_FOUND, why),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the router did not answer: {e}")),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the router did not answer: {e}"),
+        ),
     }
 }
 
 async fn crash(a: Data, path: web::Path<String>) -> HttpResponse {
     if !a.fault_injection {
-        return error(StatusCode::NOT_FOUND, "fault injection is off ([admin] fault_injection)");
+        return error(
+            StatusCode::NOT_FOUND,
+            "fault injection is off ([admin] fault_injection)",
+        );
     }
     let path = path.into_inner();
     if !valid_path(&path) {
-        return error(StatusCode::BAD_REQUEST, "an actor path is kind:id, e.g. agent:8001, channel:12, group:1");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "an actor path is kind:id, e.g. agent:8001, channel:12, group:1",
+        );
     }
     match a.router.send(CrashActor { path }).await {
         Ok(Ok(())) => HttpResponse::NoContent().finish(),
         Ok(Err(why)) => error(StatusCode::NOT_FOUND, why),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("the router did not answer: {e}")),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the router did not answer: {e}"),
+        ),
     }
 }
 
@@ -121,7 +148,12 @@ async fn groups(a: Data) -> HttpResponse {
 }
 
 async fn channels(a: Data) -> HttpResponse {
-    let list: Vec<Value> = a.hub.channels().into_iter().map(|c| wire_json(c.into())).collect();
+    let list: Vec<Value> = a
+        .hub
+        .channels()
+        .into_iter()
+        .map(|c| wire_json(c.into()))
+        .collect();
     HttpResponse::Ok().json(list)
 }
 
@@ -130,8 +162,16 @@ fn parse_time(key: &str, v: &str) -> Result<NaiveDateTime, HttpResponse> {
     let v = v.trim().replace('T', " ");
     NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M"))
-        .or_else(|_| NaiveDate::parse_from_str(&v, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()))
-        .map_err(|_| error(StatusCode::BAD_REQUEST, format!("{key}={v}: expected a UTC time like 2026-11-24 or 2026-11-24 09:30:00")))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        })
+        .map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("{key}={v}: expected a UTC time like 2026-11-24 or 2026-11-24 09:30:00"),
+            )
+        })
 }
 
 #[derive(Deserialize)]
@@ -151,13 +191,27 @@ struct Parsed {
 }
 
 fn parse_search(q: &Search) -> Result<Parsed, HttpResponse> {
-    let from = q.from.as_deref().filter(|s| !s.is_empty()).map(|v| parse_time("from", v)).transpose()?;
-    let to = q.to.as_deref().filter(|s| !s.is_empty()).map(|v| parse_time("to", v)).transpose()?;
+    let from = q
+        .from
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|v| parse_time("from", v))
+        .transpose()?;
+    let to =
+        q.to.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|v| parse_time("to", v))
+            .transpose()?;
     let page = match q.page.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(p) => match p.parse::<u32>() {
             Ok(n) if n >= 1 => Some(n),
-            _ => return Err(error(StatusCode::BAD_REQUEST, format!("page={p}: expected a page number from 1"))),
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("page={p}: expected a page number from 1"),
+                ));
+            }
         },
     };
     Ok(Parsed { from, to, page })
@@ -168,10 +222,15 @@ fn nonempty(v: &Option<String>) -> Option<String> {
 }
 
 /// Runs blocking database work off the server's threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, HttpResponse> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, HttpResponse> {
     match web::block(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error(StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {e}"))),
+        Ok(Err(e)) => Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {e}"),
+        )),
         Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
 }
@@ -218,7 +277,10 @@ async fn recordings(a: Data, q: web::Query<Search>) -> HttpResponse {
                     let mut v = serde_json::to_value(&r).unwrap_or_default();
                     if let Some(o) = v.as_object_mut() {
                         o.remove("file_name");
-                        o.insert("audio".into(), json!(format!("/api/recordings/{}/audio", r.id)));
+                        o.insert(
+                            "audio".into(),
+                            json!(format!("/api/recordings/{}/audio", r.id)),
+                        );
                     }
                     v
                 })
@@ -232,7 +294,10 @@ async fn recordings(a: Data, q: web::Query<Search>) -> HttpResponse {
 fn parse_id(id: &str) -> Result<i32, HttpResponse> {
     match id.parse::<i32>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(error(StatusCode::BAD_REQUEST, format!("{id:?} is not an id (a number from 1)"))),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("{id:?} is not an id (a number from 1)"),
+        )),
     }
 }
 
@@ -250,16 +315,26 @@ async fn audio(a: Data, id: web::Path<String>, req: HttpRequest) -> HttpResponse
     // The stored name must stay inside the recordings directory, whatever
     // the database holds.
     let rel = std::path::Path::new(&row.row.file_name);
-    if rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
         tracing::error!(id, file = %row.row.file_name, "recording row points outside the recordings directory");
-        return error(StatusCode::NOT_FOUND, format!("recording {id} has no audio file"));
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("recording {id} has no audio file"),
+        );
     }
     let path = a.recordings.join(rel);
     match actix_files::NamedFile::open(&path) {
         Ok(f) => f
             .set_content_type("audio/wav".parse().expect("a valid mime type"))
             .into_response(&req),
-        Err(_) => error(StatusCode::NOT_FOUND, format!("recording {id} has no audio file")),
+        Err(_) => error(
+            StatusCode::NOT_FOUND,
+            format!("recording {id} has no audio file"),
+        ),
     }
 }
 
@@ -267,11 +342,16 @@ fn dir_error(e: DirError) -> HttpResponse {
     match e {
         DirError::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
         DirError::Duplicate(m) => error(StatusCode::CONFLICT, format!("{m} already exists")),
-        DirError::Unavailable(m) => error(StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {m}")),
+        DirError::Unavailable(m) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {m}"),
+        ),
     }
 }
 
-async fn dir_block<T: Send + 'static>(f: impl FnOnce() -> Result<T, DirError> + Send + 'static) -> Result<T, HttpResponse> {
+async fn dir_block<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, DirError> + Send + 'static,
+) -> Result<T, HttpResponse> {
     match web::block(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(dir_error(e)),
@@ -297,7 +377,10 @@ macro_rules! crud {
             let reads = a.reads.clone();
             match dir_block(move || reads.$get(id)).await {
                 Ok(Some(v)) => HttpResponse::Ok().json(v),
-                Ok(None) => error(StatusCode::NOT_FOUND, format!(concat!("no ", $what, " {}"), id)),
+                Ok(None) => error(
+                    StatusCode::NOT_FOUND,
+                    format!(concat!("no ", $what, " {}"), id),
+                ),
                 Err(r) => r,
             }
         }
@@ -316,7 +399,10 @@ macro_rules! crud {
             let reads = a.reads.clone();
             match dir_block(move || reads.$update(id, &body)).await {
                 Ok(Some(v)) => HttpResponse::Ok().json(v),
-                Ok(None) => error(StatusCode::NOT_FOUND, format!(concat!("no ", $what, " {}"), id)),
+                Ok(None) => error(
+                    StatusCode::NOT_FOUND,
+                    format!(concat!("no ", $what, " {}"), id),
+                ),
                 Err(r) => r,
             }
         }
@@ -328,7 +414,10 @@ macro_rules! crud {
             let reads = a.reads.clone();
             match dir_block(move || reads.$delete(id)).await {
                 Ok(true) => HttpResponse::NoContent().finish(),
-                Ok(false) => error(StatusCode::NOT_FOUND, format!(concat!("no ", $what, " {}"), id)),
+                Ok(false) => error(
+                    StatusCode::NOT_FOUND,
+                    format!(concat!("no ", $what, " {}"), id),
+                ),
                 Err(r) => r,
             }
         }
@@ -372,7 +461,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/calls", web::get().to(calls))
         .route("/api/recordings", web::get().to(recordings))
         .route("/api/recordings/{id}/audio", web::get().to(audio));
-    crud!(cfg, "/api/customers", crate::storage::directory::CustomerIn, "customer", customers, customer_by_id, create_customer, update_customer, delete_customer);
-    crud!(cfg, "/api/whitelist", crate::storage::directory::WhitelistIn, "whitelist entry", whitelist_entries, whitelist_entry, create_whitelist, update_whitelist, delete_whitelist);
-    crud!(cfg, "/api/sip-passwords", crate::storage::directory::SipPasswordIn, "SIP password", sip_passwords, sip_password_by_id, create_sip_password, update_sip_password, delete_sip_password);
+    crud!(
+        cfg,
+        "/api/customers",
+        crate::storage::directory::CustomerIn,
+        "customer",
+        customers,
+        customer_by_id,
+        create_customer,
+        update_customer,
+        delete_customer
+    );
+    crud!(
+        cfg,
+        "/api/whitelist",
+        crate::storage::directory::WhitelistIn,
+        "whitelist entry",
+        whitelist_entries,
+        whitelist_entry,
+        create_whitelist,
+        update_whitelist,
+        delete_whitelist
+    );
+    crud!(
+        cfg,
+        "/api/sip-passwords",
+        crate::storage::directory::SipPasswordIn,
+        "SIP password",
+        sip_passwords,
+        sip_password_by_id,
+        create_sip_password,
+        update_sip_password,
+        delete_sip_password
+    );
 }

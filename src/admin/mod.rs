@@ -91,7 +91,9 @@ pub async fn auth(
             return Ok(req.into_response(resp));
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
 }
 
 /// Registers the admin routes, metrics and pages.
@@ -103,7 +105,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig) {
 
 /// A JSON 404 for anything unrouted, instead of an empty body.
 pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
-    error(StatusCode::NOT_FOUND, format!("no route {} {}", req.method(), req.path()))
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no route {} {}", req.method(), req.path()),
+    )
 }
 
 #[cfg(test)]

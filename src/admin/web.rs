@@ -11,7 +11,10 @@ const COMMON_JS: &str = include_str!("pages/common.js");
 const WALLBOARD_JS: &str = include_str!("pages/wallboard.js");
 const SEARCH_JS: &str = include_str!("pages/search.js");
 
-fn page(body: &'static str, ty: &'static str) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+fn page(
+    body: &'static str,
+    ty: &'static str,
+) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
     move || {
         std::future::ready(
             HttpResponse::Ok()
@@ -28,8 +31,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let js = "text/javascript; charset=utf-8";
     cfg.route("/", web::get().to(page(INDEX, html)))
         .route("/search", web::get().to(page(SEARCH, html)))
-        .route("/assets/spcti.css", web::get().to(page(CSS, "text/css; charset=utf-8")))
+        .route(
+            "/assets/spcti.css",
+            web::get().to(page(CSS, "text/css; charset=utf-8")),
+        )
         .route("/assets/common.js", web::get().to(page(COMMON_JS, js)))
-        .route("/assets/wallboard.js", web::get().to(page(WALLBOARD_JS, js)))
+        .route(
+            "/assets/wallboard.js",
+            web::get().to(page(WALLBOARD_JS, js)),
+        )
         .route("/assets/search.js", web::get().to(page(SEARCH_JS, js)));
 }

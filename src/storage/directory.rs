@@ -23,7 +23,9 @@ pub enum DirError {
 fn db_err(what: &str, e: diesel::result::Error) -> DirError {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
-        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => DirError::Duplicate(what.to_owned()),
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            DirError::Duplicate(what.to_owned())
+        }
         e => DirError::Unavailable(e.to_string()),
     }
 }
@@ -33,7 +35,9 @@ fn check(field: &str, value: &str, max: usize, required: bool) -> Result<(), Dir
         return Err(DirError::Invalid(format!("{field} is required")));
     }
     if value.chars().count() > max {
-        return Err(DirError::Invalid(format!("{field} is longer than {max} characters")));
+        return Err(DirError::Invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
     }
     Ok(())
 }
@@ -92,7 +96,10 @@ impl WhitelistIn {
     fn validate(&self) -> Result<(), DirError> {
         check("number", &self.number, 30, true)?;
         let digits = self.number.strip_suffix('*').unwrap_or(&self.number);
-        if !digits.chars().all(|c| c.is_ascii_digit() || c == '#' || c == '*') {
+        if !digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '#' || c == '*')
+        {
             return Err(DirError::Invalid(
                 "number must be digits, optionally ending in * for a prefix".into(),
             ));
@@ -168,14 +175,15 @@ macro_rules! directory {
             pub fn $create(&self, v: &$in) -> Result<$row, DirError> {
                 v.validate()?;
                 (|| -> Result<Result<$row, DirError>, String> {
-                    Ok(with_conn!(self, |c| c.transaction(|c| {
-                        diesel::insert_into($table::table).values(v).execute(c)?;
-                        $table::table
-                            .order($table::id.desc())
-                            .select(<$row>::as_select())
-                            .first(c)
-                    })
-                    .map_err(|e| db_err($what, e))))
+                    Ok(with_conn!(self, |c| c
+                        .transaction(|c| {
+                            diesel::insert_into($table::table).values(v).execute(c)?;
+                            $table::table
+                                .order($table::id.desc())
+                                .select(<$row>::as_select())
+                                .first(c)
+                        })
+                        .map_err(|e| db_err($what, e))))
                 })()
                 .map_err(DirError::Unavailable)?
             }
@@ -210,6 +218,39 @@ macro_rules! directory {
     };
 }
 
-directory!(sp_customer, CustomerIn, CustomerRow, "a customer with this phone", customers, customer_by_id, create_customer, update_customer, delete_customer, phone);
-directory!(whitelist, WhitelistIn, WhitelistRow, "this whitelist number", whitelist_entries, whitelist_entry, create_whitelist, update_whitelist, delete_whitelist, number);
-directory!(sp_sipregpwd, SipPasswordIn, SipPasswordRow, "a password for this registration number", sip_passwords, sip_password_by_id, create_sip_password, update_sip_password, delete_sip_password, reg_num);
+directory!(
+    sp_customer,
+    CustomerIn,
+    CustomerRow,
+    "a customer with this phone",
+    customers,
+    customer_by_id,
+    create_customer,
+    update_customer,
+    delete_customer,
+    phone
+);
+directory!(
+    whitelist,
+    WhitelistIn,
+    WhitelistRow,
+    "this whitelist number",
+    whitelist_entries,
+    whitelist_entry,
+    create_whitelist,
+    update_whitelist,
+    delete_whitelist,
+    number
+);
+directory!(
+    sp_sipregpwd,
+    SipPasswordIn,
+    SipPasswordRow,
+    "a password for this registration number",
+    sip_passwords,
+    sip_password_by_id,
+    create_sip_password,
+    update_sip_password,
+    delete_sip_password,
+    reg_num
+);
