@@ -28,7 +28,9 @@ function agentTile(a) {
 }
 
 function channelTile(c) {
-  const who = c.State === "free" ? "" : (c.CallerNo || "") + (c.TelNum ? " → " + c.TelNum : "");
+  const who = c.ChType === "seat"
+    ? "ext " + (c.TelNum || "") + (c.LinkCh ? " ↔ ch " + c.LinkCh : "")
+    : c.State === "free" ? "" : (c.CallerNo || "") + (c.TelNum ? " → " + c.TelNum : "");
   return spcti.el("div", { class: "ch c-" + c.State, "data-ch": c.ChNum },
     spcti.el("b", { text: c.ChType + " " + c.ChNum }), spcti.el("div", { text: c.State }), spcti.el("div", { text: who }));
 }
