@@ -141,6 +141,38 @@ fn serve_refuses_a_misspelt_key_naming_it() {
 }
 
 #[test]
+fn serve_refuses_bad_values_naming_key_value_and_what_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    for (toml, env, expect) in [
+        ("[monitor]\nbind = \"nowhere\"\n", None, "monitor.bind"),
+        (
+            "[database]\nurl = \"oracle://db/calls\"\n",
+            None,
+            "database.url",
+        ),
+        (
+            "[admin]\nfault_injection = \"yes\"\n",
+            None,
+            "admin.fault_injection",
+        ),
+        (
+            "",
+            Some(("SPCTI_SYS__RING_TIMEOUT_S", "forever")),
+            "sys.ring_timeout_s",
+        ),
+    ] {
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, toml).unwrap();
+        let envs: Vec<(&str, &str)> = env.into_iter().collect();
+        let out = spcti(&["serve", "--config", file.to_str().unwrap()], b"", &envs);
+        assert_eq!(out.status.code(), Some(1), "{toml}{env:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+    }
+}
+
+#[test]
 fn send_prints_what_comes_back() {
     let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = peer.local_addr().unwrap().to_string();
