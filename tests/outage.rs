@@ -146,6 +146,20 @@ fn wait_stored(server: &Server, db: &TestDb, calls: usize) -> (Vec<String>, Vec<
     }
 }
 
+/// A server on `db`; one call stored while PostgreSQL runs, then the
+/// cluster stopped and three more calls made. Returns the TellGUIDs in order.
+fn calls_across_a_stop(cluster: &Cluster, db: &TestDb) -> (Server, Client, Vec<String>) {
+    let server = Server::with_config(support::DEFAULT_CONFIG, &[("SPCTI_DATABASE__URL", &db.url)]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let mut guids = vec![server.answered_call(&mut agent, "8001", "13800138000")];
+    wait_stored(&server, db, 1);
+    cluster.stop();
+    for i in 0..3 {
+        guids.push(server.answered_call(&mut agent, "8001", &format!("1390000000{i}")));
+    }
+    (server, agent, guids)
+}
+
 #[test]
 fn calls_made_while_postgres_is_stopped_arrive_exactly_once() {
     let Some((_turn, cluster, db)) =
@@ -153,15 +167,7 @@ fn calls_made_while_postgres_is_stopped_arrive_exactly_once() {
     else {
         return;
     };
-    let server = Server::with_config(support::DEFAULT_CONFIG, &[("SPCTI_DATABASE__URL", &db.url)]);
-    let mut agent = Client::login(&server, "8001", "1001");
-    let mut guids = vec![server.answered_call(&mut agent, "8001", "13800138000")];
-    wait_stored(&server, &db, 1);
-
-    cluster.stop();
-    for i in 0..3 {
-        guids.push(server.answered_call(&mut agent, "8001", &format!("1390000000{i}")));
-    }
+    let (server, _agent, guids) = calls_across_a_stop(&cluster, &db);
     // Each answered call leaves a call record and a recording row.
     let d = server.wait_database("down with the calls spooled", WAIT, |d| {
         d["state"] == "down" && d["spool_depth"].as_u64() >= Some(6)
@@ -213,15 +219,7 @@ fn a_server_killed_while_postgres_is_stopped_loses_nothing() {
     else {
         return;
     };
-    let server = Server::with_config(support::DEFAULT_CONFIG, &[("SPCTI_DATABASE__URL", &db.url)]);
-    let mut agent = Client::login(&server, "8001", "1001");
-    let mut guids = vec![server.answered_call(&mut agent, "8001", "13800138000")];
-    wait_stored(&server, &db, 1);
-
-    cluster.stop();
-    for i in 0..3 {
-        guids.push(server.answered_call(&mut agent, "8001", &format!("1390000000{i}")));
-    }
+    let (server, agent, guids) = calls_across_a_stop(&cluster, &db);
     // Once the records are synced to the spool, nothing may be lost.
     server.wait_database("spooled and synced", WAIT, |d| {
         d["spool_depth"].as_u64() >= Some(6) && d["spool_unsynced"] == 0

@@ -17,7 +17,7 @@ use crate::channel_actor::OfferDeclined;
 use crate::deps::{Deps, SaveAgentState, SendToClient};
 use crate::group_actor::{MemberLeft, MemberState};
 use crate::records::Customer;
-use crate::supervision::{ActorRestarting, Restart, announce, contain};
+use crate::supervision::{Restart, announce, contain, restart_now};
 
 // ---- messages -------------------------------------------------------------
 
@@ -496,11 +496,6 @@ impl Handler<CrashAgent> for AgentActor {
 impl Handler<Restart> for AgentActor {
     type Result = ();
     fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
-        tracing::warn!(actor = %self.path(), "restart requested by an operator");
-        self.deps.registry.do_send(ActorRestarting {
-            path: self.path(),
-            kind: KIND,
-        });
-        ctx.stop();
+        restart_now(ctx, &self.deps.registry, self.path(), KIND);
     }
 }

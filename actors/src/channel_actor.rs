@@ -15,7 +15,7 @@ use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer};
 use crate::router::SeatFeature;
 use crate::seat::{DIGIT_TIMEOUT, Seat, SeatEffect};
-use crate::supervision::{ActorRestarting, Restart, announce, contain};
+use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
 
 // ---- messages -------------------------------------------------------------
@@ -748,11 +748,6 @@ impl Handler<Crash> for ChannelActor {
 impl Handler<Restart> for ChannelActor {
     type Result = ();
     fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
-        tracing::warn!(actor = %self.path(), "restart requested by an operator");
-        self.deps.registry.do_send(ActorRestarting {
-            path: self.path(),
-            kind: KIND,
-        });
-        ctx.stop();
+        restart_now(ctx, &self.deps.registry, self.path(), KIND);
     }
 }

@@ -17,7 +17,7 @@ use crate::leg::Ringer;
 use crate::monitor::GroupExtra;
 use crate::queue::{DayStats, QueueCore};
 use crate::strategy::Strategy;
-use crate::supervision::{ActorRestarting, Restart, announce, contain};
+use crate::supervision::{Restart, announce, contain, restart_now};
 
 // ---- messages -------------------------------------------------------------
 
@@ -415,11 +415,6 @@ impl Handler<CrashGroup> for QueueGroupActor {
 impl Handler<Restart> for QueueGroupActor {
     type Result = ();
     fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
-        tracing::warn!(actor = %self.path(), "restart requested by an operator");
-        self.deps.registry.do_send(ActorRestarting {
-            path: self.path(),
-            kind: KIND,
-        });
-        ctx.stop();
+        restart_now(ctx, &self.deps.registry, self.path(), KIND);
     }
 }

@@ -16,7 +16,7 @@ use crate::deps::Deps;
 use crate::group_actor::{FindPickup, PickupFind};
 use crate::leg::Ringer;
 use crate::seat::Feature;
-use crate::supervision::{ActorRestarting, Restart, announce, contain};
+use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::SwitchEvent;
 
 // ---- messages -------------------------------------------------------------
@@ -328,35 +328,52 @@ impl Handler<SeatFeature> for Router {
     }
 }
 
+/// An actor an operator names by its path.
+enum Target {
+    Channel(Addr<crate::channel_actor::ChannelActor>),
+    Agent(Addr<AgentActor>),
+    Group(Addr<crate::group_actor::QueueGroupActor>),
+    Router,
+}
+
+impl Router {
+    /// The actor at `channel:12`, `agent:8001`, `group:1` or `router`.
+    fn locate(&self, path: &str) -> Result<Target, String> {
+        let unknown = || format!("no actor {path}");
+        let (kind, id) = path.split_once(':').unwrap_or((path, ""));
+        Ok(match kind {
+            "channel" => {
+                let ch = id.parse().map_err(|_| unknown())?;
+                Target::Channel(
+                    self.deps
+                        .channel(spcti_protocol::ChNum(ch))
+                        .ok_or_else(unknown)?
+                        .clone(),
+                )
+            }
+            "agent" => {
+                let tel = TelNum::new(id).map_err(|_| unknown())?;
+                Target::Agent(self.agents.get(&tel).ok_or_else(unknown)?.clone())
+            }
+            "group" => {
+                let no = id.parse().map_err(|_| unknown())?;
+                Target::Group(self.deps.group(GroupNo(no)).ok_or_else(unknown)?.clone())
+            }
+            "router" if id.is_empty() => Target::Router,
+            _ => return Err(unknown()),
+        })
+    }
+}
+
 /// A fault drill.
 impl Handler<CrashActor> for Router {
     type Result = Result<(), String>;
     fn handle(&mut self, m: CrashActor, ctx: &mut Context<Self>) -> Self::Result {
-        let unknown = || format!("no actor {}", m.path);
-        let (kind, id) = m.path.split_once(':').unwrap_or((m.path.as_str(), ""));
-        match kind {
-            "channel" => {
-                let ch = id.parse().map_err(|_| unknown())?;
-                self.deps
-                    .channel(spcti_protocol::ChNum(ch))
-                    .ok_or_else(unknown)?
-                    .do_send(crate::channel_actor::Crash);
-            }
-            "agent" => {
-                let tel = TelNum::new(id).map_err(|_| unknown())?;
-                self.agents
-                    .get(&tel)
-                    .ok_or_else(unknown)?
-                    .do_send(crate::agent_actor::CrashAgent);
-            }
-            "group" => {
-                let no = id.parse().map_err(|_| unknown())?;
-                self.deps
-                    .group(GroupNo(no))
-                    .ok_or_else(unknown)?
-                    .do_send(crate::group_actor::CrashGroup);
-            }
-            "router" if id.is_empty() => {
+        match self.locate(&m.path)? {
+            Target::Channel(a) => a.do_send(crate::channel_actor::Crash),
+            Target::Agent(a) => a.do_send(crate::agent_actor::CrashAgent),
+            Target::Group(a) => a.do_send(crate::group_actor::CrashGroup),
+            Target::Router => {
                 let registry = self.deps.registry.clone();
                 contain(
                     self,
@@ -367,7 +384,6 @@ impl Handler<CrashActor> for Router {
                     |_, _| panic!("crash requested"),
                 );
             }
-            _ => return Err(unknown()),
         }
         Ok(())
     }
@@ -385,37 +401,13 @@ impl Handler<AgentAt> for Router {
 impl Handler<RestartActor> for Router {
     type Result = Result<(), String>;
     fn handle(&mut self, m: RestartActor, ctx: &mut Context<Self>) -> Self::Result {
-        let unknown = || format!("no actor {}", m.path);
-        let (kind, id) = m.path.split_once(':').unwrap_or((m.path.as_str(), ""));
-        match kind {
-            "channel" => {
-                let ch = id.parse().map_err(|_| unknown())?;
-                self.deps
-                    .channel(spcti_protocol::ChNum(ch))
-                    .ok_or_else(unknown)?
-                    .do_send(Restart);
-            }
-            "agent" => {
-                let tel = TelNum::new(id).map_err(|_| unknown())?;
-                self.agents.get(&tel).ok_or_else(unknown)?.do_send(Restart);
-            }
-            "group" => {
-                let no = id.parse().map_err(|_| unknown())?;
-                self.deps
-                    .group(GroupNo(no))
-                    .ok_or_else(unknown)?
-                    .do_send(Restart);
-            }
-            "router" if id.is_empty() => {
-                // The supervisor restarts the same struct: the index of
-                // agent actors survives, so logged-in agents stay reachable.
-                self.deps.registry.do_send(ActorRestarting {
-                    path: "router".into(),
-                    kind: KIND,
-                });
-                ctx.stop();
-            }
-            _ => return Err(unknown()),
+        match self.locate(&m.path)? {
+            Target::Channel(a) => a.do_send(Restart),
+            Target::Agent(a) => a.do_send(Restart),
+            Target::Group(a) => a.do_send(Restart),
+            // The supervisor restarts the same struct: the index of agent
+            // actors survives, so logged-in agents stay reachable.
+            Target::Router => restart_now(ctx, &self.deps.registry, "router".into(), KIND),
         }
         Ok(())
     }

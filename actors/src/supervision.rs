@@ -182,6 +182,21 @@ impl Handler<ListActors> for Registry {
     }
 }
 
+/// The operator's restart: recorded, then the actor stops and its
+/// supervisor starts it again (state rebuilt by its `restarting` hook).
+pub fn restart_now<A>(
+    ctx: &mut Context<A>,
+    registry: &Addr<Registry>,
+    path: String,
+    kind: &'static str,
+) where
+    A: Actor<Context = Context<A>>,
+{
+    tracing::warn!(actor = %path, "restart requested by an operator");
+    registry.do_send(ActorRestarting { path, kind });
+    ctx.stop();
+}
+
 /// Announces an actor's (re)start from its `started` hook and, after
 /// repeated failures, holds its mailbox for the registry's backoff.
 pub fn announce<A>(
