@@ -147,6 +147,27 @@ impl AgentCore {
         Ok(())
     }
 
+    /// A call this agent asked to pick up rings its seat: allowed while
+    /// busy (the agent chose to take it), never while on or ringing for
+    /// another call.
+    pub fn picking_up(&mut self, call: ChNum, now: Mono) -> Result<(), Refusal> {
+        if self.status == Status::Offline
+            || !matches!(self.activity, Activity::Idle | Activity::WrapUp { .. })
+        {
+            return Err(Refusal::NotAvailable(self.agent_state()));
+        }
+        self.activity = Activity::Ringing { call, since: now };
+        Ok(())
+    }
+
+    /// The call this agent is ringing for or talking on.
+    pub fn call(&self) -> Option<ChNum> {
+        match self.activity {
+            Activity::Ringing { call, .. } | Activity::Talking { call, .. } => Some(call),
+            _ => None,
+        }
+    }
+
     /// The offer ended without this agent answering. With `noanswerleave`
     /// and a ring-out, the agent goes busy.
     pub fn offer_withdrawn(

@@ -57,6 +57,8 @@ pub struct Offered {
     pub group: Option<GroupNo>,
     pub waited: Duration,
     pub customer: Customer,
+    /// The agent asked for this call (pick-up): it may ring while busy.
+    pub pick_up: bool,
 }
 
 /// The offer ended without this agent answering.
@@ -97,6 +99,10 @@ pub struct AgentView {
     pub groups: Vec<(GroupNo, u32)>,
     pub state: AgentState,
     pub show_state: String,
+    /// The call (trunk channel) it rings for or talks on.
+    pub call: Option<ChNum>,
+    /// Where its client program is.
+    pub client: Option<SocketAddr>,
 }
 
 /// Asks for an [`AgentView`].
@@ -365,7 +371,13 @@ impl Handler<Offered> for AgentActor {
         self.run(ctx, |act, ctx| {
             let now = act.deps.clock.now();
             let mut accepted = Ok(());
-            act.change(ctx, |c| accepted = c.offered(m.call, now));
+            act.change(ctx, |c| {
+                accepted = if m.pick_up {
+                    c.picking_up(m.call, now)
+                } else {
+                    c.offered(m.call, now)
+                }
+            });
             if let Err(why) = accepted {
                 tracing::info!(agent = %act.core.tel, ?why, "offer declined");
                 if let Some(trunk) = act.deps.channel(m.call) {
@@ -479,6 +491,8 @@ impl Handler<GetAgent> for AgentActor {
             groups: self.core.groups.clone(),
             state: self.core.agent_state(),
             show_state: self.core.show_state.clone(),
+            call: self.core.call(),
+            client: self.core.client,
         })
     }
 }

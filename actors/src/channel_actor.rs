@@ -78,13 +78,35 @@ pub struct SeatHungUp {
     pub seat: ChNum,
 }
 
-/// Pick the ringing call on this trunk up to the picker's seat.
+/// Pick the ringing call on this trunk up to the picker's seat (connected
+/// at once when `seat_lifted`, rung otherwise). Answers the caller's number.
 #[derive(Message)]
 #[rtype(result = "Result<String, String>")]
 pub struct PickUpCall {
     pub picker: Ringer,
     pub agent: Addr<AgentActor>,
+    pub seat_lifted: bool,
 }
+
+/// End whatever is on this channel (1027; 1022 on the target's call). A
+/// seat connected to a call ends that call; a ringing seat stops ringing
+/// (the call goes on to other agents).
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct ForceRelease;
+
+/// Trunk: the agent on `seat` only listens (`on`) or talks again (1016).
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct MuteSeat {
+    pub seat: ChNum,
+    pub on: bool,
+}
+
+/// Seat: the call it is ringing for, and since when.
+#[derive(Message)]
+#[rtype(result = "Option<(ChNum, Mono)>")]
+pub struct RingingFor;
 
 /// A summary for queries: state, numbers, since.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,7 +285,11 @@ impl ChannelActor {
                         g.do_send(CallAnswered { ch: me, waited });
                     }
                 }
-                LegEffect::Offer { ringer, waited } => self.offer_to(&ringer, waited),
+                LegEffect::Offer {
+                    ringer,
+                    waited,
+                    pick_up,
+                } => self.offer_to(&ringer, waited, pick_up),
                 LegEffect::Withdraw { ringer, rang_out } => {
                     if let Some(seat) = self.deps.channel(ringer.seat) {
                         seat.do_send(StopRing { call: me });
@@ -350,7 +376,7 @@ impl ChannelActor {
         }
     }
 
-    fn offer_to(&mut self, ringer: &Ringer, waited: std::time::Duration) {
+    fn offer_to(&mut self, ringer: &Ringer, waited: std::time::Duration, pick_up: bool) {
         let me = self.desc.ch;
         let Some(call) = self.leg().and_then(|l| l.call()).cloned() else {
             return;
@@ -364,6 +390,7 @@ impl ChannelActor {
                 group: call.group,
                 waited,
                 customer: call.customer.clone().unwrap_or_default(),
+                pick_up,
             });
         }
         if let Some(seat) = self.deps.channel(ringer.seat) {
@@ -697,8 +724,9 @@ impl Handler<PickUpCall> for ChannelActor {
                     return Err("not a trunk".to_owned());
                 };
                 let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
+                let ring_timeout = act.deps.settings.ring_timeout;
                 let fx = leg
-                    .pick_up(m.picker.clone(), now, &clock)
+                    .pick_up(m.picker.clone(), m.seat_lifted, now, ring_timeout, &clock)
                     .map_err(|e| e.0.to_owned())?;
                 act.agents.insert(m.picker.agent.clone(), m.agent);
                 act.leg_effects(fx, ctx);
@@ -706,6 +734,101 @@ impl Handler<PickUpCall> for ChannelActor {
             },
         );
         out.unwrap_or_else(|| Err("the call failed".into()))
+    }
+}
+
+/// The operator's (or a supervisor's) release.
+impl Handler<ForceRelease> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, _: ForceRelease, ctx: &mut Context<Self>) -> Self::Result {
+        let me = self.desc.ch;
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let now = act.now();
+                let clock = act.deps.clock.clone();
+                match &mut act.core {
+                    Core::Trunk(leg) => {
+                        let fx = leg.release(now, &clock).map_err(|e| e.0.to_owned())?;
+                        tracing::info!(ch = %me, "call released by request");
+                        act.leg_effects(fx, ctx);
+                        Ok(())
+                    }
+                    Core::Seat { seat, ext } => match seat.clone() {
+                        // The call is the trunk's: ending it there writes its
+                        // record and tells everyone, this seat included.
+                        Seat::Connected { call, .. } => {
+                            let trunk = act.deps.channel(call).ok_or("no such call")?;
+                            trunk.do_send(ForceRelease);
+                            Ok(())
+                        }
+                        Seat::Ringing { call, .. } => {
+                            seat.stop_ring(call);
+                            act.deps.switch.do_send(SwitchCommand::Clear {
+                                ch: me,
+                                cause: Cause::NORMAL,
+                            });
+                            if let Some(trunk) = act.deps.channel(call) {
+                                trunk.do_send(OfferDeclined { agent: ext.clone() });
+                            }
+                            Ok(())
+                        }
+                        Seat::OffHook { .. } | Seat::Dead { .. } => {
+                            // The phone stays lifted; it only hears nothing.
+                            act.deps.switch.do_send(SwitchCommand::Clear {
+                                ch: me,
+                                cause: Cause::NORMAL,
+                            });
+                            Ok(())
+                        }
+                        Seat::OnHook => Err(format!("channel {me} is free")),
+                    },
+                }
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// Mute or unmute the agent on this trunk's call.
+impl Handler<MuteSeat> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let Core::Trunk(leg) = &mut act.core else {
+                    return Err("not a trunk".to_owned());
+                };
+                let fx = leg.mute(m.seat, m.on).map_err(|e| e.0.to_owned())?;
+                act.leg_effects(fx, ctx);
+                Ok(())
+            },
+        );
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// The call this seat rings for.
+impl Handler<RingingFor> for ChannelActor {
+    type Result = Option<(ChNum, Mono)>;
+    fn handle(&mut self, _: RingingFor, _: &mut Context<Self>) -> Self::Result {
+        match &self.core {
+            Core::Seat {
+                seat: Seat::Ringing { call, since },
+                ..
+            } => Some((*call, *since)),
+            _ => None,
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::clock::Mono;
 use crate::deps::Deps;
 use crate::leg::Ringer;
 use crate::monitor::GroupExtra;
-use crate::queue::{DayStats, QueueCore};
+use crate::queue::QueueCore;
 use crate::strategy::Strategy;
 use crate::supervision::{Restart, announce, contain, restart_now};
 
@@ -102,28 +102,16 @@ pub struct FindPickup {
     pub min_ring: Duration,
 }
 
-/// Live numbers of the group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupStats {
-    pub no: GroupNo,
-    pub members: u32,
-    pub available: u32,
-    pub waiting: u32,
-    pub ringing: u32,
-    pub longest_wait: Duration,
-    pub today: DayStats,
-    pub service_level_percent: u32,
-}
-
 /// Make the actor panic (fault drills and tests).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CrashGroup;
 
-/// Asks for [`GroupStats`].
+/// The group's statistics as of now (9014): waits grow with time, so the
+/// last published state is not enough for 1013.
 #[derive(Message)]
-#[rtype(result = "GroupStats")]
-pub struct GetGroupStats;
+#[rtype(result = "Stats")]
+pub struct GetStats;
 
 // ---- the actor ------------------------------------------------------------
 
@@ -385,20 +373,10 @@ impl Handler<FindPickup> for QueueGroupActor {
 }
 
 /// Live statistics.
-impl Handler<GetGroupStats> for QueueGroupActor {
-    type Result = MessageResult<GetGroupStats>;
-    fn handle(&mut self, _: GetGroupStats, _: &mut Context<Self>) -> Self::Result {
-        let now = self.deps.clock.now();
-        MessageResult(GroupStats {
-            no: self.core.no,
-            members: self.core.members().len() as u32,
-            available: self.core.members().iter().filter(|m| m.available).count() as u32,
-            waiting: self.core.waiting().count() as u32,
-            ringing: self.core.ringing().len() as u32,
-            longest_wait: self.core.longest_wait(now),
-            today: self.core.stats,
-            service_level_percent: self.core.service_level_percent(),
-        })
+impl Handler<GetStats> for QueueGroupActor {
+    type Result = MessageResult<GetStats>;
+    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats())
     }
 }
 

@@ -69,6 +69,8 @@ pub enum Leg {
         answered_at: Mono,
         /// Relative to `data_dir/recordings`.
         recording: String,
+        /// The agent only listens: the caller does not hear the seat (1016).
+        muted: bool,
     },
 }
 
@@ -93,10 +95,12 @@ pub enum LegEffect {
         group: GroupNo,
         waited: Duration,
     },
-    /// Offer the call to an agent (screen pop) and ring its seat.
+    /// Offer the call to an agent (screen pop) and ring its seat;
+    /// `pick_up` when the agent asked for it (allowed while busy).
     Offer {
         ringer: Ringer,
         waited: Duration,
+        pick_up: bool,
     },
     /// The offer to an agent ended without them answering.
     Withdraw {
@@ -314,6 +318,7 @@ impl InboundLeg {
             .map(|r| LegEffect::Offer {
                 ringer: r.clone(),
                 waited,
+                pick_up: false,
             })
             .collect();
         fx.push(LegEffect::StartRingTimer(ring_timeout));
@@ -415,6 +420,7 @@ impl InboundLeg {
             agent,
             answered_at: now,
             recording,
+            muted: false,
         });
         fx
     }
@@ -443,34 +449,87 @@ impl InboundLeg {
         self.connect(call, winner.expect("checked above"), fx, now, clock)
     }
 
-    /// An agent picks the call up from another seat (off-hook + `*`, `*7`).
+    /// An agent picks the ringing call up from another seat (1010, `*7`,
+    /// off-hook + `*`). A lifted seat is connected at once; a seat on-hook
+    /// becomes the only one ringing for the call, for a fresh ring timeout.
     pub fn pick_up(
         &mut self,
         picker: Ringer,
+        seat_lifted: bool,
         now: Mono,
+        ring_timeout: Duration,
         clock: &Clock,
     ) -> Result<Vec<LegEffect>, NotNow> {
-        let call = match std::mem::take(&mut self.leg) {
-            Leg::Ringing { call, ringers, .. } => {
-                let fx: Vec<LegEffect> = ringers
-                    .into_iter()
-                    .map(|r| LegEffect::Withdraw {
-                        ringer: r,
-                        rang_out: false,
-                    })
-                    .collect();
-                (call, fx)
+        match &self.leg {
+            Leg::Ringing { ringers, .. } if ringers.iter().any(|r| r.seat == picker.seat) => {
+                return Err(NotNow("the call is ringing your own seat: answer it"));
             }
-            other => {
-                self.leg = other;
-                return Err(NotNow("the call is not ringing"));
-            }
+            Leg::Ringing { .. } => {}
+            _ => return Err(NotNow("the call is not ringing")),
+        }
+        let Leg::Ringing { call, ringers, .. } = std::mem::take(&mut self.leg) else {
+            unreachable!("checked above")
         };
-        let (call, mut fx) = call;
+        let mut fx: Vec<LegEffect> = ringers
+            .into_iter()
+            .map(|r| LegEffect::Withdraw {
+                ringer: r,
+                rang_out: false,
+            })
+            .collect();
+        if !seat_lifted {
+            let waited = now.saturating_sub(call.queued_at.unwrap_or(now));
+            fx.push(LegEffect::Offer {
+                ringer: picker.clone(),
+                waited,
+                pick_up: true,
+            });
+            fx.push(LegEffect::StartRingTimer(ring_timeout));
+            self.to(Leg::Ringing {
+                call,
+                ringers: vec![picker],
+                since: now,
+            });
+            return Ok(fx);
+        }
         fx.push(LegEffect::ConnectSeat {
             ringer: picker.clone(),
         });
         Ok(self.connect(call, picker, fx, now, clock))
+    }
+
+    /// 1016: the agent on `seat` only listens (`on`) or talks again. The
+    /// caller's side of the link is cut or restored; the agent keeps hearing
+    /// the caller, and the recording goes on.
+    pub fn mute(&mut self, seat: ChNum, on: bool) -> Result<Vec<LegEffect>, NotNow> {
+        let me = self.ch;
+        let Leg::Talking { agent, muted, .. } = &mut self.leg else {
+            return Err(NotNow("no call is connected"));
+        };
+        if agent.seat != seat {
+            return Err(NotNow("the seat is not on this call"));
+        }
+        if *muted == on {
+            return Ok(vec![]);
+        }
+        *muted = on;
+        tracing::trace!(ch = %me, muted = on, "mute");
+        Ok(if on {
+            vec![
+                LegEffect::Switch(SwitchCommand::Unlink { a: me, b: seat }),
+                LegEffect::Switch(SwitchCommand::Link {
+                    a: seat,
+                    b: me,
+                    two_way: false,
+                }),
+            ]
+        } else {
+            vec![LegEffect::Switch(SwitchCommand::Link {
+                a: me,
+                b: seat,
+                two_way: true,
+            })]
+        })
     }
 
     fn record(&self, call: &CallInfo, end: Ending<'_>, now: Mono, clock: &Clock) -> LegEffect {
@@ -517,6 +576,7 @@ impl InboundLeg {
             agent,
             answered_at,
             recording,
+            ..
         } = std::mem::take(&mut self.leg)
         else {
             unreachable!("called in Talking only")
@@ -574,9 +634,18 @@ impl InboundLeg {
         self.end(HangupBy::Caller, cause, now, clock)
     }
 
-    /// The system ends the call (forced release, actor restart).
+    /// The system ends the call after a failure (actor restart).
     pub fn abort(&mut self, now: Mono, clock: &Clock) -> Vec<LegEffect> {
         self.end(HangupBy::System, SYSTEM_FAILURE, now, clock)
+    }
+
+    /// An operator or supervisor ends the call (1027, 1022): a normal
+    /// clearing, recorded as ended by the system.
+    pub fn release(&mut self, now: Mono, clock: &Clock) -> Result<Vec<LegEffect>, NotNow> {
+        if self.leg == Leg::Free {
+            return Err(NotNow("the channel has no call"));
+        }
+        Ok(self.end(HangupBy::System, Cause::NORMAL, now, clock))
     }
 
     fn end(&mut self, by: HangupBy, cause: Cause, now: Mono, clock: &Clock) -> Vec<LegEffect> {
@@ -817,5 +886,99 @@ mod tests {
         assert!(fx.contains(&LegEffect::AgentConnected {
             ringer: ringer("8002", 31)
         }));
+    }
+
+    #[test]
+    fn pick_up_rings_an_on_hook_seat_alone_and_connects_a_lifted_one() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        assert!(
+            leg.pick_up(ringer("8001", 30), false, s(11), s(45), &clock)
+                .is_err(),
+            "the seat it rings cannot pick it up"
+        );
+        let fx = leg
+            .pick_up(ringer("8002", 31), false, s(11), s(45), &clock)
+            .unwrap();
+        assert!(fx.contains(&LegEffect::Withdraw {
+            ringer: ringer("8001", 30),
+            rang_out: false
+        }));
+        assert!(fx.contains(&LegEffect::Offer {
+            ringer: ringer("8002", 31),
+            waited: s(8),
+            pick_up: true
+        }));
+        assert!(fx.contains(&LegEffect::StartRingTimer(s(45))));
+        assert!(
+            matches!(&leg.leg, Leg::Ringing { ringers, since, .. } if ringers.len() == 1 && *since == s(11))
+        );
+
+        let fx = leg
+            .pick_up(ringer("8003", 32), true, s(12), s(45), &clock)
+            .unwrap();
+        assert!(fx.contains(&LegEffect::ConnectSeat {
+            ringer: ringer("8003", 32)
+        }));
+        assert_eq!(leg.talking_to(), Some(&ringer("8003", 32)));
+        assert!(
+            leg.pick_up(ringer("8002", 31), true, s(13), s(45), &clock)
+                .is_err(),
+            "a connected call cannot be picked up"
+        );
+    }
+
+    #[test]
+    fn mute_makes_the_link_one_way_and_back() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(2));
+        assert!(leg.mute(ChNum(30), true).is_err());
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        leg.seat_answered(ChNum(30), s(6), &clock);
+        assert!(leg.mute(ChNum(31), true).is_err(), "another seat");
+        assert_eq!(
+            leg.mute(ChNum(30), true).unwrap(),
+            vec![
+                LegEffect::Switch(SwitchCommand::Unlink {
+                    a: ChNum(2),
+                    b: ChNum(30)
+                }),
+                LegEffect::Switch(SwitchCommand::Link {
+                    a: ChNum(30),
+                    b: ChNum(2),
+                    two_way: false
+                }),
+            ]
+        );
+        assert!(
+            leg.mute(ChNum(30), true).unwrap().is_empty(),
+            "already muted"
+        );
+        assert_eq!(
+            leg.mute(ChNum(30), false).unwrap(),
+            vec![LegEffect::Switch(SwitchCommand::Link {
+                a: ChNum(2),
+                b: ChNum(30),
+                two_way: true
+            })]
+        );
+    }
+
+    #[test]
+    fn a_release_is_recorded_as_the_system_with_a_normal_cause() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        assert!(leg.release(s(0), &clock).is_err());
+        queued(&mut leg);
+        let fx = leg.release(s(9), &clock).unwrap();
+        let r = record_of(&fx);
+        assert_eq!(
+            (r.tellmsg, r.hangup_by, r.cause),
+            (TellMsg::QueueHangup, HangupBy::System, 16)
+        );
+        assert_eq!(leg.leg, Leg::Free);
     }
 }

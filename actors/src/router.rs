@@ -7,17 +7,18 @@ use std::net::SocketAddr;
 
 use actix::prelude::*;
 use spcti_protocol::agent::{Heartbeat, Login, Logout, SetBusy};
-use spcti_protocol::reply::{Ack, HeartbeatAck};
-use spcti_protocol::{AgentState, Direction, Envelope, GroupNo, Message as Wire, TelNum};
+use spcti_protocol::reply::{Ack, ChannelInfo, HeartbeatAck, MonitorSet, PickUpResult};
+use spcti_protocol::{
+    AgentState, DataTarget, Direction, Envelope, GroupNo, Message as Wire, ResultCh, TelNum, WorkNo,
+};
 
-use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, GetAgent, PhoneLogout};
-use crate::channel_actor::PickUpCall;
-use crate::deps::Deps;
-use crate::group_actor::{FindPickup, PickupFind};
-use crate::leg::Ringer;
+use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, PhoneLogout};
+use crate::control::{self, PickTarget};
+use crate::deps::{Deps, SendToClient};
 use crate::seat::Feature;
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::SwitchEvent;
+use crate::udp_monitor::{AddPlatform, UdpMonitor};
 
 // ---- messages -------------------------------------------------------------
 
@@ -60,10 +61,26 @@ pub struct AgentAt(pub TelNum);
 
 // ---- the actor ------------------------------------------------------------
 
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+/// Where a request goes.
+enum Routed {
+    /// To its agent's actor.
+    Agent(Addr<AgentActor>, ClientCommand),
+    /// Answered by the router itself (boxed: replies are large).
+    Reply(Box<Wire>),
+    /// Answered once the actors concerned have answered.
+    Later(BoxFuture<Wire>),
+}
+
 /// The router.
 pub struct Router {
     deps: Deps,
     agents: HashMap<TelNum, Addr<AgentActor>>,
+    /// Which agent each client address speaks for (6026's From).
+    clients: HashMap<SocketAddr, TelNum>,
+    /// The UDP monitor platforms (1015), started at the first.
+    udp_monitor: Option<Addr<UdpMonitor>>,
 }
 
 const KIND: &str = "router";
@@ -76,6 +93,8 @@ impl Router {
         Router {
             deps,
             agents: HashMap::new(),
+            clients: HashMap::new(),
+            udp_monitor: None,
         }
     }
 
@@ -132,31 +151,94 @@ impl Router {
         }
     }
 
-    /// Routes a request to its agent, or answers it here (boxed: replies are large).
-    fn request(
-        &mut self,
-        m: ClientRequest,
-    ) -> Result<(Addr<AgentActor>, ClientCommand), Box<Wire>> {
+    /// The agent actor named by a supervisor's or data-exchange `Target`:
+    /// an extension with an agent, else a logged-in agent's job number.
+    fn target_agent(&self, target: &str) -> Result<Addr<AgentActor>, String> {
+        let target = target.trim();
+        if let Some(a) = TelNum::new(target).ok().and_then(|t| self.agents.get(&t)) {
+            return Ok(a.clone());
+        }
+        WorkNo::new(target)
+            .ok()
+            .and_then(|w| control::agent_with_work_no(&self.deps, &w))
+            .and_then(|tel| self.agents.get(&tel).cloned())
+            .ok_or_else(|| format!("no agent {target} (extension or WorkNo) is logged in"))
+    }
+
+    /// What a pick-up `Target` names: a configured group number, else an
+    /// extension (protocol.md section 8).
+    fn pick_target(&self, target: Option<&str>) -> Result<PickTarget, String> {
+        let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(PickTarget::Any);
+        };
+        if let Some(g) = t
+            .parse()
+            .ok()
+            .map(GroupNo)
+            .filter(|g| self.deps.group(*g).is_some())
+        {
+            return Ok(PickTarget::Group(g));
+        }
+        match TelNum::new(t) {
+            Ok(ext) if self.deps.topo().seats.contains_key(&ext) => Ok(PickTarget::Ext(ext)),
+            _ => Err(format!("{t} is neither a group nor an extension")),
+        }
+    }
+
+    /// Who sent a datagram, for 6026's From: the agent whose client it is,
+    /// else the address.
+    fn sender_name(&self, from: SocketAddr) -> String {
+        self.clients
+            .get(&from)
+            .map_or_else(|| from.to_string(), TelNum::to_string)
+    }
+
+    /// Routes a request to its agent, answers it here, or hands it to a
+    /// future that asks the actors concerned.
+    fn request(&mut self, m: ClientRequest) -> Routed {
         let from = m.from;
         let code = m.envelope.message.msg_type();
         let fail = |tel: Option<&TelNum>, why: String| {
-            Box::new(Wire::from(Ack::failed(code, tel.cloned(), why)))
+            Routed::Reply(Box::new(Wire::from(Ack::failed(code, tel.cloned(), why))))
         };
-        let existing = |router: &Router, tel: &TelNum| {
-            router
-                .agents
-                .get(tel)
-                .cloned()
-                .ok_or_else(|| fail(Some(tel), format!("{tel} is not logged in")))
+
+        // A 9000 from what a future found.
+        let acked = |tel: Option<TelNum>, f: BoxFuture<Result<(), String>>| -> Routed {
+            Routed::Later(Box::pin(async move {
+                match f.await {
+                    Ok(()) => Ack::ok(code, tel).into(),
+                    Err(why) => Ack::failed(code, tel, why).into(),
+                }
+            }))
         };
+        macro_rules! existing {
+            ($tel:expr) => {
+                match self.agents.get($tel) {
+                    Some(a) => a.clone(),
+                    None => return fail(Some($tel), format!("{} is not logged in", $tel)),
+                }
+            };
+        }
+        macro_rules! target {
+            ($tel:expr, $target:expr) => {
+                match self.target_agent($target) {
+                    Ok(a) => a,
+                    Err(why) => return fail($tel, why),
+                }
+            };
+        }
+        let deps = self.deps.clone();
         let (addr, request) = match m.envelope.message {
             Wire::Login(l) => {
-                let groups = self
-                    .login_groups(&l)
-                    .map_err(|why| fail(Some(&l.tel_num), why))?;
-                let addr = self
-                    .agent_for(&l.tel_num)
-                    .map_err(|why| fail(Some(&l.tel_num), why))?;
+                let groups = match self.login_groups(&l) {
+                    Ok(g) => g,
+                    Err(why) => return fail(Some(&l.tel_num), why),
+                };
+                let addr = match self.agent_for(&l.tel_num) {
+                    Ok(a) => a,
+                    Err(why) => return fail(Some(&l.tel_num), why),
+                };
+                self.clients.insert(from, l.tel_num.clone());
                 let request = AgentRequest::Login {
                     work_no: l.work_no,
                     groups,
@@ -167,89 +249,197 @@ impl Router {
             Wire::SetBusy(SetBusy {
                 tel_num,
                 show_state,
-            }) => (
-                existing(self, &tel_num)?,
-                AgentRequest::Busy { show: show_state },
-            ),
-            Wire::Logout(Logout { tel_num }) => (existing(self, &tel_num)?, AgentRequest::Logout),
+            }) => {
+                let addr = existing!(&tel_num);
+                self.clients.insert(from, tel_num);
+                (addr, AgentRequest::Busy { show: show_state })
+            }
+            Wire::Logout(Logout { tel_num }) => (existing!(&tel_num), AgentRequest::Logout),
             Wire::Heartbeat(Heartbeat { tel_num }) => match self.agents.get(&tel_num) {
-                Some(a) => (a.clone(), AgentRequest::Heartbeat),
+                Some(a) => {
+                    let a = a.clone();
+                    self.clients.insert(from, tel_num);
+                    (a, AgentRequest::Heartbeat)
+                }
                 None => {
                     let offline = HeartbeatAck {
                         tel_num,
                         agent_state: AgentState::Offline,
                     };
-                    return Err(Box::new(offline.into()));
+                    return Routed::Reply(Box::new(offline.into()));
                 }
             },
+            Wire::PickUp(p) => {
+                // 9040 names the requester's channel: without a seat, a 9000.
+                let Some(my_seat) = self.deps.topo().seats.get(&p.tel_num).copied() else {
+                    return fail(
+                        Some(&p.tel_num),
+                        format!("{} is not a seat extension", p.tel_num),
+                    );
+                };
+                let refused = |why: String| {
+                    Routed::Reply(Box::new(
+                        PickUpResult {
+                            ch_num: my_seat,
+                            result_ch: ResultCh(None),
+                            result_str: why,
+                            in_call_num: String::new(),
+                        }
+                        .into(),
+                    ))
+                };
+                let Some(agent) = self.agents.get(&p.tel_num).cloned() else {
+                    return refused(format!("{} is not logged in", p.tel_num));
+                };
+                let target = match self.pick_target(p.target.as_deref()) {
+                    Ok(t) => t,
+                    Err(why) => return refused(why),
+                };
+                return Routed::Later(Box::pin(async move {
+                    let reply = match control::pick_up(deps, agent, target).await {
+                        Ok(picked) => PickUpResult {
+                            ch_num: my_seat,
+                            result_ch: ResultCh(Some(picked.trunk)),
+                            result_str: if picked.ringing {
+                                "picked up; your seat is ringing".into()
+                            } else {
+                                "picked up".into()
+                            },
+                            in_call_num: picked.caller,
+                        },
+                        Err(why) => PickUpResult {
+                            ch_num: my_seat,
+                            result_ch: ResultCh(None),
+                            result_str: why,
+                            in_call_num: String::new(),
+                        },
+                    };
+                    reply.into()
+                }));
+            }
+            Wire::ChannelInfoQuery(q) => {
+                let info = match control::channel_info(
+                    &self.deps,
+                    q.ch_num,
+                    q.tel_num.as_ref(),
+                    q.work_no.as_ref(),
+                ) {
+                    Ok(channels) => ChannelInfo { channels },
+                    Err(why) => return fail(q.tel_num.as_ref(), why),
+                };
+                return match (q.ret_ip, q.ret_port) {
+                    (Some(ip), Some(port)) => {
+                        let to = SocketAddr::new(ip, port);
+                        self.deps.client.do_send(SendToClient {
+                            to,
+                            message: info.into(),
+                        });
+                        let mut ack = Ack::ok(code, q.tel_num);
+                        ack.result_str = format!("9011 sent to {to}");
+                        Routed::Reply(Box::new(ack.into()))
+                    }
+                    _ => Routed::Reply(Box::new(info.into())),
+                };
+            }
+            Wire::StatsQuery(q) => {
+                return Routed::Later(Box::pin(async move {
+                    match control::statistics(deps, q.group_no).await {
+                        Ok(s) => s.into(),
+                        Err(why) => Ack::failed(code, None, why).into(),
+                    }
+                }));
+            }
+            Wire::SetMonitor(s) => {
+                let platforms = self
+                    .udp_monitor
+                    .get_or_insert_with(|| UdpMonitor::new(deps.clone()).start())
+                    .clone();
+                let to = SocketAddr::new(s.ip, s.port);
+                return Routed::Later(Box::pin(async move {
+                    let accepted = matches!(platforms.send(AddPlatform(to)).await, Ok(Ok(())));
+                    MonitorSet { accepted }.into()
+                }));
+            }
+            Wire::Mute(mu) => {
+                let agent = existing!(&mu.tel_num);
+                return acked(
+                    Some(mu.tel_num),
+                    Box::pin(control::mute(deps, agent, mu.mute)),
+                );
+            }
+            Wire::ForceHangup(f) => {
+                existing!(&f.tel_num);
+                let target = target!(Some(&f.tel_num), &f.target);
+                return acked(
+                    Some(f.tel_num),
+                    Box::pin(control::force_hangup(deps, target)),
+                );
+            }
+            Wire::ForceRelease(f) => {
+                return acked(None, Box::pin(control::release(deps, f.ch_num)));
+            }
+            Wire::DataExchange(d) => {
+                let target = match d.target {
+                    DataTarget::Agent(a) => target!(None, &a),
+                    DataTarget::Channel(ch) => {
+                        return fail(
+                            None,
+                            format!(
+                                "channel {ch} runs no flow to take data: flows are not built yet"
+                            ),
+                        );
+                    }
+                };
+                let sender = self.sender_name(from);
+                return acked(
+                    None,
+                    Box::pin(control::deliver_data(deps, target, sender, d.data)),
+                );
+            }
             other if other.direction() == Some(Direction::FromServer) => {
-                return Err(fail(
+                return fail(
                     None,
                     format!("MsgType {code} is sent by the server, not to it"),
-                ));
+                );
             }
-            _ => return Err(fail(None, NOT_SUPPORTED.to_owned())),
+            _ => return fail(None, NOT_SUPPORTED.to_owned()),
         };
-        Ok((addr, ClientCommand { from, request }))
+        Routed::Agent(addr, ClientCommand { from, request })
     }
 
     fn feature(&mut self, m: SeatFeature) {
         let agent = self.agents.get(&m.ext).cloned();
-        match m.feature {
+        let target = match m.feature {
             Feature::Logout => {
                 if !self.deps.settings.allow_phone_logout {
                     tracing::info!(seat = %m.ext, "*9 ignored: [sys] allow_phone_logout is off");
                 } else if let Some(a) = agent {
                     a.do_send(PhoneLogout);
                 }
+                return;
             }
-            Feature::PickUpAny => {
-                let Some(agent) = agent else {
-                    tracing::info!(seat = %m.ext, "pick-up from a seat with no agent logged in");
-                    return;
-                };
-                let deps = self.deps.clone();
-                actix::spawn(pick_up_any(deps, agent));
+            Feature::PickUpAny => Ok(PickTarget::Any),
+            Feature::PickUp(t) => self.pick_target(Some(&t)),
+            other => {
+                tracing::info!(seat = %m.ext, feature = ?other, "{NOT_SUPPORTED}");
+                return;
             }
-            other => tracing::info!(seat = %m.ext, feature = ?other, "{NOT_SUPPORTED}"),
-        }
-    }
-}
-
-/// Off-hook + `*`: the longest-ringing call of the agent's groups that has
-/// rung `pickup_min_ring_s`, connected to the agent's (lifted) seat.
-async fn pick_up_any(deps: Deps, agent: Addr<AgentActor>) {
-    let Ok(view) = agent.send(GetAgent).await else {
-        return;
-    };
-    let min_ring = deps.settings.pickup_min_ring;
-    let mut best: Option<(crate::clock::Mono, Addr<crate::channel_actor::ChannelActor>)> = None;
-    for (g, _) in &view.groups {
-        let Some(group) = deps.group(*g) else {
-            continue;
         };
-        match group.send(FindPickup { min_ring }).await {
-            Ok(PickupFind::Found { since, trunk, .. })
-                if best.as_ref().is_none_or(|(s, _)| since < *s) =>
-            {
-                best = Some((since, trunk));
+        let Some(agent) = agent else {
+            tracing::info!(seat = %m.ext, "pick-up from a seat with no agent logged in");
+            return;
+        };
+        match target {
+            Ok(target) => {
+                let (deps, ext) = (self.deps.clone(), m.ext);
+                actix::spawn(async move {
+                    if let Err(why) = control::pick_up(deps, agent, target).await {
+                        tracing::info!(seat = %ext, %why, "pick-up refused");
+                    }
+                });
             }
-            Ok(PickupFind::TooEarly { rang }) => {
-                tracing::info!(agent = %view.tel, rang_s = rang.as_secs(), "pick-up refused: the call has not rung long enough");
-            }
-            _ => {}
+            Err(why) => tracing::info!(seat = %m.ext, %why, "pick-up refused"),
         }
-    }
-    let Some((_, trunk)) = best else { return };
-    let picker = Ringer {
-        agent: view.tel.clone(),
-        work_no: view.work_no.clone(),
-        seat: view.seat,
-    };
-    match trunk.send(PickUpCall { picker, agent }).await {
-        Ok(Ok(caller)) => tracing::info!(agent = %view.tel, %caller, "picked up"),
-        Ok(Err(why)) => tracing::info!(agent = %view.tel, %why, "pick-up failed"),
-        Err(e) => tracing::warn!(agent = %view.tel, "pick-up failed: {e}"),
     }
 }
 
@@ -297,7 +487,7 @@ impl Handler<ClientRequest> for Router {
         );
         Box::pin(async move {
             match routed {
-                Some(Ok((addr, cmd))) => addr.send(cmd).await.unwrap_or_else(|_| {
+                Some(Routed::Agent(addr, cmd)) => addr.send(cmd).await.unwrap_or_else(|_| {
                     Ack::failed(
                         code,
                         None,
@@ -305,7 +495,8 @@ impl Handler<ClientRequest> for Router {
                     )
                     .into()
                 }),
-                Some(Err(reply)) => *reply,
+                Some(Routed::Reply(reply)) => *reply,
+                Some(Routed::Later(f)) => f.await,
                 None => Ack::failed(code, None, "internal error, try again").into(),
             }
         })

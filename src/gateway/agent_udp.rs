@@ -163,6 +163,12 @@ async fn serve(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Rout
         let (socket, router) = (socket.clone(), router.clone());
         actix::spawn(async move {
             let seq = env.seq.clone();
+            // 1031 is an HTTP request to a phone: no actor is concerned.
+            if let Wire::PhoneControl(p) = env.message {
+                let answer = super::phone::control(p).await.into();
+                reply(&socket, from, &answer, seq.as_deref(), encoding).await;
+                return;
+            }
             let answer = router
                 .send(ClientRequest {
                     from,

@@ -2,3 +2,4 @@
 
 pub mod agent_udp;
 pub mod monitor_ws;
+pub mod phone;

@@ -1,0 +1,325 @@
+//! Agent requests that are answered from the whole floor rather than by one
+//! agent's actor: pick-up (1010, `*7`, off-hook + `*`), channel info (1011),
+//! statistics (1013), and the controls that act on another party's call
+//! (1016 mute, 1022 force hang-up, 1026 data exchange, 1027 force release).
+//!
+//! The router resolves who is meant and hands the work here; each function
+//! asks the actors concerned and returns the reply's content, or the reason
+//! it could not be done (a 9000 Result=0 or a 9040 ResultSTR).
+
+use actix::prelude::*;
+use spcti_protocol::event::DataReceived;
+use spcti_protocol::monitor::ChannelStatus;
+use spcti_protocol::reply::Stats;
+use spcti_protocol::{AgentState, ChNum, ChannelState, GroupNo, TelNum, WorkNo};
+
+use crate::agent_actor::{AgentActor, AgentView, GetAgent};
+use crate::channel_actor::{
+    ChannelActor, ForceRelease, GetChannel, MuteSeat, PickUpCall, RingingFor,
+};
+use crate::clock::Mono;
+use crate::deps::{Deps, SendToClient};
+use crate::group_actor::{FindPickup, GetStats, PickupFind};
+use crate::leg::Ringer;
+
+const RESTARTING: &str = "internal error; the actor is restarting, try again";
+
+/// What an agent asks to pick up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickTarget {
+    /// Any call ringing in my groups (1010 with no Target, off-hook + `*`).
+    Any,
+    /// The call ringing at this extension.
+    Ext(TelNum),
+    /// The longest-ringing call of this group.
+    Group(GroupNo),
+}
+
+/// A picked-up call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picked {
+    /// The trunk the call is on.
+    pub trunk: ChNum,
+    pub caller: String,
+    /// The picker's seat was on-hook: it rings now, rather than being connected.
+    pub ringing: bool,
+}
+
+fn too_early(rang: std::time::Duration, min: std::time::Duration) -> String {
+    format!(
+        "the call has rung {} s; pick-up is allowed after {} s",
+        rang.as_secs(),
+        min.as_secs()
+    )
+}
+
+/// The longest-ringing call in `groups` that has rung long enough.
+async fn ringing_in_groups(
+    deps: &Deps,
+    groups: impl Iterator<Item = GroupNo>,
+) -> Result<(ChNum, Addr<ChannelActor>), String> {
+    let min_ring = deps.settings.pickup_min_ring;
+    let mut best: Option<(Mono, ChNum, Addr<ChannelActor>)> = None;
+    let mut early = None;
+    for g in groups {
+        let Some(group) = deps.group(g) else { continue };
+        match group.send(FindPickup { min_ring }).await {
+            Ok(PickupFind::Found { since, trunk, ch }) => {
+                if best.as_ref().is_none_or(|(s, _, _)| since < *s) {
+                    best = Some((since, ch, trunk));
+                }
+            }
+            Ok(PickupFind::TooEarly { rang }) => {
+                early = Some(early.map_or(rang, |e: std::time::Duration| e.max(rang)));
+            }
+            Ok(PickupFind::Nothing) | Err(_) => {}
+        }
+    }
+    match (best, early) {
+        (Some((_, ch, trunk)), _) => Ok((ch, trunk)),
+        (None, Some(rang)) => Err(too_early(rang, min_ring)),
+        (None, None) => Err("no call is ringing there".into()),
+    }
+}
+
+/// Picks a ringing call up to `agent`'s seat: connected at once when the
+/// seat is lifted, rung otherwise. Refused before the call has rung
+/// `pickup_min_ring_s`.
+pub async fn pick_up(
+    deps: Deps,
+    agent: Addr<AgentActor>,
+    target: PickTarget,
+) -> Result<Picked, String> {
+    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
+    if view.state == AgentState::Offline {
+        return Err(format!("{} is not logged in", view.tel));
+    }
+    if view.call.is_some() {
+        return Err("you are already on a call".into());
+    }
+    let (ch, trunk) = match &target {
+        PickTarget::Any => {
+            if view.groups.is_empty() {
+                return Err("you are in no group".into());
+            }
+            ringing_in_groups(&deps, view.groups.iter().map(|(g, _)| *g)).await?
+        }
+        PickTarget::Group(g) => ringing_in_groups(&deps, std::iter::once(*g)).await?,
+        PickTarget::Ext(ext) => {
+            if *ext == view.tel {
+                return Err("the call is ringing your own seat: answer it".into());
+            }
+            let seat = deps
+                .topo()
+                .seats
+                .get(ext)
+                .and_then(|ch| deps.channel(*ch))
+                .ok_or_else(|| format!("no extension {ext}"))?;
+            let (call, since) = seat
+                .send(RingingFor)
+                .await
+                .map_err(|_| RESTARTING)?
+                .ok_or_else(|| format!("{ext} is not ringing"))?;
+            let rang = deps.clock.now().saturating_sub(since);
+            if rang < deps.settings.pickup_min_ring {
+                return Err(too_early(rang, deps.settings.pickup_min_ring));
+            }
+            let trunk = deps.channel(call).ok_or("the call is gone")?.clone();
+            (call, trunk)
+        }
+    };
+    let lifted = match deps.channel(view.seat) {
+        Some(seat) => seat.send(GetChannel).await.map_err(|_| RESTARTING)?.state,
+        None => ChannelState::Free,
+    } == ChannelState::Dialing;
+    let picker = Ringer {
+        agent: view.tel.clone(),
+        work_no: view.work_no.clone(),
+        seat: view.seat,
+    };
+    let caller = trunk
+        .send(PickUpCall {
+            picker,
+            agent,
+            seat_lifted: lifted,
+        })
+        .await
+        .map_err(|_| RESTARTING)??;
+    tracing::info!(agent = %view.tel, trunk = %ch, ?target, ringing = !lifted, "picked up");
+    Ok(Picked {
+        trunk: ch,
+        caller,
+        ringing: !lifted,
+    })
+}
+
+/// The seat channels of the floor with their agent's WorkNo and states
+/// filled in, as 6012 shows them.
+fn with_agents(deps: &Deps, mut chans: Vec<ChannelStatus>) -> Vec<ChannelStatus> {
+    let agents = deps.monitor.agents();
+    for c in &mut chans {
+        let Some(tel) = &c.tel_num else { continue };
+        if let Some((a, _)) = agents.iter().find(|(a, _)| &a.tel_num == tel) {
+            if a.agent_state != AgentState::Offline {
+                c.work_no.clone_from(&a.work_no);
+            }
+            if c.ch_type != spcti_protocol::ChType::Trunk {
+                c.agent_state = Some(a.agent_state);
+                c.show_state.clone_from(&a.show_state);
+            }
+        }
+    }
+    chans
+}
+
+/// The logged-in agent with job number `w`, if any.
+pub fn agent_with_work_no(deps: &Deps, w: &WorkNo) -> Option<TelNum> {
+    deps.monitor
+        .agents()
+        .into_iter()
+        .find(|(a, _)| a.work_no.as_ref() == Some(w) && a.agent_state != AgentState::Offline)
+        .map(|(a, _)| a.tel_num)
+}
+
+/// 1011: the channels a query names, by ChNum > TelNum > WorkNo (seed):
+/// one channel by number; by seat or agent, the seat's channel and the
+/// channel talking to it.
+pub fn channel_info(
+    deps: &Deps,
+    ch: Option<ChNum>,
+    tel: Option<&TelNum>,
+    work_no: Option<&WorkNo>,
+) -> Result<Vec<ChannelStatus>, String> {
+    let all = deps.monitor.channels();
+    let tel = match (ch, tel, work_no) {
+        (Some(ch), _, _) => {
+            let one: Vec<ChannelStatus> = all.into_iter().filter(|c| c.ch_num == ch).collect();
+            if one.is_empty() {
+                return Err(format!("no channel {ch}"));
+            }
+            return Ok(with_agents(deps, one));
+        }
+        (None, Some(tel), _) => {
+            if !deps.topo().seats.contains_key(tel) {
+                return Err(format!("no extension {tel}"));
+            }
+            tel.clone()
+        }
+        (None, None, Some(w)) => agent_with_work_no(deps, w)
+            .ok_or_else(|| format!("no agent with WorkNo {w} is logged in"))?,
+        (None, None, None) => return Err("ChNum, TelNum or WorkNo is required".into()),
+    };
+    let mut found: Vec<ChannelStatus> = all
+        .into_iter()
+        .filter(|c| c.tel_num.as_ref() == Some(&tel))
+        .collect();
+    // The seat first, then the call it is on.
+    found.sort_by_key(|c| (c.ch_type == spcti_protocol::ChType::Trunk, c.ch_num.0));
+    Ok(with_agents(deps, found))
+}
+
+/// 1013: one group's statistics, or (no group) the whole floor's: agents
+/// counted once however many groups they serve; the service level weighted
+/// by each group's answered calls. Asked of the groups, so waits are as of now.
+pub async fn statistics(deps: Deps, group: Option<GroupNo>) -> Result<Stats, String> {
+    if let Some(g) = group {
+        let addr = deps.group(g).ok_or_else(|| format!("no group {g}"))?;
+        return addr.send(GetStats).await.map_err(|_| RESTARTING.to_owned());
+    }
+    let mut total = Stats {
+        group_no: None,
+        online: 0,
+        ready: 0,
+        busy: 0,
+        talking: 0,
+        ringing: 0,
+        queued: 0,
+        longest_wait_s: 0,
+        answered_today: 0,
+        abandoned_today: 0,
+        service_level: 100,
+    };
+    for (a, _) in deps.monitor.agents() {
+        let n = match a.agent_state {
+            AgentState::Offline => continue,
+            AgentState::Ready => &mut total.ready,
+            AgentState::Busy | AgentState::WrapUp => &mut total.busy,
+            AgentState::Talking => &mut total.talking,
+            AgentState::Ringing => &mut total.ringing,
+        };
+        *n += 1;
+        total.online += 1;
+    }
+    let mut weighted = 0u64;
+    for addr in deps.topo().groups.values() {
+        let s = addr
+            .send(GetStats)
+            .await
+            .map_err(|_| RESTARTING.to_owned())?;
+        total.queued += s.queued;
+        total.longest_wait_s = total.longest_wait_s.max(s.longest_wait_s);
+        total.answered_today += s.answered_today;
+        total.abandoned_today += s.abandoned_today;
+        weighted += u64::from(s.service_level) * u64::from(s.answered_today);
+    }
+    if total.answered_today > 0 {
+        total.service_level = (weighted / u64::from(total.answered_today)) as u32;
+    }
+    Ok(total)
+}
+
+/// The agent's view, refused unless it is on a call (connected).
+async fn talking(agent: &Addr<AgentActor>) -> Result<(AgentView, ChNum), String> {
+    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
+    match (view.state, view.call) {
+        (AgentState::Talking, Some(call)) => Ok((view, call)),
+        _ => Err(format!("{} is not on a call", view.tel)),
+    }
+}
+
+/// 1016: the agent only listens (`on`) or talks again.
+pub async fn mute(deps: Deps, agent: Addr<AgentActor>, on: bool) -> Result<(), String> {
+    let (view, call) = talking(&agent).await?;
+    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    trunk
+        .send(MuteSeat {
+            seat: view.seat,
+            on,
+        })
+        .await
+        .map_err(|_| RESTARTING)?
+}
+
+/// 1022: end the call `target` is talking on (the supervisor's 强拆).
+pub async fn force_hangup(deps: Deps, target: Addr<AgentActor>) -> Result<(), String> {
+    let (view, call) = talking(&target).await?;
+    tracing::info!(target = %view.tel, trunk = %call, "call force hung up by a supervisor");
+    release(deps, call).await
+}
+
+/// 1027: release channel `ch`.
+pub async fn release(deps: Deps, ch: ChNum) -> Result<(), String> {
+    let chan = deps.channel(ch).ok_or_else(|| format!("no channel {ch}"))?;
+    chan.send(ForceRelease).await.map_err(|_| RESTARTING)?
+}
+
+/// 1026: data for an agent's desktop program (6026).
+pub async fn deliver_data(
+    deps: Deps,
+    target: Addr<AgentActor>,
+    from: String,
+    data: String,
+) -> Result<(), String> {
+    let view = target.send(GetAgent).await.map_err(|_| RESTARTING)?;
+    if view.state == AgentState::Offline {
+        return Err(format!("{} is not logged in", view.tel));
+    }
+    let to = view
+        .client
+        .ok_or_else(|| format!("{} has no client address", view.tel))?;
+    deps.client.do_send(SendToClient {
+        to,
+        message: DataReceived { from, data }.into(),
+    });
+    Ok(())
+}

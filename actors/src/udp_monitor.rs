@@ -1,0 +1,136 @@
+//! `UdpMonitor`: the UDP monitor platforms set with 1015. A platform gets
+//! one 6012 per channel when it is set (so it starts from the truth, as a
+//! WebSocket monitor does), then a 6012 datagram on every channel state
+//! change, sent through the agent gateway's socket.
+//!
+//! It watches the monitor hub like any other watcher; a platform that does
+//! not read its datagrams costs nothing (UDP is fire and forget), and if
+//! this actor itself falls behind the hub it skips what it missed and sends
+//! a fresh snapshot rather than stalling anything.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use spcti_protocol::Message as Wire;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::deps::{Deps, SendToClient};
+
+/// How many platforms may be set at once.
+pub const MAX_PLATFORMS: usize = 32;
+
+// ---- messages -------------------------------------------------------------
+
+/// Add a platform; answers whether it was accepted (90991 MAC).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct AddPlatform(pub SocketAddr);
+
+/// A change on the floor (from the hub watcher).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct FloorChanged(Arc<Wire>);
+
+/// The watcher fell behind: send every platform a fresh snapshot.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct Resync;
+
+// ---- the actor ------------------------------------------------------------
+
+/// The platforms and their feed.
+pub struct UdpMonitor {
+    deps: Deps,
+    platforms: Vec<SocketAddr>,
+}
+
+impl UdpMonitor {
+    pub fn new(deps: Deps) -> Self {
+        UdpMonitor {
+            deps,
+            platforms: Vec::new(),
+        }
+    }
+
+    fn snapshot_to(&self, to: SocketAddr) {
+        for c in self.deps.monitor.channels() {
+            self.deps.client.do_send(SendToClient {
+                to,
+                message: c.into(),
+            });
+        }
+    }
+}
+
+impl Actor for UdpMonitor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let (_, mut rx) = self.deps.monitor.subscribe();
+        let me = ctx.address();
+        ctx.spawn(
+            async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(m) => {
+                            if matches!(*m, Wire::ChannelStatus(_)) {
+                                me.do_send(FloorChanged(m));
+                            }
+                        }
+                        Err(RecvError::Lagged(n)) => {
+                            tracing::warn!(
+                                missed = n,
+                                "UDP monitor feed fell behind; resending a snapshot"
+                            );
+                            me.do_send(Resync);
+                        }
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// 1015.
+impl Handler<AddPlatform> for UdpMonitor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: AddPlatform, _: &mut Context<Self>) -> Self::Result {
+        let to = m.0;
+        if to.ip().is_unspecified() || to.port() == 0 || to.ip().is_multicast() {
+            return Err(format!("{to} cannot receive datagrams"));
+        }
+        if !self.platforms.contains(&to) {
+            if self.platforms.len() >= MAX_PLATFORMS {
+                return Err(format!("already {MAX_PLATFORMS} monitor platforms"));
+            }
+            self.platforms.push(to);
+            tracing::info!(platform = %to, "UDP monitor platform set");
+        }
+        self.snapshot_to(to);
+        Ok(())
+    }
+}
+
+impl Handler<FloorChanged> for UdpMonitor {
+    type Result = ();
+    fn handle(&mut self, m: FloorChanged, _: &mut Context<Self>) {
+        for to in &self.platforms {
+            self.deps.client.do_send(SendToClient {
+                to: *to,
+                message: (*m.0).clone(),
+            });
+        }
+    }
+}
+
+impl Handler<Resync> for UdpMonitor {
+    type Result = ();
+    fn handle(&mut self, _: Resync, _: &mut Context<Self>) {
+        for to in &self.platforms {
+            self.snapshot_to(*to);
+        }
+    }
+}
