@@ -61,6 +61,8 @@ pub fn settings(config: &Config) -> Settings {
                 ))
             })
             .collect(),
+        caller_no: config.sys.caller_no.clone(),
+        whitelist_only: config.sys.whitelist_only,
     }
 }
 

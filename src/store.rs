@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use spcti_actors::deps::{
-    LookupCustomer, SaveAgentState, SaveCallRecord, SaveRecording, StoreHandle,
+    CheckWhitelist, LookupCustomer, SaveAgentState, SaveCallRecord, SaveRecording, StoreHandle,
 };
 use spcti_actors::records::Customer;
 
@@ -29,12 +29,6 @@ const READ_PAUSE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct SaveFax(pub FaxRow);
-
-/// Whether a number may be dialed under `whitelist_only`: an exact entry or
-/// a prefix entry ending in `*`. `Err` when the database cannot be read.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<bool, String>")]
-pub struct CheckWhitelist(pub String);
 
 /// The registration password of a SIP seat (`sp_sipregpwd`).
 #[derive(Debug, Clone, Message)]
@@ -72,6 +66,7 @@ impl Store {
             recordings: addr.clone().recipient(),
             agent_states: addr.clone().recipient(),
             customers: addr.clone().recipient(),
+            whitelist: addr.clone().recipient(),
         };
         (addr, handle)
     }

@@ -520,3 +520,33 @@ fn phone_control_forwards_the_key_with_basic_auth() {
     ));
     failed(&c.expect("9000"), "did not answer");
 }
+
+#[test]
+fn a_ready_agent_whose_phone_is_off_the_hook_is_not_offered_calls() {
+    let server = Server::start();
+    let mut a = Client::login(&server, "8001", "1001");
+    server.act("/sim/extensions/8001/offhook", None);
+    let (trunk, guid) = server.call("13800138000", "4008001234");
+    server.through_ivr(trunk);
+    let stats = |a: &mut Client| {
+        a.send("<MsgType>1013</MsgType><GroupNo>1</GroupNo>");
+        a.expect("9014")
+    };
+    let deadline = std::time::Instant::now() + PROMPT;
+    while stats(&mut a)["Queued"] != "1" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never queued"
+        );
+    }
+    // Offering it would only bounce off the lifted phone (it used to, in a
+    // tight loop): no screen pop, and the seat is left alone.
+    let got = a.drain(std::time::Duration::from_millis(200));
+    assert!(!got.iter().any(|m| m["MsgType"] == "6003"), "{got:?}");
+    assert_eq!(server.channel(seat_ch(8001))["state"], "offhook");
+    assert_eq!(stats(&mut a)["Ready"], "0");
+
+    server.act("/sim/extensions/8001/onhook", None);
+    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
+}

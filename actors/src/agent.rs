@@ -46,6 +46,9 @@ pub struct AgentCore {
     pub talk_today: Duration,
     /// Where events go: the source of the last 1001/1002/1099.
     pub client: Option<SocketAddr>,
+    /// The seat phone is not on-hook (lifted, dialing, on a call the agent
+    /// did not take from a queue): no queue may ring it.
+    pub seat_in_use: bool,
     /// Set once the client has sent a heartbeat; only such clients time out.
     pub last_heartbeat: Option<Mono>,
 }
@@ -71,6 +74,7 @@ impl AgentCore {
             calls_today: 0,
             talk_today: Duration::ZERO,
             client: None,
+            seat_in_use: false,
             last_heartbeat: None,
         }
     }
@@ -89,7 +93,7 @@ impl AgentCore {
 
     /// May be offered a call.
     pub fn available(&self) -> bool {
-        self.status == Status::Ready && self.activity == Activity::Idle
+        self.status == Status::Ready && self.activity == Activity::Idle && !self.seat_in_use
     }
 
     fn set_show(&mut self, show: Option<String>) {
@@ -158,6 +162,26 @@ impl AgentCore {
         }
         self.activity = Activity::Ringing { call, since: now };
         Ok(())
+    }
+
+    /// The agent places a call from its seat (`call` is the seat's own
+    /// channel, which owns the call): it is on that call from now on, so no
+    /// queue offers it another.
+    pub fn placing(&mut self, call: ChNum, now: Mono) -> Result<(), Refusal> {
+        if self.status == Status::Offline
+            || !matches!(self.activity, Activity::Idle | Activity::WrapUp { .. })
+        {
+            return Err(Refusal::NotAvailable(self.agent_state()));
+        }
+        self.activity = Activity::Talking { call, since: now };
+        Ok(())
+    }
+
+    /// The call could not be started after all.
+    pub fn placing_cancelled(&mut self, call: ChNum) {
+        if matches!(self.activity, Activity::Talking { call: c, .. } if c == call) {
+            self.activity = Activity::Idle;
+        }
     }
 
     /// The call this agent is ringing for or talking on.

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use spcti_protocol::event::{
-    AgentStateChanged, CallConnected, LocalHangup, RemoteHangup, ScreenPop,
+    AgentStateChanged, CallConnected, CallResult, LocalHangup, RemoteHangup, ScreenPop,
 };
 use spcti_protocol::reply::{Ack, HeartbeatAck};
-use spcti_protocol::{AgentState, ChNum, GroupNo, Message as Wire, TelNum, TellGuid, WorkNo};
+use spcti_protocol::{
+    AgentState, Cause, ChNum, GroupNo, Message as Wire, TelNum, TellGuid, WorkNo,
+};
 
 use crate::agent::{Activity, AgentCore, Status};
 use crate::channel_actor::OfferDeclined;
@@ -84,6 +86,36 @@ pub struct CallEnded {
     pub call: ChNum,
     pub by_agent: bool,
 }
+
+/// The agent places a call from its seat (`call`, the seat's channel).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct Placing {
+    pub call: ChNum,
+}
+
+/// The placed call could not be started.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct PlacingCancelled {
+    pub call: ChNum,
+}
+
+/// The far end of a placed call answered or failed (6009).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct OutboundResult {
+    pub guid: TellGuid,
+    pub caller: String,
+    pub callee: String,
+    pub answered: bool,
+    pub cause: Cause,
+}
+
+/// The agent's seat phone left or returned to its cradle.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SeatInUse(pub bool);
 
 /// `*9` on the seat phone.
 #[derive(Debug, Clone, Message)]
@@ -462,6 +494,59 @@ impl Handler<CallEnded> for AgentActor {
                 act.start_wrap_up(until, ctx);
             }
         });
+    }
+}
+
+/// A call placed from the seat occupies the agent.
+impl Handler<Placing> for AgentActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: Placing, ctx: &mut Context<Self>) -> Self::Result {
+        self.run(ctx, |act, ctx| {
+            let now = act.deps.clock.now();
+            let mut placed = Ok(());
+            act.change(ctx, |c| placed = c.placing(m.call, now));
+            placed.map_err(|r| match r {
+                crate::agent::Refusal::NotAvailable(AgentState::Offline) => {
+                    format!("{} is not logged in", act.core.tel)
+                }
+                _ => "you are already on a call".to_owned(),
+            })
+        })
+        .unwrap_or_else(|| Err("internal error".into()))
+    }
+}
+
+impl Handler<PlacingCancelled> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: PlacingCancelled, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            act.change(ctx, |c| c.placing_cancelled(m.call))
+        });
+    }
+}
+
+/// 6009.
+impl Handler<OutboundResult> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: OutboundResult, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, _| {
+            act.send(CallResult {
+                tel_num: act.core.tel.clone(),
+                caller_no: m.caller,
+                callee_no: m.callee,
+                answered: m.answered,
+                reason: m.cause,
+                tell_guid: Some(m.guid),
+            });
+        });
+    }
+}
+
+/// Offers wait until the phone is back on-hook.
+impl Handler<SeatInUse> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: SeatInUse, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| act.change(ctx, |c| c.seat_in_use = m.0));
     }
 }
 

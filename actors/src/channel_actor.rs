@@ -8,12 +8,15 @@ use actix::prelude::*;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::{Cause, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid};
 
-use crate::agent_actor::{AgentActor, CallEnded, Connected, OfferWithdrawn, Offered};
+use crate::agent_actor::{
+    AgentActor, CallEnded, Connected, OfferWithdrawn, Offered, OutboundResult,
+};
 use crate::clock::Mono;
 use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
 use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer};
-use crate::router::SeatFeature;
+use crate::outbound::{Far, Out, OutEffect, OutboundCall, Placed};
+use crate::router::{SeatFeature, SeatHook};
 use crate::seat::{DIGIT_TIMEOUT, Seat, SeatEffect};
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
@@ -123,6 +126,46 @@ pub struct ChannelView {
 #[rtype(result = "ChannelView")]
 pub struct GetChannel;
 
+/// Trunk: take this free trunk for a call the seat `owner` places. Answers
+/// whether it was free.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Seize {
+    pub owner: ChNum,
+    pub guid: TellGuid,
+    pub caller: String,
+    pub callee: String,
+    pub agent: Option<Ringer>,
+}
+
+/// Trunk: the call that seized it is over; take inbound calls again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FreeTrunk;
+
+/// Seat: place this call (1003, or digits dialed on the phone).
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct StartCall {
+    pub call: Placed,
+    pub agent: Option<Addr<AgentActor>>,
+}
+
+/// Seized trunk -> the seat owning its call: the far party answered.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FarAnswered {
+    pub far: ChNum,
+}
+
+/// Seized trunk -> the seat owning its call: the far party is gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FarCleared {
+    pub far: ChNum,
+    pub cause: Cause,
+}
+
 /// Make the actor panic (fault drills and tests).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -130,8 +173,20 @@ pub struct Crash;
 
 // ---- the actor ------------------------------------------------------------
 
+/// A trunk carrying a call a seat placed: the seat owns the call; the trunk
+/// relays what its far party does and shows the call to monitors.
+struct Seizure {
+    owner: ChNum,
+    guid: TellGuid,
+    caller: String,
+    callee: String,
+    agent: Option<Ringer>,
+    answered: bool,
+}
+
 enum Core {
     Trunk(Box<InboundLeg>),
+    Seized(Box<Seizure>),
     Seat { seat: Seat, ext: TelNum },
 }
 
@@ -144,6 +199,12 @@ pub struct ChannelActor {
     agents: HashMap<TelNum, Addr<AgentActor>>,
     ring_timer: Option<SpawnHandle>,
     digit_timer: Option<SpawnHandle>,
+    /// Seat: the call this seat places, its agent, and the far end's timer.
+    out: Option<OutboundCall>,
+    out_agent: Option<Addr<AgentActor>>,
+    dial_timer: Option<SpawnHandle>,
+    /// Seat: whether the phone was last reported off its cradle.
+    seat_in_use: bool,
 }
 
 const KIND: &str = "channel";
@@ -158,6 +219,10 @@ impl ChannelActor {
             agents: HashMap::new(),
             ring_timer: None,
             digit_timer: None,
+            out: None,
+            out_agent: None,
+            dial_timer: None,
+            seat_in_use: false,
         }
     }
 
@@ -205,6 +270,29 @@ impl ChannelActor {
                     agent.map(|a| a.seat),
                 )
             }
+            Core::Seized(z) => (
+                ChType::Trunk,
+                if z.answered {
+                    ChannelState::Talking
+                } else {
+                    ChannelState::Dialing
+                },
+                None,
+                z.agent.as_ref().map(|a| a.agent.clone()),
+                z.agent.as_ref().and_then(|a| a.work_no.clone()),
+                Some(z.owner).filter(|_| z.answered),
+            ),
+            Core::Seat { seat, ext } if self.out.as_ref().is_some_and(|o| !o.is_done()) => {
+                let out = self.out.as_ref().expect("checked");
+                let (state, link) = match &out.state {
+                    Out::SeatRinging { .. } => (ChannelState::Ringing, None),
+                    Out::Dialing { .. } => (ChannelState::Dialing, None),
+                    Out::Talking { call, .. } => (ChannelState::Talking, Some(call.far.ch())),
+                    Out::Done => (ChannelState::Free, None),
+                };
+                let _ = seat;
+                (ChType::Seat, state, None, Some(ext.clone()), None, link)
+            }
             Core::Seat { seat, ext } => {
                 let (state, link) = match seat {
                     Seat::OnHook => (ChannelState::Free, None),
@@ -222,15 +310,25 @@ impl ChannelActor {
                 )
             }
         };
+        let (caller_no, callee_no, tell_guid) =
+            match (&self.core, self.out.as_ref().and_then(|o| o.call())) {
+                (Core::Seized(z), _) => (z.caller.clone(), z.callee.clone(), Some(z.guid)),
+                (_, Some(c)) => (c.caller.clone(), c.callee.clone(), Some(c.guid)),
+                _ => (
+                    call.map(|c| c.caller.clone()).unwrap_or_default(),
+                    call.map(|c| c.callee.clone()).unwrap_or_default(),
+                    call.map(|c| c.guid),
+                ),
+            };
         ChannelStatus {
             ch_num: self.desc.ch,
             ch_type,
             state,
             tel_num,
             work_no,
-            caller_no: call.map(|c| c.caller.clone()).unwrap_or_default(),
-            callee_no: call.map(|c| c.callee.clone()).unwrap_or_default(),
-            tell_guid: call.map(|c| c.guid),
+            caller_no,
+            callee_no,
+            tell_guid,
             link_ch,
             agent_state: None,
             show_state: String::new(),
@@ -238,8 +336,21 @@ impl ChannelActor {
         }
     }
 
-    fn publish(&self) {
+    /// Tells monitors the channel's state and, for a seat whose phone left
+    /// or returned to its cradle, the agent sitting there (through the
+    /// router, which knows who that is).
+    fn publish(&mut self) {
         self.deps.monitor.channel(self.status());
+        if let Core::Seat { seat, ext } = &self.core {
+            let in_use = *seat != Seat::OnHook;
+            if in_use != self.seat_in_use {
+                self.seat_in_use = in_use;
+                self.deps.topo().router.do_send(SeatHook {
+                    ext: ext.clone(),
+                    in_use,
+                });
+            }
+        }
     }
 
     // -- trunk --------------------------------------------------------------
@@ -372,7 +483,7 @@ impl ChannelActor {
     fn leg(&self) -> Option<&InboundLeg> {
         match &self.core {
             Core::Trunk(leg) => Some(leg),
-            Core::Seat { .. } => None,
+            Core::Seized(_) | Core::Seat { .. } => None,
         }
     }
 
@@ -434,12 +545,149 @@ impl ChannelActor {
         self.leg_effects(fx, ctx);
     }
 
+    // -- a seized trunk ------------------------------------------------------
+
+    fn seized_event(&mut self, ev: SwitchEvent) {
+        let me = self.desc.ch;
+        let Core::Seized(z) = &mut self.core else {
+            return;
+        };
+        let owner = self.deps.channel(z.owner);
+        match ev {
+            SwitchEvent::Answered { .. } => {
+                z.answered = true;
+                if let Some(o) = owner {
+                    o.do_send(FarAnswered { far: me });
+                }
+            }
+            SwitchEvent::Cleared { cause, .. } => {
+                if let Some(o) = owner {
+                    o.do_send(FarCleared { far: me, cause });
+                }
+            }
+            SwitchEvent::CallIn { .. } => {
+                tracing::warn!(ch = %me, "a call arrived on a trunk seized for an outbound call");
+            }
+            _ => {}
+        }
+    }
+
+    // -- this seat's own call -------------------------------------------------
+
+    /// Runs an input of the seat's placed call and carries out what it returns.
+    fn out_op(
+        &mut self,
+        ctx: &mut Context<Self>,
+        f: impl FnOnce(&mut OutboundCall, Mono, &crate::clock::Clock) -> Vec<OutEffect>,
+    ) {
+        let now = self.now();
+        let clock = self.deps.clock.clone();
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
+        let placed = out.call().cloned();
+        let fx = f(out, now, &clock);
+        if let Some(placed) = placed {
+            self.out_effects(&placed, fx, ctx);
+        }
+        if self.out.as_ref().is_some_and(OutboundCall::is_done) {
+            self.out = None;
+            self.out_agent = None;
+            if let Some(h) = self.dial_timer.take() {
+                ctx.cancel_future(h);
+            }
+        }
+    }
+
+    fn out_effects(&mut self, call: &Placed, fx: Vec<OutEffect>, ctx: &mut Context<Self>) {
+        let me = self.desc.ch;
+        for e in fx {
+            match e {
+                OutEffect::Switch(cmd) => self.switch(cmd),
+                OutEffect::RingFarSeat { seat, caller } => {
+                    if let Some(s) = self.deps.channel(seat) {
+                        s.do_send(Ring { call: me, caller });
+                    }
+                }
+                OutEffect::FarSeatGone { seat, was_ringing } => {
+                    if let Some(s) = self.deps.channel(seat) {
+                        if was_ringing {
+                            s.do_send(StopRing { call: me });
+                        }
+                        s.do_send(FarEndGone { call: me });
+                    }
+                }
+                OutEffect::FreeTrunk(ch) => {
+                    if let Some(t) = self.deps.channel(ch) {
+                        t.do_send(FreeTrunk);
+                    }
+                }
+                OutEffect::StartDialTimer(d) => {
+                    if let Some(h) = self.dial_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                    let sleep = self.deps.clock.sleep(d);
+                    self.dial_timer = Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
+                        act.dial_timer = None;
+                        act.run(ctx, |act, ctx| {
+                            act.out_op(ctx, |o, now, clock| o.dial_timeout(now, clock))
+                        });
+                    })));
+                }
+                OutEffect::CancelDialTimer => {
+                    if let Some(h) = self.dial_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                }
+                OutEffect::CallResult { answered, cause } => {
+                    if let Some(a) = &self.out_agent {
+                        a.do_send(OutboundResult {
+                            guid: call.guid,
+                            caller: call.caller.clone(),
+                            callee: call.callee.clone(),
+                            answered,
+                            cause,
+                        });
+                    }
+                }
+                OutEffect::AgentConnected => {
+                    if let Some(a) = &self.out_agent {
+                        a.do_send(Connected {
+                            call: me,
+                            guid: call.guid,
+                        });
+                    }
+                }
+                OutEffect::AgentEnded { by_agent } => {
+                    let now = self.now();
+                    if let Core::Seat { seat, .. } = &mut self.core {
+                        // The phone stops ringing, or stays lifted hearing nothing.
+                        seat.stop_ring(me);
+                        seat.far_end_gone(me, now);
+                    }
+                    if let Some(a) = &self.out_agent {
+                        a.do_send(CallEnded { call: me, by_agent });
+                    }
+                }
+                OutEffect::Record(r) => self.deps.store.calls.do_send(SaveCallRecord(r)),
+                OutEffect::Recording(r) => self.deps.store.recordings.do_send(SaveRecording(r)),
+            }
+        }
+    }
+
     // -- seat ---------------------------------------------------------------
 
     fn seat_effects(&mut self, fx: Vec<SeatEffect>, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
         for e in fx {
             match e {
+                // This seat's own call rang it: the agent lifted to dial.
+                SeatEffect::Answered(call) if call == me => {
+                    self.out_op(ctx, |o, now, _| o.seat_lifted(now));
+                }
+                SeatEffect::HungUp(call) if call == me => {
+                    self.out_op(ctx, |o, now, clock| o.seat_hung_up(now, clock));
+                }
                 SeatEffect::Answered(call) => {
                     if let Some(trunk) = self.deps.channel(call) {
                         trunk.do_send(SeatAnswered { seat: me });
@@ -537,8 +785,32 @@ impl Supervised for ChannelActor {
                     |act, ctx| act.leg_effects(fx, ctx),
                 );
             }
+            Core::Seized(z) => {
+                if let Some(o) = self.deps.channel(z.owner) {
+                    o.do_send(FarCleared {
+                        far: self.desc.ch,
+                        cause: Cause(41),
+                    });
+                }
+                self.switch(SwitchCommand::Clear {
+                    ch: self.desc.ch,
+                    cause: Cause(41),
+                });
+            }
             Core::Seat { seat, .. } => {
-                if let Some(call) = seat.call() {
+                if self.out.is_some() {
+                    let _ = contain(
+                        self,
+                        ctx,
+                        |a| a.path(),
+                        KIND,
+                        None,
+                        |act, ctx| act.out_op(ctx, |o, now, clock| o.release(now, clock)),
+                    );
+                    self.out = None;
+                    self.out_agent = None;
+                    self.dial_timer = None;
+                } else if let Some(call) = seat.call() {
                     if let Some(trunk) = self.deps.channel(call) {
                         trunk.do_send(SeatHungUp { seat: self.desc.ch });
                     }
@@ -559,6 +831,7 @@ impl Handler<SwitchEvent> for ChannelActor {
     fn handle(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| match act.core {
             Core::Trunk(_) => act.trunk_event(ev, ctx),
+            Core::Seized(_) => act.seized_event(ev),
             Core::Seat { .. } => act.seat_event(ev, ctx),
         });
     }
@@ -574,7 +847,7 @@ impl Handler<OfferCall> for ChannelActor {
             let ringers: Vec<Ringer> = m.ringers.iter().map(|(r, _)| r.clone()).collect();
             let result = match &mut act.core {
                 Core::Trunk(leg) => leg.offer(ringers.clone(), now, timeout),
-                Core::Seat { .. } => return,
+                Core::Seized(_) | Core::Seat { .. } => return,
             };
             match result {
                 Ok(fx) => {
@@ -605,6 +878,19 @@ impl Handler<OfferDeclined> for ChannelActor {
             if let Core::Trunk(leg) = &mut act.core {
                 let fx = leg.declined(&m.agent);
                 act.leg_effects(fx, ctx);
+            }
+            // The extension this seat calls could not ring: it is busy.
+            let far = act
+                .out
+                .as_ref()
+                .and_then(|o| o.call())
+                .map(|c| c.far.clone());
+            if let Some(Far::Seat { ch, ext }) = far {
+                if ext == m.agent {
+                    act.out_op(ctx, |o, now, clock| {
+                        o.far_cleared(ch, Cause::BUSY, now, clock)
+                    });
+                }
             }
         });
     }
@@ -687,6 +973,9 @@ impl Handler<SeatAnswered> for ChannelActor {
             if let Core::Trunk(leg) = &mut act.core {
                 let fx = leg.seat_answered(m.seat, now, &clock);
                 act.leg_effects(fx, ctx);
+            } else {
+                // The extension this seat calls answered.
+                act.out_op(ctx, |o, now, clock| o.far_answered(m.seat, now, clock));
             }
         });
     }
@@ -702,6 +991,10 @@ impl Handler<SeatHungUp> for ChannelActor {
             if let Core::Trunk(leg) = &mut act.core {
                 let fx = leg.seat_hung_up(m.seat, now, &clock);
                 act.leg_effects(fx, ctx);
+            } else {
+                act.out_op(ctx, |o, now, clock| {
+                    o.far_cleared(m.seat, Cause::NORMAL, now, clock)
+                });
             }
         });
     }
@@ -751,7 +1044,18 @@ impl Handler<ForceRelease> for ChannelActor {
             |act, ctx| {
                 let now = act.now();
                 let clock = act.deps.clock.clone();
+                if act.out.is_some() {
+                    tracing::info!(ch = %me, "placed call released by request");
+                    act.out_op(ctx, |o, now, clock| o.release(now, clock));
+                    return Ok(());
+                }
                 match &mut act.core {
+                    // The call belongs to the seat that placed it.
+                    Core::Seized(z) => {
+                        let owner = act.deps.channel(z.owner).ok_or("no such call")?;
+                        owner.do_send(ForceRelease);
+                        Ok(())
+                    }
                     Core::Trunk(leg) => {
                         let fx = leg.release(now, &clock).map_err(|e| e.0.to_owned())?;
                         tracing::info!(ch = %me, "call released by request");
@@ -806,6 +1110,12 @@ impl Handler<MuteSeat> for ChannelActor {
             KIND,
             None,
             |act, ctx| {
+                if let Some(out) = act.out.as_mut() {
+                    let fx = out.mute(m.on).map_err(str::to_owned)?;
+                    let placed = out.call().cloned().expect("talking");
+                    act.out_effects(&placed, fx, ctx);
+                    return Ok(());
+                }
                 let Core::Trunk(leg) = &mut act.core else {
                     return Err("not a trunk".to_owned());
                 };
@@ -838,6 +1148,19 @@ impl Handler<GetChannel> for ChannelActor {
     fn handle(&mut self, _: GetChannel, _: &mut Context<Self>) -> Self::Result {
         let (state, call) = match &self.core {
             Core::Trunk(leg) => (leg.channel_state(), leg.call()),
+            Core::Seized(z) => {
+                return MessageResult(ChannelView {
+                    ch: self.desc.ch,
+                    state: if z.answered {
+                        ChannelState::Talking
+                    } else {
+                        ChannelState::Dialing
+                    },
+                    caller: z.caller.clone(),
+                    callee: z.callee.clone(),
+                    guid: Some(z.guid),
+                });
+            }
             Core::Seat { seat, .. } => (
                 match seat {
                     Seat::OnHook => ChannelState::Free,
@@ -855,6 +1178,108 @@ impl Handler<GetChannel> for ChannelActor {
             callee: call.map(|c| c.callee.clone()).unwrap_or_default(),
             guid: call.map(|c| c.guid),
         })
+    }
+}
+
+/// Take this trunk for a placed call.
+impl Handler<Seize> for ChannelActor {
+    type Result = bool;
+    fn handle(&mut self, m: Seize, _: &mut Context<Self>) -> bool {
+        let free =
+            matches!(&self.core, Core::Trunk(leg) if leg.channel_state() == ChannelState::Free);
+        if free {
+            self.core = Core::Seized(Box::new(Seizure {
+                owner: m.owner,
+                guid: m.guid,
+                caller: m.caller,
+                callee: m.callee,
+                agent: m.agent,
+                answered: false,
+            }));
+            self.publish();
+        }
+        free
+    }
+}
+
+/// The placed call on this trunk is over.
+impl Handler<FreeTrunk> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, _: FreeTrunk, _: &mut Context<Self>) {
+        if matches!(self.core, Core::Seized(_)) {
+            self.core = Self::fresh_core(&self.desc);
+            self.publish();
+        }
+    }
+}
+
+/// Place a call from this seat.
+impl Handler<StartCall> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: StartCall, ctx: &mut Context<Self>) -> Self::Result {
+        let me = self.desc.ch;
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let now = act.now();
+                if act.out.is_some() {
+                    return Err("the seat is already placing a call".to_owned());
+                }
+                let Core::Seat { seat, ext } = &mut act.core else {
+                    return Err(format!("channel {me} is not a seat"));
+                };
+                let lifted = match seat {
+                    Seat::OnHook => {
+                        seat.ring(me, now);
+                        false
+                    }
+                    Seat::OffHook { .. } | Seat::Dead { .. } => {
+                        seat.connect(me, now);
+                        true
+                    }
+                    Seat::Ringing { .. } | Seat::Connected { .. } => {
+                        return Err(format!("{ext} is busy"));
+                    }
+                };
+                if let Some(h) = act.digit_timer.take() {
+                    ctx.cancel_future(h);
+                }
+                let (call, fx) = OutboundCall::start(m.call, lifted, now);
+                let placed = call.call().cloned().expect("just started");
+                act.out = Some(call);
+                act.out_agent = m.agent;
+                act.out_effects(&placed, fx, ctx);
+                Ok(())
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// The trunk this seat's call went out on answered.
+impl Handler<FarAnswered> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: FarAnswered, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            act.out_op(ctx, |o, now, clock| o.far_answered(m.far, now, clock));
+        });
+    }
+}
+
+/// The trunk this seat's call went out on cleared.
+impl Handler<FarCleared> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: FarCleared, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            act.out_op(ctx, |o, now, clock| {
+                o.far_cleared(m.far, m.cause, now, clock)
+            });
+        });
     }
 }
 

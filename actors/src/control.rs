@@ -11,16 +11,18 @@ use actix::prelude::*;
 use spcti_protocol::event::DataReceived;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::reply::Stats;
-use spcti_protocol::{AgentState, ChNum, ChannelState, GroupNo, TelNum, WorkNo};
+use spcti_protocol::{AgentState, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid, WorkNo};
 
-use crate::agent_actor::{AgentActor, AgentView, GetAgent};
+use crate::agent_actor::{AgentActor, AgentView, GetAgent, Placing, PlacingCancelled};
 use crate::channel_actor::{
-    ChannelActor, ForceRelease, GetChannel, MuteSeat, PickUpCall, RingingFor,
+    ChannelActor, ForceRelease, FreeTrunk, GetChannel, MuteSeat, PickUpCall, RingingFor, Seize,
+    StartCall,
 };
 use crate::clock::Mono;
-use crate::deps::{Deps, SendToClient};
+use crate::deps::{CheckWhitelist, Deps, SendToClient};
 use crate::group_actor::{FindPickup, GetStats, PickupFind};
 use crate::leg::Ringer;
+use crate::outbound::{Far, Origin, Placed};
 
 const RESTARTING: &str = "internal error; the actor is restarting, try again";
 
@@ -322,4 +324,183 @@ pub async fn deliver_data(
         message: DataReceived { from, data }.into(),
     });
     Ok(())
+}
+
+/// A call to place from a seat (1003, or digits dialed on the phone).
+#[derive(Debug, Clone)]
+pub struct PlaceRequest {
+    /// An outside number starts with `0` (stripped before dialing); anything
+    /// else is an extension.
+    pub callee: String,
+    pub caller: Option<String>,
+    pub guid: Option<TellGuid>,
+    pub ring_no: Option<String>,
+    pub origin: Origin,
+}
+
+/// Whether the whitelist lets the seat dial `callee` (as given, or as dialed).
+async fn whitelisted(deps: &Deps, callee: &str, dialed: &str) -> Result<(), String> {
+    for n in [callee, dialed] {
+        match deps
+            .store
+            .whitelist
+            .send(CheckWhitelist(n.to_owned()))
+            .await
+        {
+            Ok(Ok(true)) => return Ok(()),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => return Err(format!("the whitelist cannot be read: {e}")),
+            Err(_) => return Err("the whitelist cannot be read".into()),
+        }
+    }
+    Err(format!(
+        "{callee} is not on the whitelist: outside calls are restricted"
+    ))
+}
+
+/// Seizes a free trunk for a call placed from `owner`, or says none is free.
+async fn seize_trunk(deps: &Deps, seize: impl Fn() -> Seize) -> Result<ChNum, String> {
+    let free: Vec<ChNum> = deps
+        .monitor
+        .channels()
+        .into_iter()
+        .filter(|c| c.ch_type == ChType::Trunk && c.state == ChannelState::Free)
+        .map(|c| c.ch_num)
+        .collect();
+    for ch in free {
+        let Some(trunk) = deps.channel(ch) else {
+            continue;
+        };
+        if trunk.send(seize()).await.unwrap_or(false) {
+            return Ok(ch);
+        }
+    }
+    Err("no trunk is free (Q.850 34)".into())
+}
+
+/// Places a call from seat `tel`: its phone rings first unless lifted, then
+/// the far end is called. `agent` is the agent logged in there (required for
+/// 1003). Answers the call's GUID once it is under way.
+pub async fn place_call(
+    deps: Deps,
+    tel: TelNum,
+    agent: Option<Addr<AgentActor>>,
+    req: PlaceRequest,
+) -> Result<TellGuid, String> {
+    let seat_ch = *deps
+        .topo()
+        .seats
+        .get(&tel)
+        .ok_or_else(|| format!("{tel} is not a seat extension"))?;
+    let callee = req.callee.trim().to_owned();
+    if callee.is_empty()
+        || !callee
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    {
+        return Err(format!("CalleeNo {callee:?} is not a number"));
+    }
+    let view = match &agent {
+        Some(a) => Some(a.send(GetAgent).await.map_err(|_| RESTARTING)?),
+        None => None,
+    }
+    .filter(|v| v.state != AgentState::Offline);
+    if req.origin == Origin::Client && view.is_none() {
+        return Err(format!("{tel} is not logged in"));
+    }
+    if view.as_ref().is_some_and(|v| v.call.is_some()) {
+        return Err("you are already on a call".into());
+    }
+    let ringer = view.as_ref().map(|v| Ringer {
+        agent: v.tel.clone(),
+        work_no: v.work_no.clone(),
+        seat: v.seat,
+    });
+    let guid = req.guid.unwrap_or_else(TellGuid::new_v4);
+    let given_caller = req
+        .caller
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    let (far, dialed, caller) = if let Some(outside) = callee.strip_prefix('0') {
+        if outside.is_empty() {
+            return Err("CalleeNo 0 dials no number".into());
+        }
+        if deps.settings.whitelist_only {
+            whitelisted(&deps, &callee, outside).await?;
+        }
+        let caller = given_caller
+            .or_else(|| Some(deps.settings.caller_no.clone()).filter(|c| !c.is_empty()))
+            .unwrap_or_else(|| tel.to_string());
+        let seize = || Seize {
+            owner: seat_ch,
+            guid,
+            caller: caller.clone(),
+            callee: outside.to_owned(),
+            agent: ringer.clone(),
+        };
+        let trunk = seize_trunk(&deps, seize).await?;
+        (Far::Trunk(trunk), outside.to_owned(), caller)
+    } else {
+        let ext = TelNum::new(callee.as_str())
+            .ok()
+            .filter(|e| deps.topo().seats.contains_key(e))
+            .ok_or_else(|| format!("no extension {callee}; outside numbers start with 0"))?;
+        if ext == tel {
+            return Err("you cannot call your own extension".into());
+        }
+        let ch = deps.topo().seats[&ext];
+        (
+            Far::Seat { ch, ext },
+            callee.clone(),
+            given_caller.unwrap_or_else(|| tel.to_string()),
+        )
+    };
+    let undo = |why: String| {
+        if let Far::Trunk(t) = &far {
+            if let Some(t) = deps.channel(*t) {
+                t.do_send(FreeTrunk);
+            }
+        }
+        why
+    };
+    let agent = agent.filter(|_| view.is_some());
+    if let Some(a) = &agent {
+        a.send(Placing { call: seat_ch })
+            .await
+            .map_err(|_| undo(RESTARTING.into()))?
+            .map_err(undo)?;
+    }
+    let placed = Placed {
+        guid,
+        caller,
+        ring_no: req
+            .ring_no
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| callee.clone()),
+        callee,
+        dialed,
+        seat: seat_ch,
+        agent: ringer,
+        far: far.clone(),
+        origin: req.origin,
+        started: deps.clock.now(),
+    };
+    let seat = deps.channel(seat_ch).ok_or("the seat is gone")?;
+    let started = seat
+        .send(StartCall {
+            call: placed,
+            agent: agent.clone(),
+        })
+        .await
+        .map_err(|_| RESTARTING.to_owned())
+        .and_then(|r| r);
+    if let Err(why) = started {
+        if let Some(a) = &agent {
+            a.do_send(PlacingCancelled { call: seat_ch });
+        }
+        return Err(undo(why));
+    }
+    tracing::info!(seat = %tel, %guid, far = ?far, "call placed");
+    Ok(guid)
 }

@@ -33,6 +33,11 @@ pub struct Settings {
     pub wrap_up: HashMap<GroupNo, Duration>,
     /// Configured agents: job number -> (group, priority).
     pub agents: HashMap<WorkNo, Vec<(GroupNo, u32)>>,
+    /// CallerNo for placed calls that give none (`[sys] caller_no`; empty:
+    /// the seat's extension).
+    pub caller_no: String,
+    /// Outside numbers only if the whitelist has them (`[sys] whitelist_only`).
+    pub whitelist_only: bool,
 }
 
 /// A datagram for a client (agent desktop), sent by the UDP gateway.
@@ -72,6 +77,12 @@ pub struct SaveAgentState {
 #[rtype(result = "Option<Customer>")]
 pub struct LookupCustomer(pub String);
 
+/// Whether a number may be dialed under `whitelist_only`: an exact entry or
+/// a prefix entry ending in `*`. `Err` when the database cannot be read.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<bool, String>")]
+pub struct CheckWhitelist(pub String);
+
 /// Storage, as the actors see it.
 #[derive(Clone)]
 pub struct StoreHandle {
@@ -79,6 +90,7 @@ pub struct StoreHandle {
     pub recordings: Recipient<SaveRecording>,
     pub agent_states: Recipient<SaveAgentState>,
     pub customers: Recipient<LookupCustomer>,
+    pub whitelist: Recipient<CheckWhitelist>,
 }
 
 /// The fixed part of the tree, set once at start.

@@ -11,6 +11,7 @@ pub mod deps;
 pub mod group_actor;
 pub mod leg;
 pub mod monitor;
+pub mod outbound;
 pub mod queue;
 pub mod records;
 pub mod router;

@@ -7,14 +7,16 @@ use std::net::SocketAddr;
 
 use actix::prelude::*;
 use spcti_protocol::agent::{Heartbeat, Login, Logout, SetBusy};
+use spcti_protocol::event::CallAccepted;
 use spcti_protocol::reply::{Ack, ChannelInfo, HeartbeatAck, MonitorSet, PickUpResult};
 use spcti_protocol::{
     AgentState, DataTarget, Direction, Envelope, GroupNo, Message as Wire, ResultCh, TelNum, WorkNo,
 };
 
-use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, PhoneLogout};
-use crate::control::{self, PickTarget};
+use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, PhoneLogout, SeatInUse};
+use crate::control::{self, PickTarget, PlaceRequest};
 use crate::deps::{Deps, SendToClient};
+use crate::outbound::Origin;
 use crate::seat::Feature;
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::SwitchEvent;
@@ -24,10 +26,24 @@ use crate::udp_monitor::{AddPlatform, UdpMonitor};
 
 /// A decoded request from an agent client; answered with the reply.
 #[derive(Debug, Message)]
-#[rtype(result = "Wire")]
+#[rtype(result = "Answer")]
 pub struct ClientRequest {
     pub from: SocketAddr,
     pub envelope: Envelope,
+}
+
+/// The reply to a request, and an event that must follow it to the same
+/// client (1003's 6023 comes after its 9000).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub reply: Wire,
+    pub then: Option<Wire>,
+}
+
+impl From<Wire> for Answer {
+    fn from(reply: Wire) -> Self {
+        Answer { reply, then: None }
+    }
 }
 
 /// A feature code dialed on a seat phone.
@@ -37,6 +53,14 @@ pub struct SeatFeature {
     pub ext: TelNum,
     pub seat: spcti_protocol::ChNum,
     pub feature: Feature,
+}
+
+/// A seat phone left (`in_use`) or returned to its cradle.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SeatHook {
+    pub ext: TelNum,
+    pub in_use: bool,
 }
 
 /// Make the actor at `path` (`channel:12`, `agent:8001`, `group:1`, `router`)
@@ -71,6 +95,8 @@ enum Routed {
     Reply(Box<Wire>),
     /// Answered once the actors concerned have answered.
     Later(BoxFuture<Wire>),
+    /// The same, with an event to follow the reply.
+    LaterThen(BoxFuture<Answer>),
 }
 
 /// The router.
@@ -81,6 +107,8 @@ pub struct Router {
     clients: HashMap<SocketAddr, TelNum>,
     /// The UDP monitor platforms (1015), started at the first.
     udp_monitor: Option<Addr<UdpMonitor>>,
+    /// Seats whose phone is off its cradle, for agents that log in there.
+    seats_in_use: std::collections::HashSet<TelNum>,
 }
 
 const KIND: &str = "router";
@@ -95,6 +123,7 @@ impl Router {
             agents: HashMap::new(),
             clients: HashMap::new(),
             udp_monitor: None,
+            seats_in_use: Default::default(),
         }
     }
 
@@ -111,6 +140,9 @@ impl Router {
         let deps = self.deps.clone();
         let tel2 = tel.clone();
         let addr = Supervisor::start(move |_| AgentActor::new(tel2, seat, deps));
+        if self.seats_in_use.contains(tel) {
+            addr.do_send(SeatInUse(true));
+        }
         self.agents.insert(tel.clone(), addr.clone());
         Ok(addr)
     }
@@ -375,6 +407,40 @@ impl Router {
                     Box::pin(control::force_hangup(deps, target)),
                 );
             }
+            Wire::PlaceCall(p) => {
+                let agent = existing!(&p.tel_num);
+                if p.meeting {
+                    return fail(
+                        Some(&p.tel_num),
+                        "Meeting mode (conference calls) is not available yet".into(),
+                    );
+                }
+                let tel = p.tel_num.clone();
+                let callee = p.callee_no.clone();
+                let req = PlaceRequest {
+                    callee: p.callee_no,
+                    caller: p.caller_no,
+                    guid: p.tell_guid,
+                    ring_no: p.ring_no,
+                    origin: Origin::Client,
+                };
+                return Routed::LaterThen(Box::pin(async move {
+                    match control::place_call(deps, tel.clone(), Some(agent), req).await {
+                        Ok(guid) => Answer {
+                            reply: Ack::ok(code, Some(tel.clone())).into(),
+                            then: Some(
+                                CallAccepted {
+                                    tel_num: tel,
+                                    callee_no: callee,
+                                    tell_guid: guid,
+                                }
+                                .into(),
+                            ),
+                        },
+                        Err(why) => Wire::from(Ack::failed(code, Some(tel), why)).into(),
+                    }
+                }));
+            }
             Wire::ForceRelease(f) => {
                 return acked(None, Box::pin(control::release(deps, f.ch_num)));
             }
@@ -416,6 +482,22 @@ impl Router {
                 } else if let Some(a) = agent {
                     a.do_send(PhoneLogout);
                 }
+                return;
+            }
+            Feature::Dial(number) => {
+                let req = PlaceRequest {
+                    callee: number,
+                    caller: None,
+                    guid: None,
+                    ring_no: None,
+                    origin: Origin::Phone,
+                };
+                let (deps, ext) = (self.deps.clone(), m.ext);
+                actix::spawn(async move {
+                    if let Err(why) = control::place_call(deps, ext.clone(), agent, req).await {
+                        tracing::info!(seat = %ext, %why, "call from the phone refused");
+                    }
+                });
                 return;
             }
             Feature::PickUpAny => Ok(PickTarget::Any),
@@ -473,7 +555,7 @@ impl Handler<SwitchEvent> for Router {
 
 /// Client requests go to their agent.
 impl Handler<ClientRequest> for Router {
-    type Result = ResponseFuture<Wire>;
+    type Result = ResponseFuture<Answer>;
     fn handle(&mut self, m: ClientRequest, ctx: &mut Context<Self>) -> Self::Result {
         let code = m.envelope.message.msg_type();
         let registry = self.deps.registry.clone();
@@ -486,7 +568,7 @@ impl Handler<ClientRequest> for Router {
             |act, _| act.request(m),
         );
         Box::pin(async move {
-            match routed {
+            let reply: Wire = match routed {
                 Some(Routed::Agent(addr, cmd)) => addr.send(cmd).await.unwrap_or_else(|_| {
                     Ack::failed(
                         code,
@@ -497,9 +579,26 @@ impl Handler<ClientRequest> for Router {
                 }),
                 Some(Routed::Reply(reply)) => *reply,
                 Some(Routed::Later(f)) => f.await,
+                Some(Routed::LaterThen(f)) => return f.await,
                 None => Ack::failed(code, None, "internal error, try again").into(),
-            }
+            };
+            reply.into()
         })
+    }
+}
+
+/// A seat's phone changed hook: its agent is told (offers wait for on-hook).
+impl Handler<SeatHook> for Router {
+    type Result = ();
+    fn handle(&mut self, m: SeatHook, _: &mut Context<Self>) {
+        if m.in_use {
+            self.seats_in_use.insert(m.ext.clone());
+        } else {
+            self.seats_in_use.remove(&m.ext);
+        }
+        if let Some(a) = self.agents.get(&m.ext) {
+            a.do_send(SeatInUse(m.in_use));
+        }
     }
 }
 

@@ -125,7 +125,7 @@ strategy = "longest-idle"
                 })
             });
             for r in futures_join(logins).await {
-                assert!(matches!(r, Ok(Message::Ack(a)) if a.ok));
+                assert!(matches!(r, Ok(a) if matches!(&a.reply, Message::Ack(a) if a.ok)));
             }
         }
         bench

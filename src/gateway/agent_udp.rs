@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix::prelude::*;
 use spcti_actors::deps::SendToClient;
-use spcti_actors::router::{ClientRequest, Router};
+use spcti_actors::router::{Answer, ClientRequest, Router};
 use spcti_protocol::reply::Ack;
 use spcti_protocol::{Direction, MAX_DATAGRAM, Message as Wire, TextEncoding, decode, encode_into};
 use tokio::net::UdpSocket;
@@ -169,14 +169,19 @@ async fn serve(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Rout
                 reply(&socket, from, &answer, seq.as_deref(), encoding).await;
                 return;
             }
-            let answer = router
+            let answer: Answer = router
                 .send(ClientRequest {
                     from,
                     envelope: env,
                 })
                 .await
-                .unwrap_or_else(|_| Ack::failed(code, None, "server is shutting down").into());
-            reply(&socket, from, &answer, seq.as_deref(), encoding).await;
+                .unwrap_or_else(|_| {
+                    Wire::from(Ack::failed(code, None, "server is shutting down")).into()
+                });
+            reply(&socket, from, &answer.reply, seq.as_deref(), encoding).await;
+            if let Some(then) = answer.then {
+                reply(&socket, from, &then, None, encoding).await;
+            }
         });
     }
 }

@@ -368,6 +368,18 @@ impl Client {
         c
     }
 
+    /// Every message that arrives within `quiet` of the last one (or of now).
+    pub fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        self.socket.set_read_timeout(Some(quiet)).unwrap();
+        let mut buf = [0u8; 9000];
+        let mut out = std::mem::take(&mut self.pending);
+        while let Ok(n) = self.socket.recv(&mut buf) {
+            out.push(to_json(&decode(&buf[..n], TextEncoding::Utf8).unwrap()));
+        }
+        self.socket.set_read_timeout(Some(PROMPT)).unwrap();
+        out
+    }
+
     /// Messages already received and not yet expected.
     pub fn pending(&self) -> &[Value] {
         &self.pending

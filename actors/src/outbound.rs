@@ -1,0 +1,561 @@
+//! A call a seat places (1003 from the agent's program, or digits dialed on
+//! the phone), without I/O.
+//!
+//! The agent's own seat rings first (showing RingNo) unless it is already
+//! lifted; then the far end is called: an outside number on a seized trunk,
+//! or another extension; the far end answers or fails; either side hangs
+//! up. The originating seat's channel actor hosts this and owns the call:
+//! its GUID, times, recording, and the call record it ends with.
+
+use std::time::Duration;
+
+use spcti_protocol::{Cause, ChNum, TelNum, TellGuid};
+
+use crate::clock::{Clock, Mono};
+use crate::leg::Ringer;
+use crate::records::{CallRecord, Direction, HangupBy, RecordingRow, TellMsg};
+use crate::switch::SwitchCommand;
+
+/// Where the called party is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Far {
+    /// An outside number, on this (seized) trunk.
+    Trunk(ChNum),
+    /// Another extension.
+    Seat { ch: ChNum, ext: TelNum },
+}
+
+impl Far {
+    pub fn ch(&self) -> ChNum {
+        match self {
+            Far::Trunk(ch) | Far::Seat { ch, .. } => *ch,
+        }
+    }
+}
+
+/// Who asked for the call: the client (1003) or the phone's keypad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Client,
+    Phone,
+}
+
+/// What is known of the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub guid: TellGuid,
+    /// The number the far end is shown.
+    pub caller: String,
+    /// The number as the agent gave it (an outside number keeps its `0`).
+    pub callee: String,
+    /// What the switch dials (without the outside-line `0`).
+    pub dialed: String,
+    /// Shown on the agent's own phone while it rings.
+    pub ring_no: String,
+    /// The seat placing the call, and its agent if one is logged in there.
+    pub seat: ChNum,
+    pub agent: Option<Ringer>,
+    pub far: Far,
+    pub origin: Origin,
+    pub started: Mono,
+}
+
+/// The call's state; each state owns its data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Out {
+    /// Over: the host drops the call.
+    #[default]
+    Done,
+    /// The agent's own seat rings.
+    SeatRinging { call: Placed },
+    /// The far end is being called.
+    Dialing { call: Placed, since: Mono },
+    Talking {
+        call: Placed,
+        answered_at: Mono,
+        /// Relative to `data_dir/recordings`.
+        recording: String,
+    },
+}
+
+/// What the call wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutEffect {
+    Switch(SwitchCommand),
+    /// Internal call: ring the far seat, showing `caller`.
+    RingFarSeat {
+        seat: ChNum,
+        caller: String,
+    },
+    /// Internal call: the far seat stops ringing, or hears nothing now.
+    FarSeatGone {
+        seat: ChNum,
+        was_ringing: bool,
+    },
+    /// The seized trunk is free again.
+    FreeTrunk(ChNum),
+    /// Ring (or stop) the timer for a far end that never answers.
+    StartDialTimer(Duration),
+    CancelDialTimer,
+    /// 6009 to the agent.
+    CallResult {
+        answered: bool,
+        cause: Cause,
+    },
+    /// The agent is talking (6004).
+    AgentConnected,
+    /// The call ended for the agent (6007 or 6008).
+    AgentEnded {
+        by_agent: bool,
+    },
+    Record(Box<CallRecord>),
+    Recording(Box<RecordingRow>),
+}
+
+/// The call, as its host sees it.
+#[derive(Debug, Clone)]
+pub struct OutboundCall {
+    pub state: Out,
+}
+
+/// How long the far end may ring before the call is given up (Q.850 19).
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl OutboundCall {
+    /// Starts the call. `lifted`: the seat is already off-hook, so the far
+    /// end is called at once.
+    pub fn start(call: Placed, lifted: bool, now: Mono) -> (Self, Vec<OutEffect>) {
+        let mut this = OutboundCall { state: Out::Done };
+        let fx = if lifted {
+            this.dial(call, now)
+        } else {
+            let fx = vec![OutEffect::Switch(SwitchCommand::Alert {
+                ch: call.seat,
+                caller: call.ring_no.clone(),
+            })];
+            this.to(Out::SeatRinging { call });
+            fx
+        };
+        (this, fx)
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.state == Out::Done
+    }
+
+    pub fn call(&self) -> Option<&Placed> {
+        match &self.state {
+            Out::Done => None,
+            Out::SeatRinging { call } | Out::Dialing { call, .. } | Out::Talking { call, .. } => {
+                Some(call)
+            }
+        }
+    }
+
+    fn to(&mut self, state: Out) {
+        tracing::trace!(state = ?std::mem::discriminant(&state), "outbound transition");
+        self.state = state;
+    }
+
+    fn dial(&mut self, call: Placed, now: Mono) -> Vec<OutEffect> {
+        let mut fx = vec![match &call.far {
+            Far::Trunk(ch) => OutEffect::Switch(SwitchCommand::MakeCall {
+                ch: *ch,
+                caller: call.caller.clone(),
+                callee: call.dialed.clone(),
+            }),
+            Far::Seat { ch, .. } => OutEffect::RingFarSeat {
+                seat: *ch,
+                caller: call.caller.clone(),
+            },
+        }];
+        fx.push(OutEffect::StartDialTimer(DIAL_TIMEOUT));
+        self.to(Out::Dialing { call, since: now });
+        fx
+    }
+
+    /// The agent's ringing seat was lifted: call the far end.
+    pub fn seat_lifted(&mut self, now: Mono) -> Vec<OutEffect> {
+        match std::mem::take(&mut self.state) {
+            Out::SeatRinging { call } => self.dial(call, now),
+            other => {
+                self.state = other;
+                vec![]
+            }
+        }
+    }
+
+    /// The far end answered (the trunk's far party, or the far seat lifted).
+    pub fn far_answered(&mut self, far: ChNum, now: Mono, clock: &Clock) -> Vec<OutEffect> {
+        let call = match std::mem::take(&mut self.state) {
+            Out::Dialing { call, .. } if call.far.ch() == far => call,
+            other => {
+                self.state = other;
+                return vec![];
+            }
+        };
+        let recording = format!("{}/{}.wav", clock.wall_at(now).format("%Y%m%d"), call.guid);
+        let fx = vec![
+            OutEffect::CancelDialTimer,
+            OutEffect::Switch(SwitchCommand::Link {
+                a: call.seat,
+                b: far,
+                two_way: true,
+            }),
+            OutEffect::Switch(SwitchCommand::Record {
+                ch: call.seat,
+                file: recording.clone().into(),
+            }),
+            OutEffect::CallResult {
+                answered: true,
+                cause: Cause::NORMAL,
+            },
+            OutEffect::AgentConnected,
+        ];
+        self.to(Out::Talking {
+            call,
+            answered_at: now,
+            recording,
+        });
+        fx
+    }
+
+    /// 1016 on a placed call: the agent only listens (`on`) or talks again.
+    pub fn mute(&mut self, on: bool) -> Result<Vec<OutEffect>, &'static str> {
+        let Out::Talking { call, .. } = &self.state else {
+            return Err("no call is connected");
+        };
+        let (seat, far) = (call.seat, call.far.ch());
+        Ok(if on {
+            vec![
+                OutEffect::Switch(SwitchCommand::Unlink { a: seat, b: far }),
+                OutEffect::Switch(SwitchCommand::Link {
+                    a: seat,
+                    b: far,
+                    two_way: false,
+                }),
+            ]
+        } else {
+            vec![OutEffect::Switch(SwitchCommand::Link {
+                a: seat,
+                b: far,
+                two_way: true,
+            })]
+        })
+    }
+
+    /// The far end is gone: it failed before answering (busy, rejected,
+    /// no answer, no circuit) or hung up after.
+    pub fn far_cleared(
+        &mut self,
+        far: ChNum,
+        cause: Cause,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<OutEffect> {
+        if self.call().is_none_or(|c| c.far.ch() != far) {
+            return vec![];
+        }
+        self.end(HangupBy::Caller, cause, now, clock)
+    }
+
+    /// Nobody answered in time.
+    pub fn dial_timeout(&mut self, now: Mono, clock: &Clock) -> Vec<OutEffect> {
+        if !matches!(self.state, Out::Dialing { .. }) {
+            return vec![];
+        }
+        self.end(HangupBy::System, Cause::NO_ANSWER, now, clock)
+    }
+
+    /// The agent's seat hung up.
+    pub fn seat_hung_up(&mut self, now: Mono, clock: &Clock) -> Vec<OutEffect> {
+        self.end(HangupBy::Agent, Cause::NORMAL, now, clock)
+    }
+
+    /// An operator or supervisor ends the call (1027, 1022).
+    pub fn release(&mut self, now: Mono, clock: &Clock) -> Vec<OutEffect> {
+        self.end(HangupBy::System, Cause::NORMAL, now, clock)
+    }
+
+    /// Tears the far side down. A trunk is always released, even when its
+    /// party left first (the switch holds a cleared channel until told);
+    /// a far seat that hung up itself needs no word.
+    fn clear_far(far: &Far, far_left: bool, was_ringing: bool, fx: &mut Vec<OutEffect>) {
+        match far {
+            Far::Seat { .. } if far_left => {}
+            Far::Trunk(ch) => {
+                fx.push(OutEffect::Switch(SwitchCommand::Clear {
+                    ch: *ch,
+                    cause: Cause::NORMAL,
+                }));
+                fx.push(OutEffect::FreeTrunk(*ch));
+            }
+            Far::Seat { ch, .. } => fx.push(OutEffect::FarSeatGone {
+                seat: *ch,
+                was_ringing,
+            }),
+        }
+    }
+
+    fn end(&mut self, by: HangupBy, cause: Cause, now: Mono, clock: &Clock) -> Vec<OutEffect> {
+        let internal = |c: &Placed| matches!(c.far, Far::Seat { .. });
+        let mut fx = Vec::new();
+        match std::mem::take(&mut self.state) {
+            Out::Done => return fx,
+            Out::SeatRinging { call } => {
+                // Never dialed: the agent's phone stops ringing; nothing to record
+                // but the attempt.
+                fx.push(OutEffect::Switch(SwitchCommand::Clear {
+                    ch: call.seat,
+                    cause,
+                }));
+                Self::clear_far(&call.far, false, false, &mut fx);
+                fx.push(OutEffect::CallResult {
+                    answered: false,
+                    cause,
+                });
+                fx.push(OutEffect::AgentEnded { by_agent: false });
+                fx.push(record(
+                    &call,
+                    None,
+                    TellMsg::OutboundAbandoned,
+                    by,
+                    cause,
+                    None,
+                    now,
+                    clock,
+                ));
+            }
+            Out::Dialing { call, .. } => {
+                fx.push(OutEffect::CancelDialTimer);
+                Self::clear_far(&call.far, by == HangupBy::Caller, true, &mut fx);
+                fx.push(OutEffect::CallResult {
+                    answered: false,
+                    cause,
+                });
+                fx.push(OutEffect::AgentEnded {
+                    by_agent: by == HangupBy::Agent,
+                });
+                let tellmsg = match by {
+                    HangupBy::Agent => TellMsg::OutboundAbandoned,
+                    _ => TellMsg::OutboundFailed,
+                };
+                fx.push(record(&call, None, tellmsg, by, cause, None, now, clock));
+            }
+            Out::Talking {
+                call,
+                answered_at,
+                recording,
+            } => {
+                fx.push(OutEffect::Switch(SwitchCommand::StopRecord {
+                    ch: call.seat,
+                }));
+                fx.push(OutEffect::Switch(SwitchCommand::Unlink {
+                    a: call.seat,
+                    b: call.far.ch(),
+                }));
+                Self::clear_far(&call.far, by == HangupBy::Caller, false, &mut fx);
+                fx.push(OutEffect::AgentEnded {
+                    by_agent: by == HangupBy::Agent,
+                });
+                let tellmsg = match (internal(&call), call.origin) {
+                    (true, _) => TellMsg::Internal,
+                    (false, Origin::Client) => TellMsg::OutboundAnswered,
+                    (false, Origin::Phone) => TellMsg::OutboundTalked,
+                };
+                fx.push(record(
+                    &call,
+                    Some(answered_at),
+                    tellmsg,
+                    by,
+                    cause,
+                    Some(&recording),
+                    now,
+                    clock,
+                ));
+                fx.push(OutEffect::Recording(Box::new(RecordingRow {
+                    key: format!("rec:{}:{}", call.guid, call.seat),
+                    tellguid: call.guid,
+                    caller_no: call.caller.clone(),
+                    callee_no: call.callee.clone(),
+                    tel_num: call.agent.as_ref().map(|a| a.agent.clone()),
+                    work_no: call.agent.as_ref().and_then(|a| a.work_no.clone()),
+                    start_time: clock.wall_at(answered_at),
+                    end_time: clock.wall_at(now),
+                    duration_s: now.saturating_sub(answered_at).as_secs() as u32,
+                    file_name: recording,
+                    direction: direction(&call),
+                })));
+            }
+        }
+        fx
+    }
+}
+
+fn direction(call: &Placed) -> Direction {
+    match call.far {
+        Far::Trunk(_) => Direction::Out,
+        Far::Seat { .. } => Direction::Internal,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    call: &Placed,
+    answered_at: Option<Mono>,
+    tellmsg: TellMsg,
+    by: HangupBy,
+    cause: Cause,
+    recording: Option<&str>,
+    now: Mono,
+    clock: &Clock,
+) -> OutEffect {
+    let talk = answered_at.map_or(Duration::ZERO, |a| now.saturating_sub(a));
+    OutEffect::Record(Box::new(CallRecord {
+        key: format!("call:{}:{}", call.guid, call.seat),
+        tellguid: call.guid,
+        ch: call.seat,
+        caller_no: call.caller.clone(),
+        callee_no: call.callee.clone(),
+        tel_num: call.agent.as_ref().map(|a| a.agent.clone()),
+        work_no: call.agent.as_ref().and_then(|a| a.work_no.clone()),
+        group_no: None,
+        direction: direction(call),
+        start_time: clock.wall_at(call.started),
+        queue_time: None,
+        answer_time: answered_at.map(|a| clock.wall_at(a)),
+        end_time: clock.wall_at(now),
+        talk_s: talk.as_secs() as u32,
+        tellmsg,
+        hangup_by: by,
+        cause: cause.0,
+        record_file: recording.map(str::to_owned),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn placed(far: Far) -> Placed {
+        Placed {
+            guid: TellGuid::new_v4(),
+            caller: "4008001234".into(),
+            callee: "013900000000".into(),
+            dialed: "13900000000".into(),
+            ring_no: "013900000000".into(),
+            seat: ChNum(30),
+            agent: Some(Ringer {
+                agent: TelNum::new("8001").unwrap(),
+                work_no: None,
+                seat: ChNum(30),
+            }),
+            far,
+            origin: Origin::Client,
+            started: s(0),
+        }
+    }
+
+    fn record_of(fx: &[OutEffect]) -> &CallRecord {
+        fx.iter()
+            .find_map(|e| match e {
+                OutEffect::Record(r) => Some(&**r),
+                _ => None,
+            })
+            .expect("a call record")
+    }
+
+    #[test]
+    fn seat_rings_first_then_the_trunk_dials_and_the_talk_is_recorded() {
+        let clock = Clock::manual();
+        let (mut out, fx) = OutboundCall::start(placed(Far::Trunk(ChNum(3))), false, s(0));
+        assert_eq!(
+            fx,
+            vec![OutEffect::Switch(SwitchCommand::Alert {
+                ch: ChNum(30),
+                caller: "013900000000".into()
+            })]
+        );
+        let fx = out.seat_lifted(s(2));
+        assert_eq!(
+            fx[0],
+            OutEffect::Switch(SwitchCommand::MakeCall {
+                ch: ChNum(3),
+                caller: "4008001234".into(),
+                callee: "13900000000".into()
+            })
+        );
+        assert!(
+            out.far_answered(ChNum(4), s(5), &clock).is_empty(),
+            "not ours"
+        );
+        let fx = out.far_answered(ChNum(3), s(5), &clock);
+        assert!(fx.contains(&OutEffect::CallResult {
+            answered: true,
+            cause: Cause::NORMAL
+        }));
+        let fx = out.seat_hung_up(s(65), &clock);
+        let r = record_of(&fx);
+        assert_eq!(
+            (r.tellmsg, r.hangup_by, r.talk_s, r.direction),
+            (
+                TellMsg::OutboundAnswered,
+                HangupBy::Agent,
+                60,
+                Direction::Out
+            )
+        );
+        assert!(fx.contains(&OutEffect::FreeTrunk(ChNum(3))));
+        assert!(out.is_done());
+    }
+
+    #[test]
+    fn each_way_an_outbound_call_can_fail_has_its_tellmsg() {
+        let clock = Clock::manual();
+        let (mut out, _) = OutboundCall::start(placed(Far::Trunk(ChNum(3))), true, s(0));
+        let fx = out.far_cleared(ChNum(3), Cause::BUSY, s(3), &clock);
+        assert!(fx.contains(&OutEffect::CallResult {
+            answered: false,
+            cause: Cause::BUSY
+        }));
+        assert_eq!(record_of(&fx).tellmsg, TellMsg::OutboundFailed);
+        assert_eq!(record_of(&fx).cause, 17);
+
+        let (mut out, _) = OutboundCall::start(placed(Far::Trunk(ChNum(3))), true, s(0));
+        let fx = out.seat_hung_up(s(3), &clock);
+        assert_eq!(record_of(&fx).tellmsg, TellMsg::OutboundAbandoned);
+        assert!(fx.contains(&OutEffect::Switch(SwitchCommand::Clear {
+            ch: ChNum(3),
+            cause: Cause::NORMAL
+        })));
+
+        let (mut out, _) = OutboundCall::start(placed(Far::Trunk(ChNum(3))), true, s(0));
+        let fx = out.dial_timeout(s(60), &clock);
+        assert_eq!(record_of(&fx).cause, 19);
+
+        let far = Far::Seat {
+            ch: ChNum(31),
+            ext: TelNum::new("8002").unwrap(),
+        };
+        let (mut out, fx) = OutboundCall::start(placed(far), true, s(0));
+        assert_eq!(
+            fx[0],
+            OutEffect::RingFarSeat {
+                seat: ChNum(31),
+                caller: "4008001234".into()
+            }
+        );
+        out.far_answered(ChNum(31), s(1), &clock);
+        let fx = out.far_cleared(ChNum(31), Cause::NORMAL, s(11), &clock);
+        let r = record_of(&fx);
+        assert_eq!(
+            (r.tellmsg, r.hangup_by, r.talk_s),
+            (TellMsg::Internal, HangupBy::Caller, 10)
+        );
+        assert!(fx.contains(&OutEffect::AgentEnded { by_agent: false }));
+    }
+}

@@ -1,0 +1,303 @@
+//! Calls an agent places (1003) and calls dialed on the seat phone, end to
+//! end: the agent's own seat rings first, then the far end is called on a
+//! trunk (outside numbers, leading `0`) or at another extension; 9000, 6023,
+//! 6009, 6004, 6007/6008 and the call records with their tellmsg.
+//! Trunks are channels 0-3; seats 8001-8005 are channels 4-8.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Client, Server};
+
+fn seat_ch(ext: u32) -> u32 {
+    ext - 8001 + 4
+}
+
+fn server() -> Server {
+    Server::with_config(
+        support::DEFAULT_CONFIG,
+        &[("SPCTI_SYS__CALLER_NO", "4008001234")],
+    )
+}
+
+fn failed(reply: &Value, why: &str) {
+    assert_eq!(reply["Result"], "0", "{reply}");
+    assert!(
+        reply["ResultSTR"].as_str().unwrap().contains(why),
+        "{reply} should say {why:?}"
+    );
+}
+
+/// Sends 1003 and checks 9000 comes before 6023; returns the TellGUID.
+fn place(a: &mut Client, xml: &str) -> String {
+    a.send(&format!(
+        "<MsgType>1003</MsgType><TelNum>8001</TelNum>{xml}"
+    ));
+    let ack = a.expect("9000");
+    assert_eq!(ack["Result"], "1", "{ack}");
+    assert!(
+        !a.pending().iter().any(|m| m["MsgType"] == "6023"),
+        "6023 came before the 9000"
+    );
+    let accepted = a.expect("6023");
+    accepted["TellGUID"].as_str().unwrap().to_owned()
+}
+
+/// The trunk dialing out: (channel, its view).
+fn dialing_trunk(server: &Server) -> (u32, Value) {
+    let deadline = std::time::Instant::now() + support::PROMPT;
+    loop {
+        let (_, all) = server.http("GET", "/sim/channels", None);
+        if let Some(t) = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == "trunk" && c["state"] == "dialing")
+        {
+            return (t["ch"].as_u64().unwrap() as u32, t.clone());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no trunk dialing: {all}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn an_outside_call_rings_the_seat_first_then_dials_talks_and_is_recorded() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    let guid = place(
+        &mut a,
+        "<CalleeNo>013900000000</CalleeNo><RingNo>Customer 42</RingNo>",
+    );
+    a.expect_state("talking");
+    let seat = server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
+    assert_eq!(seat["caller"], "Customer 42");
+    // Nothing is dialed before the agent lifts the phone.
+    let (_, all) = server.http("GET", "/sim/channels", None);
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["kind"] == "seat" || c["state"] == "free")
+    );
+
+    server.act("/sim/extensions/8001/offhook", None);
+    let (trunk, t) = dialing_trunk(&server);
+    assert_eq!(
+        (t["caller"].as_str(), t["callee"].as_str()),
+        (Some("4008001234"), Some("13900000000"))
+    );
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    let r = a.expect("6009");
+    assert_eq!(
+        (
+            r["AR"].as_str(),
+            r["Reason"].as_str(),
+            r["TellGUID"].as_str(),
+            r["CalleeNo"].as_str()
+        ),
+        (
+            Some("1"),
+            Some("16"),
+            Some(guid.as_str()),
+            Some("013900000000")
+        )
+    );
+    assert_eq!(a.expect("6004")["TellGUID"], guid.as_str());
+    server.wait_channel(seat_ch(8001), "linked", |c| c["link"] == trunk);
+    assert_eq!(server.channel(trunk)["link"], seat_ch(8001));
+    assert!(
+        server.channel(seat_ch(8001))["recording"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{guid}.wav"))
+    );
+
+    server.advance(20_000);
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect("6007");
+    a.expect_state("ready");
+    server.wait_channel(trunk, "free", |c| c["state"] == "free");
+    let rows = server.call_records(1);
+    let (g, tellmsg, by, tel, file) = rows[0].clone();
+    assert_eq!(
+        (g.as_str(), tellmsg, by.as_str(), tel.as_str()),
+        (guid.as_str(), 10, "agent", "8001")
+    );
+    let wav = hound::WavReader::open(server.data_dir().join("recordings").join(file.unwrap()))
+        .expect("a WAV recording");
+    assert_eq!(wav.duration() / wav.spec().sample_rate, 20);
+}
+
+#[test]
+fn a_busy_far_end_a_ring_out_and_a_seat_giving_up_each_end_the_call_as_they_should() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    // Lifted first: dials at once.
+    server.act("/sim/extensions/8001/offhook", None);
+    let guid = place(&mut a, "<CalleeNo>013900000001</CalleeNo>");
+    let (trunk, _) = dialing_trunk(&server);
+    server.post(
+        &format!("/sim/channels/{trunk}/reject"),
+        json!({"cause": 17}),
+    );
+    let r = a.expect("6009");
+    assert_eq!(
+        (r["AR"].as_str(), r["Reason"].as_str()),
+        (Some("0"), Some("17"))
+    );
+    a.expect("6008");
+    a.expect_state("ready");
+    let seat = server.wait_channel(seat_ch(8001), "lifted, hearing nothing", |c| {
+        c["state"] == "offhook"
+    });
+    assert!(seat["link"].is_null());
+    let rows = server.call_records(1);
+    assert_eq!((rows[0].0.as_str(), rows[0].1), (guid.as_str(), 12));
+    server.wait_channel(trunk, "free", |c| c["state"] == "free");
+
+    // Nobody answers for 60 s.
+    let _ = place(&mut a, "<CalleeNo>013900000002</CalleeNo>");
+    dialing_trunk(&server);
+    server.advance(60_000);
+    let r = a.expect("6009");
+    assert_eq!(
+        (r["AR"].as_str(), r["Reason"].as_str()),
+        (Some("0"), Some("19"))
+    );
+    assert_eq!(server.call_records(2)[1].1, 12);
+
+    // The agent gives up while it rings.
+    let _ = place(&mut a, "<CalleeNo>013900000003</CalleeNo>");
+    let (trunk, _) = dialing_trunk(&server);
+    server.act("/sim/extensions/8001/onhook", None);
+    assert_eq!(a.expect("6009")["AR"], "0");
+    a.expect("6007");
+    server.wait_channel(trunk, "free", |c| c["state"] == "free");
+    let rows = server.call_records(3);
+    assert_eq!((rows[2].1, rows[2].2.as_str()), (14, "agent"));
+}
+
+#[test]
+fn an_internal_call_rings_the_extension_and_links_the_seats() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    server.act("/sim/extensions/8002/offhook", None);
+    place(&mut a, "<CalleeNo>8002</CalleeNo>");
+    server.act("/sim/extensions/8001/offhook", None);
+    let r = a.expect("6009");
+    assert_eq!(
+        (r["AR"].as_str(), r["Reason"].as_str()),
+        (Some("0"), Some("17")),
+        "8002 is off-hook: busy"
+    );
+    server.act("/sim/extensions/8002/onhook", None);
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect_state("ready");
+
+    let guid = place(&mut a, "<CalleeNo>8002</CalleeNo>");
+    server.act("/sim/extensions/8001/offhook", None);
+    let far = server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    assert_eq!(far["caller"], "8001");
+    server.act("/sim/extensions/8002/offhook", None);
+    assert_eq!(a.expect("6009")["AR"], "1");
+    server.wait_channel(seat_ch(8001), "linked", |c| c["link"] == seat_ch(8002));
+    assert_eq!(server.channel(seat_ch(8002))["link"], seat_ch(8001));
+    server.advance(7_000);
+    server.act("/sim/extensions/8002/onhook", None);
+    a.expect("6008");
+    let rows = server.call_records(2);
+    assert_eq!(
+        (rows[1].0.as_str(), rows[1].1, rows[1].2.as_str()),
+        (guid.as_str(), 15, "caller")
+    );
+}
+
+#[test]
+fn a_call_dialed_on_the_phone_goes_out_and_is_logged() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    server.act("/sim/extensions/8001/offhook", None);
+    server.act(
+        "/sim/extensions/8001/dial",
+        Some(json!({"digits": "013900000000#"})),
+    );
+    let (trunk, t) = dialing_trunk(&server);
+    assert_eq!(t["callee"], "13900000000");
+    a.expect_state("talking");
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    assert_eq!(a.expect("6009")["AR"], "1");
+    server.wait_channel(seat_ch(8001), "linked", |c| c["link"] == trunk);
+    // The far end hangs up first.
+    server.act(&format!("/sim/channels/{trunk}/hangup"), None);
+    a.expect("6008");
+    let rows = server.call_records(1);
+    assert_eq!((rows[0].1, rows[0].2.as_str()), (6, "caller"));
+}
+
+#[test]
+fn controls_work_on_a_placed_call() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut sup = Client::login(&server, "8003", "9001");
+    server.act("/sim/extensions/8001/offhook", None);
+    place(&mut a, "<CalleeNo>013900000000</CalleeNo>");
+    let (trunk, _) = dialing_trunk(&server);
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    a.expect("6004");
+    a.request_ok("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>1</Mute>");
+    server.wait_channel(trunk, "deaf to the seat", |c| c["link"].is_null());
+    assert_eq!(server.channel(seat_ch(8001))["link"], trunk);
+    a.request_ok("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>0</Mute>");
+    server.wait_channel(trunk, "hearing the seat", |c| c["link"] == seat_ch(8001));
+
+    sup.request_ok("<MsgType>1022</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    a.expect("6008");
+    server.wait_channel(trunk, "free", |c| c["state"] == "free");
+    let rows = server.call_records(1);
+    assert_eq!((rows[0].1, rows[0].2.as_str()), (10, "system"));
+}
+
+#[test]
+fn impossible_calls_are_refused_with_a_reason() {
+    let server = Server::with_config(
+        support::DEFAULT_CONFIG,
+        &[
+            ("SPCTI_SYS__WHITELIST_ONLY", "true"),
+            ("SPCTI_SIM__TRUNKS", "1"),
+        ],
+    );
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut try_call = |callee: &str, extra: &str, why: &str| {
+        a.send(&format!(
+            "<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>{callee}</CalleeNo>{extra}"
+        ));
+        failed(&a.expect("9000"), why);
+    };
+    try_call("7777", "", "no extension 7777");
+    try_call("8001", "", "your own extension");
+    try_call("12ab", "", "not a number");
+    try_call("0", "", "dials no number");
+    try_call("8002", "<Meeting>1</Meeting>", "Meeting mode");
+    try_call("013900000000", "", "not on the whitelist");
+    let (status, _) = server.post(
+        "/api/whitelist",
+        json!({"number": "0139*", "remark": "mobiles"}),
+    );
+    assert_eq!(status, 201);
+    // The one trunk is taken by a caller.
+    let (busy_trunk, _) = server.call("13800138000", "4008001234");
+    try_call("013900000000", "", "no trunk is free");
+    server.act(&format!("/sim/channels/{busy_trunk}/hangup"), None);
+    server.wait_channel(busy_trunk, "free", |c| c["state"] == "free");
+    place(&mut a, "<CalleeNo>013900000000</CalleeNo>");
+    a.send("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>8002</CalleeNo>");
+    failed(&a.expect("9000"), "already on a call");
+
+    let mut nobody = Client::new(&server);
+    nobody.send("<MsgType>1003</MsgType><TelNum>8004</TelNum><CalleeNo>8002</CalleeNo>");
+    failed(&nobody.expect("9000"), "not logged in");
+}
