@@ -49,6 +49,8 @@ pub struct AgentCore {
     /// The seat phone is not on-hook (lifted, dialing, on a call the agent
     /// did not take from a queue): no queue may ring it.
     pub seat_in_use: bool,
+    /// The call (trunk) this agent last transferred, to take back with 1009/1007.
+    pub transferred: Option<ChNum>,
     /// Set once the client has sent a heartbeat; only such clients time out.
     pub last_heartbeat: Option<Mono>,
 }
@@ -75,6 +77,7 @@ impl AgentCore {
             talk_today: Duration::ZERO,
             client: None,
             seat_in_use: false,
+            transferred: None,
             last_heartbeat: None,
         }
     }

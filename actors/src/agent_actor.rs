@@ -112,6 +112,13 @@ pub struct OutboundResult {
     pub cause: Cause,
 }
 
+/// The agent transferred `call` away (it may take it back).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Transferred {
+    pub call: ChNum,
+}
+
 /// The agent's seat phone left or returned to its cradle.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
@@ -135,6 +142,8 @@ pub struct AgentView {
     pub call: Option<ChNum>,
     /// Where its client program is.
     pub client: Option<SocketAddr>,
+    /// The call it last transferred.
+    pub transferred: Option<ChNum>,
 }
 
 /// Asks for an [`AgentView`].
@@ -542,6 +551,14 @@ impl Handler<OutboundResult> for AgentActor {
     }
 }
 
+/// Remembers the transferred call.
+impl Handler<Transferred> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, m: Transferred, _: &mut Context<Self>) {
+        self.core.transferred = Some(m.call);
+    }
+}
+
 /// Offers wait until the phone is back on-hook.
 impl Handler<SeatInUse> for AgentActor {
     type Result = ();
@@ -578,6 +595,7 @@ impl Handler<GetAgent> for AgentActor {
             show_state: self.core.show_state.clone(),
             call: self.core.call(),
             client: self.core.client,
+            transferred: self.core.transferred,
         })
     }
 }

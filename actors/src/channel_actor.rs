@@ -9,15 +9,15 @@ use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::{Cause, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid};
 
 use crate::agent_actor::{
-    AgentActor, CallEnded, Connected, OfferWithdrawn, Offered, OutboundResult,
+    AgentActor, CallEnded, Connected, OfferWithdrawn, Offered, OutboundResult, Transferred,
 };
 use crate::clock::Mono;
 use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
 use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
-use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer};
+use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer, TransferTo};
 use crate::outbound::{Far, Out, OutEffect, OutboundCall, Placed};
 use crate::router::{SeatFeature, SeatHook};
-use crate::seat::{DIGIT_TIMEOUT, Seat, SeatEffect};
+use crate::seat::{DIGIT_TIMEOUT, Feature, Seat, SeatEffect};
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
 
@@ -126,6 +126,27 @@ pub struct ChannelView {
 #[rtype(result = "ChannelView")]
 pub struct GetChannel;
 
+/// Trunk: the agent on `from_seat` transfers the call (1008, `*5`, `*6`).
+/// `agent` is the agent at the target seat, if one is logged in there.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct TransferCall {
+    pub from_seat: ChNum,
+    pub to: TransferTo,
+    pub agent: Option<Addr<AgentActor>>,
+}
+
+/// Trunk: the agent who transferred the call takes it back (1009, 1007).
+/// Answers the caller's number.
+#[derive(Message)]
+#[rtype(result = "Result<String, String>")]
+pub struct RetrieveCall {
+    pub by: Ringer,
+    pub agent: Addr<AgentActor>,
+    pub only_ringing: bool,
+    pub seat_lifted: bool,
+}
+
 /// Trunk: take this free trunk for a call the seat `owner` places. Answers
 /// whether it was free.
 #[derive(Message)]
@@ -205,6 +226,8 @@ pub struct ChannelActor {
     dial_timer: Option<SpawnHandle>,
     /// Seat: whether the phone was last reported off its cradle.
     seat_in_use: bool,
+    /// Seat: a star-code being dialed during a call.
+    call_digits: String,
 }
 
 const KIND: &str = "channel";
@@ -223,6 +246,7 @@ impl ChannelActor {
             out_agent: None,
             dial_timer: None,
             seat_in_use: false,
+            call_digits: String::new(),
         }
     }
 
@@ -433,6 +457,18 @@ impl ChannelActor {
                     }
                     if let Some(agent) = self.agents.remove(&ringer.agent) {
                         agent.do_send(CallEnded { call: me, by_agent });
+                    }
+                }
+                LegEffect::AgentTransferred { ringer } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(FarEndGone { call: me });
+                    }
+                    if let Some(agent) = self.agents.remove(&ringer.agent) {
+                        agent.do_send(CallEnded {
+                            call: me,
+                            by_agent: true,
+                        });
+                        agent.do_send(Transferred { call: me });
                     }
                 }
                 LegEffect::SeatOrphaned { seat } => {
@@ -740,9 +776,32 @@ impl ChannelActor {
                 }
                 seat.on_hook()
             }
+            // During a call only `*5<ext>#` and `*6<group>#` mean anything
+            // here; other keys belong to the far end.
+            SwitchEvent::Dtmf { digits, .. } if matches!(seat, Seat::Connected { .. }) => {
+                let mut fx = Vec::new();
+                for c in digits.chars() {
+                    if self.call_digits.is_empty() && c != '*' {
+                        continue;
+                    }
+                    self.call_digits.push(c);
+                    if c == '#' || self.call_digits.len() > 32 {
+                        if let Some(f @ (Feature::TransferToExt(_) | Feature::TransferToGroup(_))) =
+                            Seat::parse(&self.call_digits, false)
+                        {
+                            fx.push(SeatEffect::Feature(f));
+                        }
+                        self.call_digits.clear();
+                    }
+                }
+                fx
+            }
             SwitchEvent::Dtmf { digits, .. } => seat.digits(&digits),
             _ => vec![],
         };
+        if !matches!(seat, Seat::Connected { .. }) {
+            self.call_digits.clear();
+        }
         self.seat_effects(fx, ctx);
     }
 }
@@ -1178,6 +1237,80 @@ impl Handler<GetChannel> for ChannelActor {
             callee: call.map(|c| c.callee.clone()).unwrap_or_default(),
             guid: call.map(|c| c.guid),
         })
+    }
+}
+
+/// Transfer this trunk's call.
+impl Handler<TransferCall> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: TransferCall, ctx: &mut Context<Self>) -> Self::Result {
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let now = act.now();
+                let clock = act.deps.clock.clone();
+                let ring_timeout = act.deps.settings.ring_timeout;
+                let Core::Trunk(leg) = &mut act.core else {
+                    return Err("only inbound calls can be transferred yet".to_owned());
+                };
+                let target = match &m.to {
+                    TransferTo::Seat(r) => Some(r.agent.clone()),
+                    TransferTo::Group(_) => None,
+                };
+                let fx = leg
+                    .transfer(m.from_seat, m.to, now, ring_timeout, &clock)
+                    .map_err(|e| e.0.to_owned())?;
+                if let (Some(t), Some(a)) = (target, m.agent) {
+                    act.agents.insert(t, a);
+                }
+                act.leg_effects(fx, ctx);
+                Ok(())
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// Give a transferred call back to the agent who transferred it.
+impl Handler<RetrieveCall> for ChannelActor {
+    type Result = Result<String, String>;
+    fn handle(&mut self, m: RetrieveCall, ctx: &mut Context<Self>) -> Self::Result {
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let now = act.now();
+                let clock = act.deps.clock.clone();
+                let ring_timeout = act.deps.settings.ring_timeout;
+                let Core::Trunk(leg) = &mut act.core else {
+                    return Err("the call is gone".to_owned());
+                };
+                let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
+                let fx = leg
+                    .retrieve(
+                        m.by.clone(),
+                        m.only_ringing,
+                        m.seat_lifted,
+                        now,
+                        ring_timeout,
+                        &clock,
+                    )
+                    .map_err(|e| e.0.to_owned())?;
+                act.agents.insert(m.by.agent.clone(), m.agent);
+                act.leg_effects(fx, ctx);
+                Ok(caller)
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
     }
 }
 

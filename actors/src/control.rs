@@ -11,17 +11,19 @@ use actix::prelude::*;
 use spcti_protocol::event::DataReceived;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::reply::Stats;
-use spcti_protocol::{AgentState, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid, WorkNo};
+use spcti_protocol::{
+    AgentState, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid, TransType, WorkNo,
+};
 
 use crate::agent_actor::{AgentActor, AgentView, GetAgent, Placing, PlacingCancelled};
 use crate::channel_actor::{
-    ChannelActor, ForceRelease, FreeTrunk, GetChannel, MuteSeat, PickUpCall, RingingFor, Seize,
-    StartCall,
+    ChannelActor, ForceRelease, FreeTrunk, GetChannel, MuteSeat, PickUpCall, RetrieveCall,
+    RingingFor, Seize, StartCall, TransferCall,
 };
 use crate::clock::Mono;
 use crate::deps::{CheckWhitelist, Deps, SendToClient};
 use crate::group_actor::{FindPickup, GetStats, PickupFind};
-use crate::leg::Ringer;
+use crate::leg::{Ringer, TransferTo};
 use crate::outbound::{Far, Origin, Placed};
 
 const RESTARTING: &str = "internal error; the actor is restarting, try again";
@@ -503,4 +505,120 @@ pub async fn place_call(
     }
     tracing::info!(seat = %tel, %guid, far = ?far, "call placed");
     Ok(guid)
+}
+
+/// Where an agent transfers its call.
+#[derive(Debug, Clone)]
+pub enum TransferTarget {
+    /// An extension, with the agent logged in there if any.
+    Ext(TelNum, Option<Addr<AgentActor>>),
+    Group(GroupNo),
+}
+
+async fn seat_state(deps: &Deps, seat: ChNum) -> Result<ChannelState, String> {
+    let chan = deps.channel(seat).ok_or("the seat is gone")?;
+    Ok(chan.send(GetChannel).await.map_err(|_| RESTARTING)?.state)
+}
+
+/// 1008 / `*5` / `*6`: sends the call `agent` is talking on to an
+/// extension or a group. Answers the channel the call went to (the target
+/// seat; none for a group) and the 9030 TransType.
+pub async fn transfer(
+    deps: Deps,
+    agent: Addr<AgentActor>,
+    target: TransferTarget,
+) -> Result<(Option<ChNum>, TransType), String> {
+    let (view, call) = talking(&agent).await?;
+    if call == view.seat {
+        return Err("only inbound calls can be transferred yet".into());
+    }
+    let (to, target_agent, result) = match target {
+        TransferTarget::Group(g) => {
+            if deps.group(g).is_none() {
+                return Err(format!("no group {g}"));
+            }
+            (TransferTo::Group(g), None, (None, TransType::Group))
+        }
+        TransferTarget::Ext(ext, target_agent) => {
+            if ext == view.tel {
+                return Err("you cannot transfer a call to yourself".into());
+            }
+            let seat = *deps
+                .topo()
+                .seats
+                .get(&ext)
+                .ok_or_else(|| format!("no extension {ext}"))?;
+            if seat_state(&deps, seat).await? != ChannelState::Free {
+                return Err(format!("{ext} is busy"));
+            }
+            let mut work_no = None;
+            let target_agent = match target_agent {
+                Some(a) => {
+                    let v = a.send(GetAgent).await.map_err(|_| RESTARTING)?;
+                    if v.call.is_some() {
+                        return Err(format!("{ext} is busy on a call"));
+                    }
+                    // Nobody logged in there: the phone rings without a pop.
+                    (v.state != AgentState::Offline).then(|| {
+                        work_no = v.work_no;
+                        a
+                    })
+                }
+                None => None,
+            };
+            let ringer = Ringer {
+                agent: ext,
+                work_no,
+                seat,
+            };
+            (
+                TransferTo::Seat(ringer),
+                target_agent,
+                (Some(seat), TransType::Internal),
+            )
+        }
+    };
+    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    trunk
+        .send(TransferCall {
+            from_seat: view.seat,
+            to,
+            agent: target_agent,
+        })
+        .await
+        .map_err(|_| RESTARTING)??;
+    tracing::info!(agent = %view.tel, trunk = %call, ?result, "call transferred");
+    Ok(result)
+}
+
+/// 1009 (`only_ringing`) / 1007: the agent takes back the call it
+/// transferred, while it still rings at the target or (1007) waits in a queue.
+pub async fn retrieve(
+    deps: Deps,
+    agent: Addr<AgentActor>,
+    only_ringing: bool,
+) -> Result<String, String> {
+    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
+    if view.state == AgentState::Offline {
+        return Err(format!("{} is not logged in", view.tel));
+    }
+    if view.call.is_some() {
+        return Err("you are already on a call".into());
+    }
+    let call = view.transferred.ok_or("you have transferred no call")?;
+    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let lifted = seat_state(&deps, view.seat).await? == ChannelState::Dialing;
+    trunk
+        .send(RetrieveCall {
+            by: Ringer {
+                agent: view.tel.clone(),
+                work_no: view.work_no.clone(),
+                seat: view.seat,
+            },
+            agent,
+            only_ringing,
+            seat_lifted: lifted,
+        })
+        .await
+        .map_err(|_| RESTARTING)?
 }

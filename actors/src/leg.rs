@@ -35,6 +35,24 @@ pub struct CallInfo {
     pub customer: Option<Customer>,
     /// Agents that let it ring out.
     pub tried: Vec<TelNum>,
+    /// The agent who last transferred the call: it may take it back (1009,
+    /// 1007) while the call still rings or waits.
+    pub transferred_by: Option<TelNum>,
+    /// The call came back to the agent who transferred it (tellmsg 17).
+    pub returned: bool,
+    /// Talk segments so far (one per agent who answered): names each
+    /// segment's recording and record.
+    pub segments: u32,
+}
+
+/// Where a transfer sends the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTo {
+    /// An extension (an agent's seat): it rings, with a screen pop for the
+    /// agent there.
+    Seat(Ringer),
+    /// A queue group: the call waits there like any other.
+    Group(GroupNo),
 }
 
 /// An agent whose seat rings for the call.
@@ -119,6 +137,10 @@ pub enum LegEffect {
     AgentCallEnded {
         ringer: Ringer,
         by_agent: bool,
+    },
+    /// The agent transferred the call away: its seat hears nothing now.
+    AgentTransferred {
+        ringer: Ringer,
     },
     /// A seat reported for a call it no longer has.
     SeatOrphaned {
@@ -244,6 +266,9 @@ impl InboundLeg {
                 queued_at: None,
                 customer: None,
                 tried: Vec::new(),
+                transferred_by: None,
+                returned: false,
+                segments: 0,
             },
             prompt_done: false,
         });
@@ -395,7 +420,16 @@ impl InboundLeg {
         now: Mono,
         clock: &Clock,
     ) -> Vec<LegEffect> {
-        let recording = format!("{}/{}.wav", clock.wall_at(now).format("%Y%m%d"), call.guid);
+        // A transferred call is recorded per agent: one file per segment.
+        let recording = match call.segments {
+            0 => format!("{}/{}.wav", clock.wall_at(now).format("%Y%m%d"), call.guid),
+            n => format!(
+                "{}/{}-{}.wav",
+                clock.wall_at(now).format("%Y%m%d"),
+                call.guid,
+                n + 1
+            ),
+        };
         fx.push(LegEffect::CancelRingTimer);
         fx.push(LegEffect::Switch(SwitchCommand::Link {
             a: self.ch,
@@ -532,6 +566,158 @@ impl InboundLeg {
         })
     }
 
+    /// 1008 / `*5` / `*6`: the agent on `from_seat` sends the call on. The
+    /// agent's segment is recorded (record and recording) and the agent
+    /// released; the call rings the target seat alone, or waits in the group.
+    pub fn transfer(
+        &mut self,
+        from_seat: ChNum,
+        to: TransferTo,
+        now: Mono,
+        ring_timeout: Duration,
+        clock: &Clock,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        match &self.leg {
+            Leg::Talking { agent, .. } if agent.seat == from_seat => {}
+            Leg::Talking { .. } => return Err(NotNow("you are not on this call")),
+            _ => return Err(NotNow("the call is not connected")),
+        }
+        if matches!(&to, TransferTo::Seat(r) if r.seat == from_seat) {
+            return Err(NotNow("you cannot transfer a call to yourself"));
+        }
+        let Leg::Talking {
+            mut call,
+            agent,
+            answered_at,
+            recording,
+            ..
+        } = std::mem::take(&mut self.leg)
+        else {
+            unreachable!("checked above")
+        };
+        let segment = call.segments;
+        let mut fx = vec![
+            LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }),
+            LegEffect::Switch(SwitchCommand::Unlink {
+                a: self.ch,
+                b: agent.seat,
+            }),
+            LegEffect::AgentTransferred {
+                ringer: agent.clone(),
+            },
+        ];
+        let talk = now.saturating_sub(answered_at);
+        if let LegEffect::Record(mut r) = self.record(
+            &call,
+            Ending {
+                agent: Some(&agent),
+                answered_at: Some(answered_at),
+                tellmsg: TellMsg::Answered,
+                hangup_by: HangupBy::Agent,
+                cause: Cause::NORMAL,
+                recording: Some(&recording),
+            },
+            now,
+            clock,
+        ) {
+            // The segment's own key: the call's final record keeps the plain one.
+            r.key = format!("call:{}:{}:{}", call.guid, self.ch, segment + 1);
+            fx.push(LegEffect::Record(r));
+        }
+        fx.push(LegEffect::Recording(Box::new(RecordingRow {
+            key: format!("rec:{}:{}:{}", call.guid, self.ch, segment + 1),
+            tellguid: call.guid,
+            caller_no: call.caller.clone(),
+            callee_no: call.callee.clone(),
+            tel_num: Some(agent.agent.clone()),
+            work_no: agent.work_no.clone(),
+            start_time: clock.wall_at(answered_at),
+            end_time: clock.wall_at(now),
+            duration_s: talk.as_secs() as u32,
+            file_name: recording,
+            direction: Direction::In,
+        })));
+        call.segments = segment + 1;
+        call.transferred_by = Some(agent.agent.clone());
+        call.returned = false;
+        match to {
+            TransferTo::Seat(target) => {
+                fx.push(LegEffect::Offer {
+                    ringer: target.clone(),
+                    waited: Duration::ZERO,
+                    pick_up: true,
+                });
+                fx.push(LegEffect::StartRingTimer(ring_timeout));
+                self.to(Leg::Ringing {
+                    call,
+                    ringers: vec![target],
+                    since: now,
+                });
+            }
+            TransferTo::Group(group) => {
+                call.group = Some(group);
+                call.queued_at = Some(now);
+                call.tried.clear();
+                fx.push(LegEffect::Enqueue {
+                    group,
+                    since: now,
+                    tried: Vec::new(),
+                });
+                self.to(Leg::Queued { call });
+            }
+        }
+        Ok(fx)
+    }
+
+    /// 1009 / 1007: the agent who transferred the call takes it back while
+    /// it still rings elsewhere (`only_ringing`: 1009) or waits in a queue.
+    /// A lifted seat is connected at once; one on-hook rings.
+    pub fn retrieve(
+        &mut self,
+        by: Ringer,
+        only_ringing: bool,
+        seat_lifted: bool,
+        now: Mono,
+        ring_timeout: Duration,
+        clock: &Clock,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        let call = self.call().ok_or(NotNow("the call is over"))?;
+        if call.transferred_by.as_ref() != Some(&by.agent) {
+            return Err(NotNow("you did not transfer this call"));
+        }
+        let mut fx = Vec::new();
+        match &self.leg {
+            Leg::Ringing { .. } => {}
+            Leg::Queued { call } if !only_ringing => {
+                // Out of the queue first; then it is offered to `by` alone.
+                if let Some(group) = call.group {
+                    fx.push(LegEffect::LeaveQueue {
+                        group,
+                        abandoned: false,
+                    });
+                }
+                let Leg::Queued { call } = std::mem::take(&mut self.leg) else {
+                    unreachable!()
+                };
+                self.to(Leg::Ringing {
+                    call,
+                    ringers: Vec::new(),
+                    since: now,
+                });
+            }
+            Leg::Queued { .. } => {
+                return Err(NotNow("the call waits in a queue: take it back with 1007"));
+            }
+            _ => return Err(NotNow("the transfer was already answered")),
+        }
+        if let Some(call) = self.call_mut() {
+            call.returned = true;
+            call.transferred_by = None;
+        }
+        fx.extend(self.pick_up(by, seat_lifted, now, ring_timeout, clock)?);
+        Ok(fx)
+    }
+
     fn record(&self, call: &CallInfo, end: Ending<'_>, now: Mono, clock: &Clock) -> LegEffect {
         let Ending {
             agent,
@@ -596,7 +782,11 @@ impl InboundLeg {
         let ending = Ending {
             agent: Some(&agent),
             answered_at: Some(answered_at),
-            tellmsg: TellMsg::Answered,
+            tellmsg: if call.returned {
+                TellMsg::TransferredBack
+            } else {
+                TellMsg::Answered
+            },
             hangup_by: by,
             cause,
             recording: Some(&recording),
@@ -980,5 +1170,63 @@ mod tests {
             (TellMsg::QueueHangup, HangupBy::System, 16)
         );
         assert_eq!(leg.leg, Leg::Free);
+    }
+
+    #[test]
+    fn a_transfer_records_the_segment_and_only_its_author_takes_it_back() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        leg.seat_answered(ChNum(30), s(6), &clock);
+        assert!(
+            leg.transfer(
+                ChNum(30),
+                TransferTo::Seat(ringer("8001", 30)),
+                s(7),
+                s(45),
+                &clock
+            )
+            .is_err(),
+            "not to yourself"
+        );
+        let fx = leg
+            .transfer(
+                ChNum(30),
+                TransferTo::Seat(ringer("8002", 31)),
+                s(16),
+                s(45),
+                &clock,
+            )
+            .unwrap();
+        let r = record_of(&fx);
+        assert_eq!(
+            (r.tellmsg, r.talk_s, r.tel_num.as_ref().map(|t| t.as_str())),
+            (TellMsg::Answered, 10, Some("8001"))
+        );
+        assert!(r.key.ends_with(":1"), "a segment key of its own: {}", r.key);
+        assert!(fx.contains(&LegEffect::AgentTransferred {
+            ringer: ringer("8001", 30)
+        }));
+        assert!(fx.contains(&LegEffect::Offer {
+            ringer: ringer("8002", 31),
+            waited: Duration::ZERO,
+            pick_up: true
+        }));
+        assert!(
+            leg.retrieve(ringer("8003", 32), true, true, s(17), s(45), &clock)
+                .is_err(),
+            "only the agent who transferred it"
+        );
+        let fx = leg
+            .retrieve(ringer("8001", 30), true, true, s(18), s(45), &clock)
+            .unwrap();
+        assert!(fx.contains(&LegEffect::ConnectSeat {
+            ringer: ringer("8001", 30)
+        }));
+        let fx = leg.seat_hung_up(ChNum(30), s(20), &clock);
+        let r = record_of(&fx);
+        assert_eq!(r.tellmsg, TellMsg::TransferredBack);
+        assert!(r.record_file.as_deref().unwrap().ends_with("-2.wav"));
     }
 }

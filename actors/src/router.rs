@@ -8,13 +8,15 @@ use std::net::SocketAddr;
 use actix::prelude::*;
 use spcti_protocol::agent::{Heartbeat, Login, Logout, SetBusy};
 use spcti_protocol::event::CallAccepted;
-use spcti_protocol::reply::{Ack, ChannelInfo, HeartbeatAck, MonitorSet, PickUpResult};
+use spcti_protocol::reply::{
+    Ack, ChannelInfo, HeartbeatAck, MonitorSet, PickUpResult, TransferResult,
+};
 use spcti_protocol::{
     AgentState, DataTarget, Direction, Envelope, GroupNo, Message as Wire, ResultCh, TelNum, WorkNo,
 };
 
 use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, PhoneLogout, SeatInUse};
-use crate::control::{self, PickTarget, PlaceRequest};
+use crate::control::{self, PickTarget, PlaceRequest, TransferTarget};
 use crate::deps::{Deps, SendToClient};
 use crate::outbound::Origin;
 use crate::seat::Feature;
@@ -214,6 +216,40 @@ impl Router {
         match TelNum::new(t) {
             Ok(ext) if self.deps.topo().seats.contains_key(&ext) => Ok(PickTarget::Ext(ext)),
             _ => Err(format!("{t} is neither a group nor an extension")),
+        }
+    }
+
+    /// What a transfer names: an extension (TransToTel, or the seat of the
+    /// agent with that WorkNo), else a group; the number before the job
+    /// number when both are given (seed).
+    fn transfer_target(
+        &self,
+        to_tel: Option<&str>,
+        work_no: Option<&WorkNo>,
+        group: Option<GroupNo>,
+    ) -> Result<TransferTarget, String> {
+        let ext = |tel: TelNum| {
+            let agent = self.agents.get(&tel).cloned();
+            TransferTarget::Ext(tel, agent)
+        };
+        if let Some(t) = to_tel.map(str::trim).filter(|t| !t.is_empty()) {
+            if t.len() > 1 && t.starts_with('0') {
+                return Err("transfer to outside numbers is not available yet".into());
+            }
+            return match TelNum::new(t) {
+                Ok(tel) if self.deps.topo().seats.contains_key(&tel) => Ok(ext(tel)),
+                _ => Err(format!("no extension {t}")),
+            };
+        }
+        if let Some(w) = work_no {
+            return control::agent_with_work_no(&self.deps, w)
+                .map(ext)
+                .ok_or_else(|| format!("no agent with WorkNo {w} is logged in"));
+        }
+        match group {
+            Some(g) if self.deps.group(g).is_some() => Ok(TransferTarget::Group(g)),
+            Some(g) => Err(format!("no group {g}")),
+            None => Err("TransToTel, WorkNo or GroupNo is required".into()),
         }
     }
 
@@ -441,6 +477,46 @@ impl Router {
                     }
                 }));
             }
+            Wire::Transfer(t) => {
+                let agent = existing!(&t.tel_num);
+                let my_seat = self.deps.topo().seats[&t.tel_num];
+                let target = match self.transfer_target(
+                    t.trans_to_tel.as_deref(),
+                    t.work_no.as_ref(),
+                    t.group_no,
+                ) {
+                    Ok(target) => target,
+                    Err(why) => return fail(Some(&t.tel_num), why),
+                };
+                let tel = t.tel_num;
+                return Routed::Later(Box::pin(async move {
+                    match control::transfer(deps, agent, target).await {
+                        Ok((to, trans_type)) => TransferResult {
+                            ch_num: my_seat,
+                            result_ch: ResultCh(to),
+                            trans_type: Some(trans_type),
+                        }
+                        .into(),
+                        Err(why) => Ack::failed(code, Some(tel), why).into(),
+                    }
+                }));
+            }
+            Wire::CancelTransfer(c) => {
+                let agent = existing!(&c.tel_num);
+                let tel = c.tel_num;
+                return acked(
+                    Some(tel),
+                    Box::pin(async move { control::retrieve(deps, agent, true).await.map(drop) }),
+                );
+            }
+            Wire::RetrieveCall(r) => {
+                let agent = existing!(&r.tel_num);
+                let tel = r.tel_num;
+                return acked(
+                    Some(tel),
+                    Box::pin(async move { control::retrieve(deps, agent, false).await.map(drop) }),
+                );
+            }
             Wire::ForceRelease(f) => {
                 return acked(None, Box::pin(control::release(deps, f.ch_num)));
             }
@@ -473,6 +549,32 @@ impl Router {
         Routed::Agent(addr, ClientCommand { from, request })
     }
 
+    /// `*5<ext>#` / `*6<group>#` dialed during a call.
+    fn phone_transfer(
+        &self,
+        ext: TelNum,
+        agent: Option<Addr<AgentActor>>,
+        target: Result<TransferTarget, String>,
+    ) {
+        let target = match (agent, target) {
+            (Some(agent), Ok(target)) => (agent, target),
+            (None, _) => {
+                tracing::info!(seat = %ext, "transfer from a seat with no agent logged in");
+                return;
+            }
+            (_, Err(why)) => {
+                tracing::info!(seat = %ext, %why, "transfer refused");
+                return;
+            }
+        };
+        let deps = self.deps.clone();
+        actix::spawn(async move {
+            if let Err(why) = control::transfer(deps, target.0, target.1).await {
+                tracing::info!(seat = %ext, %why, "transfer refused");
+            }
+        });
+    }
+
     fn feature(&mut self, m: SeatFeature) {
         let agent = self.agents.get(&m.ext).cloned();
         let target = match m.feature {
@@ -500,12 +602,21 @@ impl Router {
                 });
                 return;
             }
-            Feature::PickUpAny => Ok(PickTarget::Any),
-            Feature::PickUp(t) => self.pick_target(Some(&t)),
-            other => {
-                tracing::info!(seat = %m.ext, feature = ?other, "{NOT_SUPPORTED}");
+            Feature::TransferToExt(x) => {
+                let target = self.transfer_target(Some(&x), None, None);
+                self.phone_transfer(m.ext, agent, target);
                 return;
             }
+            Feature::TransferToGroup(x) => {
+                let target = match x.parse().ok().map(GroupNo) {
+                    Some(g) => self.transfer_target(None, None, Some(g)),
+                    None => Err(format!("{x} is not a group number")),
+                };
+                self.phone_transfer(m.ext, agent, target);
+                return;
+            }
+            Feature::PickUpAny => Ok(PickTarget::Any),
+            Feature::PickUp(t) => self.pick_target(Some(&t)),
         };
         let Some(agent) = agent else {
             tracing::info!(seat = %m.ext, "pick-up from a seat with no agent logged in");

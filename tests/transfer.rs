@@ -1,0 +1,233 @@
+//! Transfers end to end: 1008 to an extension, an agent's job number or a
+//! group (9030), 1009 cancel and 1007 retrieve, `*5<ext>#` / `*6<group>#`
+//! dialed during the call; the screen pop at the target, the links on the
+//! sim switch, and one call record and recording per talk segment.
+//! Trunks are channels 0-3; seats 8001-8005 are channels 4-8.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Client, Server};
+
+fn seat_ch(ext: u32) -> u32 {
+    ext - 8001 + 4
+}
+
+/// Group 1 (Service): 1001. Group 2 (Sales): 1002.
+const CONFIG: &str = r#"
+[[group]]
+no = 1
+name = "Service"
+strategy = "longest-idle"
+
+[[group]]
+no = 2
+name = "Sales"
+strategy = "longest-idle"
+
+[[agent]]
+work_no = "1001"
+groups = [{ no = 1, priority = 1 }]
+
+[[agent]]
+work_no = "1002"
+groups = [{ no = 2, priority = 1 }]
+"#;
+
+fn failed(reply: &Value, why: &str) {
+    assert_eq!(reply["Result"], "0", "{reply}");
+    assert!(
+        reply["ResultSTR"].as_str().unwrap().contains(why),
+        "{reply} should say {why:?}"
+    );
+}
+
+/// 8001 talking on an inbound call: (trunk, guid).
+fn talking_at_8001(server: &Server, a: &mut Client) -> (u32, String) {
+    let (trunk, guid) = server.call("13800138000", "4008001234");
+    server.through_ivr(trunk);
+    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.act("/sim/extensions/8001/offhook", None);
+    a.expect("6004");
+    server.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(8001));
+    (trunk, guid)
+}
+
+#[test]
+fn a_transfer_to_an_extension_pops_rings_and_connects_the_target() {
+    let server = Server::with_config(CONFIG, &[]);
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    server.advance(10_000);
+
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TanstoTel>8002</TanstoTel><Seq>t1</Seq>");
+    let r = a.expect("9030");
+    assert_eq!(
+        (
+            r["ChNum"].as_str(),
+            r["ResultCH"].as_str(),
+            r["TransType"].as_str(),
+            r["Seq"].as_str()
+        ),
+        (Some("4"), Some("5"), Some("1"), Some("t1"))
+    );
+    a.expect("6007");
+    a.expect_state("ready");
+    let pop = b.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["CallerNo"].as_str()),
+        (Some(guid.as_str()), Some("13800138000"))
+    );
+    b.expect_state("ringing");
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    let seat_a = server.wait_channel(seat_ch(8001), "cut off", |c| c["link"].is_null());
+    assert_eq!(seat_a["state"], "offhook");
+
+    server.act("/sim/extensions/8002/offhook", None);
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    server.wait_channel(trunk, "linked to 8002", |c| c["link"] == seat_ch(8002));
+    server.advance(5_000);
+    server.act("/sim/extensions/8002/onhook", None);
+    b.expect("6007");
+
+    let rows = server.call_records(2);
+    let by_tel = |t: &str| rows.iter().find(|r| r.3 == t).unwrap().clone();
+    let (ga, ma, _, _, fa) = by_tel("8001");
+    let (gb, mb, hb, _, fb) = by_tel("8002");
+    assert_eq!(
+        (ga.as_str(), ma, gb.as_str(), mb),
+        (guid.as_str(), 9, guid.as_str(), 9)
+    );
+    assert_eq!(hb, "agent");
+    let (fa, fb) = (fa.unwrap(), fb.unwrap());
+    assert!(fa.ends_with(&format!("{guid}.wav")), "{fa}");
+    assert!(fb.ends_with(&format!("{guid}-2.wav")), "{fb}");
+    for (f, secs) in [(fa, 10), (fb, 5)] {
+        let wav = hound::WavReader::open(server.data_dir().join("recordings").join(f)).unwrap();
+        assert_eq!(wav.duration() / wav.spec().sample_rate, secs);
+    }
+}
+
+#[test]
+fn transfers_to_a_group_and_to_a_job_number() {
+    let server = Server::with_config(CONFIG, &[]);
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    let (trunk, guid) = talking_at_8001(&server, &mut a);
+
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><GroupNo>2</GroupNo>");
+    let r = a.expect("9030");
+    assert_eq!(
+        (r["ResultCH"].as_str(), r["TransType"].as_str()),
+        (Some("-1"), Some("2"))
+    );
+    let pop = b.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["GroupNo"].as_str()),
+        (Some(guid.as_str()), Some("2"))
+    );
+    server.act("/sim/extensions/8002/offhook", None);
+    b.expect("6004");
+    server.wait_channel(trunk, "linked to 8002", |c| c["link"] == seat_ch(8002));
+
+    // And back, by job number (8001 hangs up its dead line first).
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect_state("ready");
+    b.send("<MsgType>1008</MsgType><TelNum>8002</TelNum><WorkNo>1001</WorkNo>");
+    assert_eq!(b.expect("9030")["ResultCH"], seat_ch(8001).to_string());
+    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.act("/sim/extensions/8001/offhook", None);
+    server.wait_channel(trunk, "linked to 8001", |c| c["link"] == seat_ch(8001));
+}
+
+#[test]
+fn the_transferring_agent_cancels_or_retrieves_the_call() {
+    let server = Server::with_config(CONFIG, &[]);
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    b.request_ok("<MsgType>1002</MsgType><TelNum>8002</TelNum>");
+    let (trunk, guid) = talking_at_8001(&server, &mut a);
+
+    a.send("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
+    failed(&a.expect("9000"), "already on a call");
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
+    a.expect("9030");
+    // A directed transfer rings a busy agent's free phone too.
+    b.expect("6003");
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    // 1009: back to 8001, whose phone is still lifted: connected at once.
+    a.request_ok("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
+    assert_eq!(a.expect("6004")["TellGUID"], guid.as_str());
+    server.wait_channel(trunk, "back at 8001", |c| c["link"] == seat_ch(8001));
+    server.wait_channel(seat_ch(8002), "quiet", |c| c["state"] == "free");
+    b.expect_state("busy");
+
+    // To Sales, where nobody is free: the call waits; 1009 cannot take it
+    // back from a queue, 1007 can.
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><GroupNo>2</GroupNo>");
+    a.expect("9030");
+    a.send("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
+    failed(&a.expect("9000"), "take it back with 1007");
+    a.request_ok("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
+    server.wait_channel(trunk, "back at 8001", |c| c["link"] == seat_ch(8001));
+    a.send("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
+    failed(&a.expect("9000"), "already on a call");
+
+    server.act("/sim/extensions/8001/onhook", None);
+    let rows = server.call_records(3);
+    // Two segments before, then the call that came back: tellmsg 17.
+    assert_eq!(rows.iter().filter(|r| r.1 == 17).count(), 1, "{rows:?}");
+    assert_eq!(rows.iter().filter(|r| r.0 == guid).count(), 3);
+}
+
+#[test]
+fn star_five_and_star_six_during_a_call() {
+    let server = Server::with_config(CONFIG, &[]);
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    server.act(
+        "/sim/extensions/8001/dial",
+        Some(json!({"digits": "12*58002#"})),
+    );
+    assert_eq!(b.expect("6003")["TellGUID"], guid.as_str());
+    server.act("/sim/extensions/8002/offhook", None);
+    server.wait_channel(trunk, "at 8002", |c| c["link"] == seat_ch(8002));
+
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect_state("ready");
+    server.act("/sim/extensions/8002/dial", Some(json!({"digits": "*61#"})));
+    assert_eq!(a.expect("6003")["GroupNo"], "1");
+}
+
+#[test]
+fn impossible_transfers_say_why() {
+    let server = Server::with_config(CONFIG, &[]);
+    let mut a = Client::login(&server, "8001", "1001");
+    let transfer = |a: &mut Client, tags: &str, why: &str| {
+        a.send(&format!(
+            "<MsgType>1008</MsgType><TelNum>8001</TelNum>{tags}"
+        ));
+        failed(&a.expect("9000"), why);
+    };
+    transfer(&mut a, "<TransToTel>8002</TransToTel>", "not on a call");
+    talking_at_8001(&server, &mut a);
+    transfer(&mut a, "", "TransToTel, WorkNo or GroupNo is required");
+    transfer(&mut a, "<TransToTel>8001</TransToTel>", "to yourself");
+    transfer(&mut a, "<TransToTel>7777</TransToTel>", "no extension 7777");
+    transfer(
+        &mut a,
+        "<TransToTel>013900000000</TransToTel>",
+        "outside numbers",
+    );
+    transfer(&mut a, "<WorkNo>4242</WorkNo>", "WorkNo 4242");
+    transfer(&mut a, "<GroupNo>9</GroupNo>", "no group 9");
+    server.act("/sim/extensions/8003/offhook", None);
+    transfer(&mut a, "<TransToTel>8003</TransToTel>", "8003 is busy");
+    a.send("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
+    failed(&a.expect("9000"), "already on a call");
+    let mut b = Client::login(&server, "8002", "1002");
+    b.send("<MsgType>1009</MsgType><TelNum>8002</TelNum>");
+    failed(&b.expect("9000"), "transferred no call");
+}
