@@ -318,6 +318,11 @@ fn bad_datagrams_get_9000_and_the_server_keeps_working() {
         (
             b"<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>",
             "1008",
+            "8001 is not logged in",
+        ),
+        (
+            b"<MsgType>1005</MsgType><TelNum>8001</TelNum><Flow>sales</Flow>",
+            "1005",
             "not supported yet",
         ),
         (
