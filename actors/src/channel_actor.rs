@@ -12,6 +12,7 @@ use crate::agent_actor::{
     AgentActor, CallEnded, Connected, OfferWithdrawn, Offered, OutboundResult, Transferred,
 };
 use crate::clock::Mono;
+use crate::conference_actor::{Close, ConferenceActor, Join};
 use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
 use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer, TransferTo};
@@ -136,6 +137,26 @@ pub struct TransferCall {
     pub agent: Option<Addr<AgentActor>>,
 }
 
+/// Trunk: a supervisor listens to (1019) or barges into (1020) the call.
+/// Answers the conference number.
+#[derive(Message)]
+#[rtype(result = "Result<spcti_protocol::ConfNo, String>")]
+pub struct Supervise {
+    pub sup: Ringer,
+    pub agent: Addr<AgentActor>,
+    pub listen_only: bool,
+    pub seat_lifted: bool,
+}
+
+/// Trunk: a supervisor takes the call over (1021).
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct TakeOver {
+    pub sup: Ringer,
+    pub agent: Addr<AgentActor>,
+    pub seat_lifted: bool,
+}
+
 /// Trunk: the agent who transferred the call takes it back (1009, 1007).
 /// Answers the caller's number.
 #[derive(Message)]
@@ -228,6 +249,8 @@ pub struct ChannelActor {
     seat_in_use: bool,
     /// Seat: a star-code being dialed during a call.
     call_digits: String,
+    /// Trunk: the call's conference, while a supervisor is on it.
+    conf: Option<Addr<ConferenceActor>>,
 }
 
 const KIND: &str = "channel";
@@ -247,6 +270,7 @@ impl ChannelActor {
             dial_timer: None,
             seat_in_use: false,
             call_digits: String::new(),
+            conf: None,
         }
     }
 
@@ -469,6 +493,48 @@ impl ChannelActor {
                             by_agent: true,
                         });
                         agent.do_send(Transferred { call: me });
+                    }
+                }
+                LegEffect::ConfJoin {
+                    ch,
+                    number,
+                    listen_only,
+                } => {
+                    let deps = self.deps.clone();
+                    let no = spcti_protocol::ConfNo(me.0);
+                    let conf = self
+                        .conf
+                        .get_or_insert_with(|| ConferenceActor::new(no, deps).start());
+                    conf.do_send(Join {
+                        ch,
+                        number,
+                        listen_only,
+                    });
+                }
+                LegEffect::ConfClose => {
+                    if let Some(conf) = self.conf.take() {
+                        conf.do_send(Close);
+                    }
+                }
+                LegEffect::RingSupervisor { ringer } => {
+                    let caller = self
+                        .leg()
+                        .and_then(|l| l.call())
+                        .map(|c| c.caller.clone())
+                        .unwrap_or_default();
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(Ring { call: me, caller });
+                    }
+                }
+                LegEffect::AgentCutOff { ringer } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(FarEndGone { call: me });
+                    }
+                    if let Some(agent) = self.agents.remove(&ringer.agent) {
+                        agent.do_send(CallEnded {
+                            call: me,
+                            by_agent: false,
+                        });
                     }
                 }
                 LegEffect::SeatOrphaned { seat } => {
@@ -1267,6 +1333,64 @@ impl Handler<TransferCall> for ChannelActor {
                 if let (Some(t), Some(a)) = (target, m.agent) {
                     act.agents.insert(t, a);
                 }
+                act.leg_effects(fx, ctx);
+                Ok(())
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// A supervisor joins the call.
+impl Handler<Supervise> for ChannelActor {
+    type Result = Result<spcti_protocol::ConfNo, String>;
+    fn handle(&mut self, m: Supervise, ctx: &mut Context<Self>) -> Self::Result {
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let Core::Trunk(leg) = &mut act.core else {
+                    return Err("only inbound calls can be supervised yet".to_owned());
+                };
+                let no = leg.conf_no();
+                let fx = leg
+                    .supervise(m.sup.clone(), m.listen_only, m.seat_lifted)
+                    .map_err(|e| e.0.to_owned())?;
+                act.agents.insert(m.sup.agent.clone(), m.agent);
+                act.leg_effects(fx, ctx);
+                Ok(no)
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// A supervisor takes the call.
+impl Handler<TakeOver> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: TakeOver, ctx: &mut Context<Self>) -> Self::Result {
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let now = act.now();
+                let clock = act.deps.clock.clone();
+                let ring_timeout = act.deps.settings.ring_timeout;
+                let Core::Trunk(leg) = &mut act.core else {
+                    return Err("only inbound calls can be taken over yet".to_owned());
+                };
+                let fx = leg
+                    .take_over(m.sup.clone(), m.seat_lifted, now, ring_timeout, &clock)
+                    .map_err(|e| e.0.to_owned())?;
+                act.agents.insert(m.sup.agent.clone(), m.agent);
                 act.leg_effects(fx, ctx);
                 Ok(())
             },

@@ -12,13 +12,13 @@ use spcti_protocol::event::DataReceived;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::reply::Stats;
 use spcti_protocol::{
-    AgentState, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid, TransType, WorkNo,
+    AgentState, ChNum, ChType, ChannelState, ConfNo, GroupNo, TelNum, TellGuid, TransType, WorkNo,
 };
 
 use crate::agent_actor::{AgentActor, AgentView, GetAgent, Placing, PlacingCancelled};
 use crate::channel_actor::{
     ChannelActor, ForceRelease, FreeTrunk, GetChannel, MuteSeat, PickUpCall, RetrieveCall,
-    RingingFor, Seize, StartCall, TransferCall,
+    RingingFor, Seize, StartCall, Supervise, TakeOver, TransferCall,
 };
 use crate::clock::Mono;
 use crate::deps::{CheckWhitelist, Deps, SendToClient};
@@ -621,4 +621,85 @@ pub async fn retrieve(
         })
         .await
         .map_err(|_| RESTARTING)?
+}
+
+/// A supervisor and the agent it acts on: (supervisor's view, its
+/// lifted-ness, the agent's trunk). Refused unless the agent is on an
+/// inbound call and the supervisor is free for it (or, for a take-over,
+/// already on that call).
+async fn supervision(
+    deps: &Deps,
+    sup: &Addr<AgentActor>,
+    target: &Addr<AgentActor>,
+) -> Result<(AgentView, bool, ChNum), String> {
+    let sv = sup.send(GetAgent).await.map_err(|_| RESTARTING)?;
+    if sv.state == AgentState::Offline {
+        return Err(format!("{} is not logged in", sv.tel));
+    }
+    let (tv, call) = talking(target).await?;
+    if tv.tel == sv.tel {
+        return Err("you cannot supervise yourself".into());
+    }
+    if call == tv.seat {
+        return Err("only inbound calls can be supervised yet".into());
+    }
+    if sv.call.is_some_and(|c| c != call) {
+        return Err("you are already on a call".into());
+    }
+    let lifted = seat_state(deps, sv.seat).await? == ChannelState::Dialing;
+    Ok((sv, lifted, call))
+}
+
+fn ringer_of(v: &AgentView) -> Ringer {
+    Ringer {
+        agent: v.tel.clone(),
+        work_no: v.work_no.clone(),
+        seat: v.seat,
+    }
+}
+
+/// 1019 (`listen_only`) / 1020: the supervisor joins `target`'s call in a
+/// conference; its seat rings first if on-hook. Answers the conference.
+pub async fn supervise(
+    deps: Deps,
+    sup: Addr<AgentActor>,
+    target: Addr<AgentActor>,
+    listen_only: bool,
+) -> Result<ConfNo, String> {
+    let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
+    if sv.call.is_some() {
+        return Err("you are already on this call".into());
+    }
+    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let conf = trunk
+        .send(Supervise {
+            sup: ringer_of(&sv),
+            agent: sup,
+            listen_only,
+            seat_lifted: lifted,
+        })
+        .await
+        .map_err(|_| RESTARTING)??;
+    tracing::info!(supervisor = %sv.tel, trunk = %call, listen_only, "supervising");
+    Ok(conf)
+}
+
+/// 1021: the supervisor takes `target`'s call; the agent is cut off.
+pub async fn take_over(
+    deps: Deps,
+    sup: Addr<AgentActor>,
+    target: Addr<AgentActor>,
+) -> Result<(), String> {
+    let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
+    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    trunk
+        .send(TakeOver {
+            sup: ringer_of(&sv),
+            agent: sup,
+            seat_lifted: lifted,
+        })
+        .await
+        .map_err(|_| RESTARTING)??;
+    tracing::info!(supervisor = %sv.tel, trunk = %call, "call taken over");
+    Ok(())
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use spcti_protocol::{Cause, ChNum, ChannelState, GroupNo, TelNum, TellGuid, WorkNo};
+use spcti_protocol::{Cause, ChNum, ChannelState, ConfNo, GroupNo, TelNum, TellGuid, WorkNo};
 
 use crate::clock::{Clock, Mono};
 use crate::records::{CallRecord, Customer, Direction, HangupBy, RecordingRow, TellMsg};
@@ -89,7 +89,21 @@ pub enum Leg {
         recording: String,
         /// The agent only listens: the caller does not hear the seat (1016).
         muted: bool,
+        /// A supervisor listening (1019) or barging in (1020).
+        supervisor: Option<Supervision>,
     },
+}
+
+/// A supervisor on a call. While joined, the caller, the agent and the
+/// supervisor are members of the call's conference (numbered after the
+/// trunk), as Keygoe did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supervision {
+    pub ringer: Ringer,
+    /// Listen (hears both, says nothing) rather than barge in.
+    pub listen_only: bool,
+    /// The supervisor's seat is in the conference (not still ringing).
+    pub joined: bool,
 }
 
 /// What the leg wants done.
@@ -140,6 +154,22 @@ pub enum LegEffect {
     },
     /// The agent transferred the call away: its seat hears nothing now.
     AgentTransferred {
+        ringer: Ringer,
+    },
+    /// Join the call's conference (created at the first join).
+    ConfJoin {
+        ch: ChNum,
+        number: String,
+        listen_only: bool,
+    },
+    /// Every member leaves; the conference is over.
+    ConfClose,
+    /// Ring a supervisor's seat for the call (no screen pop).
+    RingSupervisor {
+        ringer: Ringer,
+    },
+    /// The agent was cut off the call (a supervisor took it over).
+    AgentCutOff {
         ringer: Ringer,
     },
     /// A seat reported for a call it no longer has.
@@ -455,12 +485,17 @@ impl InboundLeg {
             answered_at: now,
             recording,
             muted: false,
+            supervisor: None,
         });
         fx
     }
 
     /// A ringing seat was lifted.
     pub fn seat_answered(&mut self, seat: ChNum, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        if matches!(&self.leg, Leg::Talking { supervisor: Some(s), .. } if s.ringer.seat == seat && !s.joined)
+        {
+            return self.join_supervisor();
+        }
         let ringing_here = matches!(&self.leg, Leg::Ringing { ringers, .. } if ringers.iter().any(|r| r.seat == seat));
         if !ringing_here {
             return vec![LegEffect::SeatOrphaned { seat }];
@@ -537,7 +572,13 @@ impl InboundLeg {
     /// the caller, and the recording goes on.
     pub fn mute(&mut self, seat: ChNum, on: bool) -> Result<Vec<LegEffect>, NotNow> {
         let me = self.ch;
-        let Leg::Talking { agent, muted, .. } = &mut self.leg else {
+        let Leg::Talking {
+            agent,
+            muted,
+            supervisor,
+            ..
+        } = &mut self.leg
+        else {
             return Err(NotNow("no call is connected"));
         };
         if agent.seat != seat {
@@ -548,6 +589,13 @@ impl InboundLeg {
         }
         *muted = on;
         tracing::trace!(ch = %me, muted = on, "mute");
+        if supervisor.as_ref().is_some_and(|s| s.joined) {
+            return Ok(vec![LegEffect::ConfJoin {
+                ch: seat,
+                number: agent.agent.to_string(),
+                listen_only: on,
+            }]);
+        }
         Ok(if on {
             vec![
                 LegEffect::Switch(SwitchCommand::Unlink { a: me, b: seat }),
@@ -585,61 +633,11 @@ impl InboundLeg {
         if matches!(&to, TransferTo::Seat(r) if r.seat == from_seat) {
             return Err(NotNow("you cannot transfer a call to yourself"));
         }
-        let Leg::Talking {
-            mut call,
-            agent,
-            answered_at,
-            recording,
-            ..
-        } = std::mem::take(&mut self.leg)
-        else {
-            unreachable!("checked above")
-        };
-        let segment = call.segments;
-        let mut fx = vec![
-            LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }),
-            LegEffect::Switch(SwitchCommand::Unlink {
-                a: self.ch,
-                b: agent.seat,
-            }),
-            LegEffect::AgentTransferred {
-                ringer: agent.clone(),
-            },
-        ];
-        let talk = now.saturating_sub(answered_at);
-        if let LegEffect::Record(mut r) = self.record(
-            &call,
-            Ending {
-                agent: Some(&agent),
-                answered_at: Some(answered_at),
-                tellmsg: TellMsg::Answered,
-                hangup_by: HangupBy::Agent,
-                cause: Cause::NORMAL,
-                recording: Some(&recording),
-            },
-            now,
-            clock,
-        ) {
-            // The segment's own key: the call's final record keeps the plain one.
-            r.key = format!("call:{}:{}:{}", call.guid, self.ch, segment + 1);
-            fx.push(LegEffect::Record(r));
-        }
-        fx.push(LegEffect::Recording(Box::new(RecordingRow {
-            key: format!("rec:{}:{}:{}", call.guid, self.ch, segment + 1),
-            tellguid: call.guid,
-            caller_no: call.caller.clone(),
-            callee_no: call.callee.clone(),
-            tel_num: Some(agent.agent.clone()),
-            work_no: agent.work_no.clone(),
-            start_time: clock.wall_at(answered_at),
-            end_time: clock.wall_at(now),
-            duration_s: talk.as_secs() as u32,
-            file_name: recording,
-            direction: Direction::In,
-        })));
-        call.segments = segment + 1;
+        let (mut call, agent, mut fx) = self.end_segment(now, clock)?;
+        fx.push(LegEffect::AgentTransferred {
+            ringer: agent.clone(),
+        });
         call.transferred_by = Some(agent.agent.clone());
-        call.returned = false;
         match to {
             TransferTo::Seat(target) => {
                 fx.push(LegEffect::Offer {
@@ -666,6 +664,267 @@ impl InboundLeg {
                 self.to(Leg::Queued { call });
             }
         }
+        Ok(fx)
+    }
+
+    /// Ends the talking agent's segment: its recording closed, its seat
+    /// unlinked, its record and recording row written under the segment's
+    /// own keys (the call's final record keeps the plain key). A supervisor
+    /// on the call is let go. Leaves the leg empty for the caller to decide.
+    fn end_segment(
+        &mut self,
+        now: Mono,
+        clock: &Clock,
+    ) -> Result<(CallInfo, Ringer, Vec<LegEffect>), NotNow> {
+        let Leg::Talking {
+            mut call,
+            agent,
+            answered_at,
+            recording,
+            supervisor,
+            ..
+        } = std::mem::take(&mut self.leg)
+        else {
+            return Err(NotNow("the call is not connected"));
+        };
+        let segment = call.segments;
+        let mut fx = Self::drop_supervisor(supervisor);
+        fx.push(LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }));
+        fx.push(LegEffect::Switch(SwitchCommand::Unlink {
+            a: self.ch,
+            b: agent.seat,
+        }));
+        let talk = now.saturating_sub(answered_at);
+        if let LegEffect::Record(mut r) = self.record(
+            &call,
+            Ending {
+                agent: Some(&agent),
+                answered_at: Some(answered_at),
+                tellmsg: TellMsg::Answered,
+                hangup_by: HangupBy::Agent,
+                cause: Cause::NORMAL,
+                recording: Some(&recording),
+            },
+            now,
+            clock,
+        ) {
+            r.key = format!("call:{}:{}:{}", call.guid, self.ch, segment + 1);
+            fx.push(LegEffect::Record(r));
+        }
+        fx.push(LegEffect::Recording(Box::new(RecordingRow {
+            key: format!("rec:{}:{}:{}", call.guid, self.ch, segment + 1),
+            tellguid: call.guid,
+            caller_no: call.caller.clone(),
+            callee_no: call.callee.clone(),
+            tel_num: Some(agent.agent.clone()),
+            work_no: agent.work_no.clone(),
+            start_time: clock.wall_at(answered_at),
+            end_time: clock.wall_at(now),
+            duration_s: talk.as_secs() as u32,
+            file_name: recording,
+            direction: Direction::In,
+        })));
+        call.segments = segment + 1;
+        call.returned = false;
+        Ok((call, agent, fx))
+    }
+
+    /// What letting a supervisor go takes: out of the conference (which
+    /// closes), or its phone stops ringing.
+    fn drop_supervisor(supervisor: Option<Supervision>) -> Vec<LegEffect> {
+        match supervisor {
+            Some(s) if s.joined => vec![
+                LegEffect::ConfClose,
+                LegEffect::AgentCallEnded {
+                    ringer: s.ringer,
+                    by_agent: false,
+                },
+            ],
+            Some(s) => vec![LegEffect::Withdraw {
+                ringer: s.ringer,
+                rang_out: false,
+            }],
+            None => vec![],
+        }
+    }
+
+    /// The call's conference number: the trunk's channel number.
+    pub fn conf_no(&self) -> ConfNo {
+        ConfNo(self.ch.0)
+    }
+
+    /// 1019 / 1020: a supervisor listens to (or barges into) the call. A
+    /// lifted seat joins at once; one on-hook rings first.
+    pub fn supervise(
+        &mut self,
+        sup: Ringer,
+        listen_only: bool,
+        seat_lifted: bool,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        let Leg::Talking {
+            agent, supervisor, ..
+        } = &mut self.leg
+        else {
+            return Err(NotNow("the call is not connected"));
+        };
+        if agent.seat == sup.seat {
+            return Err(NotNow("you cannot supervise your own call"));
+        }
+        if supervisor.is_some() {
+            return Err(NotNow("a supervisor is already on this call"));
+        }
+        *supervisor = Some(Supervision {
+            ringer: sup.clone(),
+            listen_only,
+            joined: false,
+        });
+        if !seat_lifted {
+            return Ok(vec![LegEffect::RingSupervisor { ringer: sup }]);
+        }
+        let mut fx = vec![LegEffect::ConnectSeat {
+            ringer: sup.clone(),
+        }];
+        fx.extend(self.join_supervisor());
+        Ok(fx)
+    }
+
+    /// The supervisor's seat is on the call: the caller, the agent and the
+    /// supervisor meet in the conference.
+    fn join_supervisor(&mut self) -> Vec<LegEffect> {
+        let me = self.ch;
+        let Leg::Talking {
+            call,
+            agent,
+            muted,
+            supervisor: Some(s),
+            ..
+        } = &mut self.leg
+        else {
+            return vec![];
+        };
+        s.joined = true;
+        tracing::trace!(ch = %me, supervisor = %s.ringer.agent, listen_only = s.listen_only, "supervisor joined");
+        vec![
+            LegEffect::Switch(SwitchCommand::Unlink {
+                a: me,
+                b: agent.seat,
+            }),
+            LegEffect::ConfJoin {
+                ch: me,
+                number: call.caller.clone(),
+                listen_only: false,
+            },
+            LegEffect::ConfJoin {
+                ch: agent.seat,
+                number: agent.agent.to_string(),
+                listen_only: *muted,
+            },
+            LegEffect::ConfJoin {
+                ch: s.ringer.seat,
+                number: s.ringer.agent.to_string(),
+                listen_only: s.listen_only,
+            },
+            LegEffect::AgentConnected {
+                ringer: s.ringer.clone(),
+            },
+        ]
+    }
+
+    /// The supervisor hung up: the conference closes and the caller and
+    /// the agent are linked directly again.
+    fn supervisor_left(&mut self) -> Vec<LegEffect> {
+        let me = self.ch;
+        let Leg::Talking {
+            agent,
+            muted,
+            supervisor,
+            ..
+        } = &mut self.leg
+        else {
+            return vec![];
+        };
+        let Some(s) = supervisor.take() else {
+            return vec![];
+        };
+        if !s.joined {
+            return vec![];
+        }
+        vec![
+            LegEffect::ConfClose,
+            LegEffect::Switch(if *muted {
+                SwitchCommand::Link {
+                    a: agent.seat,
+                    b: me,
+                    two_way: false,
+                }
+            } else {
+                SwitchCommand::Link {
+                    a: me,
+                    b: agent.seat,
+                    two_way: true,
+                }
+            }),
+            LegEffect::AgentCallEnded {
+                ringer: s.ringer,
+                by_agent: true,
+            },
+        ]
+    }
+
+    /// 1021: the supervisor takes the call; the agent is cut off (its
+    /// segment recorded). A supervisor already on the call keeps it; a
+    /// lifted seat is connected at once; one on-hook rings.
+    pub fn take_over(
+        &mut self,
+        sup: Ringer,
+        seat_lifted: bool,
+        now: Mono,
+        ring_timeout: Duration,
+        clock: &Clock,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        let Leg::Talking {
+            agent, supervisor, ..
+        } = &mut self.leg
+        else {
+            return Err(NotNow("the call is not connected"));
+        };
+        if agent.seat == sup.seat {
+            return Err(NotNow("it is already your call"));
+        }
+        // The supervisor on the call is the one taking it: its seat stays.
+        let (lifted, ringing) = match supervisor.take() {
+            Some(s) if s.ringer.seat == sup.seat => (s.joined, !s.joined),
+            Some(s) => {
+                *supervisor = Some(s);
+                return Err(NotNow("another supervisor is on this call"));
+            }
+            None => (seat_lifted, false),
+        };
+        let (call, agent, mut fx) = self.end_segment(now, clock)?;
+        if lifted {
+            // Out of the conference before the direct link.
+            fx.insert(0, LegEffect::ConfClose);
+        }
+        fx.push(LegEffect::AgentCutOff { ringer: agent });
+        if lifted {
+            fx.push(LegEffect::ConnectSeat {
+                ringer: sup.clone(),
+            });
+            return Ok(self.connect(call, sup, fx, now, clock));
+        }
+        if !ringing {
+            fx.push(LegEffect::Offer {
+                ringer: sup.clone(),
+                waited: Duration::ZERO,
+                pick_up: true,
+            });
+        }
+        fx.push(LegEffect::StartRingTimer(ring_timeout));
+        self.to(Leg::Ringing {
+            call,
+            ringers: vec![sup],
+            since: now,
+        });
         Ok(fx)
     }
 
@@ -762,12 +1021,14 @@ impl InboundLeg {
             agent,
             answered_at,
             recording,
+            supervisor,
             ..
         } = std::mem::take(&mut self.leg)
         else {
             unreachable!("called in Talking only")
         };
-        let mut fx = vec![
+        let mut fx = Self::drop_supervisor(supervisor);
+        fx.extend([
             LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }),
             LegEffect::Switch(SwitchCommand::Unlink {
                 a: self.ch,
@@ -778,7 +1039,7 @@ impl InboundLeg {
                 ringer: agent.clone(),
                 by_agent: by == HangupBy::Agent,
             },
-        ];
+        ]);
         let ending = Ending {
             agent: Some(&agent),
             answered_at: Some(answered_at),
@@ -815,6 +1076,10 @@ impl InboundLeg {
             Leg::Talking { agent, .. } if agent.seat == seat => {
                 self.finish_talk(HangupBy::Agent, Cause::NORMAL, now, clock)
             }
+            Leg::Talking {
+                supervisor: Some(s),
+                ..
+            } if s.ringer.seat == seat => self.supervisor_left(),
             _ => vec![],
         }
     }
@@ -1228,5 +1493,53 @@ mod tests {
         let r = record_of(&fx);
         assert_eq!(r.tellmsg, TellMsg::TransferredBack);
         assert!(r.record_file.as_deref().unwrap().ends_with("-2.wav"));
+    }
+
+    #[test]
+    fn a_supervisor_rings_joins_the_conference_and_leaves_it_to_a_direct_link() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(2));
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        leg.seat_answered(ChNum(30), s(6), &clock);
+        leg.mute(ChNum(30), true).unwrap();
+        assert!(leg.supervise(ringer("8001", 30), true, true).is_err());
+        assert_eq!(
+            leg.supervise(ringer("8003", 32), true, false).unwrap(),
+            vec![LegEffect::RingSupervisor {
+                ringer: ringer("8003", 32)
+            }]
+        );
+        assert!(leg.supervise(ringer("8004", 33), false, true).is_err());
+        let fx = leg.seat_answered(ChNum(32), s(8), &clock);
+        assert!(fx.contains(&LegEffect::ConfJoin {
+            ch: ChNum(30),
+            number: "8001".into(),
+            listen_only: true
+        }));
+        assert!(fx.contains(&LegEffect::ConfJoin {
+            ch: ChNum(32),
+            number: "8003".into(),
+            listen_only: true
+        }));
+        assert_eq!(leg.conf_no(), ConfNo(2));
+        // The agent is still muted: back to a one-way link.
+        let fx = leg.seat_hung_up(ChNum(32), s(9), &clock);
+        assert_eq!(fx[0], LegEffect::ConfClose);
+        assert!(fx.contains(&LegEffect::Switch(SwitchCommand::Link {
+            a: ChNum(30),
+            b: ChNum(2),
+            two_way: false
+        })));
+        assert_eq!(leg.talking_to(), Some(&ringer("8001", 30)));
+
+        let fx = leg
+            .take_over(ringer("8003", 32), true, s(20), s(45), &clock)
+            .unwrap();
+        assert!(fx.contains(&LegEffect::AgentCutOff {
+            ringer: ringer("8001", 30)
+        }));
+        assert_eq!(record_of(&fx).talk_s, 14);
+        assert_eq!(leg.talking_to(), Some(&ringer("8003", 32)));
     }
 }

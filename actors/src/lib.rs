@@ -6,6 +6,7 @@ pub mod agent;
 pub mod agent_actor;
 pub mod channel_actor;
 pub mod clock;
+pub mod conference_actor;
 pub mod control;
 pub mod deps;
 pub mod group_actor;

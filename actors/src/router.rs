@@ -9,13 +9,15 @@ use actix::prelude::*;
 use spcti_protocol::agent::{Heartbeat, Login, Logout, SetBusy};
 use spcti_protocol::event::CallAccepted;
 use spcti_protocol::reply::{
-    Ack, ChannelInfo, HeartbeatAck, MonitorSet, PickUpResult, TransferResult,
+    Ack, ChannelInfo, ConfInfo, HeartbeatAck, MonitorSet, PickUpResult, TransferResult,
 };
 use spcti_protocol::{
-    AgentState, DataTarget, Direction, Envelope, GroupNo, Message as Wire, ResultCh, TelNum, WorkNo,
+    AgentState, ConfNo, DataTarget, Direction, Envelope, GroupNo, Message as Wire, ResultCh,
+    TelNum, WorkNo,
 };
 
 use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, PhoneLogout, SeatInUse};
+use crate::conference_actor::{ConferenceActor, ConferenceIndex, GetConference};
 use crate::control::{self, PickTarget, PlaceRequest, TransferTarget};
 use crate::deps::{Deps, SendToClient};
 use crate::outbound::Origin;
@@ -111,6 +113,8 @@ pub struct Router {
     udp_monitor: Option<Addr<UdpMonitor>>,
     /// Seats whose phone is off its cradle, for agents that log in there.
     seats_in_use: std::collections::HashSet<TelNum>,
+    /// Open conferences (1032).
+    conferences: std::collections::BTreeMap<ConfNo, Addr<ConferenceActor>>,
 }
 
 const KIND: &str = "router";
@@ -126,6 +130,7 @@ impl Router {
             clients: HashMap::new(),
             udp_monitor: None,
             seats_in_use: Default::default(),
+            conferences: Default::default(),
         }
     }
 
@@ -435,6 +440,53 @@ impl Router {
                     Box::pin(control::mute(deps, agent, mu.mute)),
                 );
             }
+            Wire::Listen(l) => {
+                let sup = existing!(&l.tel_num);
+                let target = target!(Some(&l.tel_num), &l.target);
+                return acked(
+                    Some(l.tel_num),
+                    Box::pin(
+                        async move { control::supervise(deps, sup, target, true).await.map(drop) },
+                    ),
+                );
+            }
+            Wire::BargeIn(b) => {
+                let sup = existing!(&b.tel_num);
+                let target = target!(Some(&b.tel_num), &b.target);
+                return acked(
+                    Some(b.tel_num),
+                    Box::pin(async move {
+                        control::supervise(deps, sup, target, false).await.map(drop)
+                    }),
+                );
+            }
+            Wire::TakeOver(t) => {
+                let sup = existing!(&t.tel_num);
+                let target = target!(Some(&t.tel_num), &t.target);
+                return acked(
+                    Some(t.tel_num),
+                    Box::pin(control::take_over(deps, sup, target)),
+                );
+            }
+            Wire::ConfQuery(q) => {
+                let confs: Vec<Addr<ConferenceActor>> = match q.conf_no {
+                    Some(no) => match self.conferences.get(&no) {
+                        Some(c) => vec![c.clone()],
+                        None => return fail(None, format!("no conference {no}")),
+                    },
+                    None => self.conferences.values().cloned().collect(),
+                };
+                return Routed::Later(Box::pin(async move {
+                    let mut conferences = Vec::with_capacity(confs.len());
+                    for c in confs {
+                        // One that closed meanwhile is simply not listed.
+                        if let Ok(info) = c.send(GetConference).await {
+                            conferences.push(info);
+                        }
+                    }
+                    ConfInfo { conferences }.into()
+                }));
+            }
             Wire::ForceHangup(f) => {
                 existing!(&f.tel_num);
                 let target = target!(Some(&f.tel_num), &f.target);
@@ -695,6 +747,21 @@ impl Handler<ClientRequest> for Router {
             };
             reply.into()
         })
+    }
+}
+
+/// Conferences opening and closing.
+impl Handler<ConferenceIndex> for Router {
+    type Result = ();
+    fn handle(&mut self, m: ConferenceIndex, _: &mut Context<Self>) {
+        match m {
+            ConferenceIndex::Opened(no, addr) => {
+                self.conferences.insert(no, addr);
+            }
+            ConferenceIndex::Closed(no) => {
+                self.conferences.remove(&no);
+            }
+        }
     }
 }
 

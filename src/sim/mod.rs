@@ -588,13 +588,20 @@ impl SimSwitch {
             }
             SwitchCommand::StopRecord { ch } => self.stop_record(ch),
             SwitchCommand::JoinConf { ch, conf, .. } => {
-                self.channels[ch.0 as usize].link = Some(Link::Conf(conf));
+                let c = &mut self.channels[ch.0 as usize];
+                c.link = Some(Link::Conf(conf));
+                if c.is_seat() && c.state == SimState::Offhook {
+                    c.state = SimState::Talking;
+                }
                 self.emit(SwitchEvent::ConfJoined { ch, conf });
             }
             SwitchCommand::LeaveConf { ch, conf } => {
                 let c = &mut self.channels[ch.0 as usize];
                 if c.link == Some(Link::Conf(conf)) {
                     c.link = None;
+                    if c.is_seat() && c.state == SimState::Talking {
+                        c.state = SimState::Offhook;
+                    }
                 }
                 self.emit(SwitchEvent::ConfLeft { ch, conf });
             }

@@ -1,0 +1,215 @@
+//! Supervisors end to end: 1019 listen and 1020 barge in (a conference of
+//! the caller, the agent and the supervisor, numbered after the trunk),
+//! 1021 take over, 1032 conference queries; the supervisor's seat rings
+//! first when it is on-hook. Trunks are channels 0-3; seats 8001-8005 are
+//! channels 4-8.
+
+mod support;
+
+use serde_json::Value;
+use support::{Client, Server};
+
+fn seat_ch(ext: u32) -> u32 {
+    ext - 8001 + 4
+}
+
+fn failed(reply: &Value, why: &str) {
+    assert_eq!(reply["Result"], "0", "{reply}");
+    assert!(
+        reply["ResultSTR"].as_str().unwrap().contains(why),
+        "{reply} should say {why:?}"
+    );
+}
+
+/// 8001 talking on an inbound call, and a supervisor at 8003 (busy, so it
+/// takes no queue calls): (agent, supervisor, trunk, guid).
+fn supervised_floor(server: &Server) -> (Client, Client, u32, String) {
+    let mut a = Client::login(server, "8001", "1001");
+    let mut s = Client::login(server, "8003", "9001");
+    s.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum><ShowState>supervising</ShowState>");
+    let (trunk, guid) = server.call("13800138000", "4008001234");
+    server.through_ivr(trunk);
+    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.act("/sim/extensions/8001/offhook", None);
+    a.expect("6004");
+    server.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(8001));
+    (a, s, trunk, guid)
+}
+
+fn conferences(c: &mut Client) -> Value {
+    c.send("<MsgType>1032</MsgType>");
+    c.expect("9032")["Conferences"].clone()
+}
+
+fn members(conf: &Value) -> Vec<String> {
+    match &conf["Member"] {
+        Value::Array(a) => a.iter().map(|m| m.as_str().unwrap().to_owned()).collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => vec![],
+    }
+}
+
+#[test]
+fn a_lifted_supervisor_listens_then_leaves_and_the_call_goes_on() {
+    let server = Server::start();
+    let (_a, mut s, trunk, guid) = supervised_floor(&server);
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    assert_eq!(s.expect("6004")["TellGUID"], guid.as_str());
+    s.expect_state("talking");
+    let conf = format!("conf:{trunk}");
+    for ch in [trunk, seat_ch(8001), seat_ch(8003)] {
+        server.wait_channel(ch, "in the conference", |c| c["link"] == conf.as_str());
+    }
+    let confs = conferences(&mut s);
+    assert_eq!(confs.as_array().unwrap().len(), 1, "{confs}");
+    assert_eq!(confs[0]["ConfNo"], trunk.to_string());
+    assert_eq!(confs[0]["HALLH"], "0");
+    assert_eq!(members(&confs[0]), ["13800138000", "8001", "8003"]);
+    s.send(&format!("<MsgType>1032</MsgType><ConfNo>{trunk}</ConfNo>"));
+    assert_eq!(
+        s.expect("9032")["Conferences"][0]["ConfNo"],
+        trunk.to_string()
+    );
+
+    server.act("/sim/extensions/8003/onhook", None);
+    s.expect("6007");
+    server.wait_channel(trunk, "linked to the agent again", |c| {
+        c["link"] == seat_ch(8001)
+    });
+    assert_eq!(server.channel(seat_ch(8001))["link"], trunk);
+    let deadline = std::time::Instant::now() + support::PROMPT;
+    while conferences(&mut s)
+        .as_array()
+        .is_some_and(|a| !a.is_empty())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "conference never closed"
+        );
+    }
+    s.send("<MsgType>1032</MsgType><ConfNo>0</ConfNo>");
+    failed(&s.expect("9000"), "no conference 0");
+}
+
+#[test]
+fn a_barging_supervisor_on_hook_is_rung_first_and_the_call_ends_for_all() {
+    let server = Server::start();
+    let (mut a, mut s, trunk, guid) = supervised_floor(&server);
+    s.request_ok("<MsgType>1020</MsgType><TelNum>8003</TelNum><Target>1001</Target>");
+    let ring = server.wait_channel(seat_ch(8003), "ringing", |c| c["state"] == "ringing");
+    assert_eq!(ring["caller"], "13800138000");
+    server.act("/sim/extensions/8003/offhook", None);
+    s.expect("6004");
+    let conf = format!("conf:{trunk}");
+    server.wait_channel(seat_ch(8003), "in the conference", |c| {
+        c["link"] == conf.as_str()
+    });
+    assert_eq!(members(&conferences(&mut s)[0]).len(), 3);
+
+    server.act(&format!("/sim/channels/{trunk}/hangup"), None);
+    a.expect("6008");
+    s.expect("6008");
+    server.wait_channel(seat_ch(8003), "hearing nothing", |c| c["link"].is_null());
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1, rows[0].2.as_str()),
+        (guid.as_str(), 9, "caller")
+    );
+}
+
+#[test]
+fn a_supervisor_takes_over_while_listening_or_from_an_idle_phone() {
+    let server = Server::start();
+    let (mut a, mut s, trunk, guid) = supervised_floor(&server);
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    s.expect("6004");
+    server.advance(4_000);
+    s.request_ok("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    a.expect("6008");
+    server.wait_channel(trunk, "linked to the supervisor", |c| {
+        c["link"] == seat_ch(8003)
+    });
+    let seat_a = server.wait_channel(seat_ch(8001), "cut off", |c| c["link"].is_null());
+    assert_eq!(seat_a["state"], "offhook");
+    server.advance(6_000);
+    server.act("/sim/extensions/8003/onhook", None);
+    let rows = server.call_records(2);
+    let by_tel = |t: &str| rows.iter().find(|r| r.3 == t).unwrap().clone();
+    assert_eq!(by_tel("8001").0, guid);
+    assert_eq!((by_tel("8003").1, by_tel("8003").2.as_str()), (9, "agent"));
+
+    // From an idle phone: it rings with a screen pop, then has the call.
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect_state("ready");
+    let (trunk, guid) = server.call("13900000000", "4008001234");
+    server.through_ivr(trunk);
+    a.expect("6003");
+    server.act("/sim/extensions/8001/offhook", None);
+    a.expect("6004");
+    s.request_ok("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    assert_eq!(s.expect("6003")["TellGUID"], guid.as_str());
+    a.expect("6008");
+    server.act("/sim/extensions/8003/offhook", None);
+    server.wait_channel(trunk, "linked to the supervisor", |c| {
+        c["link"] == seat_ch(8003)
+    });
+}
+
+#[test]
+fn impossible_supervision_says_why() {
+    let server = Server::start();
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut s = Client::login(&server, "8003", "9001");
+    let mut t = Client::login(&server, "8004", "9002");
+    // Supervisors take no queue calls.
+    s.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum>");
+    t.request_ok("<MsgType>1002</MsgType><TelNum>8004</TelNum>");
+    for (m, why) in [
+        ("1019", "not on a call"),
+        ("1020", "not on a call"),
+        ("1021", "not on a call"),
+    ] {
+        s.send(&format!(
+            "<MsgType>{m}</MsgType><TelNum>8003</TelNum><Target>8001</Target>"
+        ));
+        failed(&s.expect("9000"), why);
+    }
+    s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>4242</Target>");
+    failed(&s.expect("9000"), "no agent 4242");
+    // A call placed by the agent is not supervised yet.
+    server.act("/sim/extensions/8001/offhook", None);
+    a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
+    let deadline = std::time::Instant::now() + support::PROMPT;
+    let trunk = loop {
+        let (_, all) = server.http("GET", "/sim/channels", None);
+        if let Some(c) = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["state"] == "dialing")
+        {
+            break c["ch"].as_u64().unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline);
+    };
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    a.expect("6004");
+    s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    failed(&s.expect("9000"), "only inbound calls");
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect_state("ready");
+
+    let (trunk, _) = server.call("13800138000", "4008001234");
+    server.through_ivr(trunk);
+    server.act("/sim/extensions/8001/offhook", None);
+    a.expect("6004");
+    a.send("<MsgType>1019</MsgType><TelNum>8001</TelNum><Target>8001</Target>");
+    failed(&a.expect("9000"), "yourself");
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    t.send("<MsgType>1020</MsgType><TelNum>8004</TelNum><Target>8001</Target>");
+    failed(&t.expect("9000"), "already on this call");
+    t.send("<MsgType>1021</MsgType><TelNum>8004</TelNum><Target>8001</Target>");
+    failed(&t.expect("9000"), "another supervisor");
+}
