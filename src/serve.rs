@@ -63,6 +63,7 @@ pub fn settings(config: &Config) -> Settings {
             .collect(),
         caller_no: config.sys.caller_no.clone(),
         whitelist_only: config.sys.whitelist_only,
+        transtoout: config.sys.transtoout,
     }
 }
 

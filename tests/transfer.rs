@@ -231,3 +231,58 @@ fn impossible_transfers_say_why() {
     b.send("<MsgType>1009</MsgType><TelNum>8002</TelNum>");
     failed(&b.expect("9000"), "transferred no call");
 }
+
+#[test]
+fn a_transfer_to_an_outside_number_bridges_two_trunks_or_requeues_the_caller() {
+    let server = Server::with_config(CONFIG, &[("SPCTI_SYS__TRANSTOOUT", "true")]);
+    let mut a = Client::login(&server, "8001", "1001");
+    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>013900000000</TransToTel>");
+    let r = a.expect("9030");
+    assert_eq!(r["TransType"], "3", "{r}");
+    let out: u32 = r["ResultCH"].as_str().unwrap().parse().unwrap();
+    assert_ne!(out, trunk);
+    a.expect("6007");
+    let t2 = server.wait_channel(out, "dialing", |c| c["state"] == "dialing");
+    assert_eq!(
+        (t2["callee"].as_str(), t2["caller"].as_str()),
+        (Some("13900000000"), Some("13800138000"))
+    );
+    server.act(&format!("/sim/channels/{out}/answer"), None);
+    server.wait_channel(trunk, "bridged", |c| c["link"] == out);
+    assert_eq!(server.channel(out)["link"], trunk);
+    assert!(
+        server.channel(trunk)["recording"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{guid}-2.wav"))
+    );
+    server.advance(8_000);
+    server.act(&format!("/sim/channels/{out}/hangup"), None);
+    server.wait_channel(trunk, "free", |c| c["state"] == "free");
+    server.wait_channel(out, "free", |c| c["state"] == "free");
+    let rows = server.call_records(3);
+    assert!(rows.iter().all(|r| r.0 == guid), "{rows:?}");
+    let mut msgs: Vec<i32> = rows.iter().map(|r| r.1).collect();
+    msgs.sort();
+    assert_eq!(msgs, [6, 9, 9], "{rows:?}");
+
+    // A busy number: the caller goes back to the queue, to 8001 again.
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect_state("ready");
+    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>013900000001</TransToTel>");
+    let out: u32 = a.expect("9030")["ResultCH"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    server.wait_channel(out, "dialing", |c| c["state"] == "dialing");
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect_state("ready");
+    server.post(&format!("/sim/channels/{out}/reject"), json!({"cause": 17}));
+    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.wait_channel(out, "free", |c| c["state"] == "free");
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
+    assert_eq!(server.channel(trunk)["state"], "talking");
+}

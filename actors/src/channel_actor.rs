@@ -315,7 +315,7 @@ impl ChannelActor {
                     leg.call(),
                     agent.map(|a| a.agent.clone()),
                     agent.and_then(|a| a.work_no.clone()),
-                    agent.map(|a| a.seat),
+                    leg.link(),
                 )
             }
             Core::Seized(z) => (
@@ -535,6 +535,11 @@ impl ChannelActor {
                             call: me,
                             by_agent: false,
                         });
+                    }
+                }
+                LegEffect::FreeTrunk(ch) => {
+                    if let Some(t) = self.deps.channel(ch) {
+                        t.do_send(FreeTrunk);
                     }
                 }
                 LegEffect::SeatOrphaned { seat } => {
@@ -1325,7 +1330,7 @@ impl Handler<TransferCall> for ChannelActor {
                 };
                 let target = match &m.to {
                     TransferTo::Seat(r) => Some(r.agent.clone()),
-                    TransferTo::Group(_) => None,
+                    TransferTo::Group(_) | TransferTo::Outside { .. } => None,
                 };
                 let fx = leg
                     .transfer(m.from_seat, m.to, now, ring_timeout, &clock)
@@ -1523,7 +1528,15 @@ impl Handler<FarAnswered> for ChannelActor {
     type Result = ();
     fn handle(&mut self, m: FarAnswered, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
-            act.out_op(ctx, |o, now, clock| o.far_answered(m.far, now, clock));
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            // A trunk's call transferred outside, or a seat's placed call.
+            if let Core::Trunk(leg) = &mut act.core {
+                let fx = leg.outside_answered(m.far, now, &clock);
+                act.leg_effects(fx, ctx);
+            } else {
+                act.out_op(ctx, |o, now, clock| o.far_answered(m.far, now, clock));
+            }
         });
     }
 }
@@ -1533,9 +1546,16 @@ impl Handler<FarCleared> for ChannelActor {
     type Result = ();
     fn handle(&mut self, m: FarCleared, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
-            act.out_op(ctx, |o, now, clock| {
-                o.far_cleared(m.far, m.cause, now, clock)
-            });
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if let Core::Trunk(leg) = &mut act.core {
+                let fx = leg.outside_cleared(m.far, m.cause, now, &clock);
+                act.leg_effects(fx, ctx);
+            } else {
+                act.out_op(ctx, |o, now, clock| {
+                    o.far_cleared(m.far, m.cause, now, clock)
+                });
+            }
         });
     }
 }

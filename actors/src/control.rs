@@ -513,6 +513,11 @@ pub enum TransferTarget {
     /// An extension, with the agent logged in there if any.
     Ext(TelNum, Option<Addr<AgentActor>>),
     Group(GroupNo),
+    /// An outside number with its leading `0`, and the CallerNo to show.
+    Outside {
+        number: String,
+        caller: Option<String>,
+    },
 }
 
 async fn seat_state(deps: &Deps, seat: ChNum) -> Result<ChannelState, String> {
@@ -532,7 +537,41 @@ pub async fn transfer(
     if call == view.seat {
         return Err("only inbound calls can be transferred yet".into());
     }
+    let trunk = deps.channel(call).ok_or("the call is gone")?;
     let (to, target_agent, result) = match target {
+        TransferTarget::Outside { number, caller } => {
+            let dialed = number.strip_prefix('0').unwrap_or(&number).to_owned();
+            if dialed.is_empty() || !dialed.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!("{number} is not an outside number"));
+            }
+            if deps.settings.whitelist_only {
+                whitelisted(&deps, &number, &dialed).await?;
+            }
+            let here = trunk.send(GetChannel).await.map_err(|_| RESTARTING)?;
+            // Shown to the far end: the given number, the center's, else
+            // the caller's own.
+            let caller = caller
+                .filter(|c| !c.trim().is_empty())
+                .or_else(|| Some(deps.settings.caller_no.clone()).filter(|c| !c.is_empty()))
+                .unwrap_or(here.caller);
+            let seize = || Seize {
+                owner: call,
+                guid: here.guid.unwrap_or_else(TellGuid::new_v4),
+                caller: caller.clone(),
+                callee: dialed.clone(),
+                agent: None,
+            };
+            let out = seize_trunk(&deps, seize).await?;
+            (
+                TransferTo::Outside {
+                    trunk: out,
+                    caller,
+                    dialed,
+                },
+                None,
+                (Some(out), TransType::Outbound),
+            )
+        }
         TransferTarget::Group(g) => {
             if deps.group(g).is_none() {
                 return Err(format!("no group {g}"));
@@ -578,15 +617,25 @@ pub async fn transfer(
             )
         }
     };
-    let trunk = deps.channel(call).ok_or("the call is gone")?;
-    trunk
+    let seized = match &to {
+        TransferTo::Outside { trunk, .. } => Some(*trunk),
+        _ => None,
+    };
+    let sent = trunk
         .send(TransferCall {
             from_seat: view.seat,
             to,
             agent: target_agent,
         })
         .await
-        .map_err(|_| RESTARTING)??;
+        .map_err(|_| RESTARTING.to_owned())
+        .and_then(|r| r);
+    if let Err(why) = sent {
+        if let Some(t) = seized.and_then(|t| deps.channel(t)) {
+            t.do_send(FreeTrunk);
+        }
+        return Err(why);
+    }
     tracing::info!(agent = %view.tel, trunk = %call, ?result, "call transferred");
     Ok(result)
 }

@@ -38,6 +38,8 @@ pub struct Settings {
     pub caller_no: String,
     /// Outside numbers only if the whitelist has them (`[sys] whitelist_only`).
     pub whitelist_only: bool,
+    /// Transfers may go to outside numbers (`[sys] transtoout`).
+    pub transtoout: bool,
 }
 
 /// A datagram for a client (agent desktop), sent by the UDP gateway.

@@ -53,6 +53,12 @@ pub enum TransferTo {
     Seat(Ringer),
     /// A queue group: the call waits there like any other.
     Group(GroupNo),
+    /// An outside number, dialed on this seized trunk (`[sys] transtoout`).
+    Outside {
+        trunk: ChNum,
+        caller: String,
+        dialed: String,
+    },
 }
 
 /// An agent whose seat rings for the call.
@@ -92,7 +98,19 @@ pub enum Leg {
         /// A supervisor listening (1019) or barging in (1020).
         supervisor: Option<Supervision>,
     },
+    /// Transferred to an outside number on a second (seized) trunk.
+    Outside {
+        call: CallInfo,
+        trunk: ChNum,
+        dialed: String,
+        /// The transfer's far end answered; its talk is recorded.
+        answered: Option<(Mono, String)>,
+    },
 }
+
+/// How long an outside transfer target may ring before the caller goes
+/// back to the queue.
+pub const OUTSIDE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A supervisor on a call. While joined, the caller, the agent and the
 /// supervisor are members of the call's conference (numbered after the
@@ -172,6 +190,8 @@ pub enum LegEffect {
     AgentCutOff {
         ringer: Ringer,
     },
+    /// This seized trunk is free again.
+    FreeTrunk(ChNum),
     /// A seat reported for a call it no longer has.
     SeatOrphaned {
         seat: ChNum,
@@ -230,6 +250,19 @@ impl InboundLeg {
         }
     }
 
+    /// The channel this trunk's caller hears.
+    pub fn link(&self) -> Option<ChNum> {
+        match &self.leg {
+            Leg::Talking { agent, .. } => Some(agent.seat),
+            Leg::Outside {
+                trunk,
+                answered: Some(_),
+                ..
+            } => Some(*trunk),
+            _ => None,
+        }
+    }
+
     /// The state monitors show for this trunk.
     pub fn channel_state(&self) -> ChannelState {
         match self.leg {
@@ -238,6 +271,8 @@ impl InboundLeg {
             Leg::Queued { .. } => ChannelState::Queued,
             Leg::Ringing { .. } => ChannelState::Ringing,
             Leg::Talking { .. } => ChannelState::Talking,
+            Leg::Outside { answered: None, .. } => ChannelState::Dialing,
+            Leg::Outside { .. } => ChannelState::Talking,
         }
     }
 
@@ -248,7 +283,8 @@ impl InboundLeg {
             Leg::Ivr { call, .. }
             | Leg::Queued { call }
             | Leg::Ringing { call, .. }
-            | Leg::Talking { call, .. } => Some(call),
+            | Leg::Talking { call, .. }
+            | Leg::Outside { call, .. } => Some(call),
         }
     }
 
@@ -258,7 +294,8 @@ impl InboundLeg {
             Leg::Ivr { call, .. }
             | Leg::Queued { call }
             | Leg::Ringing { call, .. }
-            | Leg::Talking { call, .. } => Some(call),
+            | Leg::Talking { call, .. }
+            | Leg::Outside { call, .. } => Some(call),
         }
     }
 
@@ -422,6 +459,9 @@ impl InboundLeg {
 
     /// Nobody answered within the ring timeout: back to the queue.
     pub fn ring_timeout(&mut self) -> Vec<LegEffect> {
+        if matches!(self.leg, Leg::Outside { answered: None, .. }) {
+            return self.outside_failed();
+        }
         let Leg::Ringing {
             mut call, ringers, ..
         } = std::mem::take(&mut self.leg)
@@ -662,6 +702,24 @@ impl InboundLeg {
                     tried: Vec::new(),
                 });
                 self.to(Leg::Queued { call });
+            }
+            TransferTo::Outside {
+                trunk,
+                caller,
+                dialed,
+            } => {
+                fx.push(LegEffect::Switch(SwitchCommand::MakeCall {
+                    ch: trunk,
+                    caller,
+                    callee: dialed.clone(),
+                }));
+                fx.push(LegEffect::StartRingTimer(OUTSIDE_TIMEOUT));
+                self.to(Leg::Outside {
+                    call,
+                    trunk,
+                    dialed,
+                    answered: None,
+                });
             }
         }
         Ok(fx)
@@ -928,6 +986,179 @@ impl InboundLeg {
         Ok(fx)
     }
 
+    /// The outside transfer target answered: the caller and it are linked
+    /// and their talk recorded as the call's next segment.
+    pub fn outside_answered(&mut self, far: ChNum, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        let me = self.ch;
+        let Leg::Outside {
+            call,
+            trunk,
+            answered: answered @ None,
+            ..
+        } = &mut self.leg
+        else {
+            return vec![];
+        };
+        if *trunk != far {
+            return vec![];
+        }
+        let recording = format!(
+            "{}/{}-{}.wav",
+            clock.wall_at(now).format("%Y%m%d"),
+            call.guid,
+            call.segments + 1
+        );
+        *answered = Some((now, recording.clone()));
+        vec![
+            LegEffect::CancelRingTimer,
+            LegEffect::Switch(SwitchCommand::Link {
+                a: me,
+                b: far,
+                two_way: true,
+            }),
+            LegEffect::Switch(SwitchCommand::Record {
+                ch: me,
+                file: recording.into(),
+            }),
+        ]
+    }
+
+    /// The outside transfer target is gone: before answering, the caller
+    /// goes back to the queue; after, the call is over.
+    pub fn outside_cleared(
+        &mut self,
+        far: ChNum,
+        cause: Cause,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        match &self.leg {
+            Leg::Outside {
+                trunk,
+                answered: None,
+                ..
+            } if *trunk == far => self.outside_failed(),
+            Leg::Outside { trunk, .. } if *trunk == far => {
+                // The far end is the answering side: recorded as the agent's.
+                self.finish_outside(HangupBy::Agent, cause, now, clock)
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The outside target never answered: release its trunk, requeue.
+    fn outside_failed(&mut self) -> Vec<LegEffect> {
+        let Leg::Outside {
+            mut call, trunk, ..
+        } = std::mem::take(&mut self.leg)
+        else {
+            return vec![];
+        };
+        call.transferred_by = None;
+        let fx = vec![
+            LegEffect::Switch(SwitchCommand::Clear {
+                ch: trunk,
+                cause: Cause::NORMAL,
+            }),
+            LegEffect::FreeTrunk(trunk),
+        ];
+        self.requeue(call, fx)
+    }
+
+    /// Ends a call transferred outside: both trunks released, the caller's
+    /// record and the outside leg's record written.
+    fn finish_outside(
+        &mut self,
+        by: HangupBy,
+        cause: Cause,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let Leg::Outside {
+            call,
+            trunk,
+            dialed,
+            answered,
+        } = std::mem::take(&mut self.leg)
+        else {
+            return vec![];
+        };
+        let mut fx = vec![LegEffect::CancelRingTimer];
+        if answered.is_some() {
+            fx.push(LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }));
+            fx.push(LegEffect::Switch(SwitchCommand::Unlink {
+                a: self.ch,
+                b: trunk,
+            }));
+        }
+        fx.push(LegEffect::Switch(SwitchCommand::Clear {
+            ch: self.ch,
+            cause,
+        }));
+        fx.push(LegEffect::Switch(SwitchCommand::Clear {
+            ch: trunk,
+            cause: Cause::NORMAL,
+        }));
+        fx.push(LegEffect::FreeTrunk(trunk));
+        let (answered_at, recording) = match &answered {
+            Some((at, file)) => (Some(*at), Some(file.as_str())),
+            None => (None, None),
+        };
+        let ending = |tellmsg| Ending {
+            agent: None,
+            answered_at,
+            tellmsg,
+            hangup_by: by,
+            cause,
+            recording,
+        };
+        fx.push(self.record(
+            &call,
+            ending(if answered.is_some() {
+                TellMsg::Answered
+            } else {
+                TellMsg::RangNotAnswered
+            }),
+            now,
+            clock,
+        ));
+        // The outside leg has a record of its own, on its trunk.
+        if let LegEffect::Record(mut r) = self.record(
+            &call,
+            ending(if answered.is_some() {
+                TellMsg::OutboundTalked
+            } else {
+                TellMsg::OutboundFailed
+            }),
+            now,
+            clock,
+        ) {
+            r.key = format!("call:{}:{}", call.guid, trunk);
+            r.ch = trunk;
+            r.direction = Direction::Out;
+            r.callee_no = dialed;
+            r.record_file = None;
+            fx.push(LegEffect::Record(r));
+        }
+        if let Some((at, file)) = answered {
+            fx.push(LegEffect::Recording(Box::new(RecordingRow {
+                key: format!("rec:{}:{}:{}", call.guid, self.ch, call.segments + 1),
+                tellguid: call.guid,
+                caller_no: call.caller.clone(),
+                callee_no: call.callee.clone(),
+                tel_num: None,
+                work_no: None,
+                start_time: clock.wall_at(at),
+                end_time: clock.wall_at(now),
+                duration_s: now.saturating_sub(at).as_secs() as u32,
+                file_name: file,
+                direction: Direction::In,
+            })));
+        }
+        self.to(Leg::Free);
+        fx
+    }
+
     /// 1009 / 1007: the agent who transferred the call takes it back while
     /// it still rings elsewhere (`only_ringing`: 1009) or waits in a queue.
     /// A lifted seat is connected at once; one on-hook rings.
@@ -947,6 +1178,27 @@ impl InboundLeg {
         let mut fx = Vec::new();
         match &self.leg {
             Leg::Ringing { .. } => {}
+            Leg::Outside {
+                answered: None,
+                trunk,
+                ..
+            } => {
+                let trunk = *trunk;
+                fx.push(LegEffect::CancelRingTimer);
+                fx.push(LegEffect::Switch(SwitchCommand::Clear {
+                    ch: trunk,
+                    cause: Cause::NORMAL,
+                }));
+                fx.push(LegEffect::FreeTrunk(trunk));
+                let Leg::Outside { call, .. } = std::mem::take(&mut self.leg) else {
+                    unreachable!()
+                };
+                self.to(Leg::Ringing {
+                    call,
+                    ringers: Vec::new(),
+                    since: now,
+                });
+            }
             Leg::Queued { call } if !only_ringing => {
                 // Out of the queue first; then it is offered to `by` alone.
                 if let Some(group) = call.group {
@@ -1107,6 +1359,9 @@ impl InboundLeg {
         if matches!(self.leg, Leg::Talking { .. }) {
             return self.finish_talk(by, cause, now, clock);
         }
+        if matches!(self.leg, Leg::Outside { .. }) {
+            return self.finish_outside(by, cause, now, clock);
+        }
         let clear = LegEffect::Switch(SwitchCommand::Clear { ch: self.ch, cause });
         match std::mem::take(&mut self.leg) {
             Leg::Free => vec![],
@@ -1160,7 +1415,7 @@ impl InboundLeg {
                 ));
                 fx
             }
-            Leg::Talking { .. } => unreachable!("handled above"),
+            Leg::Talking { .. } | Leg::Outside { .. } => unreachable!("handled above"),
         }
     }
 }

@@ -232,6 +232,7 @@ impl Router {
         to_tel: Option<&str>,
         work_no: Option<&WorkNo>,
         group: Option<GroupNo>,
+        caller: Option<String>,
     ) -> Result<TransferTarget, String> {
         let ext = |tel: TelNum| {
             let agent = self.agents.get(&tel).cloned();
@@ -239,7 +240,13 @@ impl Router {
         };
         if let Some(t) = to_tel.map(str::trim).filter(|t| !t.is_empty()) {
             if t.len() > 1 && t.starts_with('0') {
-                return Err("transfer to outside numbers is not available yet".into());
+                if !self.deps.settings.transtoout {
+                    return Err("transfers to outside numbers are off ([sys] transtoout)".into());
+                }
+                return Ok(TransferTarget::Outside {
+                    number: t.to_owned(),
+                    caller,
+                });
             }
             return match TelNum::new(t) {
                 Ok(tel) if self.deps.topo().seats.contains_key(&tel) => Ok(ext(tel)),
@@ -536,6 +543,7 @@ impl Router {
                     t.trans_to_tel.as_deref(),
                     t.work_no.as_ref(),
                     t.group_no,
+                    t.caller_no,
                 ) {
                     Ok(target) => target,
                     Err(why) => return fail(Some(&t.tel_num), why),
@@ -655,13 +663,13 @@ impl Router {
                 return;
             }
             Feature::TransferToExt(x) => {
-                let target = self.transfer_target(Some(&x), None, None);
+                let target = self.transfer_target(Some(&x), None, None, None);
                 self.phone_transfer(m.ext, agent, target);
                 return;
             }
             Feature::TransferToGroup(x) => {
                 let target = match x.parse().ok().map(GroupNo) {
-                    Some(g) => self.transfer_target(None, None, Some(g)),
+                    Some(g) => self.transfer_target(None, None, Some(g), None),
                     None => Err(format!("{x} is not a group number")),
                 };
                 self.phone_transfer(m.ext, agent, target);
