@@ -281,7 +281,6 @@ fn impossible_calls_are_refused_with_a_reason() {
     try_call("8001", "", "your own extension");
     try_call("12ab", "", "not a number");
     try_call("0", "", "dials no number");
-    try_call("8002", "<Meeting>1</Meeting>", "Meeting mode");
     try_call("013900000000", "", "not on the whitelist");
     let (status, _) = server.post(
         "/api/whitelist",
@@ -300,4 +299,138 @@ fn impossible_calls_are_refused_with_a_reason() {
     let mut nobody = Client::new(&server);
     nobody.send("<MsgType>1003</MsgType><TelNum>8004</TelNum><CalleeNo>8002</CalleeNo>");
     failed(&nobody.expect("9000"), "not logged in");
+}
+
+/// Channels whose sim link is the conference `conf:<n>`.
+fn in_conference(server: &Server, n: u32) -> Vec<u32> {
+    let (_, all) = server.http("GET", "/sim/channels", None);
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["link"] == format!("conf:{n}").as_str())
+        .map(|c| c["ch"].as_u64().unwrap() as u32)
+        .collect()
+}
+
+fn wait_conference(server: &Server, n: u32, want: &[u32]) {
+    let deadline = std::time::Instant::now() + support::PROMPT;
+    loop {
+        let mut got = in_conference(server, n);
+        got.sort();
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "conference {n}: {got:?}, expected {want:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn meeting_mode_adds_parties_to_one_conference_and_hallh_hangs_up_everyone() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    let conf = seat_ch(8001);
+    // Conference mode: outside numbers need no leading 0.
+    let g1 = place(
+        &mut a,
+        "<CalleeNo>13900000001</CalleeNo><Meeting>1</Meeting><HALLH>1</HALLH>",
+    );
+    server.act("/sim/extensions/8001/offhook", None);
+    let (t1, t) = dialing_trunk(&server);
+    assert_eq!(t["callee"], "13900000001");
+    server.act(&format!("/sim/channels/{t1}/answer"), None);
+    let r = a.expect("6009");
+    assert_eq!(
+        (r["AR"].as_str(), r["TellGUID"].as_str()),
+        (Some("1"), Some(g1.as_str()))
+    );
+    a.expect("6004");
+    wait_conference(&server, conf, &[t1, conf]);
+
+    // A second party: an extension joins the same conference.
+    let g2 = place(
+        &mut a,
+        "<CalleeNo>8002</CalleeNo><Meeting>1</Meeting><HALLH>1</HALLH>",
+    );
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    server.act("/sim/extensions/8002/offhook", None);
+    let r = a.expect("6009");
+    assert_eq!(
+        (r["AR"].as_str(), r["TellGUID"].as_str()),
+        (Some("1"), Some(g2.as_str()))
+    );
+    wait_conference(&server, conf, &[t1, conf, seat_ch(8002)]);
+    a.send("<MsgType>1032</MsgType>");
+    let q = a.expect("9032");
+    let c = &q["Conferences"][0];
+    assert_eq!(
+        (c["ConfNo"].as_str(), c["HALLH"].as_str()),
+        (Some(conf.to_string().as_str()), Some("1"))
+    );
+    assert_eq!(c["Member"], json!(["8001", "13900000001", "8002"]));
+
+    server.advance(9_000);
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect("6007");
+    a.expect_state("ready");
+    server.wait_channel(t1, "released", |c| c["state"] == "free");
+    let far = server.wait_channel(seat_ch(8002), "hearing nothing", |c| c["link"].is_null());
+    assert_eq!(far["state"], "offhook");
+    let rows = server.call_records(2);
+    let of = |g: &str| rows.iter().find(|r| r.0 == g).unwrap().clone();
+    assert_eq!((of(&g1).1, of(&g1).2.as_str()), (10, "agent"));
+    assert_eq!((of(&g2).1, of(&g2).2.as_str()), (15, "agent"));
+    assert!(of(&g1).4.is_some(), "each leg is recorded");
+    wait_conference(&server, conf, &[]);
+}
+
+#[test]
+fn a_two_party_conference_goes_on_without_the_agent_until_one_party_is_left() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    let conf = seat_ch(8001);
+    a.send("<MsgType>1033</MsgType><TelNum>8001</TelNum><CalleeNo>13900000001</CalleeNo><CalleeNo2>13900000002</CalleeNo2>");
+    assert_eq!(a.expect("9000")["Result"], "1");
+    let accepted = [a.expect("6023"), a.expect("6023")];
+    assert_ne!(accepted[0]["TellGUID"], accepted[1]["TellGUID"]);
+    server.wait_channel(seat_ch(8001), "ringing once", |c| c["state"] == "ringing");
+    server.act("/sim/extensions/8001/offhook", None);
+    let deadline = std::time::Instant::now() + support::PROMPT;
+    let trunks: Vec<u32> = loop {
+        let (_, all) = server.http("GET", "/sim/channels", None);
+        let d: Vec<u32> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["state"] == "dialing")
+            .map(|c| c["ch"].as_u64().unwrap() as u32)
+            .collect();
+        if d.len() == 2 {
+            break d;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "both legs dial: {all}"
+        );
+    };
+    for t in &trunks {
+        server.act(&format!("/sim/channels/{t}/answer"), None);
+        assert_eq!(a.expect("6009")["AR"], "1");
+    }
+    wait_conference(&server, conf, &[trunks[0], trunks[1], conf]);
+
+    // The agent leaves (HALLH 0): the two parties talk on.
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect("6007");
+    wait_conference(&server, conf, &[trunks[0], trunks[1]]);
+    // One hangs up: the other, alone, is let go.
+    server.act(&format!("/sim/channels/{}/hangup", trunks[0]), None);
+    server.wait_channel(trunks[1], "released", |c| c["state"] == "free");
+    let rows = server.call_records(2);
+    assert!(rows.iter().all(|r| r.1 == 10), "{rows:?}");
+    a.send("<MsgType>1032</MsgType>");
+    assert_eq!(a.expect("9032")["Conferences"], json!([]));
 }

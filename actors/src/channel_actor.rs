@@ -12,7 +12,7 @@ use crate::agent_actor::{
     AgentActor, CallEnded, Connected, OfferWithdrawn, Offered, OutboundResult, Transferred,
 };
 use crate::clock::Mono;
-use crate::conference_actor::{Close, ConferenceActor, Join};
+use crate::conference_actor::{Close, ConferenceActor, Join, Leave};
 use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
 use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer, TransferTo};
@@ -191,6 +191,8 @@ pub struct FreeTrunk;
 pub struct StartCall {
     pub call: Placed,
     pub agent: Option<Addr<AgentActor>>,
+    /// Multi-party mode: everyone is hung up when the agent hangs up.
+    pub hallh: bool,
 }
 
 /// Seized trunk -> the seat owning its call: the far party answered.
@@ -226,6 +228,16 @@ struct Seizure {
     answered: bool,
 }
 
+/// A seat's multi-party call: its legs meet in the seat's conference.
+struct Meeting {
+    /// Everyone is hung up when the agent hangs up.
+    hallh: bool,
+    /// The agent is still in the conference.
+    agent_in: bool,
+    /// The agent was told it is connected (6004 once, at the first answer).
+    connected: bool,
+}
+
 enum Core {
     Trunk(Box<InboundLeg>),
     Seized(Box<Seizure>),
@@ -241,10 +253,13 @@ pub struct ChannelActor {
     agents: HashMap<TelNum, Addr<AgentActor>>,
     ring_timer: Option<SpawnHandle>,
     digit_timer: Option<SpawnHandle>,
-    /// Seat: the call this seat places, its agent, and the far end's timer.
-    out: Option<OutboundCall>,
+    /// Seat: the calls this seat places (one, or several in multi-party
+    /// mode), the agent placing them, and each far end's no-answer timer.
+    outs: Vec<OutboundCall>,
     out_agent: Option<Addr<AgentActor>>,
-    dial_timer: Option<SpawnHandle>,
+    dial_timers: HashMap<ChNum, SpawnHandle>,
+    /// Seat: the multi-party call (1003 `Meeting=1`, 1033) while it lasts.
+    meeting: Option<Meeting>,
     /// Seat: whether the phone was last reported off its cradle.
     seat_in_use: bool,
     /// Seat: a star-code being dialed during a call.
@@ -265,9 +280,10 @@ impl ChannelActor {
             agents: HashMap::new(),
             ring_timer: None,
             digit_timer: None,
-            out: None,
+            outs: Vec::new(),
             out_agent: None,
-            dial_timer: None,
+            dial_timers: HashMap::new(),
+            meeting: None,
             seat_in_use: false,
             call_digits: String::new(),
             conf: None,
@@ -330,15 +346,26 @@ impl ChannelActor {
                 z.agent.as_ref().and_then(|a| a.work_no.clone()),
                 Some(z.owner).filter(|_| z.answered),
             ),
-            Core::Seat { seat, ext } if self.out.as_ref().is_some_and(|o| !o.is_done()) => {
-                let out = self.out.as_ref().expect("checked");
-                let (state, link) = match &out.state {
-                    Out::SeatRinging { .. } => (ChannelState::Ringing, None),
-                    Out::Dialing { .. } => (ChannelState::Dialing, None),
-                    Out::Talking { call, .. } => (ChannelState::Talking, Some(call.far.ch())),
-                    Out::Done => (ChannelState::Free, None),
+            Core::Seat { ext, .. } if !self.outs.is_empty() => {
+                let talking = self.outs.iter().find_map(|o| match &o.state {
+                    Out::Talking { call, .. } => Some(call.far.ch()),
+                    _ => None,
+                });
+                let (state, link) = match talking {
+                    // In a conference the seat hears no single channel.
+                    Some(far) => (
+                        ChannelState::Talking,
+                        Some(far).filter(|_| self.meeting.is_none()),
+                    ),
+                    None if self
+                        .outs
+                        .iter()
+                        .any(|o| matches!(o.state, Out::Dialing { .. })) =>
+                    {
+                        (ChannelState::Dialing, None)
+                    }
+                    None => (ChannelState::Ringing, None),
                 };
-                let _ = seat;
                 (ChType::Seat, state, None, Some(ext.clone()), None, link)
             }
             Core::Seat { seat, ext } => {
@@ -359,7 +386,7 @@ impl ChannelActor {
             }
         };
         let (caller_no, callee_no, tell_guid) =
-            match (&self.core, self.out.as_ref().and_then(|o| o.call())) {
+            match (&self.core, self.outs.first().and_then(|o| o.call())) {
                 (Core::Seized(z), _) => (z.caller.clone(), z.callee.clone(), Some(z.guid)),
                 (_, Some(c)) => (c.caller.clone(), c.callee.clone(), Some(c.guid)),
                 _ => (
@@ -504,7 +531,7 @@ impl ChannelActor {
                     let no = spcti_protocol::ConfNo(me.0);
                     let conf = self
                         .conf
-                        .get_or_insert_with(|| ConferenceActor::new(no, deps).start());
+                        .get_or_insert_with(|| ConferenceActor::new(no, deps, false).start());
                     conf.do_send(Join {
                         ch,
                         number,
@@ -681,29 +708,106 @@ impl ChannelActor {
 
     // -- this seat's own call -------------------------------------------------
 
-    /// Runs an input of the seat's placed call and carries out what it returns.
+    /// Runs an input of the seat's placed calls — the leg whose far end is
+    /// `far`, or every leg — and carries out what they return.
     fn out_op(
         &mut self,
         ctx: &mut Context<Self>,
-        f: impl FnOnce(&mut OutboundCall, Mono, &crate::clock::Clock) -> Vec<OutEffect>,
+        far: Option<ChNum>,
+        mut f: impl FnMut(&mut OutboundCall, Mono, &crate::clock::Clock) -> Vec<OutEffect>,
     ) {
         let now = self.now();
         let clock = self.deps.clock.clone();
-        let Some(out) = self.out.as_mut() else {
-            return;
-        };
-        let placed = out.call().cloned();
-        let fx = f(out, now, &clock);
-        if let Some(placed) = placed {
-            self.out_effects(&placed, fx, ctx);
+        let mut work = Vec::new();
+        for o in &mut self.outs {
+            let Some(placed) = o.call().cloned() else {
+                continue;
+            };
+            if far.is_some_and(|f| placed.far.ch() != f) {
+                continue;
+            }
+            let fx = f(o, now, &clock);
+            work.push((placed, fx));
         }
-        if self.out.as_ref().is_some_and(OutboundCall::is_done) {
-            self.out = None;
-            self.out_agent = None;
-            if let Some(h) = self.dial_timer.take() {
-                ctx.cancel_future(h);
+        for (placed, fx) in work {
+            let far = placed.far.ch();
+            self.out_effects(&placed, fx, ctx);
+            if self
+                .outs
+                .iter()
+                .all(|o| o.call().is_none_or(|c| c.far.ch() != far))
+            {
+                if let Some(h) = self.dial_timers.remove(&far) {
+                    ctx.cancel_future(h);
+                }
             }
         }
+        self.outs.retain(|o| !o.is_done());
+        self.meeting_check(ctx);
+        if self.outs.is_empty() && self.meeting.is_none() {
+            self.out_agent = None;
+        }
+    }
+
+    /// A multi-party call ends when its last leg does; without the agent,
+    /// a single party left in it is let go.
+    fn meeting_check(&mut self, ctx: &mut Context<Self>) {
+        let me = self.desc.ch;
+        let Some(m) = &self.meeting else {
+            return;
+        };
+        if !m.agent_in && self.outs.len() == 1 {
+            self.out_op(ctx, None, |o, now, clock| o.release(now, clock));
+            return;
+        }
+        if !self.outs.is_empty() {
+            return;
+        }
+        let m = self.meeting.take().expect("checked");
+        if let Some(conf) = self.conf.take() {
+            conf.do_send(Close);
+        }
+        if m.agent_in {
+            let now = self.now();
+            if let Core::Seat { seat, .. } = &mut self.core {
+                seat.stop_ring(me);
+                seat.far_end_gone(me, now);
+            }
+            if let Some(a) = &self.out_agent {
+                a.do_send(CallEnded {
+                    call: me,
+                    by_agent: false,
+                });
+            }
+        }
+        self.out_agent = None;
+    }
+
+    /// The agent hung up on its multi-party call: with HALLH everyone is
+    /// hung up; otherwise the parties talking go on without the agent.
+    fn leave_meeting(&mut self, ctx: &mut Context<Self>) {
+        let me = self.desc.ch;
+        let Some(m) = &mut self.meeting else {
+            return;
+        };
+        m.agent_in = false;
+        let hallh = m.hallh;
+        if let Some(a) = &self.out_agent {
+            a.do_send(CallEnded {
+                call: me,
+                by_agent: true,
+            });
+        }
+        if let Some(conf) = &self.conf {
+            conf.do_send(Leave { ch: me });
+        }
+        self.out_op(ctx, None, |o, now, clock| {
+            if hallh || !matches!(o.state, Out::Talking { .. }) {
+                o.seat_hung_up(now, clock)
+            } else {
+                vec![]
+            }
+        });
     }
 
     fn out_effects(&mut self, call: &Placed, fx: Vec<OutEffect>, ctx: &mut Context<Self>) {
@@ -730,20 +834,44 @@ impl ChannelActor {
                     }
                 }
                 OutEffect::StartDialTimer(d) => {
-                    if let Some(h) = self.dial_timer.take() {
+                    let far = call.far.ch();
+                    if let Some(h) = self.dial_timers.remove(&far) {
                         ctx.cancel_future(h);
                     }
                     let sleep = self.deps.clock.sleep(d);
-                    self.dial_timer = Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
-                        act.dial_timer = None;
+                    let h = ctx.spawn(sleep.into_actor(self).map(move |_, act, ctx| {
+                        act.dial_timers.remove(&far);
                         act.run(ctx, |act, ctx| {
-                            act.out_op(ctx, |o, now, clock| o.dial_timeout(now, clock))
+                            act.out_op(ctx, Some(far), |o, now, clock| o.dial_timeout(now, clock))
                         });
-                    })));
+                    }));
+                    self.dial_timers.insert(far, h);
                 }
                 OutEffect::CancelDialTimer => {
-                    if let Some(h) = self.dial_timer.take() {
+                    if let Some(h) = self.dial_timers.remove(&call.far.ch()) {
                         ctx.cancel_future(h);
+                    }
+                }
+                OutEffect::ConfJoin {
+                    ch,
+                    number,
+                    listen_only,
+                } => {
+                    let deps = self.deps.clone();
+                    let no = spcti_protocol::ConfNo(me.0);
+                    let hallh = self.meeting.as_ref().is_some_and(|m| m.hallh);
+                    let conf = self
+                        .conf
+                        .get_or_insert_with(|| ConferenceActor::new(no, deps, hallh).start());
+                    conf.do_send(Join {
+                        ch,
+                        number,
+                        listen_only,
+                    });
+                }
+                OutEffect::ConfLeave { ch } => {
+                    if let Some(conf) = &self.conf {
+                        conf.do_send(Leave { ch });
                     }
                 }
                 OutEffect::CallResult { answered, cause } => {
@@ -758,6 +886,12 @@ impl ChannelActor {
                     }
                 }
                 OutEffect::AgentConnected => {
+                    // In a multi-party call, once: the agent is on one call.
+                    if let Some(m) = &mut self.meeting {
+                        if std::mem::replace(&mut m.connected, true) {
+                            continue;
+                        }
+                    }
                     if let Some(a) = &self.out_agent {
                         a.do_send(Connected {
                             call: me,
@@ -765,6 +899,9 @@ impl ChannelActor {
                         });
                     }
                 }
+                // A multi-party call ends for the agent as a whole
+                // (meeting_check, leave_meeting), not leg by leg.
+                OutEffect::AgentEnded { .. } if self.meeting.is_some() => {}
                 OutEffect::AgentEnded { by_agent } => {
                     let now = self.now();
                     if let Core::Seat { seat, .. } = &mut self.core {
@@ -790,10 +927,13 @@ impl ChannelActor {
             match e {
                 // This seat's own call rang it: the agent lifted to dial.
                 SeatEffect::Answered(call) if call == me => {
-                    self.out_op(ctx, |o, now, _| o.seat_lifted(now));
+                    self.out_op(ctx, None, |o, now, _| o.seat_lifted(now));
+                }
+                SeatEffect::HungUp(call) if call == me && self.meeting.is_some() => {
+                    self.leave_meeting(ctx);
                 }
                 SeatEffect::HungUp(call) if call == me => {
-                    self.out_op(ctx, |o, now, clock| o.seat_hung_up(now, clock));
+                    self.out_op(ctx, None, |o, now, clock| o.seat_hung_up(now, clock));
                 }
                 SeatEffect::Answered(call) => {
                     if let Some(trunk) = self.deps.channel(call) {
@@ -928,18 +1068,20 @@ impl Supervised for ChannelActor {
                 });
             }
             Core::Seat { seat, .. } => {
-                if self.out.is_some() {
+                if !self.outs.is_empty() {
                     let _ = contain(
                         self,
                         ctx,
                         |a| a.path(),
                         KIND,
                         None,
-                        |act, ctx| act.out_op(ctx, |o, now, clock| o.release(now, clock)),
+                        |act, ctx| act.out_op(ctx, None, |o, now, clock| o.release(now, clock)),
                     );
-                    self.out = None;
+                    self.outs.clear();
                     self.out_agent = None;
-                    self.dial_timer = None;
+                    self.dial_timers.clear();
+                    self.meeting = None;
+                    self.conf = None;
                 } else if let Some(call) = seat.call() {
                     if let Some(trunk) = self.deps.channel(call) {
                         trunk.do_send(SeatHungUp { seat: self.desc.ch });
@@ -1011,16 +1153,16 @@ impl Handler<OfferDeclined> for ChannelActor {
             }
             // The extension this seat calls could not ring: it is busy.
             let far = act
-                .out
-                .as_ref()
-                .and_then(|o| o.call())
-                .map(|c| c.far.clone());
-            if let Some(Far::Seat { ch, ext }) = far {
-                if ext == m.agent {
-                    act.out_op(ctx, |o, now, clock| {
-                        o.far_cleared(ch, Cause::BUSY, now, clock)
-                    });
-                }
+                .outs
+                .iter()
+                .find_map(|o| match o.call().map(|c| &c.far) {
+                    Some(Far::Seat { ch, ext }) if *ext == m.agent => Some(*ch),
+                    _ => None,
+                });
+            if let Some(ch) = far {
+                act.out_op(ctx, Some(ch), |o, now, clock| {
+                    o.far_cleared(ch, Cause::BUSY, now, clock)
+                });
             }
         });
     }
@@ -1105,7 +1247,9 @@ impl Handler<SeatAnswered> for ChannelActor {
                 act.leg_effects(fx, ctx);
             } else {
                 // The extension this seat calls answered.
-                act.out_op(ctx, |o, now, clock| o.far_answered(m.seat, now, clock));
+                act.out_op(ctx, Some(m.seat), |o, now, clock| {
+                    o.far_answered(m.seat, now, clock)
+                });
             }
         });
     }
@@ -1122,7 +1266,7 @@ impl Handler<SeatHungUp> for ChannelActor {
                 let fx = leg.seat_hung_up(m.seat, now, &clock);
                 act.leg_effects(fx, ctx);
             } else {
-                act.out_op(ctx, |o, now, clock| {
+                act.out_op(ctx, Some(m.seat), |o, now, clock| {
                     o.far_cleared(m.seat, Cause::NORMAL, now, clock)
                 });
             }
@@ -1174,9 +1318,9 @@ impl Handler<ForceRelease> for ChannelActor {
             |act, ctx| {
                 let now = act.now();
                 let clock = act.deps.clock.clone();
-                if act.out.is_some() {
+                if !act.outs.is_empty() {
                     tracing::info!(ch = %me, "placed call released by request");
-                    act.out_op(ctx, |o, now, clock| o.release(now, clock));
+                    act.out_op(ctx, None, |o, now, clock| o.release(now, clock));
                     return Ok(());
                 }
                 match &mut act.core {
@@ -1240,7 +1384,11 @@ impl Handler<MuteSeat> for ChannelActor {
             KIND,
             None,
             |act, ctx| {
-                if let Some(out) = act.out.as_mut() {
+                if let Some(out) = act
+                    .outs
+                    .iter_mut()
+                    .find(|o| matches!(o.state, Out::Talking { .. }))
+                {
                     let fx = out.mute(m.on).map_err(str::to_owned)?;
                     let placed = out.call().cloned().expect("talking");
                     act.out_effects(&placed, fx, ctx);
@@ -1488,13 +1636,20 @@ impl Handler<StartCall> for ChannelActor {
             None,
             |act, ctx| {
                 let now = act.now();
-                if act.out.is_some() {
+                let joining = act.meeting.is_some() && m.call.meeting;
+                if !act.outs.is_empty() && !joining {
                     return Err("the seat is already placing a call".to_owned());
+                }
+                if act.meeting.as_ref().is_some_and(|x| !x.agent_in) {
+                    return Err("the agent has left its conference call".to_owned());
                 }
                 let Core::Seat { seat, ext } = &mut act.core else {
                     return Err(format!("channel {me} is not a seat"));
                 };
                 let lifted = match seat {
+                    // Another party for the conference call under way.
+                    Seat::Connected { call, .. } if joining && *call == me => true,
+                    Seat::Ringing { call, .. } if joining && *call == me => false,
                     Seat::OnHook => {
                         seat.ring(me, now);
                         false
@@ -1510,10 +1665,23 @@ impl Handler<StartCall> for ChannelActor {
                 if let Some(h) = act.digit_timer.take() {
                     ctx.cancel_future(h);
                 }
-                let (call, fx) = OutboundCall::start(m.call, lifted, now);
+                let meeting = m.call.meeting;
+                let (call, mut fx) = OutboundCall::start(m.call, lifted, now);
+                if joining {
+                    // The agent's phone already rings for the conference.
+                    fx.retain(|e| !matches!(e, OutEffect::Switch(SwitchCommand::Alert { .. })));
+                } else if meeting {
+                    act.meeting = Some(Meeting {
+                        hallh: m.hallh,
+                        agent_in: true,
+                        connected: false,
+                    });
+                }
                 let placed = call.call().cloned().expect("just started");
-                act.out = Some(call);
-                act.out_agent = m.agent;
+                act.outs.push(call);
+                if act.out_agent.is_none() {
+                    act.out_agent = m.agent;
+                }
                 act.out_effects(&placed, fx, ctx);
                 Ok(())
             },
@@ -1535,7 +1703,9 @@ impl Handler<FarAnswered> for ChannelActor {
                 let fx = leg.outside_answered(m.far, now, &clock);
                 act.leg_effects(fx, ctx);
             } else {
-                act.out_op(ctx, |o, now, clock| o.far_answered(m.far, now, clock));
+                act.out_op(ctx, Some(m.far), |o, now, clock| {
+                    o.far_answered(m.far, now, clock)
+                });
             }
         });
     }
@@ -1552,7 +1722,7 @@ impl Handler<FarCleared> for ChannelActor {
                 let fx = leg.outside_cleared(m.far, m.cause, now, &clock);
                 act.leg_effects(fx, ctx);
             } else {
-                act.out_op(ctx, |o, now, clock| {
+                act.out_op(ctx, Some(m.far), |o, now, clock| {
                     o.far_cleared(m.far, m.cause, now, clock)
                 });
             }

@@ -23,6 +23,13 @@ pub struct Join {
     pub listen_only: bool,
 }
 
+/// One member leaves.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub ch: ChNum,
+}
+
 /// Everyone leaves; the conference is over.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -60,12 +67,12 @@ pub struct ConferenceActor {
 }
 
 impl ConferenceActor {
-    pub fn new(no: ConfNo, deps: Deps) -> Self {
+    pub fn new(no: ConfNo, deps: Deps, hallh: bool) -> Self {
         ConferenceActor {
             no,
             deps,
             members: Vec::new(),
-            hallh: false,
+            hallh,
         }
     }
 }
@@ -107,6 +114,19 @@ impl Handler<Join> for ConferenceActor {
                 number: m.number,
                 listen_only: m.listen_only,
             }),
+        }
+    }
+}
+
+impl Handler<Leave> for ConferenceActor {
+    type Result = ();
+    fn handle(&mut self, m: Leave, _: &mut Context<Self>) {
+        if let Some(i) = self.members.iter().position(|x| x.ch == m.ch) {
+            self.members.remove(i);
+            self.deps.switch.do_send(SwitchCommand::LeaveConf {
+                ch: m.ch,
+                conf: self.no,
+            });
         }
     }
 }

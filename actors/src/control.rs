@@ -338,6 +338,11 @@ pub struct PlaceRequest {
     pub guid: Option<TellGuid>,
     pub ring_no: Option<String>,
     pub origin: Origin,
+    /// Multi-party mode (1003 `Meeting=1`, 1033): numbers need no leading
+    /// `0` (an extension is a configured seat, anything else is dialed as
+    /// given), and further calls join the same conference.
+    pub meeting: bool,
+    pub hallh: bool,
 }
 
 /// Whether the whitelist lets the seat dial `callee` (as given, or as dialed).
@@ -410,7 +415,9 @@ pub async fn place_call(
     if req.origin == Origin::Client && view.is_none() {
         return Err(format!("{tel} is not logged in"));
     }
-    if view.as_ref().is_some_and(|v| v.call.is_some()) {
+    // Another party for the agent's conference call is no new call.
+    let joining = req.meeting && view.as_ref().is_some_and(|v| v.call == Some(seat_ch));
+    if !joining && view.as_ref().is_some_and(|v| v.call.is_some()) {
         return Err("you are already on a call".into());
     }
     let ringer = view.as_ref().map(|v| Ringer {
@@ -423,7 +430,16 @@ pub async fn place_call(
         .caller
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
-    let (far, dialed, caller) = if let Some(outside) = callee.strip_prefix('0') {
+    let as_extension = TelNum::new(callee.as_str())
+        .ok()
+        .filter(|e| deps.topo().seats.contains_key(e));
+    let outside = if req.meeting {
+        // Conference mode: no `0` marks outside numbers.
+        as_extension.is_none().then_some(callee.as_str())
+    } else {
+        callee.strip_prefix('0')
+    };
+    let (far, dialed, caller) = if let Some(outside) = outside {
         if outside.is_empty() {
             return Err("CalleeNo 0 dials no number".into());
         }
@@ -443,9 +459,7 @@ pub async fn place_call(
         let trunk = seize_trunk(&deps, seize).await?;
         (Far::Trunk(trunk), outside.to_owned(), caller)
     } else {
-        let ext = TelNum::new(callee.as_str())
-            .ok()
-            .filter(|e| deps.topo().seats.contains_key(e))
+        let ext = as_extension
             .ok_or_else(|| format!("no extension {callee}; outside numbers start with 0"))?;
         if ext == tel {
             return Err("you cannot call your own extension".into());
@@ -466,7 +480,7 @@ pub async fn place_call(
         why
     };
     let agent = agent.filter(|_| view.is_some());
-    if let Some(a) = &agent {
+    if let Some(a) = agent.as_ref().filter(|_| !joining) {
         a.send(Placing { call: seat_ch })
             .await
             .map_err(|_| undo(RESTARTING.into()))?
@@ -487,18 +501,20 @@ pub async fn place_call(
         far: far.clone(),
         origin: req.origin,
         started: deps.clock.now(),
+        meeting: req.meeting,
     };
     let seat = deps.channel(seat_ch).ok_or("the seat is gone")?;
     let started = seat
         .send(StartCall {
             call: placed,
             agent: agent.clone(),
+            hallh: req.hallh,
         })
         .await
         .map_err(|_| RESTARTING.to_owned())
         .and_then(|r| r);
     if let Err(why) = started {
-        if let Some(a) = &agent {
+        if let Some(a) = agent.as_ref().filter(|_| !joining) {
             a.do_send(PlacingCancelled { call: seat_ch });
         }
         return Err(undo(why));

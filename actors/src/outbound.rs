@@ -58,6 +58,10 @@ pub struct Placed {
     pub far: Far,
     pub origin: Origin,
     pub started: Mono,
+    /// Multi-party mode (1003 `Meeting=1`, 1033): the parties meet in the
+    /// seat's conference instead of a direct link; each leg is recorded on
+    /// its far channel.
+    pub meeting: bool,
 }
 
 /// The call's state; each state owns its data.
@@ -94,6 +98,15 @@ pub enum OutEffect {
     },
     /// The seized trunk is free again.
     FreeTrunk(ChNum),
+    /// Multi-party mode: into (or out of) the seat's conference.
+    ConfJoin {
+        ch: ChNum,
+        number: String,
+        listen_only: bool,
+    },
+    ConfLeave {
+        ch: ChNum,
+    },
     /// Ring (or stop) the timer for a far end that never answers.
     StartDialTimer(Duration),
     CancelDialTimer,
@@ -195,15 +208,28 @@ impl OutboundCall {
             }
         };
         let recording = format!("{}/{}.wav", clock.wall_at(now).format("%Y%m%d"), call.guid);
-        let fx = vec![
-            OutEffect::CancelDialTimer,
-            OutEffect::Switch(SwitchCommand::Link {
+        let mut fx = vec![OutEffect::CancelDialTimer];
+        if call.meeting {
+            fx.push(OutEffect::ConfJoin {
+                ch: call.seat,
+                number: seat_number(&call),
+                listen_only: false,
+            });
+            fx.push(OutEffect::ConfJoin {
+                ch: far,
+                number: call.callee.clone(),
+                listen_only: false,
+            });
+        } else {
+            fx.push(OutEffect::Switch(SwitchCommand::Link {
                 a: call.seat,
                 b: far,
                 two_way: true,
-            }),
+            }));
+        }
+        fx.extend([
             OutEffect::Switch(SwitchCommand::Record {
-                ch: call.seat,
+                ch: recorder(&call),
                 file: recording.clone().into(),
             }),
             OutEffect::CallResult {
@@ -211,7 +237,7 @@ impl OutboundCall {
                 cause: Cause::NORMAL,
             },
             OutEffect::AgentConnected,
-        ];
+        ]);
         self.to(Out::Talking {
             call,
             answered_at: now,
@@ -226,6 +252,13 @@ impl OutboundCall {
             return Err("no call is connected");
         };
         let (seat, far) = (call.seat, call.far.ch());
+        if call.meeting {
+            return Ok(vec![OutEffect::ConfJoin {
+                ch: seat,
+                number: seat_number(call),
+                listen_only: on,
+            }]);
+        }
         Ok(if on {
             vec![
                 OutEffect::Switch(SwitchCommand::Unlink { a: seat, b: far }),
@@ -348,12 +381,16 @@ impl OutboundCall {
                 recording,
             } => {
                 fx.push(OutEffect::Switch(SwitchCommand::StopRecord {
-                    ch: call.seat,
+                    ch: recorder(&call),
                 }));
-                fx.push(OutEffect::Switch(SwitchCommand::Unlink {
-                    a: call.seat,
-                    b: call.far.ch(),
-                }));
+                fx.push(if call.meeting {
+                    OutEffect::ConfLeave { ch: call.far.ch() }
+                } else {
+                    OutEffect::Switch(SwitchCommand::Unlink {
+                        a: call.seat,
+                        b: call.far.ch(),
+                    })
+                });
                 Self::clear_far(&call.far, by == HangupBy::Caller, false, &mut fx);
                 fx.push(OutEffect::AgentEnded {
                     by_agent: by == HangupBy::Agent,
@@ -389,6 +426,23 @@ impl OutboundCall {
             }
         }
         fx
+    }
+}
+
+/// The seat's number in its conference.
+fn seat_number(call: &Placed) -> String {
+    call.agent
+        .as_ref()
+        .map_or_else(|| call.caller.clone(), |a| a.agent.to_string())
+}
+
+/// The channel a leg's talk is recorded on: the seat, or in multi-party
+/// mode the far channel (one recording per leg; the seat hears them all).
+fn recorder(call: &Placed) -> ChNum {
+    if call.meeting {
+        call.far.ch()
+    } else {
+        call.seat
     }
 }
 
@@ -457,6 +511,7 @@ mod tests {
             far,
             origin: Origin::Client,
             started: s(0),
+            meeting: false,
         }
     }
 

@@ -36,17 +36,20 @@ pub struct ClientRequest {
     pub envelope: Envelope,
 }
 
-/// The reply to a request, and an event that must follow it to the same
+/// The reply to a request, and events that must follow it to the same
 /// client (1003's 6023 comes after its 9000).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub reply: Wire,
-    pub then: Option<Wire>,
+    pub then: Vec<Wire>,
 }
 
 impl From<Wire> for Answer {
     fn from(reply: Wire) -> Self {
-        Answer { reply, then: None }
+        Answer {
+            reply,
+            then: Vec::new(),
+        }
     }
 }
 
@@ -504,12 +507,6 @@ impl Router {
             }
             Wire::PlaceCall(p) => {
                 let agent = existing!(&p.tel_num);
-                if p.meeting {
-                    return fail(
-                        Some(&p.tel_num),
-                        "Meeting mode (conference calls) is not available yet".into(),
-                    );
-                }
                 let tel = p.tel_num.clone();
                 let callee = p.callee_no.clone();
                 let req = PlaceRequest {
@@ -518,21 +515,71 @@ impl Router {
                     guid: p.tell_guid,
                     ring_no: p.ring_no,
                     origin: Origin::Client,
+                    meeting: p.meeting,
+                    hallh: p.hallh,
                 };
                 return Routed::LaterThen(Box::pin(async move {
                     match control::place_call(deps, tel.clone(), Some(agent), req).await {
                         Ok(guid) => Answer {
                             reply: Ack::ok(code, Some(tel.clone())).into(),
-                            then: Some(
+                            then: vec![
                                 CallAccepted {
                                     tel_num: tel,
                                     callee_no: callee,
                                     tell_guid: guid,
                                 }
                                 .into(),
-                            ),
+                            ],
                         },
                         Err(why) => Wire::from(Ack::failed(code, Some(tel), why)).into(),
+                    }
+                }));
+            }
+            Wire::TwoPartyConference(c) => {
+                let agent = existing!(&c.tel_num);
+                let tel = c.tel_num.clone();
+                let leg = |callee: &str| PlaceRequest {
+                    callee: callee.to_owned(),
+                    caller: c.caller_no.clone(),
+                    guid: None,
+                    ring_no: None,
+                    origin: Origin::Client,
+                    meeting: true,
+                    hallh: c.hallh,
+                };
+                let legs = [
+                    (c.callee_no.clone(), leg(&c.callee_no)),
+                    (c.callee_no2.clone(), leg(&c.callee_no2)),
+                ];
+                return Routed::LaterThen(Box::pin(async move {
+                    let mut accepted = Vec::new();
+                    let mut refused = Vec::new();
+                    for (callee, req) in legs {
+                        match control::place_call(
+                            deps.clone(),
+                            tel.clone(),
+                            Some(agent.clone()),
+                            req,
+                        )
+                        .await
+                        {
+                            Ok(guid) => accepted.push(Wire::from(CallAccepted {
+                                tel_num: tel.clone(),
+                                callee_no: callee,
+                                tell_guid: guid,
+                            })),
+                            Err(why) => refused.push(format!("{callee}: {why}")),
+                        }
+                    }
+                    // A leg that could not start is said; one that did goes on.
+                    let reply = if refused.is_empty() {
+                        Ack::ok(code, Some(tel))
+                    } else {
+                        Ack::failed(code, Some(tel), refused.join("; "))
+                    };
+                    Answer {
+                        reply: reply.into(),
+                        then: accepted,
                     }
                 }));
             }
@@ -653,6 +700,8 @@ impl Router {
                     guid: None,
                     ring_no: None,
                     origin: Origin::Phone,
+                    meeting: false,
+                    hallh: false,
                 };
                 let (deps, ext) = (self.deps.clone(), m.ext);
                 actix::spawn(async move {

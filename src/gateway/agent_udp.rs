@@ -179,8 +179,8 @@ async fn serve(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Rout
                     Wire::from(Ack::failed(code, None, "server is shutting down")).into()
                 });
             reply(&socket, from, &answer.reply, seq.as_deref(), encoding).await;
-            if let Some(then) = answer.then {
-                reply(&socket, from, &then, None, encoding).await;
+            for then in &answer.then {
+                reply(&socket, from, then, None, encoding).await;
             }
         });
     }
