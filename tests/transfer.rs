@@ -286,3 +286,64 @@ fn a_transfer_to_an_outside_number_bridges_two_trunks_or_requeues_the_caller() {
     server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
     assert_eq!(server.channel(trunk)["state"], "talking");
 }
+
+#[test]
+fn hook_flash_holds_the_caller_consults_an_extension_and_returns_or_transfers() {
+    let server = Server::with_config(CONFIG, &[]);
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    let (trunk, guid) = talking_at_8001(&server, &mut a);
+
+    server.act("/sim/extensions/8001/flash", None);
+    let held = server.wait_channel(trunk, "on hold", |c| c["playing"] == "queue");
+    assert!(held["link"].is_null());
+    // The hold music loops.
+    server.advance(30_000);
+    server.wait_channel(trunk, "still on hold", |c| c["playing"] == "queue");
+    server.act(
+        "/sim/extensions/8001/dial",
+        Some(json!({"digits": "8002#"})),
+    );
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    server.act("/sim/extensions/8002/offhook", None);
+    server.wait_channel(seat_ch(8001), "consulting", |c| c["link"] == seat_ch(8002));
+    assert_eq!(server.channel(seat_ch(8002))["link"], seat_ch(8001));
+    assert_eq!(
+        server.channel(trunk)["playing"],
+        "queue",
+        "the caller still waits"
+    );
+
+    // Flash again: back to the caller; 8002 is let go.
+    server.advance(4_000);
+    server.act("/sim/extensions/8001/flash", None);
+    server.wait_channel(trunk, "back with 8001", |c| c["link"] == seat_ch(8001));
+    assert!(server.channel(trunk)["playing"].is_null());
+    server.wait_channel(seat_ch(8002), "let go", |c| c["link"].is_null());
+    server.act("/sim/extensions/8002/onhook", None);
+
+    // Again, the number ended by a pause; then 8001 hangs up: transferred.
+    server.act("/sim/extensions/8001/flash", None);
+    server.wait_channel(trunk, "on hold", |c| c["playing"] == "queue");
+    server.act("/sim/extensions/8001/dial", Some(json!({"digits": "8002"})));
+    server.advance(3_000);
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    server.act("/sim/extensions/8002/offhook", None);
+    server.wait_channel(seat_ch(8001), "consulting", |c| c["link"] == seat_ch(8002));
+    server.advance(2_000);
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect("6007");
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    server.wait_channel(trunk, "with 8002", |c| c["link"] == seat_ch(8002));
+    assert!(server.channel(trunk)["playing"].is_null());
+    server.act("/sim/extensions/8002/onhook", None);
+    b.expect("6007");
+    let rows = server.call_records(4);
+    assert!(rows.iter().all(|r| r.0 == guid), "{rows:?}");
+    assert_eq!(rows.iter().filter(|r| r.1 == 4).count(), 2, "{rows:?}");
+    let last = rows
+        .iter()
+        .find(|r| r.1 == 9 && r.3 == "8002")
+        .expect("8002's part");
+    assert!(last.4.as_deref().unwrap().ends_with("-2.wav"));
+}

@@ -15,7 +15,9 @@ use crate::clock::Mono;
 use crate::conference_actor::{Close, ConferenceActor, Join, Leave};
 use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
 use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
-use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, InboundLeg, LegEffect, Ringer, TransferTo};
+use crate::leg::{
+    CUSTOMER_LOOKUP_TIMEOUT, Flash, HOLD_PROMPT, InboundLeg, Leg, LegEffect, Ringer, TransferTo,
+};
 use crate::outbound::{Far, Out, OutEffect, OutboundCall, Placed};
 use crate::router::{SeatFeature, SeatHook};
 use crate::seat::{DIGIT_TIMEOUT, Feature, Seat, SeatEffect};
@@ -134,6 +136,22 @@ pub struct GetChannel;
 pub struct TransferCall {
     pub from_seat: ChNum,
     pub to: TransferTo,
+    pub agent: Option<Addr<AgentActor>>,
+}
+
+/// Seat -> trunk: hook flash on the seat talking on this call.
+#[derive(Message)]
+#[rtype(result = "Result<Flash, String>")]
+pub struct SeatFlash {
+    pub seat: ChNum,
+}
+
+/// Trunk: the agent on hold (after a flash) consults extension `target`.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct ConsultCall {
+    pub from_seat: ChNum,
+    pub target: Ringer,
     pub agent: Option<Addr<AgentActor>>,
 }
 
@@ -262,8 +280,11 @@ pub struct ChannelActor {
     meeting: Option<Meeting>,
     /// Seat: whether the phone was last reported off its cradle.
     seat_in_use: bool,
-    /// Seat: a star-code being dialed during a call.
+    /// Seat: a star-code being dialed during a call, or after a hook flash
+    /// the extension to consult.
     call_digits: String,
+    /// Seat: a hook flash put the caller on hold; digits are a consult target.
+    consult_dial: bool,
     /// Trunk: the call's conference, while a supervisor is on it.
     conf: Option<Addr<ConferenceActor>>,
 }
@@ -286,6 +307,7 @@ impl ChannelActor {
             meeting: None,
             seat_in_use: false,
             call_digits: String::new(),
+            consult_dial: false,
             conf: None,
         }
     }
@@ -564,6 +586,12 @@ impl ChannelActor {
                         });
                     }
                 }
+                LegEffect::ConsultGone { ringer } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(StopRing { call: me });
+                        seat.do_send(FarEndGone { call: me });
+                    }
+                }
                 LegEffect::FreeTrunk(ch) => {
                     if let Some(t) = self.deps.channel(ch) {
                         t.do_send(FreeTrunk);
@@ -666,6 +694,15 @@ impl ChannelActor {
                     vec![]
                 }
             },
+            // The hold music loops while the caller waits on hold.
+            SwitchEvent::PlayDone {
+                completed: true, ..
+            } if matches!(leg.leg, Leg::Held { .. }) => {
+                vec![LegEffect::Switch(SwitchCommand::Play {
+                    ch: leg.ch,
+                    prompt: HOLD_PROMPT.into(),
+                })]
+            }
             SwitchEvent::PlayDone { .. } => match default_group {
                 Some(g) => leg.prompt_done(g, now),
                 None => {
@@ -963,7 +1000,14 @@ impl ChannelActor {
                         Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
                             act.digit_timer = None;
                             act.run(ctx, |act, ctx| {
-                                if let Core::Seat { seat, .. } = &mut act.core {
+                                // A pause ends the number dialed after a flash.
+                                if act.consult_dial && !act.call_digits.is_empty() {
+                                    let ext = std::mem::take(&mut act.call_digits);
+                                    act.seat_effects(
+                                        vec![SeatEffect::Feature(Feature::Consult(ext))],
+                                        ctx,
+                                    );
+                                } else if let Core::Seat { seat, .. } = &mut act.core {
                                     let fx = seat.digit_timeout();
                                     act.seat_effects(fx, ctx);
                                 }
@@ -974,7 +1018,35 @@ impl ChannelActor {
         }
     }
 
+    /// Hook flash during an inbound call: the trunk holds the caller (then
+    /// digits name an extension to consult) or brings the agent back.
+    fn hook_flash(&mut self, ctx: &mut Context<Self>) {
+        let me = self.desc.ch;
+        let Core::Seat {
+            seat: Seat::Connected { call, .. },
+            ..
+        } = &self.core
+        else {
+            return;
+        };
+        let Some(trunk) = self.deps.channel(*call).filter(|_| *call != me) else {
+            return;
+        };
+        let asked = trunk.send(SeatFlash { seat: me });
+        ctx.spawn(asked.into_actor(self).map(move |res, act, _| match res {
+            Ok(Ok(flash)) => {
+                act.consult_dial = flash == Flash::Held;
+                act.call_digits.clear();
+            }
+            Ok(Err(why)) => tracing::info!(seat = %me, %why, "hook flash ignored"),
+            Err(_) => {}
+        }));
+    }
+
     fn seat_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
+        if let SwitchEvent::HookFlash { .. } = ev {
+            return self.hook_flash(ctx);
+        }
         let now = self.now();
         let Core::Seat { seat, .. } = &mut self.core else {
             return;
@@ -989,6 +1061,20 @@ impl ChannelActor {
             }
             // During a call only `*5<ext>#` and `*6<group>#` mean anything
             // here; other keys belong to the far end.
+            SwitchEvent::Dtmf { digits, .. }
+                if self.consult_dial && matches!(seat, Seat::Connected { .. }) =>
+            {
+                self.call_digits
+                    .extend(digits.chars().filter(|c| c.is_ascii_digit() || *c == '#'));
+                if self.call_digits.ends_with('#') || self.call_digits.len() > 30 {
+                    let ext: String = std::mem::take(&mut self.call_digits)
+                        .trim_end_matches('#')
+                        .to_owned();
+                    vec![SeatEffect::Feature(Feature::Consult(ext))]
+                } else {
+                    vec![SeatEffect::ArmDigitTimer]
+                }
+            }
             SwitchEvent::Dtmf { digits, .. } if matches!(seat, Seat::Connected { .. }) => {
                 let mut fx = Vec::new();
                 for c in digits.chars() {
@@ -1012,6 +1098,7 @@ impl ChannelActor {
         };
         if !matches!(seat, Seat::Connected { .. }) {
             self.call_digits.clear();
+            self.consult_dial = false;
         }
         self.seat_effects(fx, ctx);
     }
@@ -1216,7 +1303,9 @@ impl Handler<FarEndGone> for ChannelActor {
         self.run(ctx, |act, _| {
             let now = act.now();
             if let Core::Seat { seat, .. } = &mut act.core {
-                seat.far_end_gone(m.call, now);
+                if seat.far_end_gone(m.call, now) {
+                    act.consult_dial = false;
+                }
             }
         });
     }
@@ -1263,7 +1352,8 @@ impl Handler<SeatHungUp> for ChannelActor {
             let now = act.now();
             let clock = act.deps.clock.clone();
             if let Core::Trunk(leg) = &mut act.core {
-                let fx = leg.seat_hung_up(m.seat, now, &clock);
+                let ring_timeout = act.deps.settings.ring_timeout;
+                let fx = leg.seat_hung_up(m.seat, now, ring_timeout, &clock);
                 act.leg_effects(fx, ctx);
             } else {
                 act.out_op(ctx, Some(m.seat), |o, now, clock| {
@@ -1485,6 +1575,61 @@ impl Handler<TransferCall> for ChannelActor {
                     .map_err(|e| e.0.to_owned())?;
                 if let (Some(t), Some(a)) = (target, m.agent) {
                     act.agents.insert(t, a);
+                }
+                act.leg_effects(fx, ctx);
+                Ok(())
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// Hook flash from the agent's seat: hold, or back to the caller.
+impl Handler<SeatFlash> for ChannelActor {
+    type Result = Result<Flash, String>;
+    fn handle(&mut self, m: SeatFlash, ctx: &mut Context<Self>) -> Self::Result {
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let now = act.now();
+                let clock = act.deps.clock.clone();
+                let Core::Trunk(leg) = &mut act.core else {
+                    return Err("not a call a flash can hold".to_owned());
+                };
+                let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(|e| e.0.to_owned())?;
+                act.leg_effects(fx, ctx);
+                Ok(flash)
+            },
+        );
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+}
+
+/// The agent on hold consults an extension.
+impl Handler<ConsultCall> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: ConsultCall, ctx: &mut Context<Self>) -> Self::Result {
+        let out = contain(
+            self,
+            ctx,
+            |a| a.path(),
+            KIND,
+            None,
+            |act, ctx| {
+                let Core::Trunk(leg) = &mut act.core else {
+                    return Err("the call is gone".to_owned());
+                };
+                let fx = leg
+                    .consult(m.from_seat, m.target.clone())
+                    .map_err(|e| e.0.to_owned())?;
+                if let Some(a) = m.agent {
+                    act.agents.insert(m.target.agent.clone(), a);
                 }
                 act.leg_effects(fx, ctx);
                 Ok(())

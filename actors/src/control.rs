@@ -17,8 +17,8 @@ use spcti_protocol::{
 
 use crate::agent_actor::{AgentActor, AgentView, GetAgent, Placing, PlacingCancelled};
 use crate::channel_actor::{
-    ChannelActor, ForceRelease, FreeTrunk, GetChannel, MuteSeat, PickUpCall, RetrieveCall,
-    RingingFor, Seize, StartCall, Supervise, TakeOver, TransferCall,
+    ChannelActor, ConsultCall, ForceRelease, FreeTrunk, GetChannel, MuteSeat, PickUpCall,
+    RetrieveCall, RingingFor, Seize, StartCall, Supervise, TakeOver, TransferCall,
 };
 use crate::clock::Mono;
 use crate::deps::{CheckWhitelist, Deps, SendToClient};
@@ -767,4 +767,41 @@ pub async fn take_over(
         .map_err(|_| RESTARTING)??;
     tracing::info!(supervisor = %sv.tel, trunk = %call, "call taken over");
     Ok(())
+}
+
+/// After a hook flash: the agent on hold dialed extension `ext` to consult.
+pub async fn consult(
+    deps: Deps,
+    agent: Addr<AgentActor>,
+    ext: TelNum,
+    target_agent: Option<Addr<AgentActor>>,
+) -> Result<(), String> {
+    let (view, call) = talking(&agent).await?;
+    let seat = *deps
+        .topo()
+        .seats
+        .get(&ext)
+        .ok_or_else(|| format!("no extension {ext}"))?;
+    if seat_state(&deps, seat).await? != ChannelState::Free {
+        return Err(format!("{ext} is busy"));
+    }
+    let work_no = deps
+        .monitor
+        .agents()
+        .into_iter()
+        .find(|(a, _)| a.tel_num == ext && a.agent_state != AgentState::Offline)
+        .and_then(|(a, _)| a.work_no);
+    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    trunk
+        .send(ConsultCall {
+            from_seat: view.seat,
+            target: Ringer {
+                agent: ext,
+                work_no,
+                seat,
+            },
+            agent: target_agent,
+        })
+        .await
+        .map_err(|_| RESTARTING)?
 }

@@ -98,6 +98,16 @@ pub enum Leg {
         /// A supervisor listening (1019) or barging in (1020).
         supervisor: Option<Supervision>,
     },
+    /// The agent flashed: the caller is on hold (hearing the queue music)
+    /// while the agent dials, and maybe talks to, another extension.
+    Held {
+        call: CallInfo,
+        agent: Ringer,
+        answered_at: Mono,
+        recording: String,
+        /// The extension consulted, and when it answered.
+        consult: Option<(Ringer, Option<Mono>)>,
+    },
     /// Transferred to an outside number on a second (seized) trunk.
     Outside {
         call: CallInfo,
@@ -106,6 +116,18 @@ pub enum Leg {
         /// The transfer's far end answered; its talk is recorded.
         answered: Option<(Mono, String)>,
     },
+}
+
+/// What a caller on hold hears (looped).
+pub const HOLD_PROMPT: &str = "queue";
+
+/// What a hook flash did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flash {
+    /// The caller is on hold; the agent may dial an extension.
+    Held,
+    /// Back to the caller.
+    Returned,
 }
 
 /// How long an outside transfer target may ring before the caller goes
@@ -182,10 +204,16 @@ pub enum LegEffect {
     },
     /// Every member leaves; the conference is over.
     ConfClose,
-    /// Ring a supervisor's seat for the call (no screen pop).
+    /// Ring a supervisor's seat, or a consulted extension, for the call (no
+    /// screen pop).
     RingSupervisor {
         ringer: Ringer,
     },
+    /// The consulted extension is let go: it stops ringing or hears nothing.
+    ConsultGone {
+        ringer: Ringer,
+    },
+
     /// The agent was cut off the call (a supervisor took it over).
     AgentCutOff {
         ringer: Ringer,
@@ -245,7 +273,7 @@ impl InboundLeg {
     /// The agent on the call, once answered.
     pub fn talking_to(&self) -> Option<&Ringer> {
         match &self.leg {
-            Leg::Talking { agent, .. } => Some(agent),
+            Leg::Talking { agent, .. } | Leg::Held { agent, .. } => Some(agent),
             _ => None,
         }
     }
@@ -271,6 +299,7 @@ impl InboundLeg {
             Leg::Queued { .. } => ChannelState::Queued,
             Leg::Ringing { .. } => ChannelState::Ringing,
             Leg::Talking { .. } => ChannelState::Talking,
+            Leg::Held { .. } => ChannelState::Held,
             Leg::Outside { answered: None, .. } => ChannelState::Dialing,
             Leg::Outside { .. } => ChannelState::Talking,
         }
@@ -284,6 +313,7 @@ impl InboundLeg {
             | Leg::Queued { call }
             | Leg::Ringing { call, .. }
             | Leg::Talking { call, .. }
+            | Leg::Held { call, .. }
             | Leg::Outside { call, .. } => Some(call),
         }
     }
@@ -295,6 +325,7 @@ impl InboundLeg {
             | Leg::Queued { call }
             | Leg::Ringing { call, .. }
             | Leg::Talking { call, .. }
+            | Leg::Held { call, .. }
             | Leg::Outside { call, .. } => Some(call),
         }
     }
@@ -536,6 +567,21 @@ impl InboundLeg {
         {
             return self.join_supervisor();
         }
+        if let Leg::Held {
+            agent,
+            consult: Some((b, answered @ None)),
+            ..
+        } = &mut self.leg
+        {
+            if b.seat == seat {
+                *answered = Some(now);
+                return vec![LegEffect::Switch(SwitchCommand::Link {
+                    a: agent.seat,
+                    b: seat,
+                    two_way: true,
+                })];
+            }
+        }
         let ringing_here = matches!(&self.leg, Leg::Ringing { ringers, .. } if ringers.iter().any(|r| r.seat == seat));
         if !ringing_here {
             return vec![LegEffect::SeatOrphaned { seat }];
@@ -734,17 +780,28 @@ impl InboundLeg {
         now: Mono,
         clock: &Clock,
     ) -> Result<(CallInfo, Ringer, Vec<LegEffect>), NotNow> {
-        let Leg::Talking {
-            mut call,
-            agent,
-            answered_at,
-            recording,
-            supervisor,
-            ..
-        } = std::mem::take(&mut self.leg)
-        else {
-            return Err(NotNow("the call is not connected"));
-        };
+        let (mut call, agent, answered_at, recording, supervisor) =
+            match std::mem::take(&mut self.leg) {
+                Leg::Talking {
+                    call,
+                    agent,
+                    answered_at,
+                    recording,
+                    supervisor,
+                    ..
+                } => (call, agent, answered_at, recording, supervisor),
+                Leg::Held {
+                    call,
+                    agent,
+                    answered_at,
+                    recording,
+                    ..
+                } => (call, agent, answered_at, recording, None),
+                other => {
+                    self.leg = other;
+                    return Err(NotNow("the call is not connected"));
+                }
+            };
         let segment = call.segments;
         let mut fx = Self::drop_supervisor(supervisor);
         fx.push(LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }));
@@ -1159,6 +1216,223 @@ impl InboundLeg {
         fx
     }
 
+    /// Hook flash on the agent's seat: the first puts the caller on hold
+    /// (the agent may then dial an extension to consult); the next brings
+    /// the agent back to the caller, letting the consulted extension go.
+    pub fn flash(
+        &mut self,
+        seat: ChNum,
+        now: Mono,
+        clock: &Clock,
+    ) -> Result<(Flash, Vec<LegEffect>), NotNow> {
+        let me = self.ch;
+        match &self.leg {
+            Leg::Talking {
+                agent,
+                supervisor: None,
+                ..
+            } if agent.seat == seat => {
+                let Leg::Talking {
+                    call,
+                    agent,
+                    answered_at,
+                    recording,
+                    ..
+                } = std::mem::take(&mut self.leg)
+                else {
+                    unreachable!("checked above")
+                };
+                let fx = vec![
+                    LegEffect::Switch(SwitchCommand::Unlink { a: me, b: seat }),
+                    LegEffect::Switch(SwitchCommand::Play {
+                        ch: me,
+                        prompt: HOLD_PROMPT.into(),
+                    }),
+                ];
+                self.to(Leg::Held {
+                    call,
+                    agent,
+                    answered_at,
+                    recording,
+                    consult: None,
+                });
+                Ok((Flash::Held, fx))
+            }
+            Leg::Talking { agent, .. } if agent.seat == seat => {
+                Err(NotNow("a supervisor is on the call"))
+            }
+            Leg::Held { agent, .. } if agent.seat == seat => {
+                let Leg::Held {
+                    call,
+                    agent,
+                    answered_at,
+                    recording,
+                    consult,
+                } = std::mem::take(&mut self.leg)
+                else {
+                    unreachable!("checked above")
+                };
+                let mut fx = vec![LegEffect::Switch(SwitchCommand::StopPlay { ch: me })];
+                if let Some((b, answered)) = consult {
+                    fx.extend(Self::consult_over(&call, &agent, b, answered, now, clock));
+                }
+                fx.push(LegEffect::Switch(SwitchCommand::Link {
+                    a: me,
+                    b: seat,
+                    two_way: true,
+                }));
+                self.to(Leg::Talking {
+                    call,
+                    agent,
+                    answered_at,
+                    recording,
+                    muted: false,
+                    supervisor: None,
+                });
+                Ok((Flash::Returned, fx))
+            }
+            _ => Err(NotNow("your seat is not on this call")),
+        }
+    }
+
+    /// The consulted extension leaves the consultation: unlinked from the
+    /// agent (its talk recorded as tellmsg 4) or its ringing stopped.
+    fn consult_over(
+        call: &CallInfo,
+        agent: &Ringer,
+        b: Ringer,
+        answered: Option<Mono>,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let mut fx = Vec::new();
+        if let Some(at) = answered {
+            fx.push(LegEffect::Switch(SwitchCommand::Unlink {
+                a: agent.seat,
+                b: b.seat,
+            }));
+            fx.push(Self::consult_record(call, agent, &b, at, now, clock));
+        }
+        fx.push(LegEffect::ConsultGone { ringer: b });
+        fx
+    }
+
+    /// The record of a consultation between two seats (tellmsg 4).
+    fn consult_record(
+        call: &CallInfo,
+        agent: &Ringer,
+        b: &Ringer,
+        since: Mono,
+        now: Mono,
+        clock: &Clock,
+    ) -> LegEffect {
+        LegEffect::Record(Box::new(CallRecord {
+            key: format!("consult:{}:{}:{}", call.guid, agent.seat, since.as_millis()),
+            tellguid: call.guid,
+            ch: agent.seat,
+            caller_no: agent.agent.to_string(),
+            callee_no: b.agent.to_string(),
+            tel_num: Some(agent.agent.clone()),
+            work_no: agent.work_no.clone(),
+            group_no: None,
+            direction: Direction::Internal,
+            start_time: clock.wall_at(since),
+            queue_time: None,
+            answer_time: Some(clock.wall_at(since)),
+            end_time: clock.wall_at(now),
+            talk_s: now.saturating_sub(since).as_secs() as u32,
+            tellmsg: TellMsg::TransferTalk,
+            hangup_by: HangupBy::Agent,
+            cause: Cause::NORMAL.0,
+            record_file: None,
+        }))
+    }
+
+    /// The agent on hold dialed extension `b` to consult: it rings.
+    pub fn consult(&mut self, seat: ChNum, b: Ringer) -> Result<Vec<LegEffect>, NotNow> {
+        let Leg::Held { agent, consult, .. } = &mut self.leg else {
+            return Err(NotNow("flash first to put the caller on hold"));
+        };
+        if agent.seat != seat {
+            return Err(NotNow("your seat is not on this call"));
+        }
+        if consult.is_some() {
+            return Err(NotNow(
+                "already consulting: flash to return, or hang up to transfer",
+            ));
+        }
+        if b.seat == seat {
+            return Err(NotNow("you cannot consult yourself"));
+        }
+        *consult = Some((b.clone(), None));
+        Ok(vec![LegEffect::RingSupervisor { ringer: b }])
+    }
+
+    /// The agent hung up while the caller was on hold: the consulted
+    /// extension gets the call (a transfer), connected if it answered,
+    /// ringing alone otherwise. With nobody consulted, the call ends.
+    fn hung_up_on_hold(
+        &mut self,
+        now: Mono,
+        ring_timeout: Duration,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let me = self.ch;
+        let consult = match &mut self.leg {
+            Leg::Held { consult, .. } => consult.take(),
+            _ => return vec![],
+        };
+        let Some((b, answered)) = consult else {
+            // Back to Talking so the ordinary ending writes its record.
+            if let Leg::Held {
+                call,
+                agent,
+                answered_at,
+                recording,
+                ..
+            } = std::mem::take(&mut self.leg)
+            {
+                self.leg = Leg::Talking {
+                    call,
+                    agent,
+                    answered_at,
+                    recording,
+                    muted: false,
+                    supervisor: None,
+                };
+            }
+            let mut fx = vec![LegEffect::Switch(SwitchCommand::StopPlay { ch: me })];
+            fx.extend(self.finish_talk(HangupBy::Agent, Cause::NORMAL, now, clock));
+            return fx;
+        };
+        let Ok((mut call, agent, mut fx)) = self.end_segment(now, clock) else {
+            return vec![];
+        };
+        fx.insert(0, LegEffect::Switch(SwitchCommand::StopPlay { ch: me }));
+        if let Some(at) = answered {
+            fx.push(LegEffect::Switch(SwitchCommand::Unlink {
+                a: agent.seat,
+                b: b.seat,
+            }));
+            fx.push(Self::consult_record(&call, &agent, &b, at, now, clock));
+        }
+        fx.push(LegEffect::AgentTransferred {
+            ringer: agent.clone(),
+        });
+        call.transferred_by = Some(agent.agent.clone());
+        if answered.is_some() {
+            return self.connect(call, b, fx, now, clock);
+        }
+        // Still ringing: a transfer like 1008's, the phone already ringing.
+        fx.push(LegEffect::StartRingTimer(ring_timeout));
+        self.to(Leg::Ringing {
+            call,
+            ringers: vec![b],
+            since: now,
+        });
+        fx
+    }
+
     /// 1009 / 1007: the agent who transferred the call takes it back while
     /// it still rings elsewhere (`only_ringing`: 1009) or waits in a queue.
     /// A lifted seat is connected at once; one on-hook rings.
@@ -1323,8 +1597,36 @@ impl InboundLeg {
     }
 
     /// The agent's seat hung up.
-    pub fn seat_hung_up(&mut self, seat: ChNum, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+    pub fn seat_hung_up(
+        &mut self,
+        seat: ChNum,
+        now: Mono,
+        ring_timeout: Duration,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
         match &self.leg {
+            Leg::Held { agent, .. } if agent.seat == seat => {
+                self.hung_up_on_hold(now, ring_timeout, clock)
+            }
+            Leg::Held {
+                consult: Some((b, Some(_))),
+                ..
+            } if b.seat == seat => {
+                // The consulted extension hung up: the agent may flash back.
+                let Leg::Held {
+                    call,
+                    agent,
+                    consult,
+                    ..
+                } = &mut self.leg
+                else {
+                    unreachable!()
+                };
+                let (b, answered) = consult.take().expect("matched");
+                let call = call.clone();
+                let agent = agent.clone();
+                Self::consult_over(&call, &agent, b, answered, now, clock)
+            }
             Leg::Talking { agent, .. } if agent.seat == seat => {
                 self.finish_talk(HangupBy::Agent, Cause::NORMAL, now, clock)
             }
@@ -1356,6 +1658,32 @@ impl InboundLeg {
     }
 
     fn end(&mut self, by: HangupBy, cause: Cause, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        if let Leg::Held { .. } = self.leg {
+            let Leg::Held {
+                call,
+                agent,
+                answered_at,
+                recording,
+                consult,
+            } = std::mem::take(&mut self.leg)
+            else {
+                unreachable!()
+            };
+            let mut fx = vec![LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch })];
+            if let Some((b, answered)) = consult {
+                fx.extend(Self::consult_over(&call, &agent, b, answered, now, clock));
+            }
+            self.leg = Leg::Talking {
+                call,
+                agent,
+                answered_at,
+                recording,
+                muted: false,
+                supervisor: None,
+            };
+            fx.extend(self.finish_talk(by, cause, now, clock));
+            return fx;
+        }
         if matches!(self.leg, Leg::Talking { .. }) {
             return self.finish_talk(by, cause, now, clock);
         }
@@ -1415,7 +1743,9 @@ impl InboundLeg {
                 ));
                 fx
             }
-            Leg::Talking { .. } | Leg::Outside { .. } => unreachable!("handled above"),
+            Leg::Talking { .. } | Leg::Held { .. } | Leg::Outside { .. } => {
+                unreachable!("handled above")
+            }
         }
     }
 }
@@ -1496,7 +1826,7 @@ mod tests {
             group: GroupNo(1),
             waited: s(5)
         }));
-        let fx = leg.seat_hung_up(ChNum(30), s(68), &clock);
+        let fx = leg.seat_hung_up(ChNum(30), s(68), s(45), &clock);
         let r = record_of(&fx);
         assert_eq!(
             (r.tellmsg, r.hangup_by, r.talk_s),
@@ -1744,7 +2074,7 @@ mod tests {
         assert!(fx.contains(&LegEffect::ConnectSeat {
             ringer: ringer("8001", 30)
         }));
-        let fx = leg.seat_hung_up(ChNum(30), s(20), &clock);
+        let fx = leg.seat_hung_up(ChNum(30), s(20), s(45), &clock);
         let r = record_of(&fx);
         assert_eq!(r.tellmsg, TellMsg::TransferredBack);
         assert!(r.record_file.as_deref().unwrap().ends_with("-2.wav"));
@@ -1779,7 +2109,7 @@ mod tests {
         }));
         assert_eq!(leg.conf_no(), ConfNo(2));
         // The agent is still muted: back to a one-way link.
-        let fx = leg.seat_hung_up(ChNum(32), s(9), &clock);
+        let fx = leg.seat_hung_up(ChNum(32), s(9), s(45), &clock);
         assert_eq!(fx[0], LegEffect::ConfClose);
         assert!(fx.contains(&LegEffect::Switch(SwitchCommand::Link {
             a: ChNum(30),

@@ -724,6 +724,20 @@ impl Router {
                 self.phone_transfer(m.ext, agent, target);
                 return;
             }
+            Feature::Consult(x) => {
+                let (Some(agent), Ok(ext)) = (agent, TelNum::new(x.as_str())) else {
+                    tracing::info!(seat = %m.ext, number = %x, "consult refused: no agent or no number");
+                    return;
+                };
+                let target_agent = self.agents.get(&ext).cloned();
+                let (deps, seat) = (self.deps.clone(), m.ext);
+                actix::spawn(async move {
+                    if let Err(why) = control::consult(deps, agent, ext, target_agent).await {
+                        tracing::info!(%seat, %why, "consult refused");
+                    }
+                });
+                return;
+            }
             Feature::PickUpAny => Ok(PickTarget::Any),
             Feature::PickUp(t) => self.pick_target(Some(&t)),
         };

@@ -48,6 +48,8 @@ pub enum Feature {
     TransferToGroup(String),
     /// A plain number: an internal or outside call.
     Dial(String),
+    /// After a hook flash during a call: the extension to consult.
+    Consult(String),
 }
 
 /// What the seat wants done after an input.
