@@ -30,6 +30,7 @@ fn supervised_floor(server: &Server) -> (Client, Client, u32, String) {
     let (trunk, guid) = server.call("13800138000", "4008001234");
     server.through_ivr(trunk);
     assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8001/offhook", None);
     a.expect("6004");
     server.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(8001));
@@ -146,11 +147,13 @@ fn a_supervisor_takes_over_while_listening_or_from_an_idle_phone() {
     let (trunk, guid) = server.call("13900000000", "4008001234");
     server.through_ivr(trunk);
     a.expect("6003");
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8001/offhook", None);
     a.expect("6004");
     s.request_ok("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
     assert_eq!(s.expect("6003")["TellGUID"], guid.as_str());
     a.expect("6008");
+    server.wait_channel(seat_ch(8003), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8003/offhook", None);
     server.wait_channel(trunk, "linked to the supervisor", |c| {
         c["link"] == seat_ch(8003)
@@ -203,6 +206,8 @@ fn impossible_supervision_says_why() {
 
     let (trunk, _) = server.call("13800138000", "4008001234");
     server.through_ivr(trunk);
+    a.expect("6003");
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8001/offhook", None);
     a.expect("6004");
     a.send("<MsgType>1019</MsgType><TelNum>8001</TelNum><Target>8001</Target>");

@@ -47,6 +47,7 @@ fn talking_at_8001(server: &Server, a: &mut Client) -> (u32, String) {
     let (trunk, guid) = server.call("13800138000", "4008001234");
     server.through_ivr(trunk);
     assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8001/offhook", None);
     a.expect("6004");
     server.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(8001));
@@ -127,6 +128,7 @@ fn transfers_to_a_group_and_to_a_job_number() {
         (pop["TellGUID"].as_str(), pop["GroupNo"].as_str()),
         (Some(guid.as_str()), Some("2"))
     );
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8002/offhook", None);
     b.expect("6004");
     server.wait_channel(trunk, "linked to 8002", |c| c["link"] == seat_ch(8002));
@@ -137,6 +139,7 @@ fn transfers_to_a_group_and_to_a_job_number() {
     b.send("<MsgType>1008</MsgType><TelNum>8002</TelNum><WorkNo>1001</WorkNo>");
     assert_eq!(b.expect("9030")["ResultCH"], seat_ch(8001).to_string());
     assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8001/offhook", None);
     server.wait_channel(trunk, "linked to 8001", |c| c["link"] == seat_ch(8001));
 }
@@ -192,6 +195,7 @@ fn star_five_and_star_six_during_a_call() {
         Some(json!({"digits": "12*58002#"})),
     );
     assert_eq!(b.expect("6003")["TellGUID"], guid.as_str());
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8002/offhook", None);
     server.wait_channel(trunk, "at 8002", |c| c["link"] == seat_ch(8002));
 

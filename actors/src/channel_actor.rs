@@ -1033,12 +1033,17 @@ impl ChannelActor {
             return;
         };
         let asked = trunk.send(SeatFlash { seat: me });
+        // A flash toggles hold: the seat takes digits as the consult target
+        // from now on, not from when the trunk's answer arrives (the agent
+        // may already be dialing). The answer only corrects a refusal.
+        self.consult_dial = !self.consult_dial;
+        self.call_digits.clear();
         ctx.spawn(asked.into_actor(self).map(move |res, act, _| match res {
-            Ok(Ok(flash)) => {
-                act.consult_dial = flash == Flash::Held;
-                act.call_digits.clear();
+            Ok(Ok(flash)) => act.consult_dial = flash == Flash::Held,
+            Ok(Err(why)) => {
+                act.consult_dial = false;
+                tracing::info!(seat = %me, %why, "hook flash ignored");
             }
-            Ok(Err(why)) => tracing::info!(seat = %me, %why, "hook flash ignored"),
             Err(_) => {}
         }));
     }
