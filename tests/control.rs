@@ -12,44 +12,14 @@ use std::sync::mpsc;
 
 use serde_json::Value;
 use spcti_protocol::{TextEncoding, decode, to_json};
-use support::{Client, PROMPT, Server};
-
-fn seat_ch(ext: u32) -> u32 {
-    ext - 8001 + 4
-}
-
-/// A call that rings 8001 (logged in first, so longest idle): (trunk, guid).
-fn ringing_at_8001(server: &Server, a: &mut Client) -> (u32, String) {
-    let (trunk, guid) = server.call("13800138000", "4008001234");
-    server.through_ivr(trunk);
-    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
-    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
-    (trunk, guid)
-}
-
-/// A call answered at 8001: (trunk, guid).
-fn talking_at_8001(server: &Server, a: &mut Client) -> (u32, String) {
-    let (trunk, guid) = ringing_at_8001(server, a);
-    server.act("/sim/extensions/8001/offhook", None);
-    a.expect("6004");
-    server.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(8001));
-    (trunk, guid)
-}
-
-fn failed(reply: &Value, why: &str) {
-    assert_eq!(reply["Result"], "0", "{reply}");
-    assert!(
-        reply["ResultSTR"].as_str().unwrap().contains(why),
-        "{reply} should say {why:?}"
-    );
-}
+use support::{Client, PROMPT, Server, assert_refused, seat_ch};
 
 #[test]
 fn pick_up_an_extension_only_after_the_minimum_ring_to_a_lifted_seat() {
     let server = Server::start();
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
-    let (trunk, guid) = ringing_at_8001(&server, &mut a);
+    let (trunk, guid) = server.ringing(&mut a, 8001);
 
     b.send("<MsgType>1010</MsgType><TelNum>8002</TelNum><Target>8001</Target>");
     let r = b.expect("9040");
@@ -94,7 +64,7 @@ fn a_busy_agent_picks_up_a_group_call_and_its_on_hook_seat_rings() {
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
     b.request_ok("<MsgType>1002</MsgType><TelNum>8002</TelNum><ShowState>lunch</ShowState>");
-    let (trunk, guid) = ringing_at_8001(&server, &mut a);
+    let (trunk, guid) = server.ringing(&mut a, 8001);
     server.advance(6_000);
 
     b.send("<MsgType>1010</MsgType><TelNum>8002</TelNum><Target>1</Target>");
@@ -121,7 +91,7 @@ fn pick_up_with_no_target_and_by_phone_code() {
     let server = Server::start();
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
-    let (trunk, _) = ringing_at_8001(&server, &mut a);
+    let (trunk, _) = server.ringing(&mut a, 8001);
     server.advance(5_000);
     // *7<ext># from a lifted seat.
     server.act("/sim/extensions/8002/offhook", None);
@@ -138,7 +108,7 @@ fn pick_up_with_no_target_and_by_phone_code() {
     // 1010 with no Target: any call ringing in my groups (8001 is ready
     // again, and longest idle).
     a.expect_state("ready");
-    let (trunk, _) = ringing_at_8001(&server, &mut a);
+    let (trunk, _) = server.ringing(&mut a, 8001);
     server.advance(5_000);
     server.act("/sim/extensions/8002/offhook", None);
     b.send("<MsgType>1010</MsgType><TelNum>8002</TelNum>");
@@ -166,7 +136,7 @@ fn impossible_pick_ups_say_why() {
     pick("9999", "neither a group nor an extension");
     pick("8003", "8003 is not ringing");
     pick("8002", "your own seat");
-    let _ = ringing_at_8001(&server, &mut a);
+    let _ = server.ringing(&mut a, 8001);
     server.advance(5_000);
     // 8001 is ringing for the call; 8001 cannot pick it up elsewhere.
     a.send("<MsgType>1010</MsgType><TelNum>8001</TelNum><Target>1</Target>");
@@ -185,14 +155,14 @@ fn impossible_pick_ups_say_why() {
             .contains("not logged in")
     );
     c.send("<MsgType>1010</MsgType><TelNum>7777</TelNum>");
-    failed(&c.expect("9000"), "not a seat extension");
+    assert_refused(&c.expect("9000"), "not a seat extension");
 }
 
 #[test]
 fn channel_info_by_channel_extension_and_job_number() {
     let server = Server::start();
     let mut a = Client::login(&server, "8001", "1001");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
 
     a.send(&format!(
         "<MsgType>1011</MsgType><ChNum>{trunk}</ChNum><TelNum>8003</TelNum>"
@@ -243,13 +213,13 @@ fn channel_info_by_channel_extension_and_job_number() {
     );
 
     a.send("<MsgType>1011</MsgType><ChNum>99</ChNum>");
-    failed(&a.expect("9000"), "no channel 99");
+    assert_refused(&a.expect("9000"), "no channel 99");
     a.send("<MsgType>1011</MsgType><TelNum>7777</TelNum>");
-    failed(&a.expect("9000"), "no extension 7777");
+    assert_refused(&a.expect("9000"), "no extension 7777");
     a.send("<MsgType>1011</MsgType><WorkNo>4242</WorkNo>");
-    failed(&a.expect("9000"), "WorkNo 4242");
+    assert_refused(&a.expect("9000"), "WorkNo 4242");
     a.send("<MsgType>1011</MsgType>");
-    failed(&a.expect("9000"), "ChNum, TelNum or WorkNo");
+    assert_refused(&a.expect("9000"), "ChNum, TelNum or WorkNo");
 }
 
 #[test]
@@ -260,7 +230,7 @@ fn statistics_per_group_and_for_the_floor() {
     b.request_ok("<MsgType>1002</MsgType><TelNum>8002</TelNum>");
     server.answered_call(&mut a, "8001", "13800138000");
     // One more caller gives up while queued... after 8001 is on a call.
-    let (_, _) = talking_at_8001(&server, &mut a);
+    let (_, _) = server.talking(&mut a, 8001);
     let (t2, _) = server.call("13900000000", "4008001234");
     server.through_ivr(t2);
     server.advance(3_000);
@@ -306,7 +276,7 @@ fn statistics_per_group_and_for_the_floor() {
         (Some("2"), Some("0"), Some("1"), Some("0"), Some("1"))
     );
     a.send("<MsgType>1013</MsgType><GroupNo>9</GroupNo>");
-    failed(&a.expect("9000"), "no group 9");
+    assert_refused(&a.expect("9000"), "no group 9");
 }
 
 #[test]
@@ -351,8 +321,8 @@ fn mute_cuts_only_the_callers_side() {
     let server = Server::start();
     let mut a = Client::login(&server, "8001", "1001");
     a.send("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>1</Mute>");
-    failed(&a.expect("9000"), "not on a call");
-    let (trunk, _) = talking_at_8001(&server, &mut a);
+    assert_refused(&a.expect("9000"), "not on a call");
+    let (trunk, _) = server.talking(&mut a, 8001);
 
     a.request_ok("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>1</Mute>");
     server.wait_channel(trunk, "deaf to the seat", |c| c["link"].is_null());
@@ -365,7 +335,7 @@ fn mute_cuts_only_the_callers_side() {
 
     let mut nobody = Client::new(&server);
     nobody.send("<MsgType>1016</MsgType><TelNum>8004</TelNum><Mute>1</Mute>");
-    failed(&nobody.expect("9000"), "not logged in");
+    assert_refused(&nobody.expect("9000"), "not logged in");
 }
 
 #[test]
@@ -375,8 +345,8 @@ fn a_supervisor_force_hangs_up_an_agents_call() {
     let mut sup = Client::login(&server, "8003", "9001");
     sup.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum>");
     sup.send("<MsgType>1022</MsgType><TelNum>8003</TelNum><Target>1001</Target>");
-    failed(&sup.expect("9000"), "not on a call");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    assert_refused(&sup.expect("9000"), "not on a call");
+    let (trunk, guid) = server.talking(&mut a, 8001);
 
     // By job number.
     sup.request_ok("<MsgType>1022</MsgType><TelNum>8003</TelNum><Target>1001</Target>");
@@ -389,7 +359,7 @@ fn a_supervisor_force_hangs_up_an_agents_call() {
         (guid.as_str(), 9, "system")
     );
     sup.send("<MsgType>1022</MsgType><TelNum>8003</TelNum><Target>4242</Target>");
-    failed(&sup.expect("9000"), "no agent 4242");
+    assert_refused(&sup.expect("9000"), "no agent 4242");
 }
 
 #[test]
@@ -406,13 +376,13 @@ fn force_release_of_a_channel() {
         (guid.as_str(), 7, "system")
     );
     op.send(&format!("<MsgType>1027</MsgType><ChNum>{trunk}</ChNum>"));
-    failed(&op.expect("9000"), "no call");
+    assert_refused(&op.expect("9000"), "no call");
     op.send("<MsgType>1027</MsgType><ChNum>99</ChNum>");
-    failed(&op.expect("9000"), "no channel 99");
+    assert_refused(&op.expect("9000"), "no channel 99");
 
     // Releasing a seat on a call ends that call.
     let mut a = Client::login(&server, "8001", "1001");
-    let (trunk, _) = talking_at_8001(&server, &mut a);
+    let (trunk, _) = server.talking(&mut a, 8001);
     op.request_ok(&format!(
         "<MsgType>1027</MsgType><ChNum>{}</ChNum>",
         seat_ch(8001)
@@ -443,9 +413,9 @@ fn data_exchange_reaches_the_target_agent() {
             .starts_with("127.0.0.1:")
     );
     crm.send("<MsgType>1026</MsgType><Target>ch:1</Target><Data>x</Data>");
-    failed(&crm.expect("9000"), "flows");
+    assert_refused(&crm.expect("9000"), "flows");
     crm.send("<MsgType>1026</MsgType><Target>8005</Target><Data>x</Data>");
-    failed(&crm.expect("9000"), "no agent 8005");
+    assert_refused(&crm.expect("9000"), "no agent 8005");
 }
 
 /// A one-request HTTP server answering `status`; sends back the request head.
@@ -499,7 +469,7 @@ fn phone_control_forwards_the_key_with_basic_auth() {
     c.send(&format!(
         "<MsgType>1031</MsgType><PhoneIP>{addr}</PhoneIP><Key>OFFHOOK</Key><User>u</User><Password>p</Password>"
     ));
-    failed(&c.expect("9000"), "HTTP 401");
+    assert_refused(&c.expect("9000"), "HTTP 401");
     assert!(
         head.recv_timeout(PROMPT)
             .unwrap()
@@ -508,7 +478,7 @@ fn phone_control_forwards_the_key_with_basic_auth() {
     );
 
     c.send("<MsgType>1031</MsgType><PhoneIP>127.0.0.1/evil</PhoneIP><Key>OFFHOOK</Key>");
-    failed(&c.expect("9000"), "not a host");
+    assert_refused(&c.expect("9000"), "not a host");
     // Nothing listens there.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -518,7 +488,7 @@ fn phone_control_forwards_the_key_with_basic_auth() {
     c.send(&format!(
         "<MsgType>1031</MsgType><PhoneIP>127.0.0.1:{port}</PhoneIP><Key>OFFHOOK</Key>"
     ));
-    failed(&c.expect("9000"), "did not answer");
+    assert_refused(&c.expect("9000"), "did not answer");
 }
 
 #[test]

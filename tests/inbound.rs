@@ -7,11 +7,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{Client, Server};
-
-fn seat_ch(ext: u32) -> u32 {
-    ext - 8001 + 4
-}
+use support::{Client, Server, seat_ch};
 
 #[test]
 fn answered_call_pops_links_records_and_logs() {

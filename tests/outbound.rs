@@ -7,25 +7,13 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Client, Server};
-
-fn seat_ch(ext: u32) -> u32 {
-    ext - 8001 + 4
-}
+use support::{Client, Server, assert_refused, seat_ch};
 
 fn server() -> Server {
     Server::with_config(
         support::DEFAULT_CONFIG,
         &[("SPCTI_SYS__CALLER_NO", "4008001234")],
     )
-}
-
-fn failed(reply: &Value, why: &str) {
-    assert_eq!(reply["Result"], "0", "{reply}");
-    assert!(
-        reply["ResultSTR"].as_str().unwrap().contains(why),
-        "{reply} should say {why:?}"
-    );
 }
 
 /// Sends 1003 and checks 9000 comes before 6023; returns the TellGUID.
@@ -275,7 +263,7 @@ fn impossible_calls_are_refused_with_a_reason() {
         a.send(&format!(
             "<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>{callee}</CalleeNo>{extra}"
         ));
-        failed(&a.expect("9000"), why);
+        assert_refused(&a.expect("9000"), why);
     };
     try_call("7777", "", "no extension 7777");
     try_call("8001", "", "your own extension");
@@ -294,11 +282,11 @@ fn impossible_calls_are_refused_with_a_reason() {
     server.wait_channel(busy_trunk, "free", |c| c["state"] == "free");
     place(&mut a, "<CalleeNo>013900000000</CalleeNo>");
     a.send("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>8002</CalleeNo>");
-    failed(&a.expect("9000"), "already on a call");
+    assert_refused(&a.expect("9000"), "already on a call");
 
     let mut nobody = Client::new(&server);
     nobody.send("<MsgType>1003</MsgType><TelNum>8004</TelNum><CalleeNo>8002</CalleeNo>");
-    failed(&nobody.expect("9000"), "not logged in");
+    assert_refused(&nobody.expect("9000"), "not logged in");
 }
 
 /// Channels whose sim link is the conference `conf:<n>`.

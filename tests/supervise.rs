@@ -7,19 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Client, Server};
-
-fn seat_ch(ext: u32) -> u32 {
-    ext - 8001 + 4
-}
-
-fn failed(reply: &Value, why: &str) {
-    assert_eq!(reply["Result"], "0", "{reply}");
-    assert!(
-        reply["ResultSTR"].as_str().unwrap().contains(why),
-        "{reply} should say {why:?}"
-    );
-}
+use support::{Client, Server, assert_refused, seat_ch};
 
 /// 8001 talking on an inbound call, and a supervisor at 8003 (busy, so it
 /// takes no queue calls): (agent, supervisor, trunk, guid).
@@ -27,13 +15,7 @@ fn supervised_floor(server: &Server) -> (Client, Client, u32, String) {
     let mut a = Client::login(server, "8001", "1001");
     let mut s = Client::login(server, "8003", "9001");
     s.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum><ShowState>supervising</ShowState>");
-    let (trunk, guid) = server.call("13800138000", "4008001234");
-    server.through_ivr(trunk);
-    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
-    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
-    server.act("/sim/extensions/8001/offhook", None);
-    a.expect("6004");
-    server.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(8001));
+    let (trunk, guid) = server.talking(&mut a, 8001);
     (a, s, trunk, guid)
 }
 
@@ -90,7 +72,7 @@ fn a_lifted_supervisor_listens_then_leaves_and_the_call_goes_on() {
         );
     }
     s.send("<MsgType>1032</MsgType><ConfNo>0</ConfNo>");
-    failed(&s.expect("9000"), "no conference 0");
+    assert_refused(&s.expect("9000"), "no conference 0");
 }
 
 #[test]
@@ -177,10 +159,10 @@ fn impossible_supervision_says_why() {
         s.send(&format!(
             "<MsgType>{m}</MsgType><TelNum>8003</TelNum><Target>8001</Target>"
         ));
-        failed(&s.expect("9000"), why);
+        assert_refused(&s.expect("9000"), why);
     }
     s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>4242</Target>");
-    failed(&s.expect("9000"), "no agent 4242");
+    assert_refused(&s.expect("9000"), "no agent 4242");
     // A call placed by the agent is not supervised yet.
     server.act("/sim/extensions/8001/offhook", None);
     a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
@@ -200,7 +182,7 @@ fn impossible_supervision_says_why() {
     server.act(&format!("/sim/channels/{trunk}/answer"), None);
     a.expect("6004");
     s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
-    failed(&s.expect("9000"), "only inbound calls");
+    assert_refused(&s.expect("9000"), "only inbound calls");
     server.act("/sim/extensions/8001/onhook", None);
     a.expect_state("ready");
 
@@ -211,10 +193,10 @@ fn impossible_supervision_says_why() {
     server.act("/sim/extensions/8001/offhook", None);
     a.expect("6004");
     a.send("<MsgType>1019</MsgType><TelNum>8001</TelNum><Target>8001</Target>");
-    failed(&a.expect("9000"), "yourself");
+    assert_refused(&a.expect("9000"), "yourself");
     s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
     t.send("<MsgType>1020</MsgType><TelNum>8004</TelNum><Target>8001</Target>");
-    failed(&t.expect("9000"), "already on this call");
+    assert_refused(&t.expect("9000"), "already on this call");
     t.send("<MsgType>1021</MsgType><TelNum>8004</TelNum><Target>8001</Target>");
-    failed(&t.expect("9000"), "another supervisor");
+    assert_refused(&t.expect("9000"), "another supervisor");
 }

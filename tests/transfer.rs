@@ -6,12 +6,8 @@
 
 mod support;
 
-use serde_json::{Value, json};
-use support::{Client, Server};
-
-fn seat_ch(ext: u32) -> u32 {
-    ext - 8001 + 4
-}
+use serde_json::json;
+use support::{Client, Server, assert_refused, seat_ch};
 
 /// Group 1 (Service): 1001. Group 2 (Sales): 1002.
 const CONFIG: &str = r#"
@@ -34,32 +30,12 @@ work_no = "1002"
 groups = [{ no = 2, priority = 1 }]
 "#;
 
-fn failed(reply: &Value, why: &str) {
-    assert_eq!(reply["Result"], "0", "{reply}");
-    assert!(
-        reply["ResultSTR"].as_str().unwrap().contains(why),
-        "{reply} should say {why:?}"
-    );
-}
-
-/// 8001 talking on an inbound call: (trunk, guid).
-fn talking_at_8001(server: &Server, a: &mut Client) -> (u32, String) {
-    let (trunk, guid) = server.call("13800138000", "4008001234");
-    server.through_ivr(trunk);
-    assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
-    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
-    server.act("/sim/extensions/8001/offhook", None);
-    a.expect("6004");
-    server.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(8001));
-    (trunk, guid)
-}
-
 #[test]
 fn a_transfer_to_an_extension_pops_rings_and_connects_the_target() {
     let server = Server::with_config(CONFIG, &[]);
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
     server.advance(10_000);
 
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TanstoTel>8002</TanstoTel><Seq>t1</Seq>");
@@ -115,7 +91,7 @@ fn transfers_to_a_group_and_to_a_job_number() {
     let server = Server::with_config(CONFIG, &[]);
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
 
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><GroupNo>2</GroupNo>");
     let r = a.expect("9030");
@@ -150,10 +126,10 @@ fn the_transferring_agent_cancels_or_retrieves_the_call() {
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
     b.request_ok("<MsgType>1002</MsgType><TelNum>8002</TelNum>");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
 
     a.send("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
-    failed(&a.expect("9000"), "already on a call");
+    assert_refused(&a.expect("9000"), "already on a call");
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
     a.expect("9030");
     // A directed transfer rings a busy agent's free phone too.
@@ -171,11 +147,11 @@ fn the_transferring_agent_cancels_or_retrieves_the_call() {
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><GroupNo>2</GroupNo>");
     a.expect("9030");
     a.send("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
-    failed(&a.expect("9000"), "take it back with 1007");
+    assert_refused(&a.expect("9000"), "take it back with 1007");
     a.request_ok("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
     server.wait_channel(trunk, "back at 8001", |c| c["link"] == seat_ch(8001));
     a.send("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
-    failed(&a.expect("9000"), "already on a call");
+    assert_refused(&a.expect("9000"), "already on a call");
 
     server.act("/sim/extensions/8001/onhook", None);
     let rows = server.call_records(3);
@@ -189,7 +165,7 @@ fn star_five_and_star_six_during_a_call() {
     let server = Server::with_config(CONFIG, &[]);
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
     server.act(
         "/sim/extensions/8001/dial",
         Some(json!({"digits": "12*58002#"})),
@@ -213,10 +189,10 @@ fn impossible_transfers_say_why() {
         a.send(&format!(
             "<MsgType>1008</MsgType><TelNum>8001</TelNum>{tags}"
         ));
-        failed(&a.expect("9000"), why);
+        assert_refused(&a.expect("9000"), why);
     };
     transfer(&mut a, "<TransToTel>8002</TransToTel>", "not on a call");
-    talking_at_8001(&server, &mut a);
+    server.talking(&mut a, 8001);
     transfer(&mut a, "", "TransToTel, WorkNo or GroupNo is required");
     transfer(&mut a, "<TransToTel>8001</TransToTel>", "to yourself");
     transfer(&mut a, "<TransToTel>7777</TransToTel>", "no extension 7777");
@@ -230,17 +206,17 @@ fn impossible_transfers_say_why() {
     server.act("/sim/extensions/8003/offhook", None);
     transfer(&mut a, "<TransToTel>8003</TransToTel>", "8003 is busy");
     a.send("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
-    failed(&a.expect("9000"), "already on a call");
+    assert_refused(&a.expect("9000"), "already on a call");
     let mut b = Client::login(&server, "8002", "1002");
     b.send("<MsgType>1009</MsgType><TelNum>8002</TelNum>");
-    failed(&b.expect("9000"), "transferred no call");
+    assert_refused(&b.expect("9000"), "transferred no call");
 }
 
 #[test]
 fn a_transfer_to_an_outside_number_bridges_two_trunks_or_requeues_the_caller() {
     let server = Server::with_config(CONFIG, &[("SPCTI_SYS__TRANSTOOUT", "true")]);
     let mut a = Client::login(&server, "8001", "1001");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>013900000000</TransToTel>");
     let r = a.expect("9030");
     assert_eq!(r["TransType"], "3", "{r}");
@@ -274,7 +250,7 @@ fn a_transfer_to_an_outside_number_bridges_two_trunks_or_requeues_the_caller() {
     // A busy number: the caller goes back to the queue, to 8001 again.
     server.act("/sim/extensions/8001/onhook", None);
     a.expect_state("ready");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>013900000001</TransToTel>");
     let out: u32 = a.expect("9030")["ResultCH"]
         .as_str()
@@ -296,7 +272,7 @@ fn hook_flash_holds_the_caller_consults_an_extension_and_returns_or_transfers() 
     let server = Server::with_config(CONFIG, &[]);
     let mut a = Client::login(&server, "8001", "1001");
     let mut b = Client::login(&server, "8002", "1002");
-    let (trunk, guid) = talking_at_8001(&server, &mut a);
+    let (trunk, guid) = server.talking(&mut a, 8001);
 
     server.act("/sim/extensions/8001/flash", None);
     let held = server.wait_channel(trunk, "on hold", |c| c["playing"] == "queue");

@@ -327,6 +327,20 @@ impl ChannelActor {
         format!("channel:{}", self.desc.ch)
     }
 
+    /// Answers another actor's request: the work runs contained (a panic
+    /// restarts this channel, is reported to supervision and answered as an
+    /// error), and monitors see what it changed.
+    fn request<R>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        f: impl FnOnce(&mut Self, &mut Context<Self>) -> Result<R, String>,
+    ) -> Result<R, String> {
+        let registry = self.deps.registry.clone();
+        let out = contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
+        self.publish();
+        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+    }
+
     fn now(&self) -> Mono {
         self.deps.clock.now()
     }
@@ -1373,29 +1387,21 @@ impl Handler<SeatHungUp> for ChannelActor {
 impl Handler<PickUpCall> for ChannelActor {
     type Result = Result<String, String>;
     fn handle(&mut self, m: PickUpCall, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let now = act.now();
-                let clock = act.deps.clock.clone();
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("not a trunk".to_owned());
-                };
-                let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
-                let ring_timeout = act.deps.settings.ring_timeout;
-                let fx = leg
-                    .pick_up(m.picker.clone(), m.seat_lifted, now, ring_timeout, &clock)
-                    .map_err(|e| e.0.to_owned())?;
-                act.agents.insert(m.picker.agent.clone(), m.agent);
-                act.leg_effects(fx, ctx);
-                Ok(caller)
-            },
-        );
-        out.unwrap_or_else(|| Err("the call failed".into()))
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("not a trunk".to_owned());
+            };
+            let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let fx = leg
+                .pick_up(m.picker.clone(), m.seat_lifted, now, ring_timeout, &clock)
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.picker.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(caller)
+        })
     }
 }
 
@@ -1404,67 +1410,58 @@ impl Handler<ForceRelease> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, _: ForceRelease, ctx: &mut Context<Self>) -> Self::Result {
         let me = self.desc.ch;
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let now = act.now();
-                let clock = act.deps.clock.clone();
-                if !act.outs.is_empty() {
-                    tracing::info!(ch = %me, "placed call released by request");
-                    act.out_op(ctx, None, |o, now, clock| o.release(now, clock));
-                    return Ok(());
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if !act.outs.is_empty() {
+                tracing::info!(ch = %me, "placed call released by request");
+                act.out_op(ctx, None, |o, now, clock| o.release(now, clock));
+                return Ok(());
+            }
+            match &mut act.core {
+                // The call belongs to the seat that placed it.
+                Core::Seized(z) => {
+                    let owner = act.deps.channel(z.owner).ok_or("no such call")?;
+                    owner.do_send(ForceRelease);
+                    Ok(())
                 }
-                match &mut act.core {
-                    // The call belongs to the seat that placed it.
-                    Core::Seized(z) => {
-                        let owner = act.deps.channel(z.owner).ok_or("no such call")?;
-                        owner.do_send(ForceRelease);
+                Core::Trunk(leg) => {
+                    let fx = leg.release(now, &clock).map_err(|e| e.0.to_owned())?;
+                    tracing::info!(ch = %me, "call released by request");
+                    act.leg_effects(fx, ctx);
+                    Ok(())
+                }
+                Core::Seat { seat, ext } => match seat.clone() {
+                    // The call is the trunk's: ending it there writes its
+                    // record and tells everyone, this seat included.
+                    Seat::Connected { call, .. } => {
+                        let trunk = act.deps.channel(call).ok_or("no such call")?;
+                        trunk.do_send(ForceRelease);
                         Ok(())
                     }
-                    Core::Trunk(leg) => {
-                        let fx = leg.release(now, &clock).map_err(|e| e.0.to_owned())?;
-                        tracing::info!(ch = %me, "call released by request");
-                        act.leg_effects(fx, ctx);
+                    Seat::Ringing { call, .. } => {
+                        seat.stop_ring(call);
+                        act.deps.switch.do_send(SwitchCommand::Clear {
+                            ch: me,
+                            cause: Cause::NORMAL,
+                        });
+                        if let Some(trunk) = act.deps.channel(call) {
+                            trunk.do_send(OfferDeclined { agent: ext.clone() });
+                        }
                         Ok(())
                     }
-                    Core::Seat { seat, ext } => match seat.clone() {
-                        // The call is the trunk's: ending it there writes its
-                        // record and tells everyone, this seat included.
-                        Seat::Connected { call, .. } => {
-                            let trunk = act.deps.channel(call).ok_or("no such call")?;
-                            trunk.do_send(ForceRelease);
-                            Ok(())
-                        }
-                        Seat::Ringing { call, .. } => {
-                            seat.stop_ring(call);
-                            act.deps.switch.do_send(SwitchCommand::Clear {
-                                ch: me,
-                                cause: Cause::NORMAL,
-                            });
-                            if let Some(trunk) = act.deps.channel(call) {
-                                trunk.do_send(OfferDeclined { agent: ext.clone() });
-                            }
-                            Ok(())
-                        }
-                        Seat::OffHook { .. } | Seat::Dead { .. } => {
-                            // The phone stays lifted; it only hears nothing.
-                            act.deps.switch.do_send(SwitchCommand::Clear {
-                                ch: me,
-                                cause: Cause::NORMAL,
-                            });
-                            Ok(())
-                        }
-                        Seat::OnHook => Err(format!("channel {me} is free")),
-                    },
-                }
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+                    Seat::OffHook { .. } | Seat::Dead { .. } => {
+                        // The phone stays lifted; it only hears nothing.
+                        act.deps.switch.do_send(SwitchCommand::Clear {
+                            ch: me,
+                            cause: Cause::NORMAL,
+                        });
+                        Ok(())
+                    }
+                    Seat::OnHook => Err(format!("channel {me} is free")),
+                },
+            }
+        })
     }
 }
 
@@ -1472,32 +1469,24 @@ impl Handler<ForceRelease> for ChannelActor {
 impl Handler<MuteSeat> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                if let Some(out) = act
-                    .outs
-                    .iter_mut()
-                    .find(|o| matches!(o.state, Out::Talking { .. }))
-                {
-                    let fx = out.mute(m.on).map_err(str::to_owned)?;
-                    let placed = out.call().cloned().expect("talking");
-                    act.out_effects(&placed, fx, ctx);
-                    return Ok(());
-                }
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("not a trunk".to_owned());
-                };
-                let fx = leg.mute(m.seat, m.on).map_err(|e| e.0.to_owned())?;
-                act.leg_effects(fx, ctx);
-                Ok(())
-            },
-        );
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        self.request(ctx, |act, ctx| {
+            if let Some(out) = act
+                .outs
+                .iter_mut()
+                .find(|o| matches!(o.state, Out::Talking { .. }))
+            {
+                let fx = out.mute(m.on).map_err(str::to_owned)?;
+                let placed = out.call().cloned().expect("talking");
+                act.out_effects(&placed, fx, ctx);
+                return Ok(());
+            }
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("not a trunk".to_owned());
+            };
+            let fx = leg.mute(m.seat, m.on).map_err(|e| e.0.to_owned())?;
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
     }
 }
 
@@ -1558,35 +1547,26 @@ impl Handler<GetChannel> for ChannelActor {
 impl Handler<TransferCall> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: TransferCall, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let now = act.now();
-                let clock = act.deps.clock.clone();
-                let ring_timeout = act.deps.settings.ring_timeout;
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("only inbound calls can be transferred yet".to_owned());
-                };
-                let target = match &m.to {
-                    TransferTo::Seat(r) => Some(r.agent.clone()),
-                    TransferTo::Group(_) | TransferTo::Outside { .. } => None,
-                };
-                let fx = leg
-                    .transfer(m.from_seat, m.to, now, ring_timeout, &clock)
-                    .map_err(|e| e.0.to_owned())?;
-                if let (Some(t), Some(a)) = (target, m.agent) {
-                    act.agents.insert(t, a);
-                }
-                act.leg_effects(fx, ctx);
-                Ok(())
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("only inbound calls can be transferred yet".to_owned());
+            };
+            let target = match &m.to {
+                TransferTo::Seat(r) => Some(r.agent.clone()),
+                TransferTo::Group(_) | TransferTo::Outside { .. } => None,
+            };
+            let fx = leg
+                .transfer(m.from_seat, m.to, now, ring_timeout, &clock)
+                .map_err(|e| e.0.to_owned())?;
+            if let (Some(t), Some(a)) = (target, m.agent) {
+                act.agents.insert(t, a);
+            }
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
     }
 }
 
@@ -1594,25 +1574,16 @@ impl Handler<TransferCall> for ChannelActor {
 impl Handler<SeatFlash> for ChannelActor {
     type Result = Result<Flash, String>;
     fn handle(&mut self, m: SeatFlash, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let now = act.now();
-                let clock = act.deps.clock.clone();
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("not a call a flash can hold".to_owned());
-                };
-                let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(|e| e.0.to_owned())?;
-                act.leg_effects(fx, ctx);
-                Ok(flash)
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("not a call a flash can hold".to_owned());
+            };
+            let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(|e| e.0.to_owned())?;
+            act.leg_effects(fx, ctx);
+            Ok(flash)
+        })
     }
 }
 
@@ -1620,28 +1591,19 @@ impl Handler<SeatFlash> for ChannelActor {
 impl Handler<ConsultCall> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: ConsultCall, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("the call is gone".to_owned());
-                };
-                let fx = leg
-                    .consult(m.from_seat, m.target.clone())
-                    .map_err(|e| e.0.to_owned())?;
-                if let Some(a) = m.agent {
-                    act.agents.insert(m.target.agent.clone(), a);
-                }
-                act.leg_effects(fx, ctx);
-                Ok(())
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        self.request(ctx, |act, ctx| {
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("the call is gone".to_owned());
+            };
+            let fx = leg
+                .consult(m.from_seat, m.target.clone())
+                .map_err(|e| e.0.to_owned())?;
+            if let Some(a) = m.agent {
+                act.agents.insert(m.target.agent.clone(), a);
+            }
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
     }
 }
 
@@ -1649,27 +1611,18 @@ impl Handler<ConsultCall> for ChannelActor {
 impl Handler<Supervise> for ChannelActor {
     type Result = Result<spcti_protocol::ConfNo, String>;
     fn handle(&mut self, m: Supervise, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("only inbound calls can be supervised yet".to_owned());
-                };
-                let no = leg.conf_no();
-                let fx = leg
-                    .supervise(m.sup.clone(), m.listen_only, m.seat_lifted)
-                    .map_err(|e| e.0.to_owned())?;
-                act.agents.insert(m.sup.agent.clone(), m.agent);
-                act.leg_effects(fx, ctx);
-                Ok(no)
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        self.request(ctx, |act, ctx| {
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("only inbound calls can be supervised yet".to_owned());
+            };
+            let no = leg.conf_no();
+            let fx = leg
+                .supervise(m.sup.clone(), m.listen_only, m.seat_lifted)
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.sup.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(no)
+        })
     }
 }
 
@@ -1677,29 +1630,20 @@ impl Handler<Supervise> for ChannelActor {
 impl Handler<TakeOver> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: TakeOver, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let now = act.now();
-                let clock = act.deps.clock.clone();
-                let ring_timeout = act.deps.settings.ring_timeout;
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("only inbound calls can be taken over yet".to_owned());
-                };
-                let fx = leg
-                    .take_over(m.sup.clone(), m.seat_lifted, now, ring_timeout, &clock)
-                    .map_err(|e| e.0.to_owned())?;
-                act.agents.insert(m.sup.agent.clone(), m.agent);
-                act.leg_effects(fx, ctx);
-                Ok(())
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("only inbound calls can be taken over yet".to_owned());
+            };
+            let fx = leg
+                .take_over(m.sup.clone(), m.seat_lifted, now, ring_timeout, &clock)
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.sup.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
     }
 }
 
@@ -1707,37 +1651,28 @@ impl Handler<TakeOver> for ChannelActor {
 impl Handler<RetrieveCall> for ChannelActor {
     type Result = Result<String, String>;
     fn handle(&mut self, m: RetrieveCall, ctx: &mut Context<Self>) -> Self::Result {
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let now = act.now();
-                let clock = act.deps.clock.clone();
-                let ring_timeout = act.deps.settings.ring_timeout;
-                let Core::Trunk(leg) = &mut act.core else {
-                    return Err("the call is gone".to_owned());
-                };
-                let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
-                let fx = leg
-                    .retrieve(
-                        m.by.clone(),
-                        m.only_ringing,
-                        m.seat_lifted,
-                        now,
-                        ring_timeout,
-                        &clock,
-                    )
-                    .map_err(|e| e.0.to_owned())?;
-                act.agents.insert(m.by.agent.clone(), m.agent);
-                act.leg_effects(fx, ctx);
-                Ok(caller)
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("the call is gone".to_owned());
+            };
+            let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
+            let fx = leg
+                .retrieve(
+                    m.by.clone(),
+                    m.only_ringing,
+                    m.seat_lifted,
+                    now,
+                    ring_timeout,
+                    &clock,
+                )
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.by.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(caller)
+        })
     }
 }
 
@@ -1778,66 +1713,57 @@ impl Handler<StartCall> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: StartCall, ctx: &mut Context<Self>) -> Self::Result {
         let me = self.desc.ch;
-        let out = contain(
-            self,
-            ctx,
-            |a| a.path(),
-            KIND,
-            None,
-            |act, ctx| {
-                let now = act.now();
-                let joining = act.meeting.is_some() && m.call.meeting;
-                if !act.outs.is_empty() && !joining {
-                    return Err("the seat is already placing a call".to_owned());
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let joining = act.meeting.is_some() && m.call.meeting;
+            if !act.outs.is_empty() && !joining {
+                return Err("the seat is already placing a call".to_owned());
+            }
+            if act.meeting.as_ref().is_some_and(|x| !x.agent_in) {
+                return Err("the agent has left its conference call".to_owned());
+            }
+            let Core::Seat { seat, ext } = &mut act.core else {
+                return Err(format!("channel {me} is not a seat"));
+            };
+            let lifted = match seat {
+                // Another party for the conference call under way.
+                Seat::Connected { call, .. } if joining && *call == me => true,
+                Seat::Ringing { call, .. } if joining && *call == me => false,
+                Seat::OnHook => {
+                    seat.ring(me, now);
+                    false
                 }
-                if act.meeting.as_ref().is_some_and(|x| !x.agent_in) {
-                    return Err("the agent has left its conference call".to_owned());
+                Seat::OffHook { .. } | Seat::Dead { .. } => {
+                    seat.connect(me, now);
+                    true
                 }
-                let Core::Seat { seat, ext } = &mut act.core else {
-                    return Err(format!("channel {me} is not a seat"));
-                };
-                let lifted = match seat {
-                    // Another party for the conference call under way.
-                    Seat::Connected { call, .. } if joining && *call == me => true,
-                    Seat::Ringing { call, .. } if joining && *call == me => false,
-                    Seat::OnHook => {
-                        seat.ring(me, now);
-                        false
-                    }
-                    Seat::OffHook { .. } | Seat::Dead { .. } => {
-                        seat.connect(me, now);
-                        true
-                    }
-                    Seat::Ringing { .. } | Seat::Connected { .. } => {
-                        return Err(format!("{ext} is busy"));
-                    }
-                };
-                if let Some(h) = act.digit_timer.take() {
-                    ctx.cancel_future(h);
+                Seat::Ringing { .. } | Seat::Connected { .. } => {
+                    return Err(format!("{ext} is busy"));
                 }
-                let meeting = m.call.meeting;
-                let (call, mut fx) = OutboundCall::start(m.call, lifted, now);
-                if joining {
-                    // The agent's phone already rings for the conference.
-                    fx.retain(|e| !matches!(e, OutEffect::Switch(SwitchCommand::Alert { .. })));
-                } else if meeting {
-                    act.meeting = Some(Meeting {
-                        hallh: m.hallh,
-                        agent_in: true,
-                        connected: false,
-                    });
-                }
-                let placed = call.call().cloned().expect("just started");
-                act.outs.push(call);
-                if act.out_agent.is_none() {
-                    act.out_agent = m.agent;
-                }
-                act.out_effects(&placed, fx, ctx);
-                Ok(())
-            },
-        );
-        self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+            };
+            if let Some(h) = act.digit_timer.take() {
+                ctx.cancel_future(h);
+            }
+            let meeting = m.call.meeting;
+            let (call, mut fx) = OutboundCall::start(m.call, lifted, now);
+            if joining {
+                // The agent's phone already rings for the conference.
+                fx.retain(|e| !matches!(e, OutEffect::Switch(SwitchCommand::Alert { .. })));
+            } else if meeting {
+                act.meeting = Some(Meeting {
+                    hallh: m.hallh,
+                    agent_in: true,
+                    connected: false,
+                });
+            }
+            let placed = call.call().cloned().expect("just started");
+            act.outs.push(call);
+            if act.out_agent.is_none() {
+                act.out_agent = m.agent;
+            }
+            act.out_effects(&placed, fx, ctx);
+            Ok(())
+        })
     }
 }
 

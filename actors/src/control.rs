@@ -57,6 +57,18 @@ fn too_early(rang: std::time::Duration, min: std::time::Duration) -> String {
     )
 }
 
+/// The agent's view, refused unless it is logged in and on no call.
+async fn free_agent(agent: &Addr<AgentActor>) -> Result<AgentView, String> {
+    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
+    if view.state == AgentState::Offline {
+        return Err(format!("{} is not logged in", view.tel));
+    }
+    if view.call.is_some() {
+        return Err("you are already on a call".into());
+    }
+    Ok(view)
+}
+
 /// The longest-ringing call in `groups` that has rung long enough.
 async fn ringing_in_groups(
     deps: &Deps,
@@ -94,13 +106,7 @@ pub async fn pick_up(
     agent: Addr<AgentActor>,
     target: PickTarget,
 ) -> Result<Picked, String> {
-    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
-    if view.state == AgentState::Offline {
-        return Err(format!("{} is not logged in", view.tel));
-    }
-    if view.call.is_some() {
-        return Err("you are already on a call".into());
-    }
+    let view = free_agent(&agent).await?;
     let (ch, trunk) = match &target {
         PickTarget::Any => {
             if view.groups.is_empty() {
@@ -174,6 +180,15 @@ fn with_agents(deps: &Deps, mut chans: Vec<ChannelStatus>) -> Vec<ChannelStatus>
         }
     }
     chans
+}
+
+/// The job number of the agent logged in at seat `tel`, if any.
+fn work_no_at(deps: &Deps, tel: &TelNum) -> Option<WorkNo> {
+    deps.monitor
+        .agents()
+        .into_iter()
+        .find(|(a, _)| &a.tel_num == tel && a.agent_state != AgentState::Offline)
+        .and_then(|(a, _)| a.work_no)
 }
 
 /// The logged-in agent with job number `w`, if any.
@@ -536,6 +551,19 @@ pub enum TransferTarget {
     },
 }
 
+/// The channel of extension `ext`, refused unless its phone is on-hook and idle.
+async fn free_seat(deps: &Deps, ext: &TelNum) -> Result<ChNum, String> {
+    let seat = *deps
+        .topo()
+        .seats
+        .get(ext)
+        .ok_or_else(|| format!("no extension {ext}"))?;
+    if seat_state(deps, seat).await? != ChannelState::Free {
+        return Err(format!("{ext} is busy"));
+    }
+    Ok(seat)
+}
+
 async fn seat_state(deps: &Deps, seat: ChNum) -> Result<ChannelState, String> {
     let chan = deps.channel(seat).ok_or("the seat is gone")?;
     Ok(chan.send(GetChannel).await.map_err(|_| RESTARTING)?.state)
@@ -598,14 +626,7 @@ pub async fn transfer(
             if ext == view.tel {
                 return Err("you cannot transfer a call to yourself".into());
             }
-            let seat = *deps
-                .topo()
-                .seats
-                .get(&ext)
-                .ok_or_else(|| format!("no extension {ext}"))?;
-            if seat_state(&deps, seat).await? != ChannelState::Free {
-                return Err(format!("{ext} is busy"));
-            }
+            let seat = free_seat(&deps, &ext).await?;
             let mut work_no = None;
             let target_agent = match target_agent {
                 Some(a) => {
@@ -663,13 +684,7 @@ pub async fn retrieve(
     agent: Addr<AgentActor>,
     only_ringing: bool,
 ) -> Result<String, String> {
-    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
-    if view.state == AgentState::Offline {
-        return Err(format!("{} is not logged in", view.tel));
-    }
-    if view.call.is_some() {
-        return Err("you are already on a call".into());
-    }
+    let view = free_agent(&agent).await?;
     let call = view.transferred.ok_or("you have transferred no call")?;
     let trunk = deps.channel(call).ok_or("the call is gone")?;
     let lifted = seat_state(&deps, view.seat).await? == ChannelState::Dialing;
@@ -777,20 +792,8 @@ pub async fn consult(
     target_agent: Option<Addr<AgentActor>>,
 ) -> Result<(), String> {
     let (view, call) = talking(&agent).await?;
-    let seat = *deps
-        .topo()
-        .seats
-        .get(&ext)
-        .ok_or_else(|| format!("no extension {ext}"))?;
-    if seat_state(&deps, seat).await? != ChannelState::Free {
-        return Err(format!("{ext} is busy"));
-    }
-    let work_no = deps
-        .monitor
-        .agents()
-        .into_iter()
-        .find(|(a, _)| a.tel_num == ext && a.agent_state != AgentState::Offline)
-        .and_then(|(a, _)| a.work_no);
+    let seat = free_seat(&deps, &ext).await?;
+    let work_no = work_no_at(&deps, &ext);
     let trunk = deps.channel(call).ok_or("the call is gone")?;
     trunk
         .send(ConsultCall {

@@ -809,7 +809,6 @@ impl InboundLeg {
             a: self.ch,
             b: agent.seat,
         }));
-        let talk = now.saturating_sub(answered_at);
         if let LegEffect::Record(mut r) = self.record(
             &call,
             Ending {
@@ -826,19 +825,14 @@ impl InboundLeg {
             r.key = format!("call:{}:{}:{}", call.guid, self.ch, segment + 1);
             fx.push(LegEffect::Record(r));
         }
-        fx.push(LegEffect::Recording(Box::new(RecordingRow {
-            key: format!("rec:{}:{}:{}", call.guid, self.ch, segment + 1),
-            tellguid: call.guid,
-            caller_no: call.caller.clone(),
-            callee_no: call.callee.clone(),
-            tel_num: Some(agent.agent.clone()),
-            work_no: agent.work_no.clone(),
-            start_time: clock.wall_at(answered_at),
-            end_time: clock.wall_at(now),
-            duration_s: talk.as_secs() as u32,
-            file_name: recording,
-            direction: Direction::In,
-        })));
+        fx.push(self.recording_row(
+            &call,
+            format!("rec:{}:{}:{}", call.guid, self.ch, segment + 1),
+            Some(&agent),
+            (answered_at, recording),
+            now,
+            clock,
+        ));
         call.segments = segment + 1;
         call.returned = false;
         Ok((call, agent, fx))
@@ -1198,19 +1192,14 @@ impl InboundLeg {
             fx.push(LegEffect::Record(r));
         }
         if let Some((at, file)) = answered {
-            fx.push(LegEffect::Recording(Box::new(RecordingRow {
-                key: format!("rec:{}:{}:{}", call.guid, self.ch, call.segments + 1),
-                tellguid: call.guid,
-                caller_no: call.caller.clone(),
-                callee_no: call.callee.clone(),
-                tel_num: None,
-                work_no: None,
-                start_time: clock.wall_at(at),
-                end_time: clock.wall_at(now),
-                duration_s: now.saturating_sub(at).as_secs() as u32,
-                file_name: file,
-                direction: Direction::In,
-            })));
+            fx.push(self.recording_row(
+                &call,
+                format!("rec:{}:{}:{}", call.guid, self.ch, call.segments + 1),
+                None,
+                (at, file),
+                now,
+                clock,
+            ));
         }
         self.to(Leg::Free);
         fx
@@ -1262,37 +1251,45 @@ impl InboundLeg {
                 Err(NotNow("a supervisor is on the call"))
             }
             Leg::Held { agent, .. } if agent.seat == seat => {
-                let Leg::Held {
-                    call,
-                    agent,
-                    answered_at,
-                    recording,
-                    consult,
-                } = std::mem::take(&mut self.leg)
-                else {
-                    unreachable!("checked above")
-                };
-                let mut fx = vec![LegEffect::Switch(SwitchCommand::StopPlay { ch: me })];
-                if let Some((b, answered)) = consult {
-                    fx.extend(Self::consult_over(&call, &agent, b, answered, now, clock));
-                }
+                let mut fx = self.unhold(now, clock);
                 fx.push(LegEffect::Switch(SwitchCommand::Link {
                     a: me,
                     b: seat,
                     two_way: true,
                 }));
-                self.to(Leg::Talking {
-                    call,
-                    agent,
-                    answered_at,
-                    recording,
-                    muted: false,
-                    supervisor: None,
-                });
                 Ok((Flash::Returned, fx))
             }
             _ => Err(NotNow("your seat is not on this call")),
         }
+    }
+
+    /// Takes the caller off hold, back to talking with the agent (the
+    /// caller's link is the caller's to restore); the consulted extension,
+    /// if any, is let go.
+    fn unhold(&mut self, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        let Leg::Held {
+            call,
+            agent,
+            answered_at,
+            recording,
+            consult,
+        } = std::mem::take(&mut self.leg)
+        else {
+            unreachable!("called on hold only")
+        };
+        let mut fx = vec![LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch })];
+        if let Some((b, answered)) = consult {
+            fx.extend(Self::consult_over(&call, &agent, b, answered, now, clock));
+        }
+        self.to(Leg::Talking {
+            call,
+            agent,
+            answered_at,
+            recording,
+            muted: false,
+            supervisor: None,
+        });
+        fx
     }
 
     /// The consulted extension leaves the consultation: unlinked from the
@@ -1383,25 +1380,8 @@ impl InboundLeg {
             _ => return vec![],
         };
         let Some((b, answered)) = consult else {
-            // Back to Talking so the ordinary ending writes its record.
-            if let Leg::Held {
-                call,
-                agent,
-                answered_at,
-                recording,
-                ..
-            } = std::mem::take(&mut self.leg)
-            {
-                self.leg = Leg::Talking {
-                    call,
-                    agent,
-                    answered_at,
-                    recording,
-                    muted: false,
-                    supervisor: None,
-                };
-            }
-            let mut fx = vec![LegEffect::Switch(SwitchCommand::StopPlay { ch: me })];
+            // Nobody to hand the call to: it ends as the agent's hang-up.
+            let mut fx = self.unhold(now, clock);
             fx.extend(self.finish_talk(HangupBy::Agent, Cause::NORMAL, now, clock));
             return fx;
         };
@@ -1503,6 +1483,33 @@ impl InboundLeg {
         Ok(fx)
     }
 
+    /// The `sprecord` row of a talk recorded on this trunk: `talk` is when
+    /// it began and its file.
+    fn recording_row(
+        &self,
+        call: &CallInfo,
+        key: String,
+        agent: Option<&Ringer>,
+        talk: (Mono, String),
+        now: Mono,
+        clock: &Clock,
+    ) -> LegEffect {
+        let (from, file_name) = talk;
+        LegEffect::Recording(Box::new(RecordingRow {
+            key,
+            tellguid: call.guid,
+            caller_no: call.caller.clone(),
+            callee_no: call.callee.clone(),
+            tel_num: agent.map(|a| a.agent.clone()),
+            work_no: agent.and_then(|a| a.work_no.clone()),
+            start_time: clock.wall_at(from),
+            end_time: clock.wall_at(now),
+            duration_s: now.saturating_sub(from).as_secs() as u32,
+            file_name,
+            direction: Direction::In,
+        }))
+    }
+
     fn record(&self, call: &CallInfo, end: Ending<'_>, now: Mono, clock: &Clock) -> LegEffect {
         let Ending {
             agent,
@@ -1579,19 +1586,14 @@ impl InboundLeg {
             recording: Some(&recording),
         };
         fx.push(self.record(&call, ending, now, clock));
-        fx.push(LegEffect::Recording(Box::new(RecordingRow {
-            key: format!("rec:{}:{}", call.guid, self.ch),
-            tellguid: call.guid,
-            caller_no: call.caller.clone(),
-            callee_no: call.callee.clone(),
-            tel_num: Some(agent.agent.clone()),
-            work_no: agent.work_no.clone(),
-            start_time: clock.wall_at(answered_at),
-            end_time: clock.wall_at(now),
-            duration_s: now.saturating_sub(answered_at).as_secs() as u32,
-            file_name: recording,
-            direction: Direction::In,
-        })));
+        fx.push(self.recording_row(
+            &call,
+            format!("rec:{}:{}", call.guid, self.ch),
+            Some(&agent),
+            (answered_at, recording),
+            now,
+            clock,
+        ));
         self.to(Leg::Free);
         fx
     }
@@ -1659,28 +1661,7 @@ impl InboundLeg {
 
     fn end(&mut self, by: HangupBy, cause: Cause, now: Mono, clock: &Clock) -> Vec<LegEffect> {
         if let Leg::Held { .. } = self.leg {
-            let Leg::Held {
-                call,
-                agent,
-                answered_at,
-                recording,
-                consult,
-            } = std::mem::take(&mut self.leg)
-            else {
-                unreachable!()
-            };
-            let mut fx = vec![LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch })];
-            if let Some((b, answered)) = consult {
-                fx.extend(Self::consult_over(&call, &agent, b, answered, now, clock));
-            }
-            self.leg = Leg::Talking {
-                call,
-                agent,
-                answered_at,
-                recording,
-                muted: false,
-                supervisor: None,
-            };
+            let mut fx = self.unhold(now, clock);
             fx.extend(self.finish_talk(by, cause, now, clock));
             return fx;
         }

@@ -291,6 +291,41 @@ impl Server {
     }
 }
 
+/// The channel of seat `ext`: the harness's trunks are 0-3, seats 8001.. follow.
+pub fn seat_ch(ext: u32) -> u32 {
+    ext - 8001 + 4
+}
+
+/// Asserts a 9000 refusal whose ResultSTR says `why`.
+pub fn assert_refused(reply: &Value, why: &str) {
+    assert_eq!(reply["Result"], "0", "{reply}");
+    assert!(
+        reply["ResultSTR"].as_str().unwrap().contains(why),
+        "{reply} should say {why:?}"
+    );
+}
+
+impl Server {
+    /// A customer call goes through the IVR and rings seat `ext`, whose
+    /// agent gets the screen pop: (trunk, TellGUID).
+    pub fn ringing(&self, agent: &mut Client, ext: u32) -> (u32, String) {
+        let (trunk, guid) = self.call("13800138000", "4008001234");
+        self.through_ivr(trunk);
+        assert_eq!(agent.expect("6003")["TellGUID"], guid.as_str());
+        self.wait_channel(seat_ch(ext), "ringing", |c| c["state"] == "ringing");
+        (trunk, guid)
+    }
+
+    /// The same, answered: the agent at `ext` talks to the caller.
+    pub fn talking(&self, agent: &mut Client, ext: u32) -> (u32, String) {
+        let (trunk, guid) = self.ringing(agent, ext);
+        self.act(&format!("/sim/extensions/{ext}/offhook"), None);
+        agent.expect("6004");
+        self.wait_channel(trunk, "linked", |c| c["link"] == seat_ch(ext));
+        (trunk, guid)
+    }
+}
+
 /// An agent desktop program: one UDP socket.
 pub struct Client {
     socket: UdpSocket,
