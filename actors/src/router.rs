@@ -110,8 +110,9 @@ enum Routed {
 pub struct Router {
     deps: Deps,
     agents: HashMap<TelNum, Addr<AgentActor>>,
-    /// Which agent each client address speaks for (6026's From).
-    clients: HashMap<SocketAddr, TelNum>,
+    /// Where each agent's client last spoke from (6026's From); one entry
+    /// per agent, however often its program reconnects.
+    clients: HashMap<TelNum, SocketAddr>,
     /// The UDP monitor platforms (1015), started at the first.
     udp_monitor: Option<Addr<UdpMonitor>>,
     /// Seats whose phone is off its cradle, for agents that log in there.
@@ -272,8 +273,9 @@ impl Router {
     /// else the address.
     fn sender_name(&self, from: SocketAddr) -> String {
         self.clients
-            .get(&from)
-            .map_or_else(|| from.to_string(), TelNum::to_string)
+            .iter()
+            .find(|(_, addr)| **addr == from)
+            .map_or_else(|| from.to_string(), |(tel, _)| tel.to_string())
     }
 
     /// Routes a request to its agent, answers it here, or hands it to a
@@ -321,7 +323,7 @@ impl Router {
                     Ok(a) => a,
                     Err(why) => return fail(Some(&l.tel_num), why),
                 };
-                self.clients.insert(from, l.tel_num.clone());
+                self.clients.insert(l.tel_num.clone(), from);
                 let request = AgentRequest::Login {
                     work_no: l.work_no,
                     groups,
@@ -334,14 +336,14 @@ impl Router {
                 show_state,
             }) => {
                 let addr = existing!(&tel_num);
-                self.clients.insert(from, tel_num);
+                self.clients.insert(tel_num, from);
                 (addr, AgentRequest::Busy { show: show_state })
             }
             Wire::Logout(Logout { tel_num }) => (existing!(&tel_num), AgentRequest::Logout),
             Wire::Heartbeat(Heartbeat { tel_num }) => match self.agents.get(&tel_num) {
                 Some(a) => {
                     let a = a.clone();
-                    self.clients.insert(from, tel_num);
+                    self.clients.insert(tel_num, from);
                     (a, AgentRequest::Heartbeat)
                 }
                 None => {
