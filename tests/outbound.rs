@@ -173,6 +173,7 @@ fn a_busy_far_end_a_ring_out_and_a_seat_giving_up_each_end_the_call_as_they_shou
 fn an_internal_call_rings_the_extension_and_links_the_seats() {
     let server = server();
     let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
     server.act("/sim/extensions/8002/offhook", None);
     place(&mut a, "<CalleeNo>8002</CalleeNo>");
     server.act("/sim/extensions/8001/offhook", None);
@@ -186,17 +187,40 @@ fn an_internal_call_rings_the_extension_and_links_the_seats() {
     server.act("/sim/extensions/8001/onhook", None);
     a.expect_state("ready");
 
+    // The busy extension's agent saw nothing of that call.
+    let got = b.drain(std::time::Duration::from_millis(100));
+    assert!(!got.iter().any(|m| m["MsgType"] == "6003"), "{got:?}");
+
     let guid = place(&mut a, "<CalleeNo>8002</CalleeNo>");
     server.act("/sim/extensions/8001/offhook", None);
     let far = server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
     assert_eq!(far["caller"], "8001");
+    // The called agent gets the call like any offered call.
+    let pop = b.expect("6003");
+    assert_eq!(
+        (
+            pop["TellGUID"].as_str(),
+            pop["CallerNo"].as_str(),
+            pop["ChNum"].as_str()
+        ),
+        (
+            Some(guid.as_str()),
+            Some("8001"),
+            Some(seat_ch(8001).to_string().as_str())
+        )
+    );
+    b.expect_state("ringing");
     server.act("/sim/extensions/8002/offhook", None);
     assert_eq!(a.expect("6009")["AR"], "1");
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    b.expect_state("talking");
     server.wait_channel(seat_ch(8001), "linked", |c| c["link"] == seat_ch(8002));
     assert_eq!(server.channel(seat_ch(8002))["link"], seat_ch(8001));
     server.advance(7_000);
     server.act("/sim/extensions/8002/onhook", None);
     a.expect("6008");
+    b.expect("6007");
+    b.expect_state("ready");
     let rows = server.call_records(2);
     assert_eq!(
         (rows[1].0.as_str(), rows[1].1, rows[1].2.as_str()),

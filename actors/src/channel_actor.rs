@@ -209,6 +209,8 @@ pub struct FreeTrunk;
 pub struct StartCall {
     pub call: Placed,
     pub agent: Option<Addr<AgentActor>>,
+    /// The agent at the called extension, if one is logged in there.
+    pub far_agent: Option<Addr<AgentActor>>,
     /// Multi-party mode: everyone is hung up when the agent hangs up.
     pub hallh: bool,
 }
@@ -276,6 +278,8 @@ pub struct ChannelActor {
     outs: Vec<OutboundCall>,
     out_agent: Option<Addr<AgentActor>>,
     dial_timers: HashMap<ChNum, SpawnHandle>,
+    /// Seat: the agents at the extensions this seat calls, by their channel.
+    far_agents: HashMap<ChNum, Addr<AgentActor>>,
     /// Seat: the multi-party call (1003 `Meeting=1`, 1033) while it lasts.
     meeting: Option<Meeting>,
     /// Seat: whether the phone was last reported off its cradle.
@@ -304,6 +308,7 @@ impl ChannelActor {
             outs: Vec::new(),
             out_agent: None,
             dial_timers: HashMap::new(),
+            far_agents: HashMap::new(),
             meeting: None,
             seat_in_use: false,
             call_digits: String::new(),
@@ -791,6 +796,13 @@ impl ChannelActor {
                 if let Some(h) = self.dial_timers.remove(&far) {
                     ctx.cancel_future(h);
                 }
+                // However the leg ended, its called agent is not left ringing.
+                if let Some(a) = self.far_agents.remove(&far) {
+                    a.do_send(OfferWithdrawn {
+                        call: self.desc.ch,
+                        rang_out: false,
+                    });
+                }
             }
         }
         self.outs.retain(|o| !o.is_done());
@@ -868,7 +880,23 @@ impl ChannelActor {
                 OutEffect::Switch(cmd) => self.switch(cmd),
                 OutEffect::RingFarSeat { seat, caller } => {
                     if let Some(s) = self.deps.channel(seat) {
-                        s.do_send(Ring { call: me, caller });
+                        s.do_send(Ring {
+                            call: me,
+                            caller: caller.clone(),
+                        });
+                    }
+                    // A directed call: it pops and rings even a busy agent.
+                    if let Some(a) = self.far_agents.get(&seat) {
+                        a.do_send(Offered {
+                            call: me,
+                            guid: call.guid,
+                            caller,
+                            callee: call.callee.clone(),
+                            group: None,
+                            waited: std::time::Duration::ZERO,
+                            customer: Default::default(),
+                            pick_up: true,
+                        });
                     }
                 }
                 OutEffect::FarSeatGone { seat, was_ringing } => {
@@ -877,6 +905,17 @@ impl ChannelActor {
                             s.do_send(StopRing { call: me });
                         }
                         s.do_send(FarEndGone { call: me });
+                    }
+                    if let Some(a) = self.far_agents.remove(&seat) {
+                        // Its offer ends, or the calling side hung up.
+                        a.do_send(OfferWithdrawn {
+                            call: me,
+                            rang_out: false,
+                        });
+                        a.do_send(CallEnded {
+                            call: me,
+                            by_agent: false,
+                        });
                     }
                 }
                 OutEffect::FreeTrunk(ch) => {
@@ -923,6 +962,27 @@ impl ChannelActor {
                 OutEffect::ConfLeave { ch } => {
                     if let Some(conf) = &self.conf {
                         conf.do_send(Leave { ch });
+                    }
+                }
+                // The called extension's agent is connected too (6004).
+                OutEffect::CallResult {
+                    answered: true,
+                    cause,
+                } if self.far_agents.contains_key(&call.far.ch()) => {
+                    if let Some(a) = self.far_agents.get(&call.far.ch()) {
+                        a.do_send(Connected {
+                            call: me,
+                            guid: call.guid,
+                        });
+                    }
+                    if let Some(a) = &self.out_agent {
+                        a.do_send(OutboundResult {
+                            guid: call.guid,
+                            caller: call.caller.clone(),
+                            callee: call.callee.clone(),
+                            answered: true,
+                            cause,
+                        });
                     }
                 }
                 OutEffect::CallResult { answered, cause } => {
@@ -1375,6 +1435,13 @@ impl Handler<SeatHungUp> for ChannelActor {
                 let fx = leg.seat_hung_up(m.seat, now, ring_timeout, &clock);
                 act.leg_effects(fx, ctx);
             } else {
+                // The called extension hung up: its agent did.
+                if let Some(a) = act.far_agents.remove(&m.seat) {
+                    a.do_send(CallEnded {
+                        call: act.desc.ch,
+                        by_agent: true,
+                    });
+                }
                 act.out_op(ctx, Some(m.seat), |o, now, clock| {
                     o.far_cleared(m.seat, Cause::NORMAL, now, clock)
                 });
@@ -1470,6 +1537,9 @@ impl Handler<MuteSeat> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
+            if !act.outs.is_empty() && m.seat != act.desc.ch {
+                return Err("only the agent who placed the call can mute on it".to_owned());
+            }
             if let Some(out) = act
                 .outs
                 .iter_mut()
@@ -1757,6 +1827,9 @@ impl Handler<StartCall> for ChannelActor {
                 });
             }
             let placed = call.call().cloned().expect("just started");
+            if let (Far::Seat { ch, .. }, Some(a)) = (&placed.far, m.far_agent) {
+                act.far_agents.insert(*ch, a);
+            }
             act.outs.push(call);
             if act.out_agent.is_none() {
                 act.out_agent = m.agent;

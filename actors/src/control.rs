@@ -501,6 +501,22 @@ pub async fn place_call(
             .map_err(|_| undo(RESTARTING.into()))?
             .map_err(undo)?;
     }
+    // The agent at a called extension gets the call as any offered call.
+    let far_agent = match &far {
+        // A busy extension answers 17; its agent sees nothing of it.
+        Far::Seat { ch, .. } if seat_state(&deps, *ch).await? != ChannelState::Free => None,
+        Far::Seat { ext, .. } => {
+            let router = &deps.topo().router;
+            match router.send(crate::router::AgentAt(ext.clone())).await {
+                Ok(Some(a)) => match a.send(GetAgent).await {
+                    Ok(v) if v.state != AgentState::Offline => Some(a),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        Far::Trunk(_) => None,
+    };
     let placed = Placed {
         guid,
         caller,
@@ -523,6 +539,7 @@ pub async fn place_call(
         .send(StartCall {
             call: placed,
             agent: agent.clone(),
+            far_agent,
             hallh: req.hallh,
         })
         .await
