@@ -446,3 +446,63 @@ fn a_two_party_conference_goes_on_without_the_agent_until_one_party_is_left() {
     a.send("<MsgType>1032</MsgType>");
     assert_eq!(a.expect("9032")["Conferences"], json!([]));
 }
+
+#[test]
+fn a_placed_call_is_transferred_to_an_extension_or_taken_back() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    server.act("/sim/extensions/8001/offhook", None);
+    let guid = place(&mut a, "<CalleeNo>013900000000</CalleeNo>");
+    let (trunk, _) = dialing_trunk(&server);
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    a.expect("6004");
+    server.advance(6_000);
+
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
+    let r = a.expect("9030");
+    assert_eq!(
+        (r["ResultCH"].as_str(), r["TransType"].as_str()),
+        (Some(seat_ch(8002).to_string().as_str()), Some("1"))
+    );
+    a.expect("6007");
+    // The customer is the caller for the agent who takes it.
+    let pop = b.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["CallerNo"].as_str()),
+        (Some(guid.as_str()), Some("13900000000"))
+    );
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    // 1009: back to 8001 (still lifted).
+    a.request_ok("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
+    server.wait_channel(trunk, "back at 8001", |c| c["link"] == seat_ch(8001));
+    server.wait_channel(seat_ch(8002), "quiet", |c| c["state"] == "free");
+    // Again, and this time 8002 answers.
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
+    a.expect("9030");
+    b.expect("6003");
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    server.act("/sim/extensions/8002/offhook", None);
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    server.wait_channel(trunk, "linked to 8002", |c| c["link"] == seat_ch(8002));
+    server.advance(4_000);
+    server.act("/sim/extensions/8002/onhook", None);
+    b.expect("6007");
+    server.wait_channel(trunk, "released", |c| c["state"] == "free");
+    // 8001's placed part, its part after taking it back, and 8002's part.
+    let rows = server.call_records(3);
+    assert!(rows.iter().all(|r| r.0 == guid), "{rows:?}");
+    let by = |tel: &str| rows.iter().filter(|r| r.3 == tel).count();
+    assert_eq!((by("8001"), by("8002")), (2, 1), "{rows:?}");
+    let last = rows.iter().find(|r| r.3 == "8002").unwrap();
+    assert_eq!((last.1, last.2.as_str()), (10, "agent"));
+    assert!(rows.iter().all(|r| r.4.is_some()), "every part recorded");
+    assert!(
+        rows.iter().all(|r| r.1 == 10),
+        "an outbound call throughout: {rows:?}"
+    );
+
+    // A conference call or a call between extensions is not transferred.
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8003</TransToTel>");
+    assert_refused(&a.expect("9000"), "not on a call");
+}

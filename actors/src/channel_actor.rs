@@ -186,6 +186,25 @@ pub struct RetrieveCall {
     pub seat_lifted: bool,
 }
 
+/// Seat: the agent transfers the outside call it placed. The seat's part
+/// ends; the far trunk takes the call over and sends it `to` (`agent`: the
+/// agent at the target seat). Answers the trunk.
+#[derive(Message)]
+#[rtype(result = "Result<ChNum, String>")]
+pub struct HandOver {
+    pub to: TransferTo,
+    pub agent: Option<Addr<AgentActor>>,
+}
+
+/// Trunk (seized for a placed call): take the call over and send it `to`.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct Adopt {
+    pub call: crate::leg::CallInfo,
+    pub to: TransferTo,
+    pub agent: Option<Addr<AgentActor>>,
+}
+
 /// Trunk: take this free trunk for a call the seat `owner` places. Answers
 /// whether it was free.
 #[derive(Message)]
@@ -1742,6 +1761,84 @@ impl Handler<RetrieveCall> for ChannelActor {
             act.agents.insert(m.by.agent.clone(), m.agent);
             act.leg_effects(fx, ctx);
             Ok(caller)
+        })
+    }
+}
+
+/// The agent transfers the call this seat placed.
+impl Handler<HandOver> for ChannelActor {
+    type Result = Result<ChNum, String>;
+    fn handle(&mut self, m: HandOver, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if act.meeting.is_some() {
+                return Err("a conference call cannot be transferred".into());
+            }
+            let Some(out) = act.outs.first_mut() else {
+                return Err("this seat placed no call".into());
+            };
+            let (placed, fx) = out.hand_over(now, &clock).map_err(str::to_owned)?;
+            let Far::Trunk(trunk) = placed.far else {
+                unreachable!("hand_over takes trunk calls only")
+            };
+            act.out_effects(&placed, fx, ctx);
+            act.outs.retain(|o| !o.is_done());
+            if let Some(h) = act.dial_timers.remove(&trunk) {
+                ctx.cancel_future(h);
+            }
+            act.out_agent = None;
+            // From the trunk's side the customer is the caller, as for a
+            // call that came in; its records still say `out`.
+            let call = crate::leg::CallInfo {
+                guid: placed.guid,
+                caller: placed.dialed.clone(),
+                callee: placed.caller.clone(),
+                started: placed.started,
+                group: act.deps.settings.default_group,
+                queued_at: None,
+                customer: Some(Default::default()),
+                tried: Vec::new(),
+                transferred_by: placed.agent.as_ref().map(|a| a.agent.clone()),
+                returned: false,
+                segments: 1,
+                direction: crate::records::Direction::Out,
+            };
+            let t = act.deps.channel(trunk).ok_or("the trunk is gone")?;
+            t.do_send(Adopt {
+                call,
+                to: m.to,
+                agent: m.agent,
+            });
+            Ok(trunk)
+        })
+    }
+}
+
+/// This seized trunk takes over the call its seat placed.
+impl Handler<Adopt> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: Adopt, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            if !matches!(act.core, Core::Seized(_)) {
+                return Err("the trunk carries no placed call".into());
+            }
+            let now = act.now();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let mut leg = Box::new(InboundLeg::new(act.desc.ch));
+            let target = match &m.to {
+                TransferTo::Seat(r) => Some(r.agent.clone()),
+                _ => None,
+            };
+            let fx = leg
+                .adopt(m.call, m.to, now, ring_timeout)
+                .map_err(|e| e.0.to_owned())?;
+            act.core = Core::Trunk(leg);
+            if let (Some(t), Some(a)) = (target, m.agent) {
+                act.agents.insert(t, a);
+            }
+            act.leg_effects(fx, ctx);
+            Ok(())
         })
     }
 }

@@ -15,9 +15,9 @@ use spcti_protocol::{
     AgentState, ChNum, ChType, ChannelState, ConfNo, GroupNo, TelNum, TellGuid, TransType, WorkNo,
 };
 
-use crate::agent_actor::{AgentActor, AgentView, GetAgent, Placing, PlacingCancelled};
+use crate::agent_actor::{AgentActor, AgentView, GetAgent, Placing, PlacingCancelled, Transferred};
 use crate::channel_actor::{
-    ChannelActor, ConsultCall, ForceRelease, FreeTrunk, GetChannel, MuteSeat, PickUpCall,
+    ChannelActor, ConsultCall, ForceRelease, FreeTrunk, GetChannel, HandOver, MuteSeat, PickUpCall,
     RetrieveCall, RingingFor, Seize, StartCall, Supervise, TakeOver, TransferCall,
 };
 use crate::clock::Mono;
@@ -595,11 +595,13 @@ pub async fn transfer(
     target: TransferTarget,
 ) -> Result<(Option<ChNum>, TransType), String> {
     let (view, call) = talking(&agent).await?;
-    if call == view.seat {
-        return Err("only inbound calls can be transferred yet".into());
-    }
+    // A call the agent placed is owned by its own seat.
+    let placed = call == view.seat;
     let trunk = deps.channel(call).ok_or("the call is gone")?;
     let (to, target_agent, result) = match target {
+        TransferTarget::Outside { .. } if placed => {
+            return Err("a call you placed cannot be transferred to an outside number".into());
+        }
         TransferTarget::Outside { number, caller } => {
             let dialed = number.strip_prefix('0').unwrap_or(&number).to_owned();
             if dialed.is_empty() || !dialed.chars().all(|c| c.is_ascii_digit()) {
@@ -671,6 +673,19 @@ pub async fn transfer(
             )
         }
     };
+    if placed {
+        // The seat's part ends; the far trunk takes the call over.
+        let out = trunk
+            .send(HandOver {
+                to,
+                agent: target_agent,
+            })
+            .await
+            .map_err(|_| RESTARTING)??;
+        agent.do_send(Transferred { call: out });
+        tracing::info!(agent = %view.tel, trunk = %out, ?result, "placed call transferred");
+        return Ok(result);
+    }
     let seized = match &to {
         TransferTo::Outside { trunk, .. } => Some(*trunk),
         _ => None,

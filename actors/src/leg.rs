@@ -43,6 +43,9 @@ pub struct CallInfo {
     /// Talk segments so far (one per agent who answered): names each
     /// segment's recording and record.
     pub segments: u32,
+    /// `in` for a call that came in; `out` for one an agent placed and then
+    /// transferred (the trunk took it over).
+    pub direction: Direction,
 }
 
 /// Where a transfer sends the call.
@@ -367,6 +370,7 @@ impl InboundLeg {
                 transferred_by: None,
                 returned: false,
                 segments: 0,
+                direction: Direction::In,
             },
             prompt_done: false,
         });
@@ -814,7 +818,11 @@ impl InboundLeg {
             Ending {
                 agent: Some(&agent),
                 answered_at: Some(answered_at),
-                tellmsg: TellMsg::Answered,
+                tellmsg: if call.direction == Direction::Out {
+                    TellMsg::OutboundAnswered
+                } else {
+                    TellMsg::Answered
+                },
                 hangup_by: HangupBy::Agent,
                 cause: Cause::NORMAL,
                 recording: Some(&recording),
@@ -1413,6 +1421,52 @@ impl InboundLeg {
         fx
     }
 
+    /// A call a seat placed, handed over to this trunk when its agent
+    /// transferred it: from now on it is this trunk's, like any call that
+    /// came in, and it rings the target seat or waits in the group.
+    pub fn adopt(
+        &mut self,
+        call: CallInfo,
+        to: TransferTo,
+        now: Mono,
+        ring_timeout: Duration,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        if self.leg != Leg::Free {
+            return Err(NotNow("the trunk is busy"));
+        }
+        let mut call = call;
+        Ok(match to {
+            TransferTo::Seat(target) => {
+                self.to(Leg::Ringing {
+                    call,
+                    ringers: vec![target.clone()],
+                    since: now,
+                });
+                vec![
+                    LegEffect::Offer {
+                        ringer: target,
+                        waited: Duration::ZERO,
+                        pick_up: true,
+                    },
+                    LegEffect::StartRingTimer(ring_timeout),
+                ]
+            }
+            TransferTo::Group(group) => {
+                call.group = Some(group);
+                call.queued_at = Some(now);
+                self.to(Leg::Queued { call });
+                vec![LegEffect::Enqueue {
+                    group,
+                    since: now,
+                    tried: Vec::new(),
+                }]
+            }
+            TransferTo::Outside { .. } => {
+                return Err(NotNow("a placed call cannot go out on another trunk"));
+            }
+        })
+    }
+
     /// 1009 / 1007: the agent who transferred the call takes it back while
     /// it still rings elsewhere (`only_ringing`: 1009) or waits in a queue.
     /// A lifted seat is connected at once; one on-hook rings.
@@ -1506,7 +1560,7 @@ impl InboundLeg {
             end_time: clock.wall_at(now),
             duration_s: now.saturating_sub(from).as_secs() as u32,
             file_name,
-            direction: Direction::In,
+            direction: call.direction,
         }))
     }
 
@@ -1529,7 +1583,7 @@ impl InboundLeg {
             tel_num: agent.map(|a| a.agent.clone()),
             work_no: agent.and_then(|a| a.work_no.clone()),
             group_no: call.group,
-            direction: Direction::In,
+            direction: call.direction,
             start_time: clock.wall_at(call.started),
             queue_time: call.queued_at.map(|q| clock.wall_at(q)),
             answer_time: answered_at.map(|a| clock.wall_at(a)),
@@ -1576,10 +1630,10 @@ impl InboundLeg {
         let ending = Ending {
             agent: Some(&agent),
             answered_at: Some(answered_at),
-            tellmsg: if call.returned {
-                TellMsg::TransferredBack
-            } else {
-                TellMsg::Answered
+            tellmsg: match (call.returned, call.direction) {
+                (true, _) => TellMsg::TransferredBack,
+                (false, Direction::Out) => TellMsg::OutboundAnswered,
+                (false, _) => TellMsg::Answered,
             },
             hangup_by: by,
             cause,

@@ -277,6 +277,62 @@ impl OutboundCall {
         })
     }
 
+    /// The agent transfers the call: its segment ends here (record and
+    /// recording written, the agent released) but the far trunk is not
+    /// cleared — its party stays on the line for whoever takes the call.
+    /// Answers the call as placed, for the trunk that adopts it.
+    pub fn hand_over(
+        &mut self,
+        now: Mono,
+        clock: &Clock,
+    ) -> Result<(Placed, Vec<OutEffect>), &'static str> {
+        match &self.state {
+            Out::Talking { call, .. } if call.meeting => {
+                return Err("a conference call cannot be transferred");
+            }
+            Out::Talking {
+                call: Placed {
+                    far: Far::Trunk(_), ..
+                },
+                ..
+            } => {}
+            Out::Talking { .. } => return Err("a call between extensions cannot be transferred"),
+            _ => return Err("the call is not connected"),
+        }
+        let Out::Talking {
+            call,
+            answered_at,
+            recording,
+        } = std::mem::take(&mut self.state)
+        else {
+            unreachable!("checked above")
+        };
+        let tellmsg = match call.origin {
+            Origin::Client => TellMsg::OutboundAnswered,
+            Origin::Phone => TellMsg::OutboundTalked,
+        };
+        let fx = vec![
+            OutEffect::Switch(SwitchCommand::StopRecord { ch: call.seat }),
+            OutEffect::Switch(SwitchCommand::Unlink {
+                a: call.seat,
+                b: call.far.ch(),
+            }),
+            OutEffect::AgentEnded { by_agent: true },
+            record(
+                &call,
+                Some(answered_at),
+                tellmsg,
+                HangupBy::Agent,
+                Cause::NORMAL,
+                Some(&recording),
+                now,
+                clock,
+            ),
+            recording_row(&call, answered_at, recording, now, clock),
+        ];
+        Ok((call, fx))
+    }
+
     /// The far end is gone: it failed before answering (busy, rejected,
     /// no answer, no circuit) or hung up after.
     pub fn far_cleared(
@@ -410,23 +466,34 @@ impl OutboundCall {
                     now,
                     clock,
                 ));
-                fx.push(OutEffect::Recording(Box::new(RecordingRow {
-                    key: format!("rec:{}:{}", call.guid, call.seat),
-                    tellguid: call.guid,
-                    caller_no: call.caller.clone(),
-                    callee_no: call.callee.clone(),
-                    tel_num: call.agent.as_ref().map(|a| a.agent.clone()),
-                    work_no: call.agent.as_ref().and_then(|a| a.work_no.clone()),
-                    start_time: clock.wall_at(answered_at),
-                    end_time: clock.wall_at(now),
-                    duration_s: now.saturating_sub(answered_at).as_secs() as u32,
-                    file_name: recording,
-                    direction: direction(&call),
-                })));
+                fx.push(recording_row(&call, answered_at, recording, now, clock));
             }
         }
         fx
     }
+}
+
+/// The `sprecord` row of a placed call's talk.
+fn recording_row(
+    call: &Placed,
+    answered_at: Mono,
+    recording: String,
+    now: Mono,
+    clock: &Clock,
+) -> OutEffect {
+    OutEffect::Recording(Box::new(RecordingRow {
+        key: format!("rec:{}:{}", call.guid, call.seat),
+        tellguid: call.guid,
+        caller_no: call.caller.clone(),
+        callee_no: call.callee.clone(),
+        tel_num: call.agent.as_ref().map(|a| a.agent.clone()),
+        work_no: call.agent.as_ref().and_then(|a| a.work_no.clone()),
+        start_time: clock.wall_at(answered_at),
+        end_time: clock.wall_at(now),
+        duration_s: now.saturating_sub(answered_at).as_secs() as u32,
+        file_name: recording,
+        direction: direction(call),
+    }))
 }
 
 /// The seat's number in its conference.
