@@ -265,6 +265,8 @@ struct Seizure {
     callee: String,
     agent: Option<Ringer>,
     answered: bool,
+    /// The far party left (its seat is told; this stops a late adoption).
+    cleared: bool,
 }
 
 /// A seat's multi-party call: its legs meet in the seat's conference.
@@ -770,6 +772,7 @@ impl ChannelActor {
                 }
             }
             SwitchEvent::Cleared { cause, .. } => {
+                z.cleared = true;
                 if let Some(o) = owner {
                     o.do_send(FarCleared { far: me, cause });
                 }
@@ -1820,8 +1823,18 @@ impl Handler<Adopt> for ChannelActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: Adopt, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
-            if !matches!(act.core, Core::Seized(_)) {
-                return Err("the trunk carries no placed call".into());
+            match &act.core {
+                Core::Seized(z) if z.cleared => {
+                    // The customer hung up while the call was being handed over.
+                    act.switch(SwitchCommand::Clear {
+                        ch: act.desc.ch,
+                        cause: Cause::NORMAL,
+                    });
+                    act.core = Self::fresh_core(&act.desc);
+                    return Err("the caller hung up".into());
+                }
+                Core::Seized(_) => {}
+                _ => return Err("the trunk carries no placed call".into()),
             }
             let now = act.now();
             let ring_timeout = act.deps.settings.ring_timeout;
@@ -1857,6 +1870,7 @@ impl Handler<Seize> for ChannelActor {
                 callee: m.callee,
                 agent: m.agent,
                 answered: false,
+                cleared: false,
             }));
             self.publish();
         }
