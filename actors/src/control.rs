@@ -494,17 +494,12 @@ pub async fn place_call(
         }
         why
     };
-    let agent = agent.filter(|_| view.is_some());
-    if let Some(a) = agent.as_ref().filter(|_| !joining) {
-        a.send(Placing { call: seat_ch })
-            .await
-            .map_err(|_| undo(RESTARTING.into()))?
-            .map_err(undo)?;
-    }
     // The agent at a called extension gets the call as any offered call.
     let far_agent = match &far {
         // A busy extension answers 17; its agent sees nothing of it.
-        Far::Seat { ch, .. } if seat_state(&deps, *ch).await? != ChannelState::Free => None,
+        Far::Seat { ch, .. } if !matches!(seat_state(&deps, *ch).await, Ok(ChannelState::Free)) => {
+            None
+        }
         Far::Seat { ext, .. } => {
             let router = &deps.topo().router;
             match router.send(crate::router::AgentAt(ext.clone())).await {
@@ -517,6 +512,13 @@ pub async fn place_call(
         }
         Far::Trunk(_) => None,
     };
+    let agent = agent.filter(|_| view.is_some());
+    if let Some(a) = agent.as_ref().filter(|_| !joining) {
+        a.send(Placing { call: seat_ch })
+            .await
+            .map_err(|_| undo(RESTARTING.into()))?
+            .map_err(undo)?;
+    }
     let placed = Placed {
         guid,
         caller,
