@@ -520,3 +520,26 @@ fn a_ready_agent_whose_phone_is_off_the_hook_is_not_offered_calls() {
     assert_eq!(a.expect("6003")["TellGUID"], guid.as_str());
     server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
 }
+
+#[test]
+fn a_reply_comes_before_the_events_its_request_caused() {
+    let server = Server::start();
+    let mut c = Client::new(&server);
+    for (request, state) in [
+        (
+            "<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>",
+            "ready",
+        ),
+        ("<MsgType>1002</MsgType><TelNum>8001</TelNum>", "busy"),
+        ("<MsgType>1004</MsgType><TelNum>8001</TelNum>", "offline"),
+    ] {
+        c.send(request);
+        assert_eq!(c.expect("9000")["Result"], "1");
+        assert!(
+            c.pending().is_empty(),
+            "an event came before the reply to {request}: {:?}",
+            c.pending()
+        );
+        assert_eq!(c.expect("6001")["AgentState"], state);
+    }
+}

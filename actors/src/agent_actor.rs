@@ -40,9 +40,10 @@ pub enum AgentRequest {
     Heartbeat,
 }
 
-/// A client request with the address it came from; answered with the reply.
+/// A client request with the address it came from; answered with the reply
+/// and the events it caused, which the gateway sends after the reply.
 #[derive(Debug, Message)]
-#[rtype(result = "Wire")]
+#[rtype(result = "crate::router::Answer")]
 pub struct ClientCommand {
     pub from: SocketAddr,
     pub request: AgentRequest,
@@ -164,6 +165,9 @@ pub struct AgentActor {
     deps: Deps,
     wrap_timer: Option<SpawnHandle>,
     heartbeat_watch: Option<SpawnHandle>,
+    /// Events caused by the client request being handled, held until its
+    /// reply is sent (a client reads 9000 before the 6001 it caused).
+    held_events: Option<Vec<Wire>>,
 }
 
 const KIND: &str = "agent";
@@ -176,6 +180,7 @@ impl AgentActor {
             deps,
             wrap_timer: None,
             heartbeat_watch: None,
+            held_events: None,
         }
     }
 
@@ -183,7 +188,12 @@ impl AgentActor {
         format!("agent:{}", self.core.tel)
     }
 
-    fn send(&self, message: impl Into<Wire>) {
+    fn send(&mut self, message: impl Into<Wire>) {
+        // While a client's request is handled, its events wait for the reply.
+        if let Some(held) = &mut self.held_events {
+            held.push(message.into());
+            return;
+        }
         if let Some(to) = self.core.client {
             self.deps.client.do_send(SendToClient {
                 to,
@@ -396,12 +406,16 @@ impl Handler<ClientCommand> for AgentActor {
     type Result = MessageResult<ClientCommand>;
     fn handle(&mut self, m: ClientCommand, ctx: &mut Context<Self>) -> Self::Result {
         let tel = Some(self.core.tel.clone());
+        self.held_events = Some(Vec::new());
         let reply = self
             .run(ctx, |act, ctx| act.command(m, ctx))
             .unwrap_or_else(|| {
                 Ack::failed(0, tel, "internal error; the agent was restarted, try again").into()
             });
-        MessageResult(reply)
+        // The request came from the client's address (`command` made it
+        // the client's): the gateway sends these there, after the reply.
+        let then = self.held_events.take().unwrap_or_default();
+        MessageResult(crate::router::Answer { reply, then })
     }
 }
 

@@ -310,6 +310,8 @@ pub struct ChannelActor {
     call_digits: String,
     /// Seat: a hook flash put the caller on hold; digits are a consult target.
     consult_dial: bool,
+    /// Seat: flashes so far; only the trunk's answer to the latest counts.
+    flash_seq: u32,
     /// Trunk: the call's conference, while a supervisor is on it.
     conf: Option<Addr<ConferenceActor>>,
 }
@@ -334,6 +336,7 @@ impl ChannelActor {
             seat_in_use: false,
             call_digits: String::new(),
             consult_dial: false,
+            flash_seq: 0,
             conf: None,
         }
     }
@@ -1134,13 +1137,20 @@ impl ChannelActor {
         // may already be dialing). The answer only corrects a refusal.
         self.consult_dial = !self.consult_dial;
         self.call_digits.clear();
-        ctx.spawn(asked.into_actor(self).map(move |res, act, _| match res {
-            Ok(Ok(flash)) => act.consult_dial = flash == Flash::Held,
-            Ok(Err(why)) => {
-                act.consult_dial = false;
-                tracing::info!(seat = %me, %why, "hook flash ignored");
+        self.flash_seq = self.flash_seq.wrapping_add(1);
+        let seq = self.flash_seq;
+        ctx.spawn(asked.into_actor(self).map(move |res, act, _| {
+            if act.flash_seq != seq {
+                return; // a later flash decides
             }
-            Err(_) => {}
+            match res {
+                Ok(Ok(flash)) => act.consult_dial = flash == Flash::Held,
+                Ok(Err(why)) => {
+                    act.consult_dial = false;
+                    tracing::info!(seat = %me, %why, "hook flash ignored");
+                }
+                Err(_) => {}
+            }
         }));
     }
 

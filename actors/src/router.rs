@@ -805,14 +805,16 @@ impl Handler<ClientRequest> for Router {
         );
         Box::pin(async move {
             let reply: Wire = match routed {
-                Some(Routed::Agent(addr, cmd)) => addr.send(cmd).await.unwrap_or_else(|_| {
-                    Ack::failed(
-                        code,
-                        None,
-                        "internal error; the agent is restarting, try again",
-                    )
-                    .into()
-                }),
+                Some(Routed::Agent(addr, cmd)) => {
+                    return addr.send(cmd).await.unwrap_or_else(|_| {
+                        Wire::from(Ack::failed(
+                            code,
+                            None,
+                            "internal error; the agent is restarting, try again",
+                        ))
+                        .into()
+                    });
+                }
                 Some(Routed::Reply(reply)) => *reply,
                 Some(Routed::Later(f)) => f.await,
                 Some(Routed::LaterThen(f)) => return f.await,
