@@ -33,23 +33,11 @@ fn place(a: &mut Client, xml: &str) -> String {
 
 /// The trunk dialing out: (channel, its view).
 fn dialing_trunk(server: &Server) -> (u32, Value) {
-    let deadline = std::time::Instant::now() + support::PROMPT;
-    loop {
-        let (_, all) = server.http("GET", "/sim/channels", None);
-        if let Some(t) = all
-            .as_array()
-            .unwrap()
-            .iter()
+    server.wait_channels("a trunk dialing", |all| {
+        all.iter()
             .find(|c| c["kind"] == "trunk" && c["state"] == "dialing")
-        {
-            return (t["ch"].as_u64().unwrap() as u32, t.clone());
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no trunk dialing: {all}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+            .map(|t| (t["ch"].as_u64().unwrap() as u32, t.clone()))
+    })
 }
 
 #[test]
@@ -313,31 +301,18 @@ fn impossible_calls_are_refused_with_a_reason() {
     assert_refused(&nobody.expect("9000"), "not logged in");
 }
 
-/// Channels whose sim link is the conference `conf:<n>`.
-fn in_conference(server: &Server, n: u32) -> Vec<u32> {
-    let (_, all) = server.http("GET", "/sim/channels", None);
-    all.as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["link"] == format!("conf:{n}").as_str())
-        .map(|c| c["ch"].as_u64().unwrap() as u32)
-        .collect()
-}
-
+/// Waits until exactly the channels `want` hear conference `n`.
 fn wait_conference(server: &Server, n: u32, want: &[u32]) {
-    let deadline = std::time::Instant::now() + support::PROMPT;
-    loop {
-        let mut got = in_conference(server, n);
+    let conf = format!("conf:{n}");
+    server.wait_channels(&format!("conference {n} = {want:?}"), |all| {
+        let mut got: Vec<u32> = all
+            .iter()
+            .filter(|c| c["link"] == conf.as_str())
+            .map(|c| c["ch"].as_u64().unwrap() as u32)
+            .collect();
         got.sort();
-        if got == want {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "conference {n}: {got:?}, expected {want:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+        (got == want).then_some(())
+    })
 }
 
 #[test]
@@ -410,24 +385,14 @@ fn a_two_party_conference_goes_on_without_the_agent_until_one_party_is_left() {
     assert_ne!(accepted[0]["TellGUID"], accepted[1]["TellGUID"]);
     server.wait_channel(seat_ch(8001), "ringing once", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8001/offhook", None);
-    let deadline = std::time::Instant::now() + support::PROMPT;
-    let trunks: Vec<u32> = loop {
-        let (_, all) = server.http("GET", "/sim/channels", None);
+    let trunks: Vec<u32> = server.wait_channels("both legs dialing", |all| {
         let d: Vec<u32> = all
-            .as_array()
-            .unwrap()
             .iter()
             .filter(|c| c["state"] == "dialing")
             .map(|c| c["ch"].as_u64().unwrap() as u32)
             .collect();
-        if d.len() == 2 {
-            break d;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "both legs dial: {all}"
-        );
-    };
+        (d.len() == 2).then_some(d)
+    });
     for t in &trunks {
         server.act(&format!("/sim/channels/{t}/answer"), None);
         assert_eq!(a.expect("6009")["AR"], "1");

@@ -166,19 +166,11 @@ fn impossible_supervision_says_why() {
     // A call placed by the agent is not supervised yet.
     server.act("/sim/extensions/8001/offhook", None);
     a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
-    let deadline = std::time::Instant::now() + support::PROMPT;
-    let trunk = loop {
-        let (_, all) = server.http("GET", "/sim/channels", None);
-        if let Some(c) = all
-            .as_array()
-            .unwrap()
-            .iter()
+    let trunk = server.wait_channels("a trunk dialing", |all| {
+        all.iter()
             .find(|c| c["state"] == "dialing")
-        {
-            break c["ch"].as_u64().unwrap();
-        }
-        assert!(std::time::Instant::now() < deadline);
-    };
+            .map(|c| c["ch"].as_u64().unwrap())
+    });
     server.act(&format!("/sim/channels/{trunk}/answer"), None);
     a.expect("6004");
     s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");

@@ -260,6 +260,22 @@ impl Server {
         }
     }
 
+    /// Polls every channel until `f` finds what it waits for.
+    pub fn wait_channels<T>(&self, what: &str, f: impl Fn(&[Value]) -> Option<T>) -> T {
+        let deadline = Instant::now() + PROMPT;
+        loop {
+            let (status, all) = self.http("GET", "/sim/channels", None);
+            assert_eq!(status, 200, "{all}");
+            if let Some(found) = f(all.as_array().unwrap()) {
+                return found;
+            }
+            if Instant::now() > deadline {
+                panic!("never {what}: {all}\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits for the queue: the welcome prompt is playing on `ch`, then
     /// advances the clock past it.
     pub fn through_ivr(&self, ch: u32) {
