@@ -22,6 +22,9 @@ pub enum Command {
     Serve(ConfigArg),
     /// Run pending database migrations and exit.
     Migrate(ConfigArg),
+    /// Read a password on standard input and print its argon2id hash for
+    /// `[[agent]] password_hash`.
+    HashPassword,
     /// Operator tools for the XML wire protocol.
     Xml {
         #[command(subcommand)]
@@ -160,6 +163,22 @@ pub fn xml_send(args: &SendArgs) -> Result<(), String> {
             Err(e) => return Err(format!("receive failed: {e}")),
         }
     }
+}
+
+/// `spcti hash-password`: the first line of standard input (the password,
+/// so it never shows in the process list or the shell's history).
+pub fn hash_password() -> Result<(), String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    let password = text.lines().next().unwrap_or_default();
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    println!("{}", crate::password::hash(password)?);
+    Ok(())
 }
 
 /// `spcti migrate`.

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
+use spcti_actors::access::Networks;
 use spcti_actors::strategy::Strategy;
 use spcti_protocol::{GroupNo, TelNum, TextEncoding, WorkNo};
 use toml::{Table, Value};
@@ -60,14 +61,40 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
 }
 
+/// A list of networks: CIDRs or bare addresses.
+fn networks<'de, D>(d: D) -> Result<Networks, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let entries = Vec::<String>::deserialize(d)?;
+    entries
+        .iter()
+        .map(|e| Networks::parse_entry(e))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Networks)
+        .map_err(|why| serde::de::Error::custom(format!("\"{}\": {why}", entries.join(","))))
+}
+
 /// `[agent_udp]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentUdpConfig {
     pub bind: SocketAddr,
+    /// Where clients may send from; datagrams from elsewhere are dropped.
+    #[serde(deserialize_with = "networks")]
+    pub allow: Networks,
     #[serde(deserialize_with = "from_str")]
     pub encoding: TextEncoding,
     pub heartbeat_s: u32,
+}
+
+/// `[phone]`: 1031 desk-phone control.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneConfig {
+    /// The phones' networks: 1031 sends nowhere else.
+    #[serde(deserialize_with = "networks")]
+    pub allow: Networks,
 }
 
 /// A section that only has a bind address.
@@ -260,6 +287,8 @@ pub struct SysConfig {
     pub allow_unknown_agents: bool,
     pub caller_no: String,
     pub whitelist_only: bool,
+    /// WorkNos that may supervise; empty: every agent (the original).
+    pub supervisors: Vec<String>,
 }
 
 /// `[flow]` (spcallentertask.ini [flow])
@@ -311,6 +340,9 @@ pub struct AgentConfig {
     pub name: String,
     #[serde(default)]
     pub groups: Vec<Membership>,
+    /// An argon2 PHC string (`spcti hash-password`): 1001 then needs `Password`.
+    #[serde(default)]
+    pub password_hash: Option<String>,
 }
 
 /// The whole configuration.
@@ -326,6 +358,7 @@ pub struct Config {
     pub switch: SwitchConfig,
     pub sim: SimConfig,
     pub sys: SysConfig,
+    pub phone: PhoneConfig,
     pub flow: FlowConfig,
     #[serde(rename = "group")]
     pub groups: Vec<GroupConfig>,
@@ -383,6 +416,14 @@ fn apply_env(
                     "`{section}.{key}` = {raw:?}: expected a whole number"
                 ))
             })?,
+            // Lists (allow lists, supervisors): comma-separated.
+            Value::Array(_) => Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| Value::String(v.to_owned()))
+                    .collect(),
+            ),
             Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Value::Boolean(true),
                 "false" | "0" | "no" | "off" => Value::Boolean(false),
@@ -522,8 +563,29 @@ impl Config {
                 ));
             }
         }
+        for (i, w) in self.sys.supervisors.iter().enumerate() {
+            if let Err(why) = WorkNo::new(w.clone()) {
+                return Err(bad(
+                    file,
+                    format!("sys.supervisors[{i}]"),
+                    format!("{w:?}"),
+                    &why,
+                ));
+            }
+        }
         let mut work_nos = HashSet::new();
         for (i, a) in self.agents.iter().enumerate() {
+            if let Some(hash) = &a.password_hash {
+                if let Err(why) = crate::password::check_hash(hash) {
+                    // The value itself is a secret's hash: not echoed.
+                    return Err(bad(
+                        file,
+                        format!("agent[{i}].password_hash"),
+                        "(not shown)",
+                        &why,
+                    ));
+                }
+            }
             if let Err(why) = WorkNo::new(a.work_no.clone()) {
                 return Err(bad(
                     file,

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod gateway;
+pub mod password;
 pub mod schema;
 pub mod serve;
 pub mod sim;

@@ -21,6 +21,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Xml {
             command: XmlCommand::Send(a),
         } => cli::xml_send(&a),
+        Command::HashPassword => cli::hash_password(),
         Command::Migrate(a) => cli::migrate(&load(a.config.as_deref())?),
         Command::Serve(a) => {
             let config = load(a.config.as_deref())?;

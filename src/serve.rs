@@ -64,6 +64,19 @@ pub fn settings(config: &Config) -> Settings {
         caller_no: config.sys.caller_no.clone(),
         whitelist_only: config.sys.whitelist_only,
         transtoout: config.sys.transtoout,
+        supervisors: config
+            .sys
+            .supervisors
+            .iter()
+            .filter_map(|w| WorkNo::new(w.clone()).ok())
+            .collect(),
+        protected: config
+            .agents
+            .iter()
+            .filter(|a| a.password_hash.is_some())
+            .filter_map(|a| WorkNo::new(a.work_no.clone()).ok())
+            .collect(),
+        client_networks: config.agent_udp.allow.clone(),
     }
 }
 
@@ -196,7 +209,21 @@ pub async fn start(config: Config) -> Result<Running, String> {
         })
         .map_err(|_| "topology set twice")?;
     sim.do_send(SetEventSink(router.clone().recipient()));
-    crate::gateway::agent_udp::listen(agent_socket, config.agent_udp.encoding, router.clone());
+    let own_ports = Arc::new(OnceLock::new());
+    let gate = crate::gateway::agent_udp::Gate {
+        encoding: config.agent_udp.encoding,
+        allow: config.agent_udp.allow.clone(),
+        passwords: config
+            .agents
+            .iter()
+            .filter_map(|a| {
+                let hash = a.password_hash.clone()?;
+                Some((WorkNo::new(a.work_no.clone()).ok()?, hash))
+            })
+            .collect(),
+        phone: crate::gateway::phone::Policy::new(config.phone.allow.clone(), own_ports.clone()),
+    };
+    crate::gateway::agent_udp::listen(agent_socket, gate, router.clone());
 
     let (monitor_server, monitor_bound) = crate::gateway::monitor_ws::bind(
         config.monitor.bind,
@@ -208,6 +235,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
     let (sim_data, clock_data) = (web::Data::new(sim.clone()), web::Data::new(clock.clone()));
     let bound_cell = Arc::new(OnceLock::<Bound>::new());
+    let driver = config.switch.driver;
     let admin = web::Data::new(crate::admin::Admin {
         router: router.clone(),
         registry: registry.clone(),
@@ -222,11 +250,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
     });
     let http = HttpServer::new(move || {
         App::new()
-            .wrap(actix_web::middleware::from_fn(crate::admin::auth))
             .app_data(sim_data.clone())
             .app_data(clock_data.clone())
             .app_data(admin.clone())
-            .configure(crate::sim::http::routes)
+            // The outside world's controls exist only on the simulated
+            // switch (and behind the token, like the API).
+            .configure(|cfg| {
+                if driver == Driver::Sim {
+                    crate::sim::http::routes(cfg)
+                }
+            })
             .configure(crate::admin::routes)
             .default_service(web::to(crate::admin::not_found))
     })
@@ -242,6 +275,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
         monitor: monitor_bound,
     };
     let _ = bound_cell.set(bound);
+    let _ = own_ports.set(vec![
+        bound.agent_udp.port(),
+        bound.admin.port(),
+        bound.monitor.port(),
+        config.ip_seat.bind.port(),
+    ]);
     let server = http.run();
     Ok(Running {
         bound,

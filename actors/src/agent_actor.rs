@@ -168,6 +168,8 @@ pub struct AgentActor {
     /// Events caused by the client request being handled, held until its
     /// reply is sent (a client reads 9000 before the 6001 it caused).
     held_events: Option<Vec<Wire>>,
+    /// The session the router was last told of (who may speak for the seat).
+    told: Option<crate::access::Session>,
 }
 
 const KIND: &str = "agent";
@@ -181,6 +183,29 @@ impl AgentActor {
             wrap_timer: None,
             heartbeat_watch: None,
             held_events: None,
+            told: None,
+        }
+    }
+
+    /// Tells the router who is logged in here, when that changed: in the
+    /// handler that changed it, so a client's next request already meets
+    /// the new binding.
+    fn tell_session(&mut self) {
+        let now = match self.core.status {
+            Status::Offline => None,
+            _ => self.core.client.map(|addr| crate::access::Session {
+                addr,
+                work_no: self.core.work_no.clone(),
+            }),
+        };
+        if now != self.told {
+            self.told = now.clone();
+            if let Some(topo) = self.deps.topology.get() {
+                topo.router.do_send(crate::router::SessionChanged {
+                    tel: self.core.tel.clone(),
+                    session: now,
+                });
+            }
         }
     }
 
@@ -252,6 +277,7 @@ impl AgentActor {
             self.save_state();
         }
         self.announce(ctx);
+        self.tell_session();
     }
 
     fn save_state(&self) {
@@ -345,7 +371,19 @@ impl AgentActor {
                 groups,
                 show,
             } => {
+                let before = self.held_events.as_ref().map_or(0, Vec::len);
                 self.change(ctx, |c| c.login(work_no, groups, show, now));
+                // A client that logs in (again, or taking the seat over from
+                // another address) always learns the seat's state.
+                if self.held_events.as_ref().map_or(0, Vec::len) == before {
+                    self.send(AgentStateChanged {
+                        tel_num: self.core.tel.clone(),
+                        work_no: self.core.work_no.clone(),
+                        agent_state: self.core.agent_state(),
+                        show_state: self.core.show_state.clone(),
+                    });
+                }
+                self.tell_session();
                 Ack::ok(1001, tel).into()
             }
             AgentRequest::Busy { show } => {

@@ -40,6 +40,14 @@ pub struct Settings {
     pub whitelist_only: bool,
     /// Transfers may go to outside numbers (`[sys] transtoout`).
     pub transtoout: bool,
+    /// Agents who may supervise (`[sys] supervisors`; empty: everyone).
+    pub supervisors: std::collections::HashSet<WorkNo>,
+    /// Agents with a password (`[[agent]] password_hash`): their seat can
+    /// only be taken over by a 1001 whose password was checked.
+    pub protected: std::collections::HashSet<WorkNo>,
+    /// Where agent clients may be (`[agent_udp] allow`): the only places
+    /// 1011's RetIP and 1015's platforms may send to.
+    pub client_networks: crate::access::Networks,
 }
 
 /// A datagram for a client (agent desktop), sent by the UDP gateway.

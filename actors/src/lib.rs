@@ -2,6 +2,7 @@
 //! (`agent`, `leg`, `queue`, `seat`), and the actors that host them
 //! (`*_actor`, `router`), under supervision (architecture.md).
 
+pub mod access;
 pub mod agent;
 pub mod agent_actor;
 pub mod channel_actor;

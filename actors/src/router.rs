@@ -16,6 +16,7 @@ use spcti_protocol::{
     TelNum, WorkNo,
 };
 
+use crate::access::{self, Access, Denied, Need, Session};
 use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, PhoneLogout, SeatInUse};
 use crate::conference_actor::{ConferenceActor, ConferenceIndex, GetConference};
 use crate::control::{self, PickTarget, PlaceRequest, TransferTarget};
@@ -51,6 +52,25 @@ impl From<Wire> for Answer {
             then: Vec::new(),
         }
     }
+}
+
+/// A seat logged in from an address (`Some`) or logged out (`None`): sent
+/// by the agent actor in the handler that made the change, so the binding
+/// is in place before its client reads the reply.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SessionChanged {
+    pub tel: TelNum,
+    pub session: Option<Session>,
+}
+
+/// May `from` make a request that needs `need`? (1031 is answered at the
+/// gateway, but who may ask is decided here, with everything else.)
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct Authorize {
+    pub from: SocketAddr,
+    pub need: Need,
 }
 
 /// A feature code dialed on a seat phone.
@@ -110,9 +130,8 @@ enum Routed {
 pub struct Router {
     deps: Deps,
     agents: HashMap<TelNum, Addr<AgentActor>>,
-    /// Where each agent's client last spoke from (6026's From); one entry
-    /// per agent, however often its program reconnects.
-    clients: HashMap<TelNum, SocketAddr>,
+    /// Which seat is logged in from which address, and who may ask what.
+    access: Access,
     /// The UDP monitor platforms (1015), started at the first.
     udp_monitor: Option<Addr<UdpMonitor>>,
     /// Seats whose phone is off its cradle, for agents that log in there.
@@ -129,9 +148,9 @@ pub const NOT_SUPPORTED: &str = "not supported yet";
 impl Router {
     pub fn new(deps: Deps) -> Self {
         Router {
+            access: Access::new(deps.settings.supervisors.clone()),
             deps,
             agents: HashMap::new(),
-            clients: HashMap::new(),
             udp_monitor: None,
             seats_in_use: Default::default(),
             conferences: Default::default(),
@@ -269,13 +288,74 @@ impl Router {
         }
     }
 
-    /// Who sent a datagram, for 6026's From: the agent whose client it is,
-    /// else the address.
+    /// Who sent a datagram, for 6026's From: the seat logged in from its
+    /// address (every sender is one: the access check comes first).
     fn sender_name(&self, from: SocketAddr) -> String {
-        self.clients
-            .iter()
-            .find(|(_, addr)| **addr == from)
+        self.access
+            .seats_of(from)
+            .first()
             .map_or_else(|| from.to_string(), |(tel, _)| tel.to_string())
+    }
+
+    /// Checks the sender against what the request needs.
+    fn authorize(&self, from: SocketAddr, need: &Need) -> Result<(), Denied> {
+        let seats = &self.deps.topo().seats;
+        self.access.check(from, need, |t| seats.get(t).copied())
+    }
+
+    /// A 1001 for a seat logged in from elsewhere takes it over: refused
+    /// when the seat's agent has a password and this login was not checked
+    /// against one; otherwise the old address hears 6001 offline.
+    fn take_over_seat(&mut self, from: SocketAddr, l: &Login) -> Result<(), String> {
+        if let Some(old) = self.access.session(&l.tel_num).cloned() {
+            if old.addr != from {
+                let settings = &self.deps.settings;
+                let held = old
+                    .work_no
+                    .as_ref()
+                    .is_some_and(|w| settings.protected.contains(w));
+                let checked = l
+                    .work_no
+                    .as_ref()
+                    .is_some_and(|w| settings.protected.contains(w));
+                if held && !checked {
+                    return Err(format!(
+                        "{} is logged in by an agent with a password; only a 1001 with a WorkNo and its Password may take the seat over",
+                        l.tel_num
+                    ));
+                }
+                tracing::info!(seat = %l.tel_num, old = %old.addr, new = %from, "seat taken over by a new login");
+                self.deps.client.do_send(SendToClient {
+                    to: old.addr,
+                    message: spcti_protocol::event::AgentStateChanged {
+                        tel_num: l.tel_num.clone(),
+                        work_no: old.work_no.clone(),
+                        agent_state: AgentState::Offline,
+                        show_state: String::new(),
+                    }
+                    .into(),
+                });
+            }
+        }
+        self.access.set(
+            l.tel_num.clone(),
+            Some(Session {
+                addr: from,
+                work_no: l.work_no.clone(),
+            }),
+        );
+        Ok(())
+    }
+
+    /// 1011's RetIP and 1015's platform: only where agent clients may be.
+    fn confined(&self, ip: std::net::IpAddr, what: &str) -> Result<(), String> {
+        if self.deps.settings.client_networks.contains(ip) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} {ip} is outside the networks agent clients may use ([agent_udp] allow)"
+            ))
+        }
     }
 
     /// Routes a request to its agent, answers it here, or hands it to a
@@ -312,6 +392,26 @@ impl Router {
                 }
             };
         }
+        let need = access::need(&m.envelope.message);
+        if let Err(denied) = self.authorize(from, &need) {
+            match (&m.envelope.message, denied) {
+                // A heartbeat for a seat nobody is logged in at: "offline".
+                (Wire::Heartbeat(h), Denied::SeatNotLoggedIn(_)) => {
+                    let offline = HeartbeatAck {
+                        tel_num: h.tel_num.clone(),
+                        agent_state: AgentState::Offline,
+                    };
+                    return Routed::Reply(Box::new(offline.into()));
+                }
+                (_, denied) => {
+                    let tel = match &need {
+                        Need::OwnSeat(t) | Need::Supervisor { own: Some(t) } => Some(t),
+                        _ => None,
+                    };
+                    return fail(tel, denied.to_string());
+                }
+            }
+        }
         let deps = self.deps.clone();
         let (addr, request) = match m.envelope.message {
             Wire::Login(l) => {
@@ -323,7 +423,9 @@ impl Router {
                     Ok(a) => a,
                     Err(why) => return fail(Some(&l.tel_num), why),
                 };
-                self.clients.insert(l.tel_num.clone(), from);
+                if let Err(why) = self.take_over_seat(from, &l) {
+                    return fail(Some(&l.tel_num), why);
+                }
                 let request = AgentRequest::Login {
                     work_no: l.work_no,
                     groups,
@@ -336,16 +438,11 @@ impl Router {
                 show_state,
             }) => {
                 let addr = existing!(&tel_num);
-                self.clients.insert(tel_num, from);
                 (addr, AgentRequest::Busy { show: show_state })
             }
             Wire::Logout(Logout { tel_num }) => (existing!(&tel_num), AgentRequest::Logout),
             Wire::Heartbeat(Heartbeat { tel_num }) => match self.agents.get(&tel_num) {
-                Some(a) => {
-                    let a = a.clone();
-                    self.clients.insert(tel_num, from);
-                    (a, AgentRequest::Heartbeat)
-                }
+                Some(a) => (a.clone(), AgentRequest::Heartbeat),
                 None => {
                     let offline = HeartbeatAck {
                         tel_num,
@@ -414,6 +511,9 @@ impl Router {
                 };
                 return match (q.ret_ip, q.ret_port) {
                     (Some(ip), Some(port)) => {
+                        if let Err(why) = self.confined(ip, "RetIP") {
+                            return fail(q.tel_num.as_ref(), why);
+                        }
                         let to = SocketAddr::new(ip, port);
                         self.deps.client.do_send(SendToClient {
                             to,
@@ -435,6 +535,9 @@ impl Router {
                 }));
             }
             Wire::SetMonitor(s) => {
+                if let Err(why) = self.confined(s.ip, "IP") {
+                    return fail(None, why);
+                }
                 let platforms = self
                     .udp_monitor
                     .get_or_insert_with(|| UdpMonitor::new(deps.clone()).start())
@@ -822,6 +925,22 @@ impl Handler<ClientRequest> for Router {
             };
             reply.into()
         })
+    }
+}
+
+/// A seat's session changed (login, logout, a new client address).
+impl Handler<SessionChanged> for Router {
+    type Result = ();
+    fn handle(&mut self, m: SessionChanged, _: &mut Context<Self>) {
+        self.access.set(m.tel, m.session);
+    }
+}
+
+/// The gateway asks before it acts on the sender's behalf (1031).
+impl Handler<Authorize> for Router {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: Authorize, _: &mut Context<Self>) -> Self::Result {
+        self.authorize(m.from, &m.need).map_err(|d| d.to_string())
     }
 }
 

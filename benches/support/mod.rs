@@ -121,6 +121,7 @@ strategy = "longest-idle"
                         work_no: Some(WorkNo::new(ext.clone()).unwrap()),
                         groups: GroupList::default(),
                         show_state: None,
+                        password: None,
                     }),
                 })
             });

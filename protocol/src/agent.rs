@@ -28,6 +28,24 @@ fn check_channel_info(m: &ChannelInfoQuery) -> Result<(), DecodeErrorKind> {
     if m.ret_ip.is_some() != m.ret_port.is_some() {
         return Err(DecodeErrorKind::MissingOneOf("RetIP and RetPort together"));
     }
+    if m.ret_port == Some(0) {
+        return Err(port_zero("RetPort"));
+    }
+    Ok(())
+}
+
+fn port_zero(tag: &'static str) -> DecodeErrorKind {
+    DecodeErrorKind::BadValue {
+        tag,
+        value: "0".into(),
+        allowed: "expected a port from 1 to 65535".into(),
+    }
+}
+
+fn check_set_monitor(m: &SetMonitor) -> Result<(), DecodeErrorKind> {
+    if m.port == 0 {
+        return Err(port_zero("Port"));
+    }
     Ok(())
 }
 
@@ -59,6 +77,8 @@ message! {
         /// Comma list; empty means the agent's configured groups.
         groups: GroupList = dft GroupNo,
         show_state: Option<String> = opt ShowState,
+        /// Needed only for agents with `password_hash` set in the configuration.
+        password: Option<String> = opt Password,
     }
 }
 
@@ -165,7 +185,7 @@ message! {
 
 message! {
     /// 1015: set the UDP monitor platform (设置监控平台).
-    pub struct SetMonitor = 1015 {
+    pub struct SetMonitor = 1015, check = check_set_monitor {
         ip: IpAddr = req Ip,
         port: u16 = req Port,
     }

@@ -137,11 +137,40 @@ fn trim_value(v: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-fn name_of(raw: &str) -> Name<'static> {
-    match Tag::from_name(raw) {
+/// Whether `name` is an XML 1.0 Name (a tag name). The XML reader splits
+/// on `<`, `>` and whitespace only, so a NUL or a control character inside
+/// a tag name would otherwise pass as an unknown tag.
+pub fn is_xml_name(name: &str) -> bool {
+    fn start(c: char) -> bool {
+        c.is_ascii_alphabetic()
+            || c == '_'
+            || c == ':'
+            || matches!(c as u32,
+                0xC0..=0xD6 | 0xD8..=0xF6 | 0xF8..=0x2FF | 0x370..=0x37D | 0x37F..=0x1FFF
+                | 0x200C..=0x200D | 0x2070..=0x218F | 0x2C00..=0x2FEF | 0x3001..=0xD7FF
+                | 0xF900..=0xFDCF | 0xFDF0..=0xFFFD | 0x10000..=0xEFFFF)
+    }
+    fn rest(c: char) -> bool {
+        start(c)
+            || c.is_ascii_digit()
+            || c == '-'
+            || c == '.'
+            || matches!(c as u32, 0xB7 | 0x300..=0x36F | 0x203F..=0x2040)
+    }
+    let mut chars = name.chars();
+    chars.next().is_some_and(start) && chars.all(rest)
+}
+
+fn name_of(raw: &str) -> Result<Name<'static>, DecodeErrorKind> {
+    if !is_xml_name(raw) {
+        return Err(DecodeErrorKind::BadTagName(
+            raw.escape_debug().take(40).collect(),
+        ));
+    }
+    Ok(match Tag::from_name(raw) {
         Some(t) => Name::Known(t),
         None => Name::Other(Cow::Owned(raw.to_owned())),
-    }
+    })
 }
 
 fn resolve_entity(name: &str, out: &mut String) -> Result<(), DecodeErrorKind> {
@@ -216,7 +245,7 @@ pub fn parse_fields(text: &str) -> Result<Fields<'_>, DecodeErrorKind> {
                 });
             }
             Event::Start(e) => {
-                let name = name_of(e.name().as_ref());
+                let name = name_of(e.name().as_ref())?;
                 if !e.attributes_raw().chars().all(is_xml_space) {
                     return Err(DecodeErrorKind::Attributes(name.as_str().to_owned()));
                 }
@@ -224,7 +253,7 @@ pub fn parse_fields(text: &str) -> Result<Fields<'_>, DecodeErrorKind> {
                 value = None;
             }
             Event::Empty(e) => {
-                let name = name_of(e.name().as_ref());
+                let name = name_of(e.name().as_ref())?;
                 if !e.attributes_raw().chars().all(is_xml_space) {
                     return Err(DecodeErrorKind::Attributes(name.as_str().to_owned()));
                 }

@@ -51,6 +51,8 @@ pub enum DecodeErrorKind {
     ForbiddenChar(u32),
     #[error("malformed XML: {0}")]
     Syntax(String),
+    #[error("tag name {0} is not a valid XML name")]
+    BadTagName(String),
     #[error("missing MsgType")]
     MissingMsgType,
     #[error("unknown MsgType {0}")]

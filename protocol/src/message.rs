@@ -195,13 +195,18 @@ fn decode_fields(fields: &Fields<'_>) -> Result<Envelope, DecodeError> {
     let unknown = || UnknownMessage {
         msg_type: msg_type.to_owned(),
     };
-    let message = match msg_type.parse::<u32>() {
-        Ok(code) => match Message::decode_body(code, fields) {
+    // Digits only: `+1013` is not 1013 but an unknown MsgType.
+    let code = match msg_type.bytes().all(|b| b.is_ascii_digit()) {
+        true => msg_type.parse::<u32>().ok(),
+        false => None,
+    };
+    let message = match code {
+        Some(code) => match Message::decode_body(code, fields) {
             Some(Ok(m)) => m,
             Some(Err(kind)) => return Err(refuse(code, kind)),
             None => Message::Unknown(unknown()),
         },
-        Err(_) => Message::Unknown(unknown()),
+        None => Message::Unknown(unknown()),
     };
     Ok(Envelope { message, seq })
 }

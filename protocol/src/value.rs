@@ -65,7 +65,13 @@ macro_rules! int_value {
     ($($t:ty),*) => {$(
         impl FieldValue for $t {
             fn parse_text(text: &str) -> Result<Self, String> {
-                text.parse().map_err(|_| {
+                // Digits only (a `-` for signed types): Rust's parser also
+                // takes `+1`, which no client of the original sends.
+                let digits = text.strip_prefix('-').filter(|_| <$t>::MIN != 0).unwrap_or(text);
+                let plain = !digits.is_empty()
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && !(digits.len() < text.len() && digits.bytes().all(|b| b == b'0'));
+                plain.then(|| text.parse().ok()).flatten().ok_or_else(|| {
                     format!("expected a whole number from {} to {}", <$t>::MIN, <$t>::MAX)
                 })
             }

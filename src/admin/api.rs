@@ -10,7 +10,7 @@ use spcti_actors::router::{CrashActor, RestartActor};
 use spcti_actors::supervision::ListActors;
 use spcti_protocol::{Envelope, Message as Wire, to_json};
 
-use super::{Admin, error};
+use super::{Admin, error, resource};
 use crate::storage::directory::DirError;
 use crate::storage::query::{CallFilter, RecordingFilter};
 
@@ -421,11 +421,17 @@ macro_rules! crud {
                 Err(r) => r,
             }
         }
-        $cfg.route($base, web::get().to(list))
-            .route($base, web::post().to(create))
-            .route(concat!($base, "/{id}"), web::get().to(get))
-            .route(concat!($base, "/{id}"), web::put().to(update))
-            .route(concat!($base, "/{id}"), web::delete().to(delete));
+        $cfg.service(
+            resource($base, "GET, POST")
+                .route(web::get().to(list))
+                .route(web::post().to(create)),
+        )
+        .service(
+            resource(concat!($base, "/{id}"), "GET, PUT, DELETE")
+                .route(web::get().to(get))
+                .route(web::put().to(update))
+                .route(web::delete().to(delete)),
+        );
     }};
 }
 
@@ -447,23 +453,30 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// `/api/health` (public, registered before the guarded scope), and the
+/// `/api` scope: every route in it, and anything the router decodes into
+/// it (`/%61pi/...`), meets the token guard first.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/health", "GET").route(web::get().to(health)))
+        .service(web::scope("/api").configure(guarded));
+}
+
+fn guarded(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json_config())
         .app_data(query_config())
-        .route("/api/health", web::get().to(health))
-        .route("/api/openapi.json", web::get().to(openapi))
-        .route("/api/actors", web::get().to(actors))
-        .route("/api/actors/{path}/restart", web::post().to(restart))
-        .route("/api/actors/{path}/crash", web::post().to(crash))
-        .route("/api/agents", web::get().to(agents))
-        .route("/api/groups", web::get().to(groups))
-        .route("/api/channels", web::get().to(channels))
-        .route("/api/calls", web::get().to(calls))
-        .route("/api/recordings", web::get().to(recordings))
-        .route("/api/recordings/{id}/audio", web::get().to(audio));
+        .service(resource("/openapi.json", "GET").route(web::get().to(openapi)))
+        .service(resource("/actors", "GET").route(web::get().to(actors)))
+        .service(resource("/actors/{path}/restart", "POST").route(web::post().to(restart)))
+        .service(resource("/actors/{path}/crash", "POST").route(web::post().to(crash)))
+        .service(resource("/agents", "GET").route(web::get().to(agents)))
+        .service(resource("/groups", "GET").route(web::get().to(groups)))
+        .service(resource("/channels", "GET").route(web::get().to(channels)))
+        .service(resource("/calls", "GET").route(web::get().to(calls)))
+        .service(resource("/recordings", "GET").route(web::get().to(recordings)))
+        .service(resource("/recordings/{id}/audio", "GET").route(web::get().to(audio)));
     crud!(
         cfg,
-        "/api/customers",
+        "/customers",
         crate::storage::directory::CustomerIn,
         "customer",
         customers,
@@ -474,7 +487,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     crud!(
         cfg,
-        "/api/whitelist",
+        "/whitelist",
         crate::storage::directory::WhitelistIn,
         "whitelist entry",
         whitelist_entries,
@@ -485,7 +498,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     crud!(
         cfg,
-        "/api/sip-passwords",
+        "/sip-passwords",
         crate::storage::directory::SipPasswordIn,
         "SIP password",
         sip_passwords,

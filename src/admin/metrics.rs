@@ -226,6 +226,11 @@ async fn metrics(a: web::Data<Admin>) -> HttpResponse {
         .body(o)
 }
 
+/// `/metrics`, behind the token guard.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(metrics));
+    cfg.service(
+        super::resource("/metrics", "GET")
+            .wrap(actix_web::middleware::from_fn(super::require_token))
+            .route(web::get().to(metrics)),
+    );
 }

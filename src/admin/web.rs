@@ -29,16 +29,15 @@ fn page(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let html = "text/html; charset=utf-8";
     let js = "text/javascript; charset=utf-8";
-    cfg.route("/", web::get().to(page(INDEX, html)))
-        .route("/search", web::get().to(page(SEARCH, html)))
-        .route(
-            "/assets/spcti.css",
-            web::get().to(page(CSS, "text/css; charset=utf-8")),
-        )
-        .route("/assets/common.js", web::get().to(page(COMMON_JS, js)))
-        .route(
-            "/assets/wallboard.js",
-            web::get().to(page(WALLBOARD_JS, js)),
-        )
-        .route("/assets/search.js", web::get().to(page(SEARCH_JS, js)));
+    let css = "text/css; charset=utf-8";
+    for (path, body, ty) in [
+        ("/", INDEX, html),
+        ("/search", SEARCH, html),
+        ("/assets/spcti.css", CSS, css),
+        ("/assets/common.js", COMMON_JS, js),
+        ("/assets/wallboard.js", WALLBOARD_JS, js),
+        ("/assets/search.js", SEARCH_JS, js),
+    ] {
+        cfg.service(super::resource(path, "GET").route(web::get().to(page(body, ty))));
+    }
 }

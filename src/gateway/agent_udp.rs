@@ -1,21 +1,45 @@
 //! The agent UDP gateway (`[agent_udp] bind`): XML datagrams from agent
 //! desktop programs to the router, replies and events back.
 //!
-//! Every request gets exactly one reply; a datagram that cannot be read is
-//! answered with 9000 Result=0 and logged (truncated) with its sender. Each
-//! request is handled in its own task so one slow answer never stalls the
-//! socket for other clients.
+//! Datagrams from outside `[agent_udp] allow` are dropped unread and
+//! unanswered (counted). Every other request gets exactly one reply; a
+//! datagram that cannot be read is answered with 9000 Result=0 and logged
+//! (escaped, clipped, at most [`LOG_BURST`] lines per source per
+//! [`LOG_WINDOW`]) with its sender. Each request is handled in its own task
+//! so one slow answer never stalls the socket for other clients.
+//!
+//! A 1001 for an agent with `password_hash` is checked here, on a blocking
+//! thread, before the router sees it; 1031 is answered here once the router
+//! has said the sender may ask.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use spcti_actors::access::{Need, Networks};
 use spcti_actors::deps::SendToClient;
-use spcti_actors::router::{Answer, ClientRequest, Router};
+use spcti_actors::router::{Answer, Authorize, ClientRequest, Router};
 use spcti_protocol::reply::Ack;
-use spcti_protocol::{Direction, MAX_DATAGRAM, Message as Wire, TextEncoding, decode, encode_into};
+use spcti_protocol::{
+    Direction, MAX_DATAGRAM, Message as Wire, TextEncoding, WorkNo, decode, encode_into,
+};
 use tokio::net::UdpSocket;
+
+use crate::password::Lockout;
+
+/// What the gateway enforces before a request reaches the actors.
+pub struct Gate {
+    pub encoding: TextEncoding,
+    /// `[agent_udp] allow`.
+    pub allow: Networks,
+    /// `[[agent]] password_hash` by WorkNo.
+    pub passwords: HashMap<WorkNo, String>,
+    /// 1031's confinement.
+    pub phone: super::phone::Policy,
+}
 
 /// Sends events to clients on the gateway's socket.
 pub struct AgentUdp {
@@ -55,6 +79,50 @@ fn datagram(
 pub static RECEIVED: AtomicU64 = AtomicU64::new(0);
 pub static REFUSED: AtomicU64 = AtomicU64::new(0);
 pub static SENT: AtomicU64 = AtomicU64::new(0);
+/// Datagrams dropped unread: the sender is outside `[agent_udp] allow`.
+pub static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Log lines about bad datagrams left out by the per-source limit.
+pub static LOG_SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+
+/// Lines about bad datagrams one source may cause per [`LOG_WINDOW`].
+pub const LOG_BURST: u32 = 5;
+pub const LOG_WINDOW: Duration = Duration::from_secs(10);
+
+/// Limits log lines per source (sans-I/O: the caller passes the time).
+#[derive(Debug, Default)]
+pub struct LogLimit {
+    /// Source -> (window start, lines in it).
+    seen: HashMap<IpAddr, (Instant, u32)>,
+}
+
+/// What to do with one more line from a source.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LogVerdict {
+    Log,
+    /// Log, and say that the source's next lines in this window are left out.
+    LogLast,
+    Suppress,
+}
+
+impl LogLimit {
+    pub fn admit(&mut self, ip: IpAddr, now: Instant) -> LogVerdict {
+        // Bounded by the sources seen in the last window.
+        if self.seen.len() > 4096 {
+            self.seen
+                .retain(|_, (start, _)| now.saturating_duration_since(*start) < LOG_WINDOW);
+        }
+        let e = self.seen.entry(ip).or_insert((now, 0));
+        if now.saturating_duration_since(e.0) >= LOG_WINDOW {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        match e.1 {
+            n if n < LOG_BURST => LogVerdict::Log,
+            n if n == LOG_BURST => LogVerdict::LogLast,
+            _ => LogVerdict::Suppress,
+        }
+    }
+}
 
 /// An event for a client.
 impl Handler<SendToClient> for AgentUdp {
@@ -76,13 +144,45 @@ impl Handler<SendToClient> for AgentUdp {
     }
 }
 
-fn clip(data: &[u8]) -> String {
+/// A datagram for a log line: clipped, and escaped so that newlines and
+/// terminal escapes in it cannot forge or colour a line.
+pub fn clip(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(&data[..data.len().min(200)]);
+    let mut out: String = text.escape_debug().collect();
     if data.len() > 200 {
-        format!("{text}...")
-    } else {
-        text.into_owned()
+        out.push_str("...");
     }
+    out
+}
+
+/// The datagram that answers a request: the reply; if it does not fit, a
+/// refusal saying so; if not even that fits with the request's `Seq`, the
+/// refusal without it. A request never goes unanswered.
+pub fn answer_bytes(
+    message: &Wire,
+    seq: Option<&str>,
+    encoding: TextEncoding,
+    buf: &mut String,
+) -> Vec<u8> {
+    if let Some(b) = datagram(message, seq, encoding, buf) {
+        return b;
+    }
+    let code = message.msg_type();
+    let too_large = Ack::failed(
+        code,
+        None,
+        "the reply is too large for one datagram (8 KiB)",
+    );
+    if let Some(b) = datagram(&too_large.into(), seq, encoding, buf) {
+        return b;
+    }
+    let without_seq = Ack::failed(
+        code,
+        None,
+        "the reply is too large for one datagram (8 KiB), even without its data; Seq is too long to echo",
+    );
+    datagram(&without_seq.into(), None, encoding, buf)
+        .expect("a refusal without Seq is far below 8 KiB")
 }
 
 async fn reply(
@@ -93,18 +193,7 @@ async fn reply(
     encoding: TextEncoding,
 ) {
     let mut buf = String::with_capacity(256);
-    let bytes = match datagram(message, seq, encoding, &mut buf) {
-        Some(b) => b,
-        None => match datagram(
-            &Ack::failed(message.msg_type(), None, "reply too large for one datagram").into(),
-            seq,
-            encoding,
-            &mut buf,
-        ) {
-            Some(b) => b,
-            None => return,
-        },
-    };
+    let bytes = answer_bytes(message, seq, encoding, &mut buf);
     match socket.send_to(&bytes, to).await {
         Ok(_) => {
             SENT.fetch_add(1, Ordering::Relaxed);
@@ -113,7 +202,95 @@ async fn reply(
     }
 }
 
-async fn serve(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Router>) {
+/// Checks a 1001's password when its agent has one; `Err` is the refusal.
+async fn check_password(
+    gate: &Gate,
+    lockout: &Mutex<Lockout>,
+    from: SocketAddr,
+    login: &spcti_protocol::agent::Login,
+) -> Result<(), String> {
+    let Some(hash) = login.work_no.as_ref().and_then(|w| gate.passwords.get(w)) else {
+        return Ok(());
+    };
+    let now = Instant::now();
+    if let Err(left) = lockout.lock().expect("lockout lock").check(from.ip(), now) {
+        return Err(format!(
+            "too many wrong passwords from this address; try again in {left} s"
+        ));
+    }
+    let Some(given) = login.password.clone().filter(|p| !p.is_empty()) else {
+        return Err("this agent needs a Password".into());
+    };
+    let hash = hash.clone();
+    // argon2 is slow on purpose: never on the socket's or an actor's thread.
+    let ok = actix_web::rt::task::spawn_blocking(move || crate::password::verify(&hash, &given))
+        .await
+        .unwrap_or(false);
+    let mut lockout = lockout.lock().expect("lockout lock");
+    if ok {
+        lockout.succeeded(from.ip());
+        Ok(())
+    } else {
+        lockout.failed(from.ip(), Instant::now());
+        tracing::warn!(%from, work_no = %login.work_no.as_ref().map(|w| w.as_str()).unwrap_or(""), "wrong password");
+        Err("wrong password".into())
+    }
+}
+
+/// One request, answered.
+async fn handle(
+    socket: Arc<UdpSocket>,
+    gate: Arc<Gate>,
+    lockout: Arc<Mutex<Lockout>>,
+    router: Addr<Router>,
+    from: SocketAddr,
+    env: spcti_protocol::Envelope,
+) {
+    let encoding = gate.encoding;
+    let code = env.message.msg_type();
+    let seq = env.seq.clone();
+    let refuse = |why: String| Wire::from(Ack::failed(code, None, why));
+    if let Wire::Login(l) = &env.message {
+        if let Err(why) = check_password(&gate, &lockout, from, l).await {
+            let refusal = Ack::failed(code, Some(l.tel_num.clone()), why).into();
+            reply(&socket, from, &refusal, seq.as_deref(), encoding).await;
+            return;
+        }
+    }
+    // 1031 is an HTTP request to a phone: no actor is concerned, but the
+    // router decides who may ask.
+    if let Wire::PhoneControl(p) = env.message {
+        let allowed = router
+            .send(Authorize {
+                from,
+                need: Need::LoggedIn,
+            })
+            .await
+            .unwrap_or_else(|_| Err("server is shutting down".into()));
+        let answer = match allowed {
+            Ok(()) => super::phone::control(&gate.phone, p).await.into(),
+            Err(why) => refuse(why),
+        };
+        reply(&socket, from, &answer, seq.as_deref(), encoding).await;
+        return;
+    }
+    let answer: Answer = router
+        .send(ClientRequest {
+            from,
+            envelope: env,
+        })
+        .await
+        .unwrap_or_else(|_| refuse("server is shutting down".into()).into());
+    reply(&socket, from, &answer.reply, seq.as_deref(), encoding).await;
+    for then in &answer.then {
+        reply(&socket, from, then, None, encoding).await;
+    }
+}
+
+async fn serve(socket: Arc<UdpSocket>, gate: Arc<Gate>, router: Addr<Router>) {
+    let encoding = gate.encoding;
+    let lockout = Arc::new(Mutex::new(Lockout::default()));
+    let mut log_limit = LogLimit::default();
     // Larger than the protocol allows, so an oversized datagram is seen whole and refused.
     let mut buf = vec![0u8; 65_536];
     loop {
@@ -125,13 +302,30 @@ async fn serve(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Rout
                 continue;
             }
         };
+        if !gate.allow.contains(from.ip()) {
+            // Not read, not answered, not logged per datagram: a flood from
+            // outside costs a counter.
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         let data = &buf[..n];
         RECEIVED.fetch_add(1, Ordering::Relaxed);
         let env = match decode(data, encoding).and_then(|e| e.known()) {
             Ok(env) => env,
             Err(err) => {
                 REFUSED.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%from, reason = %err, datagram = %clip(data), "bad datagram");
+                match log_limit.admit(from.ip(), Instant::now()) {
+                    LogVerdict::Suppress => {
+                        LOG_SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+                    }
+                    verdict => {
+                        let reason = err.to_string().escape_debug().to_string();
+                        tracing::warn!(%from, %reason, datagram = %clip(data), "bad datagram");
+                        if verdict == LogVerdict::LogLast {
+                            tracing::warn!(%from, "more bad datagrams from this address are counted, not logged, for {} s", LOG_WINDOW.as_secs());
+                        }
+                    }
+                }
                 reply(
                     &socket,
                     from,
@@ -160,29 +354,14 @@ async fn serve(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Rout
             .await;
             continue;
         }
-        let (socket, router) = (socket.clone(), router.clone());
-        actix::spawn(async move {
-            let seq = env.seq.clone();
-            // 1031 is an HTTP request to a phone: no actor is concerned.
-            if let Wire::PhoneControl(p) = env.message {
-                let answer = super::phone::control(p).await.into();
-                reply(&socket, from, &answer, seq.as_deref(), encoding).await;
-                return;
-            }
-            let answer: Answer = router
-                .send(ClientRequest {
-                    from,
-                    envelope: env,
-                })
-                .await
-                .unwrap_or_else(|_| {
-                    Wire::from(Ack::failed(code, None, "server is shutting down")).into()
-                });
-            reply(&socket, from, &answer.reply, seq.as_deref(), encoding).await;
-            for then in &answer.then {
-                reply(&socket, from, then, None, encoding).await;
-            }
-        });
+        actix::spawn(handle(
+            socket.clone(),
+            gate.clone(),
+            lockout.clone(),
+            router.clone(),
+            from,
+            env,
+        ));
     }
 }
 
@@ -204,6 +383,58 @@ pub async fn bind(
 }
 
 /// Starts answering requests on a bound socket.
-pub fn listen(socket: Arc<UdpSocket>, encoding: TextEncoding, router: Addr<Router>) {
-    actix::spawn(serve(socket, encoding, router));
+pub fn listen(socket: Arc<UdpSocket>, gate: Gate, router: Addr<Router>) {
+    actix::spawn(serve(socket, Arc::new(gate), router));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_escaped_and_clipped() {
+        let forged = b"<a>\n2026-01-01T00:00:00Z INFO admin logged in\x1b[31m</a>";
+        let line = clip(forged);
+        assert!(!line.contains('\n') && !line.contains('\x1b'), "{line}");
+        assert!(clip(&[b'x'; 500]).ends_with("..."));
+    }
+
+    #[test]
+    fn five_lines_per_source_per_window() {
+        let mut l = LogLimit::default();
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let t0 = Instant::now();
+        let verdicts: Vec<_> = (0..7).map(|_| l.admit(a, t0)).collect();
+        assert_eq!(
+            verdicts[..4],
+            [
+                LogVerdict::Log,
+                LogVerdict::Log,
+                LogVerdict::Log,
+                LogVerdict::Log
+            ]
+        );
+        assert_eq!(verdicts[4], LogVerdict::LogLast);
+        assert_eq!(verdicts[5..], [LogVerdict::Suppress, LogVerdict::Suppress]);
+        assert_eq!(l.admit(b, t0), LogVerdict::Log);
+        assert_eq!(l.admit(a, t0 + LOG_WINDOW), LogVerdict::Log);
+    }
+
+    #[test]
+    fn a_reply_too_large_still_answers() {
+        let mut buf = String::new();
+        let ok = Wire::from(Ack::ok(1013, None));
+        let long_seq = "s".repeat(8180);
+        // Fits: the reply itself.
+        let b = answer_bytes(&ok, Some("1"), TextEncoding::Utf8, &mut buf);
+        assert!(String::from_utf8(b).unwrap().contains("<Seq>1</Seq>"));
+        // The Seq alone is too long to echo: answered without it.
+        let b = answer_bytes(&ok, Some(&long_seq), TextEncoding::Utf8, &mut buf);
+        let text = String::from_utf8(b).unwrap();
+        assert!(text.len() <= MAX_DATAGRAM);
+        assert!(
+            !text.contains("<Seq>") && text.contains("too long to echo"),
+            "{text}"
+        );
+    }
 }

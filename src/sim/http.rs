@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::admin::resource;
 use actix::Addr;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -89,72 +90,72 @@ macro_rules! try_http {
     };
 }
 
-/// Registers the routes.
+/// Registers the routes: the `/sim` scope, behind the admin token when
+/// one is set (the outside world's controls are as powerful as the API).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/sim/calls",
-        web::post().to(
-            |sim: web::Data<Addr<SimSwitch>>, b: web::Bytes| async move {
-                let NewCall { caller, callee } = try_http!(body(&b));
-                act(&sim, SimAction::NewCall { caller, callee }).await
-            },
+    cfg.service(
+        web::scope("/sim")
+            .wrap(actix_web::middleware::from_fn(crate::admin::require_token))
+            .configure(sim_routes),
+    );
+}
+
+fn sim_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/calls", "POST").route(web::post().to(
+        |sim: web::Data<Addr<SimSwitch>>, b: web::Bytes| async move {
+            let NewCall { caller, callee } = try_http!(body(&b));
+            act(&sim, SimAction::NewCall { caller, callee }).await
+        },
+    )))
+    .service(
+        resource("/channels", "GET").route(
+            web::get().to(|sim: web::Data<Addr<SimSwitch>>| async move {
+                act(&sim, SimAction::List).await
+            }),
         ),
     )
-    .route(
-        "/sim/channels",
-        web::get()
-            .to(|sim: web::Data<Addr<SimSwitch>>| async move { act(&sim, SimAction::List).await }),
-    )
-    .route(
-        "/sim/channels/{ch}",
-        web::get().to(
-            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
-                let ch = try_http!(ch_of(&p));
-                act(&sim, SimAction::Get { ch }).await
-            },
-        ),
-    )
-    .route(
-        "/sim/channels/{ch}/dtmf",
-        web::post().to(
+    .service(resource("/channels/{ch}", "GET").route(web::get().to(
+        |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
+            let ch = try_http!(ch_of(&p));
+            act(&sim, SimAction::Get { ch }).await
+        },
+    )))
+    .service(
+        resource("/channels/{ch}/dtmf", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>, b: web::Bytes| async move {
                 let ch = try_http!(ch_of(&p));
                 let Digits { digits } = try_http!(body(&b));
                 act(&sim, SimAction::Dtmf { ch, digits }).await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/channels/{ch}/hangup",
-        web::post().to(
+    .service(
+        resource("/channels/{ch}/hangup", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
                 let ch = try_http!(ch_of(&p));
                 act(&sim, SimAction::Hangup { ch }).await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/channels/{ch}/answer",
-        web::post().to(
+    .service(
+        resource("/channels/{ch}/answer", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
                 let ch = try_http!(ch_of(&p));
                 act(&sim, SimAction::Answer { ch }).await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/channels/{ch}/reject",
-        web::post().to(
+    .service(
+        resource("/channels/{ch}/reject", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>, b: web::Bytes| async move {
                 let ch = try_http!(ch_of(&p));
                 let Reject { cause } = try_http!(body(&b));
                 act(&sim, SimAction::Reject { ch, cause }).await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/extensions/{ext}/offhook",
-        web::post().to(
+    .service(
+        resource("/extensions/{ext}/offhook", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
                 act(
                     &sim,
@@ -164,11 +165,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/extensions/{ext}/onhook",
-        web::post().to(
+    .service(
+        resource("/extensions/{ext}/onhook", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
                 act(
                     &sim,
@@ -178,11 +178,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/extensions/{ext}/flash",
-        web::post().to(
+    .service(
+        resource("/extensions/{ext}/flash", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
                 act(
                     &sim,
@@ -192,11 +191,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/extensions/{ext}/dial",
-        web::post().to(
+    .service(
+        resource("/extensions/{ext}/dial", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>, b: web::Bytes| async move {
                 let Digits { digits } = try_http!(body(&b));
                 act(
@@ -208,11 +206,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .await
             },
-        ),
+        )),
     )
-    .route(
-        "/sim/clock/advance",
-        web::post().to(|clock: web::Data<Clock>, b: web::Bytes| async move {
+    .service(resource("/clock/advance", "POST").route(web::post().to(
+        |clock: web::Data<Clock>, b: web::Bytes| async move {
             let Advance { ms } = try_http!(body(&b));
             if !clock.is_manual() {
                 return error(
@@ -223,6 +220,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             let fired = clock.advance(Duration::from_millis(ms));
             HttpResponse::Ok()
                 .json(json!({ "fired": fired, "now_ms": clock.now().as_millis() as u64 }))
-        }),
-    );
+        },
+    )));
 }

@@ -201,10 +201,25 @@ impl Server {
     /// An HTTP request to the admin port: (status, JSON body or Null).
     pub fn http(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let url = format!("http://{}{}", self.admin, path);
+        // With a token set, /sim needs it as /api does.
+        let auth = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "SPCTI_ADMIN__TOKEN")
+            .map(|(_, t)| format!("Bearer {t}"))
+            .unwrap_or_default();
         let resp = match (method, body) {
-            ("GET", _) => self.http.get(&url).call(),
-            ("POST", Some(b)) => self.http.post(&url).send_json(b),
-            ("POST", None) => self.http.post(&url).send_empty(),
+            ("GET", _) => self.http.get(&url).header("Authorization", &auth).call(),
+            ("POST", Some(b)) => self
+                .http
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            ("POST", None) => self
+                .http
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_empty(),
             _ => unreachable!(),
         };
         let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));

@@ -150,13 +150,15 @@ pub fn all() -> Vec<(u32, BoxedStrategy<Message>)> {
                 tel(),
                 of(work()),
                 proptest::collection::vec(group(), 0..4),
+                of(text1()),
                 of(text1())
             )
-                .prop_map(|(tel_num, work_no, g, show_state)| Login {
+                .prop_map(|(tel_num, work_no, g, show_state, password)| Login {
                     tel_num,
                     work_no,
                     groups: GroupList(g),
-                    show_state
+                    show_state,
+                    password
                 })
         ),
         strat!(
