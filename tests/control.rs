@@ -285,7 +285,7 @@ fn a_udp_monitor_platform_gets_a_snapshot_then_every_change() {
     let platform = UdpSocket::bind("127.0.0.1:0").unwrap();
     platform.set_read_timeout(Some(PROMPT)).unwrap();
     let port = platform.local_addr().unwrap().port();
-    let mut client = Client::new(&server);
+    let mut client = Client::operator(&server, "8005", "9005");
     client.send(&format!(
         "<MsgType>1015</MsgType><IP>127.0.0.1</IP><Port>{port}</Port>"
     ));
@@ -312,8 +312,9 @@ fn a_udp_monitor_platform_gets_a_snapshot_then_every_change() {
         (Some("ivr"), Some(guid.as_str()))
     );
 
+    // Platforms only where agent clients may be ([agent_udp] allow).
     client.send("<MsgType>1015</MsgType><IP>0.0.0.0</IP><Port>9</Port>");
-    assert_eq!(client.expect("90991")["MAC"], "0");
+    assert_refused(&client.expect("9000"), "outside the networks");
 }
 
 #[test]
@@ -365,7 +366,7 @@ fn a_supervisor_force_hangs_up_an_agents_call() {
 #[test]
 fn force_release_of_a_channel() {
     let server = Server::start();
-    let mut op = Client::new(&server);
+    let mut op = Client::operator(&server, "8005", "9005");
     let (trunk, guid) = server.call("13800138000", "4008001234");
     server.wait_channel(trunk, "in the IVR", |c| c["playing"] == "welcome");
     op.request_ok(&format!("<MsgType>1027</MsgType><ChNum>{trunk}</ChNum>"));
@@ -403,15 +404,10 @@ fn data_exchange_reaches_the_target_agent() {
         (m["From"].as_str(), m["Data"].as_str()),
         (Some("8002"), Some("order 42 & more"))
     );
-    // From another system: From is its address.
-    let mut crm = Client::new(&server);
+    // From another system, which speaks through a seat of its own.
+    let mut crm = Client::operator(&server, "8003", "9003");
     crm.request_ok("<MsgType>1026</MsgType><Target>8002</Target><Data>x</Data>");
-    assert!(
-        b.expect("6026")["From"]
-            .as_str()
-            .unwrap()
-            .starts_with("127.0.0.1:")
-    );
+    assert_eq!(b.expect("6026")["From"], "8003");
     crm.send("<MsgType>1026</MsgType><Target>ch:1</Target><Data>x</Data>");
     assert_refused(&crm.expect("9000"), "flows");
     crm.send("<MsgType>1026</MsgType><Target>8005</Target><Data>x</Data>");
@@ -446,8 +442,12 @@ fn phone(status: u16) -> (String, mpsc::Receiver<String>) {
 
 #[test]
 fn phone_control_forwards_the_key_with_basic_auth() {
-    let server = Server::start();
-    let mut c = Client::new(&server);
+    // The test's phones are on this machine.
+    let server = Server::with_config(
+        support::DEFAULT_CONFIG,
+        &[("SPCTI_PHONE__ALLOW", "127.0.0.1")],
+    );
+    let mut c = Client::operator(&server, "8005", "9005");
     let (addr, head) = phone(200);
     let r = c.request_ok(&format!(
         "<MsgType>1031</MsgType><PhoneIP>{addr}</PhoneIP><Key>number=1002</Key><OutgoingUri>sip:1002@pbx</OutgoingUri>"
@@ -478,7 +478,7 @@ fn phone_control_forwards_the_key_with_basic_auth() {
     );
 
     c.send("<MsgType>1031</MsgType><PhoneIP>127.0.0.1/evil</PhoneIP><Key>OFFHOOK</Key>");
-    assert_refused(&c.expect("9000"), "not a host");
+    assert_refused(&c.expect("9000"), "not an IP address");
     // Nothing listens there.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()

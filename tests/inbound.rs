@@ -282,7 +282,8 @@ fn abandoned_calls_are_logged_with_their_tellmsg() {
 #[test]
 fn bad_datagrams_get_9000_and_the_server_keeps_working() {
     let server = Server::start();
-    let mut c = Client::new(&server);
+    // Logged in: requests not built yet say so (to anyone else, "log in").
+    let mut c = Client::operator(&server, "8005", "9005");
     let cases: &[(&[u8], &str, &str)] = &[
         (b"garbage", "0", "text outside any element"),
         (b"<MsgType>1001</MsgType>", "1001", "missing TelNum"),

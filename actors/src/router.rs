@@ -403,12 +403,31 @@ impl Router {
                     };
                     return Routed::Reply(Box::new(offline.into()));
                 }
-                (_, denied) => {
+                (msg, denied) => {
                     let tel = match &need {
                         Need::OwnSeat(t) | Need::Supervisor { own: Some(t) } => Some(t),
                         _ => None,
                     };
-                    return fail(tel, denied.to_string());
+                    let seat = tel.and_then(|t| self.deps.topo().seats.get(t).copied());
+                    let why = match (&denied, seat) {
+                        (Denied::SeatNotLoggedIn(t), None) => {
+                            format!("{t} is not a seat extension")
+                        }
+                        _ => denied.to_string(),
+                    };
+                    // 9040 names the requester's channel: without a seat, a 9000.
+                    if let (Wire::PickUp(_), Some(ch_num)) = (msg, seat) {
+                        return Routed::Reply(Box::new(
+                            PickUpResult {
+                                ch_num,
+                                result_ch: ResultCh(None),
+                                result_str: why,
+                                in_call_num: String::new(),
+                            }
+                            .into(),
+                        ));
+                    }
+                    return fail(tel, why);
                 }
             }
         }

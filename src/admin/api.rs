@@ -458,7 +458,11 @@ pub fn query_config() -> web::QueryConfig {
 /// it (`/%61pi/...`), meets the token guard first.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/health", "GET").route(web::get().to(health)))
-        .service(web::scope("/api").configure(guarded));
+        .service(
+            web::scope("/api")
+                .wrap(actix_web::middleware::from_fn(super::require_token))
+                .configure(guarded),
+        );
 }
 
 fn guarded(cfg: &mut web::ServiceConfig) {

@@ -434,6 +434,15 @@ impl Client {
         c
     }
 
+    /// A client logged in and busy (takes no calls): a supervisor's desk or
+    /// another system speaking through a seat of its own.
+    pub fn operator(server: &Server, tel: &str, work_no: &str) -> Client {
+        let mut c = Client::login(server, tel, work_no);
+        c.request_ok(&format!("<MsgType>1002</MsgType><TelNum>{tel}</TelNum>"));
+        c.expect_state("busy");
+        c
+    }
+
     /// Every message that arrives within `quiet` of the last one (or of now).
     pub fn drain(&mut self, quiet: Duration) -> Vec<Value> {
         self.socket.set_read_timeout(Some(quiet)).unwrap();
