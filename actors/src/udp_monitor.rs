@@ -20,6 +20,11 @@ use crate::deps::{Deps, SendToClient};
 /// How many platforms may be set at once.
 pub const MAX_PLATFORMS: usize = 32;
 
+/// A platform set again gets a fresh snapshot at most this often: one small
+/// request must not make the server send a whole floor's worth of
+/// datagrams again and again (amplification).
+pub const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 // ---- messages -------------------------------------------------------------
 
 /// Add a platform; answers whether it was accepted (90991 MAC).
@@ -43,6 +48,8 @@ struct Resync;
 pub struct UdpMonitor {
     deps: Deps,
     platforms: Vec<SocketAddr>,
+    /// When each platform last got a snapshot.
+    snapshots: std::collections::HashMap<SocketAddr, crate::clock::Mono>,
 }
 
 impl UdpMonitor {
@@ -50,6 +57,7 @@ impl UdpMonitor {
         UdpMonitor {
             deps,
             platforms: Vec::new(),
+            snapshots: Default::default(),
         }
     }
 
@@ -109,7 +117,15 @@ impl Handler<AddPlatform> for UdpMonitor {
             self.platforms.push(to);
             tracing::info!(platform = %to, "UDP monitor platform set");
         }
-        self.snapshot_to(to);
+        let now = self.deps.clock.now();
+        let due = self
+            .snapshots
+            .get(&to)
+            .is_none_or(|at| now.saturating_sub(*at) >= SNAPSHOT_EVERY);
+        if due {
+            self.snapshots.insert(to, now);
+            self.snapshot_to(to);
+        }
         Ok(())
     }
 }

@@ -197,6 +197,29 @@ async fn metrics(a: web::Data<Admin>) -> HttpResponse {
 
     family(
         &mut o,
+        "spcti_agent_udp_dropped_total",
+        "counter",
+        "Agent UDP datagrams dropped unread: the sender is outside [agent_udp] allow.",
+    );
+    let _ = writeln!(
+        o,
+        "spcti_agent_udp_dropped_total {}",
+        agent_udp::DROPPED.load(Ordering::Relaxed)
+    );
+    family(
+        &mut o,
+        "spcti_agent_udp_log_suppressed_total",
+        "counter",
+        "Log lines about bad agent datagrams left out by the per-source limit.",
+    );
+    let _ = writeln!(
+        o,
+        "spcti_agent_udp_log_suppressed_total {}",
+        agent_udp::LOG_SUPPRESSED.load(Ordering::Relaxed)
+    );
+
+    family(
+        &mut o,
         "spcti_monitor_watchers",
         "gauge",
         "WebSocket monitor connections.",

@@ -322,7 +322,7 @@ async fn serve(socket: Arc<UdpSocket>, gate: Arc<Gate>, router: Addr<Router>) {
                         let reason = err.to_string().escape_debug().to_string();
                         tracing::warn!(%from, %reason, datagram = %clip(data), "bad datagram");
                         if verdict == LogVerdict::LogLast {
-                            tracing::warn!(%from, "more bad datagrams from this address are counted, not logged, for {} s", LOG_WINDOW.as_secs());
+                            tracing::warn!(%from, "further unreadable datagrams from this address are counted, not logged, for {} s", LOG_WINDOW.as_secs());
                         }
                     }
                 }

@@ -232,6 +232,27 @@ impl Server {
         self.http("POST", path, Some(body))
     }
 
+    /// One sample of `/metrics` (the token sent if one is set).
+    pub fn metric(&self, name: &str) -> f64 {
+        let url = format!("http://{}/metrics", self.admin);
+        let auth = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "SPCTI_ADMIN__TOKEN")
+            .map(|(_, t)| format!("Bearer {t}"))
+            .unwrap_or_default();
+        let mut resp = self
+            .http
+            .get(&url)
+            .header("Authorization", &auth)
+            .call()
+            .unwrap();
+        let text = resp.body_mut().read_to_string().unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+    }
+
     /// Asserts a 204 from a `/sim` action.
     pub fn act(&self, path: &str, body: Option<Value>) {
         let (status, b) = self.http("POST", path, body);
@@ -365,7 +386,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(server: &Server) -> Client {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        Client::from_ip(server, "127.0.0.1")
+    }
+
+    /// A client on another loopback address (another desk on the LAN).
+    pub fn from_ip(server: &Server, ip: &str) -> Client {
+        let socket = UdpSocket::bind((ip, 0)).unwrap();
         socket.connect(server.agent_udp).unwrap();
         socket.set_read_timeout(Some(PROMPT)).unwrap();
         Client {
@@ -405,6 +431,15 @@ impl Client {
             }
             self.pending.push(m);
         }
+    }
+
+    /// [`Client::expect`] with a longer wait (for answers that take a
+    /// real-time timeout, such as a phone that never answers).
+    pub fn expect_within(&mut self, msg_type: &str, wait: Duration) -> Value {
+        self.socket.set_read_timeout(Some(wait)).unwrap();
+        let m = self.expect(msg_type);
+        self.socket.set_read_timeout(Some(PROMPT)).unwrap();
+        m
     }
 
     /// Expects a 6001 with this AgentState.
