@@ -158,20 +158,51 @@ async fn channels(a: Data) -> HttpResponse {
 }
 
 /// A UTC time given as `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]` or with a `T`.
+/// A search bound: `YYYY-MM-DD[ HH:MM[:SS]]` (or `T` between), the shape
+/// `docs/openapi.json` gives. A day past the month's end counts on into
+/// the next month (`2026-11-31` is 1 December), as the calendar-free
+/// pattern of the document allows it.
 fn parse_time(key: &str, v: &str) -> Result<NaiveDateTime, HttpResponse> {
-    let v = v.trim().replace('T', " ");
-    NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(&v, "%Y-%m-%d %H:%M"))
-        .or_else(|_| {
-            NaiveDate::parse_from_str(&v, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        })
-        .map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                format!("{key}={v}: expected a UTC time like 2026-11-24 or 2026-11-24 09:30:00"),
-            )
-        })
+    let bad = || {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("{key}={v}: expected a UTC time like 2026-11-24 or 2026-11-24 09:30:00"),
+        )
+    };
+    let (date, time) = match v.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (v, None),
+    };
+    let num = |s: &str, len: usize| -> Option<u32> {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let mut ymd = date.split('-');
+    let (Some(y), Some(m), Some(d), None) = (ymd.next(), ymd.next(), ymd.next(), ymd.next()) else {
+        return Err(bad());
+    };
+    let (Some(y), Some(m), Some(d)) = (num(y, 4), num(m, 2), num(d, 2)) else {
+        return Err(bad());
+    };
+    if !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    let day = NaiveDate::from_ymd_opt(y as i32, m, 1)
+        .and_then(|first| first.checked_add_days(chrono::Days::new(u64::from(d - 1))))
+        .ok_or_else(bad)?;
+    let (h, min, sec) = match time {
+        None => (Some(0), Some(0), Some(0)),
+        Some(t) => match t.split(':').collect::<Vec<_>>().as_slice() {
+            [h, m] => (num(h, 2), num(m, 2), Some(0)),
+            [h, m, s] => (num(h, 2), num(m, 2), num(s, 2)),
+            _ => return Err(bad()),
+        },
+    };
+    let (Some(h), Some(min), Some(sec)) = (h, min, sec) else {
+        return Err(bad());
+    };
+    day.and_hms_opt(h, min, sec).ok_or_else(bad)
 }
 
 #[derive(Deserialize)]
@@ -190,7 +221,24 @@ struct Parsed {
     page: Option<u32>,
 }
 
+/// The largest page asked for (`docs/openapi.json`).
+const MAX_PAGE: u32 = 100_000;
+/// The longest search term.
+const MAX_TERM: usize = 64;
+
 fn parse_search(q: &Search) -> Result<Parsed, HttpResponse> {
+    for (key, term) in [
+        ("caller", &q.caller),
+        ("callee", &q.callee),
+        ("agent", &q.agent),
+    ] {
+        if term.as_ref().is_some_and(|t| t.chars().count() > MAX_TERM) {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("{key} is longer than {MAX_TERM} characters"),
+            ));
+        }
+    }
     let from = q
         .from
         .as_deref()
@@ -202,14 +250,16 @@ fn parse_search(q: &Search) -> Result<Parsed, HttpResponse> {
             .filter(|s| !s.is_empty())
             .map(|v| parse_time("to", v))
             .transpose()?;
-    let page = match q.page.as_deref().filter(|s| !s.is_empty()) {
+    // An empty `page=` is no number: refused like any other (the schema's
+    // integer), unlike empty search terms, which mean "any".
+    let page = match q.page.as_deref() {
         None => None,
-        Some(p) => match p.parse::<u32>() {
-            Ok(n) if n >= 1 => Some(n),
+        Some(p) => match digits(p).and_then(|p| p.parse::<u32>().ok()).ok_or(()) {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Some(n),
             _ => {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
-                    format!("page={p}: expected a page number from 1"),
+                    format!("page={p}: expected a page number from 1 to {MAX_PAGE}"),
                 ));
             }
         },
@@ -291,12 +341,17 @@ async fn recordings(a: Data, q: web::Query<Search>) -> HttpResponse {
     }
 }
 
+/// Plain decimal digits only (Rust's parser also takes `+5`).
+fn digits(text: &str) -> Option<&str> {
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())).then_some(text)
+}
+
 fn parse_id(id: &str) -> Result<i32, HttpResponse> {
-    match id.parse::<i32>() {
+    match digits(id).and_then(|d| d.parse::<i32>().ok()).ok_or(()) {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(error(
             StatusCode::BAD_REQUEST,
-            format!("{id:?} is not an id (a number from 1)"),
+            format!("{id:?} is not an id (a number from 1 to 2147483647)"),
         )),
     }
 }
@@ -511,4 +566,45 @@ fn guarded(cfg: &mut web::ServiceConfig) {
         update_sip_password,
         delete_sip_password
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(v: &str) -> Option<String> {
+        parse_time("from", v).ok().map(|t| t.to_string())
+    }
+
+    #[test]
+    fn search_bounds_take_the_documented_shape_only() {
+        assert_eq!(t("2026-11-24").as_deref(), Some("2026-11-24 00:00:00"));
+        assert_eq!(
+            t("2026-11-24 09:30").as_deref(),
+            Some("2026-11-24 09:30:00")
+        );
+        assert_eq!(
+            t("2026-11-24T09:30:05").as_deref(),
+            Some("2026-11-24 09:30:05")
+        );
+        // Past the month's end: on into the next month.
+        assert_eq!(t("2026-11-31").as_deref(), Some("2026-12-01 00:00:00"));
+        assert_eq!(t("2026-02-30").as_deref(), Some("2026-03-02 00:00:00"));
+        for bad in [
+            "",
+            "2026-1-24",
+            "2026-11-24 9:30",
+            "2026-11-32",
+            "2026-00-10",
+            "2026-13-01",
+            "2026-11-24 24:00",
+            "2026-11-24 09:60",
+            " 2026-11-24",
+            "+2026-11-24",
+            "2026-11-24 09",
+        ] {
+            assert_eq!(t(bad), None, "{bad:?}");
+        }
+        assert!(digits("+5").is_none() && digits("").is_none() && digits("12").is_some());
+    }
 }

@@ -30,8 +30,16 @@ fn db_err(what: &str, e: diesel::result::Error) -> DirError {
     }
 }
 
+/// Blank as `docs/openapi.json` says it: only space, tab, CR, LF, FF and VT
+/// (the schema's pattern and the server must agree exactly).
+fn blank(value: &str) -> bool {
+    value
+        .chars()
+        .all(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'))
+}
+
 fn check(field: &str, value: &str, max: usize, required: bool) -> Result<(), DirError> {
-    if required && value.trim().is_empty() {
+    if required && blank(value) {
         return Err(DirError::Invalid(format!("{field} is required")));
     }
     if value.chars().count() > max {
