@@ -59,6 +59,8 @@ where
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
+    #[serde(deserialize_with = "from_str")]
+    pub clock: ClockMode,
 }
 
 /// A list of networks: CIDRs or bare addresses.
@@ -253,11 +255,10 @@ pub struct SimConfig {
     pub extensions: Extensions,
     pub answer_delay_ms: u64,
     pub prompt_dir: PathBuf,
-    #[serde(deserialize_with = "from_str")]
-    pub clock: ClockMode,
 }
 
-/// `[sim] clock`
+/// `[server] clock`: the whole server's time (the actors' timers, prompts,
+/// recordings), whatever the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockMode {
     Real,

@@ -20,7 +20,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{ClockMode, Config, Driver};
 use crate::sim::wav::Prompts;
-use crate::sim::{SetEventSink, SimSwitch};
+use crate::sim::{SimDriver, SimSwitch};
+use crate::switch::SwitchDriver;
 
 /// Sets up logging from `RUST_LOG` (default `info`).
 pub fn init_logging() {
@@ -89,7 +90,8 @@ pub use crate::admin::Bound;
 pub struct Running {
     pub bound: Bound,
     pub clock: Clock,
-    pub sim: Addr<SimSwitch>,
+    /// The simulated switch, when it is the driver.
+    pub sim: Option<Addr<SimSwitch>>,
     pub router: Addr<Router>,
     pub registry: Addr<Registry>,
     pub monitor: spcti_actors::monitor::MonitorHub,
@@ -101,15 +103,10 @@ pub struct Running {
 
 /// Builds the actor tree and opens every socket. Must run inside an actix system.
 pub async fn start(config: Config) -> Result<Running, String> {
-    if config.switch.driver != Driver::Sim {
-        return Err(
-            "switch.driver = \"sip\" is not supported by this build yet; use \"sim\"".into(),
-        );
-    }
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("cannot create server.data_dir {}: {e}", data_dir.display()))?;
-    let clock = match config.sim.clock {
+    let clock = match config.server.clock {
         ClockMode::Real => Clock::real(),
         ClockMode::Manual => Clock::manual(),
     };
@@ -140,21 +137,13 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .await
             .map_err(|e| format!("cannot bind agent_udp.bind {}: {e}", config.agent_udp.bind))?;
 
-    let sim = SimSwitch::new(
-        config.sim.trunks,
-        &config.sim.extensions.0,
-        clock.clone(),
-        Prompts::load(&config.sim.prompt_dir),
-        data_dir.join("recordings"),
-        Duration::from_millis(config.sim.answer_delay_ms),
-    );
-    let descs = sim.descriptors();
-    let sim = sim.start();
+    let (driver, sim) = driver(&config, &clock, &data_dir)?;
+    let descs = driver.channels();
 
     let topology = Arc::new(OnceLock::new());
     let deps = Deps {
         clock: clock.clone(),
-        switch: sim.clone().recipient(),
+        switch: driver.commands(),
         store,
         client: agent_udp.recipient(),
         registry: registry.clone(),
@@ -171,7 +160,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     // in parallel with other calls'.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
-    let channels = descs
+    let channels: Vec<Addr<ChannelActor>> = descs
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -181,6 +170,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
             })
         })
         .collect();
+    // Switch events go straight to their channel's actor.
+    let sink = spcti_actors::switch::EventSink::new(
+        channels.iter().map(|c| c.clone().recipient()).collect(),
+    );
     let groups = config
         .groups
         .iter()
@@ -210,7 +203,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             router: router.clone(),
         })
         .map_err(|_| "topology set twice")?;
-    sim.do_send(SetEventSink(router.clone().recipient()));
+    driver.connect(sink);
     let own_ports = Arc::new(OnceLock::new());
     let gate = crate::gateway::agent_udp::Gate {
         encoding: config.agent_udp.encoding,
@@ -235,9 +228,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     .map_err(|e| format!("cannot bind monitor.bind {}: {e}", config.monitor.bind))?;
     actix_web::rt::spawn(monitor_server);
 
-    let (sim_data, clock_data) = (web::Data::new(sim.clone()), web::Data::new(clock.clone()));
     let bound_cell = Arc::new(OnceLock::<Bound>::new());
-    let driver = config.switch.driver;
     let admin = web::Data::new(crate::admin::Admin {
         router: router.clone(),
         registry: registry.clone(),
@@ -252,16 +243,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
     });
     let http = HttpServer::new(move || {
         App::new()
-            .app_data(sim_data.clone())
-            .app_data(clock_data.clone())
             .app_data(admin.clone())
-            // The outside world's controls exist only on the simulated
-            // switch (and behind the token, like the API).
-            .configure(|cfg| {
-                if driver == Driver::Sim {
-                    crate::sim::http::routes(cfg)
-                }
-            })
+            // The driver's own routes (the sim's /sim), only while it runs.
+            .configure(|cfg| driver.routes(cfg))
             .configure(crate::admin::routes)
             .default_service(web::to(crate::admin::not_found))
     })
@@ -295,6 +279,32 @@ pub async fn start(config: Config) -> Result<Running, String> {
         spool,
         db_status,
     })
+}
+
+/// Starts the switch driver `[switch] driver` names; the sim's address too,
+/// when it is the sim (tests and benches drive it directly).
+fn driver(
+    config: &Config,
+    clock: &Clock,
+    data_dir: &std::path::Path,
+) -> Result<(Arc<dyn SwitchDriver>, Option<Addr<SimSwitch>>), String> {
+    match config.switch.driver {
+        Driver::Sim => {
+            let sim = SimDriver::start(SimSwitch::new(
+                config.sim.trunks,
+                &config.sim.extensions.0,
+                clock.clone(),
+                Prompts::load(&config.sim.prompt_dir),
+                data_dir.join("recordings"),
+                Duration::from_millis(config.sim.answer_delay_ms),
+            ));
+            let addr = sim.addr.clone();
+            Ok((Arc::new(sim), Some(addr)))
+        }
+        Driver::Sip => {
+            Err("switch.driver = \"sip\" is not supported by this build yet; use \"sim\"".into())
+        }
+    }
 }
 
 /// How long a graceful stop waits for the database to take the spool.

@@ -200,7 +200,7 @@ fn a_seat_answers_only_to_the_address_it_logged_in_from() {
     // A 1001 from the new address takes the seat over: the old client is
     // told it is offline, the new one learns the seat's state.
     b.request_ok("<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>");
-    assert_eq!(b.expect("6001")["AgentState"], "ready");
+    b.expect_state("ready");
     a.expect_state("offline");
     a.send("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
     assert_refused(&a.expect("9000"), "logged in from another address");

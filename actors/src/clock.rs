@@ -2,7 +2,7 @@
 //!
 //! Every protocol timer (ring timeout, prompt length, heartbeat, wrap-up)
 //! sleeps on a [`Clock`]. In production it is tokio's clock (which tests
-//! in-process can pause). With `[sim] clock = "manual"` nothing moves until
+//! in-process can pause). With `[server] clock = "manual"` nothing moves until
 //! [`Clock::advance`] is called, so end-to-end tests of a 45-second ring
 //! timeout take no time and never race the wall clock.
 

@@ -1,6 +1,7 @@
-//! `Router`: maps switch events onto channel actors and client requests onto
-//! agent actors (creating an agent's actor at its first login), and carries
-//! seat feature codes to the actors they concern.
+//! `Router`: maps client requests onto agent actors (creating an agent's
+//! actor at its first login), checks who may ask what (`access`), and
+//! carries seat feature codes to the actors they concern. Switch events do
+//! not pass through it: the driver delivers them to their channel's actor.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,7 +25,6 @@ use crate::deps::{Deps, SendToClient};
 use crate::outbound::Origin;
 use crate::seat::Feature;
 use crate::supervision::{Restart, announce, contain, restart_now};
-use crate::switch::SwitchEvent;
 use crate::udp_monitor::{AddPlatform, UdpMonitor};
 
 // ---- messages -------------------------------------------------------------
@@ -899,17 +899,6 @@ impl Actor for Router {
 }
 
 impl Supervised for Router {}
-
-/// Switch events go to their channel.
-impl Handler<SwitchEvent> for Router {
-    type Result = ();
-    fn handle(&mut self, ev: SwitchEvent, _: &mut Context<Self>) {
-        match self.deps.channel(ev.ch()) {
-            Some(ch) => ch.do_send(ev),
-            None => tracing::warn!(ch = %ev.ch(), "event for an unknown channel"),
-        }
-    }
-}
 
 /// Client requests go to their agent.
 impl Handler<ClientRequest> for Router {

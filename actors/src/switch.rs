@@ -106,6 +106,35 @@ impl SwitchEvent {
     }
 }
 
+/// Where a driver sends its events: each one straight to the actor of its
+/// channel (no central mailbox on the way; architecture.md, "the shape").
+#[derive(Clone)]
+pub struct EventSink {
+    /// Indexed by channel number.
+    channels: std::sync::Arc<Vec<Recipient<SwitchEvent>>>,
+}
+
+impl EventSink {
+    pub fn new(channels: Vec<Recipient<SwitchEvent>>) -> Self {
+        EventSink {
+            channels: std::sync::Arc::new(channels),
+        }
+    }
+
+    /// Delivers `ev` to its channel's actor.
+    pub fn deliver(&self, ev: SwitchEvent) {
+        match self.channels.get(ev.ch().0 as usize) {
+            Some(actor) => actor.do_send(ev),
+            None => tracing::warn!(ch = %ev.ch(), "event for a channel no actor hosts"),
+        }
+    }
+}
+
+/// Connects a driver to the actors once they exist.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetEventSink(pub EventSink);
+
 /// Something an actor asks the switch to do.
 #[derive(Debug, Clone, PartialEq, Eq, Message)]
 #[rtype(result = "()")]

@@ -133,7 +133,14 @@ strategy = "longest-idle"
     }
 
     pub async fn sim(&self, action: SimAction) -> SimReply {
-        self.running.sim.send(action).await.unwrap().unwrap()
+        self.running
+            .sim
+            .as_ref()
+            .expect("the sim driver")
+            .send(action)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// Waits for `count` messages of `msg_type`, dropping others.

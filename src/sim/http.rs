@@ -214,7 +214,7 @@ fn sim_routes(cfg: &mut web::ServiceConfig) {
             if !clock.is_manual() {
                 return error(
                     actix_web::http::StatusCode::BAD_REQUEST,
-                    "the clock is real; set [sim] clock = \"manual\" to drive it",
+                    "the clock is real; set [server] clock = \"manual\" to drive it",
                 );
             }
             let fired = clock.advance(Duration::from_millis(ms));

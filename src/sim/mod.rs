@@ -17,7 +17,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use serde::Serialize;
 use spcti_actors::clock::{Clock, Mono};
-use spcti_actors::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
+use spcti_actors::switch::{
+    ChannelDesc, ChannelKind, EventSink, SetEventSink, SwitchCommand, SwitchEvent,
+};
 use spcti_protocol::{Cause, ChNum, ConfNo, TelNum, TellGuid};
 
 use wav::{Prompts, Recorder};
@@ -146,16 +148,11 @@ pub enum SimReply {
     Channel(Box<SimChannelView>),
 }
 
-/// Where switch events go (set once the router exists).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetEventSink(pub Recipient<SwitchEvent>);
-
 /// The simulated switch.
 pub struct SimSwitch {
     channels: Vec<SimChannel>,
     by_ext: HashMap<TelNum, usize>,
-    sink: Option<Recipient<SwitchEvent>>,
+    sink: Option<EventSink>,
     clock: Clock,
     prompts: Prompts,
     recordings: PathBuf,
@@ -209,8 +206,8 @@ impl SimSwitch {
 
     fn emit(&self, ev: SwitchEvent) {
         match &self.sink {
-            Some(s) => s.do_send(ev),
-            None => tracing::warn!(?ev, "switch event before the router exists"),
+            Some(s) => s.deliver(ev),
+            None => tracing::warn!(?ev, "switch event before the channels exist"),
         }
     }
 
@@ -562,8 +559,18 @@ impl SimSwitch {
                     return;
                 };
                 let c = &mut self.channels[ch.0 as usize];
-                c.playing = Some(prompt.clone());
                 c.heard.push(prompt.clone());
+                // A prompt of no length is done at once: no timer, whose
+                // wait would round up to the runtime's next 1 ms tick.
+                if len.is_zero() {
+                    self.emit(SwitchEvent::PlayDone {
+                        ch,
+                        prompt,
+                        completed: true,
+                    });
+                    return;
+                }
+                c.playing = Some(prompt.clone());
                 let sleep = self.clock.sleep(len);
                 let h = ctx.spawn(sleep.into_actor(self).map(move |_, act, _| {
                     let c = &mut act.channels[ch.0 as usize];
@@ -680,10 +687,50 @@ impl Handler<SwitchCommand> for SimSwitch {
     }
 }
 
-/// Connects the switch to the router.
+/// Connects the switch to the channel actors.
 impl Handler<SetEventSink> for SimSwitch {
     type Result = ();
     fn handle(&mut self, m: SetEventSink, _: &mut Context<Self>) {
         self.sink = Some(m.0);
+    }
+}
+
+/// The simulated switch behind the driver seam.
+pub struct SimDriver {
+    pub addr: Addr<SimSwitch>,
+    pub clock: Clock,
+    channels: Vec<ChannelDesc>,
+}
+
+impl SimDriver {
+    /// Starts the simulated switch.
+    pub fn start(sim: SimSwitch) -> Self {
+        let channels = sim.descriptors();
+        let clock = sim.clock.clone();
+        SimDriver {
+            addr: sim.start(),
+            clock,
+            channels,
+        }
+    }
+}
+
+impl crate::switch::SwitchDriver for SimDriver {
+    fn channels(&self) -> Vec<ChannelDesc> {
+        self.channels.clone()
+    }
+
+    fn commands(&self) -> Recipient<SwitchCommand> {
+        self.addr.clone().recipient()
+    }
+
+    fn connect(&self, sink: EventSink) {
+        self.addr.do_send(SetEventSink(sink));
+    }
+
+    fn routes(&self, cfg: &mut actix_web::web::ServiceConfig) {
+        cfg.app_data(actix_web::web::Data::new(self.addr.clone()))
+            .app_data(actix_web::web::Data::new(self.clock.clone()));
+        http::routes(cfg);
     }
 }

@@ -78,7 +78,7 @@ impl Server {
             .env("SPCTI_MONITOR__BIND", "127.0.0.1:0")
             .env("SPCTI_IP_SEAT__BIND", "127.0.0.1:0")
             .env("SPCTI_SERVER__DATA_DIR", data.to_str().unwrap())
-            .env("SPCTI_SIM__CLOCK", "manual")
+            .env("SPCTI_SERVER__CLOCK", "manual")
             .env("SPCTI_SIM__TRUNKS", "4")
             .env("SPCTI_SIM__EXTENSIONS", "8001-8005")
             .env("RUST_LOG", "info,spcti_actors=debug")

@@ -1,0 +1,29 @@
+//! The switch-driver seam: what a driver (`[switch] driver`) gives the rest
+//! of the server. A driver describes its channels (fixed channel numbers:
+//! the client protocol names channels by `ChNum`), takes the actors'
+//! [`SwitchCommand`]s, delivers its [`SwitchEvent`]s straight to each
+//! channel's actor through an [`EventSink`], and may mount HTTP routes of
+//! its own on the admin port (the sim's `/sim`).
+//!
+//! Adding a driver is one module implementing [`SwitchDriver`] and one arm
+//! in [`crate::serve`]'s `driver` (docs/architecture.md, "Adding a driver").
+
+use actix::Recipient;
+use actix_web::web::ServiceConfig;
+use spcti_actors::switch::{ChannelDesc, EventSink, SwitchCommand};
+
+pub use spcti_actors::switch::{SetEventSink, SwitchEvent};
+
+/// A running switch driver.
+pub trait SwitchDriver: Send + Sync {
+    /// Every channel, trunks and seats, with its number.
+    fn channels(&self) -> Vec<ChannelDesc>;
+    /// Where the actors' commands go.
+    fn commands(&self) -> Recipient<SwitchCommand>;
+    /// From now on, events go to `sink` (called once the channel actors exist).
+    fn connect(&self, sink: EventSink);
+    /// The driver's own HTTP routes on the admin port, if any. They are
+    /// mounted only while this driver runs, and must guard themselves
+    /// (`crate::admin::require_token`).
+    fn routes(&self, _cfg: &mut ServiceConfig) {}
+}
