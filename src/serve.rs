@@ -281,13 +281,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
     })
 }
 
+/// A started driver, and the sim's address when the sim is the driver.
+type Started = (Arc<dyn SwitchDriver>, Option<Addr<SimSwitch>>);
+
 /// Starts the switch driver `[switch] driver` names; the sim's address too,
 /// when it is the sim (tests and benches drive it directly).
 fn driver(
     config: &Config,
     clock: &Clock,
     data_dir: &std::path::Path,
-) -> Result<(Arc<dyn SwitchDriver>, Option<Addr<SimSwitch>>), String> {
+) -> Result<Started, String> {
     match config.switch.driver {
         Driver::Sim => {
             let sim = SimDriver::start(SimSwitch::new(
