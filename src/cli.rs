@@ -183,7 +183,7 @@ pub fn hash_password() -> Result<(), String> {
 
 /// `spcti migrate`.
 pub fn migrate(config: &Config) -> Result<(), String> {
-    let applied = crate::db::migrate(&config.database.url).map_err(|e| e.to_string())?;
+    let applied = crate::storage::db::migrate(&config.database.url).map_err(|e| e.to_string())?;
     if applied.is_empty() {
         println!("database is up to date");
     } else {

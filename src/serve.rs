@@ -119,7 +119,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         crate::storage::spool::Spool::start(&data_dir.join("spool"), config.database.url.clone())
             .map_err(|e| e.to_string())?;
     let db_status = spool.handle().status().clone();
-    let reads = crate::db::ReadPool::new(&config.database.url, config.database.pool_size);
+    let reads = crate::storage::db::ReadPool::new(&config.database.url, config.database.pool_size);
     // Writes only queue to the spool; the workers are for reads. A server
     // database is waited on over the network, so one worker per pooled
     // connection; SQLite reads run in process (in parallel, in WAL mode), so
@@ -130,7 +130,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         _ => config.database.pool_size as usize,
     };
     let admin_reads = reads.clone();
-    let (_store, store) = crate::store::Store::start(spool.handle(), reads, workers);
+    let (_store, store) = crate::storage::store::Store::start(spool.handle(), reads, workers);
 
     let (agent_udp, agent_socket, agent_bound) =
         crate::gateway::agent_udp::bind(config.agent_udp.bind, config.agent_udp.encoding)
@@ -323,7 +323,7 @@ pub fn run(config: Config) -> Result<(), String> {
         )
     })?;
     let url = config.database.url.clone();
-    match crate::db::migrate(&url) {
+    match crate::storage::db::migrate(&url) {
         Ok(applied) => {
             for name in applied {
                 tracing::info!(migration = %name, "applied");

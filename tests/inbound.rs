@@ -14,9 +14,9 @@ fn answered_call_pops_links_records_and_logs() {
     let server = Server::start();
     {
         use diesel::prelude::*;
-        use spcti::schema::sp_customer::dsl::*;
+        use spcti::storage::schema::sp_customer::dsl::*;
         let mut conn =
-            spcti::db::open_sqlite(server.data_dir().join("spcti.db").to_str().unwrap()).unwrap();
+            spcti::storage::db::open_sqlite(server.data_dir().join("spcti.db").to_str().unwrap()).unwrap();
         diesel::insert_into(sp_customer)
             .values((
                 phone.eq("13800138000"),

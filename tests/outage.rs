@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use backends::TestDb;
 use spcti::config::Backend;
-use spcti::db::ReadPool;
+use spcti::storage::db::ReadPool;
 use support::{Client, Server};
 
 static TURNS: Mutex<()> = Mutex::new(());

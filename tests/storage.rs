@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use backends::TestDb;
 use chrono::NaiveDateTime;
 use spcti::config::Backend;
-use spcti::db::ReadPool;
+use spcti::storage::db::ReadPool;
 use spcti::storage::query::{CallFilter, RecordingFilter};
 use spcti::storage::rows::{AgentStateRow, CallRow, FaxRow, Record, RecordingDbRow};
 use spcti::storage::spool::Spool;
@@ -116,9 +116,9 @@ suite!(
 );
 
 fn migrations_are_embedded_and_run_once(db: &TestDb) {
-    let first = spcti::db::migrate(&db.url()).unwrap();
+    let first = spcti::storage::db::migrate(&db.url()).unwrap();
     assert_eq!(first.len(), 1, "{first:?}");
-    assert!(spcti::db::migrate(&db.url()).unwrap().is_empty());
+    assert!(spcti::storage::db::migrate(&db.url()).unwrap().is_empty());
     // Every table of database.md is there and readable.
     let r = reads(db);
     assert!(r.all_calls().unwrap().is_empty());
@@ -295,17 +295,17 @@ fn a_torn_last_line_is_skipped_on_replay(db: &TestDb) {
 /// Runs SQL on the test database, whichever the backend.
 fn execute(db: &TestDb, sql: &str) {
     use diesel::connection::SimpleConnection;
-    match spcti::db::Conn::connect(&db.url()).unwrap() {
-        spcti::db::Conn::Sqlite(mut c) => c.batch_execute(sql).unwrap(),
-        spcti::db::Conn::Postgres(mut c) => c.batch_execute(sql).unwrap(),
+    match spcti::storage::db::Conn::connect(&db.url()).unwrap() {
+        spcti::storage::db::Conn::Sqlite(mut c) => c.batch_execute(sql).unwrap(),
+        spcti::storage::db::Conn::Postgres(mut c) => c.batch_execute(sql).unwrap(),
         #[cfg(feature = "mysql")]
-        spcti::db::Conn::Mysql(mut c) => c.batch_execute(sql).unwrap(),
+        spcti::storage::db::Conn::Mysql(mut c) => c.batch_execute(sql).unwrap(),
     }
 }
 
 fn a_row_the_database_refuses_is_set_aside_not_lost(db: &TestDb) {
     // A rule a DBA added for reports, which one of our rows breaks.
-    spcti::db::migrate(&db.url()).unwrap();
+    spcti::storage::db::migrate(&db.url()).unwrap();
     execute(
         db,
         match db.backend {
@@ -378,7 +378,7 @@ fn values_longer_than_their_column_are_cut_not_refused(db: &TestDb) {
 }
 
 fn screen_pop_whitelist_and_sip_password_reads(db: &TestDb) {
-    spcti::db::migrate(&db.url()).unwrap();
+    spcti::storage::db::migrate(&db.url()).unwrap();
     let sql = "INSERT INTO sp_customer (phone, name, company, address, contact, remark) \
                VALUES ('13800138000', 'Zhang Wei', 'Acme & Co.', '88 Century Ave', 'Ms. Li', ''); \
                INSERT INTO whitelist (number, remark) VALUES ('13900000000', ''), ('010*', 'Beijing'); \

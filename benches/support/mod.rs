@@ -84,7 +84,7 @@ strategy = "longest-idle"
             last = first + n - 1,
         );
         let config = Config::from_parts(Some((&toml, "bench.toml")), std::iter::empty()).unwrap();
-        spcti::db::migrate(&config.database.url).unwrap();
+        spcti::storage::db::migrate(&config.database.url).unwrap();
         let running = spcti::serve::start(config).await.unwrap();
 
         let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();

@@ -29,7 +29,7 @@ use spcti_actors::monitor::MonitorHub;
 use spcti_actors::router::Router;
 use spcti_actors::supervision::Registry;
 
-use crate::db::ReadPool;
+use crate::storage::db::ReadPool;
 use crate::storage::spool::SpoolStatus;
 
 /// Addresses actually bound, known once every socket is open.

@@ -6,8 +6,8 @@
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::{ReadPool, with_conn};
-use crate::schema::{sp_customer, sp_sipregpwd, whitelist};
+use crate::storage::db::{ReadPool, with_conn};
+use crate::storage::schema::{sp_customer, sp_sipregpwd, whitelist};
 
 /// Why a directory change failed.
 #[derive(Debug, thiserror::Error)]

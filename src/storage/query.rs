@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::{ReadPool, with_conn};
-use crate::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
+use crate::storage::db::{ReadPool, with_conn};
+use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
 use crate::storage::rows::{AgentStateRow, CallRow, FaxRow, RecordingDbRow};
 
 /// Rows per page of a search.

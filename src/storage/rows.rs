@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use spcti_actors::deps::SaveAgentState;
 use spcti_actors::records::{CallRecord, RecordingRow};
 
-use crate::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
+use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
 
 /// One `sp_tellrec` row.
 #[derive(

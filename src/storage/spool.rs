@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::DatabaseUrl;
-use crate::db::{Conn, DbError};
+use crate::storage::db::{Conn, DbError};
 use crate::storage::rows::Record;
 
 /// Records per sealed segment.
@@ -89,7 +89,7 @@ impl SpoolStatus {
     fn new(url: &DatabaseUrl) -> Self {
         SpoolStatus {
             backend: url.backend.as_str(),
-            url: crate::db::redact(&url.url),
+            url: crate::storage::db::redact(&url.url),
             unsynced: AtomicU64::new(0),
             depth: AtomicU64::new(0),
             written: AtomicU64::new(0),

@@ -322,11 +322,11 @@ impl Server {
     /// Rows of `sp_tellrec` once `n` exist: (tellguid, tellmsg, hangup_by, tel_num, record_file).
     pub fn call_records(&self, n: usize) -> Vec<(String, i32, String, String, Option<String>)> {
         use diesel::prelude::*;
-        use spcti::schema::sp_tellrec::dsl::*;
+        use spcti::storage::schema::sp_tellrec::dsl::*;
         let deadline = Instant::now() + PROMPT;
         let path = self.data_dir().join("spcti.db");
         loop {
-            let mut conn = spcti::db::open_sqlite(path.to_str().unwrap()).unwrap();
+            let mut conn = spcti::storage::db::open_sqlite(path.to_str().unwrap()).unwrap();
             let rows: Vec<(String, i32, String, String, Option<String>)> = sp_tellrec
                 .select((tellguid, tellmsg, hangup_by, tel_num, record_file))
                 .order(id)

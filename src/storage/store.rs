@@ -18,7 +18,7 @@ use spcti_actors::deps::{
 };
 use spcti_actors::records::Customer;
 
-use crate::db::ReadPool;
+use crate::storage::db::ReadPool;
 use crate::storage::rows::{FaxRow, Record};
 use crate::storage::spool::SpoolHandle;
 

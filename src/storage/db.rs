@@ -15,7 +15,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use spcti_actors::records::Customer;
 
 use crate::config::{Backend, DatabaseUrl};
-use crate::schema::sp_customer;
+use crate::storage::schema::sp_customer;
 use crate::storage::rows::Record;
 
 /// The SQLite schema (database.md), compiled into the binary.
@@ -150,7 +150,7 @@ impl Conn {
     /// Writes records in one transaction. A record whose key is already in
     /// its table is skipped: replaying the spool never writes a row twice.
     pub fn write(&mut self, records: &[&Record]) -> Result<(), DbError> {
-        use crate::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
+        use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
         // One multi-row INSERT per table: a round trip per table, not per
         // row. Order within a table is kept (ids follow the spool).
         let (mut calls, mut recs, mut states, mut faxes) = (vec![], vec![], vec![], vec![]);
@@ -352,21 +352,21 @@ impl ReadPool {
 macro_rules! with_conn {
     ($pool:expr, |$c:ident| $body:expr) => {
         match $pool {
-            $crate::db::ReadPool::Sqlite(p) => {
+            $crate::storage::db::ReadPool::Sqlite(p) => {
                 let $c = &mut *p.get().map_err(|e| e.to_string())?;
                 $body
             }
-            $crate::db::ReadPool::Postgres(p) => {
+            $crate::storage::db::ReadPool::Postgres(p) => {
                 let $c = &mut *p.get().map_err(|e| e.to_string())?;
                 $body
             }
             #[cfg(feature = "mysql")]
-            $crate::db::ReadPool::Mysql(p) => {
+            $crate::storage::db::ReadPool::Mysql(p) => {
                 let $c = &mut *p.get().map_err(|e| e.to_string())?;
                 $body
             }
-            $crate::db::ReadPool::Unavailable(what) => {
-                return Err($crate::db::DbError::NotCompiled(what).to_string());
+            $crate::storage::db::ReadPool::Unavailable(what) => {
+                return Err($crate::storage::db::DbError::NotCompiled(what).to_string());
             }
         }
     };
@@ -398,7 +398,7 @@ impl ReadPool {
 
     /// Whether `number` is on the whitelist.
     pub fn whitelisted(&self, number: &str) -> Result<bool, String> {
-        use crate::schema::whitelist;
+        use crate::storage::schema::whitelist;
         // The list is short (numbers and prefixes a seat may dial); matching
         // prefixes in SQL would differ between backends.
         let entries: Vec<String> = with_conn!(self, |c| whitelist::table
@@ -410,7 +410,7 @@ impl ReadPool {
 
     /// The registration password of a SIP seat.
     pub fn sip_password(&self, reg_num: &str) -> Result<Option<String>, String> {
-        use crate::schema::sp_sipregpwd;
+        use crate::storage::schema::sp_sipregpwd;
         Ok(with_conn!(self, |c| sp_sipregpwd::table
             .filter(sp_sipregpwd::reg_num.eq(reg_num))
             .select(sp_sipregpwd::password)
