@@ -286,11 +286,7 @@ type Started = (Arc<dyn SwitchDriver>, Option<Addr<SimSwitch>>);
 
 /// Starts the switch driver `[switch] driver` names; the sim's address too,
 /// when it is the sim (tests and benches drive it directly).
-fn driver(
-    config: &Config,
-    clock: &Clock,
-    data_dir: &std::path::Path,
-) -> Result<Started, String> {
+fn driver(config: &Config, clock: &Clock, data_dir: &std::path::Path) -> Result<Started, String> {
     match config.switch.driver {
         Driver::Sim => {
             let sim = SimDriver::start(SimSwitch::new(

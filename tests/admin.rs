@@ -268,7 +268,8 @@ fn floor_views_searches_and_audio() {
         use diesel::prelude::*;
         use spcti::storage::schema::sprecord::dsl::*;
         let mut conn =
-            spcti::storage::db::open_sqlite(server.data_dir().join("spcti.db").to_str().unwrap()).unwrap();
+            spcti::storage::db::open_sqlite(server.data_dir().join("spcti.db").to_str().unwrap())
+                .unwrap();
         diesel::update(sprecord.filter(id.eq(id_of(&recs))))
             .set(file_name.eq("../../spcti.toml"))
             .execute(&mut conn)

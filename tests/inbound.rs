@@ -16,7 +16,8 @@ fn answered_call_pops_links_records_and_logs() {
         use diesel::prelude::*;
         use spcti::storage::schema::sp_customer::dsl::*;
         let mut conn =
-            spcti::storage::db::open_sqlite(server.data_dir().join("spcti.db").to_str().unwrap()).unwrap();
+            spcti::storage::db::open_sqlite(server.data_dir().join("spcti.db").to_str().unwrap())
+                .unwrap();
         diesel::insert_into(sp_customer)
             .values((
                 phone.eq("13800138000"),

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::Ordering;
 
 use actix_web::{HttpResponse, web};
 use spcti_actors::supervision::ListActors;
@@ -11,7 +10,8 @@ use spcti_protocol::{AgentState, ChType, ChannelState};
 use super::Admin;
 use crate::gateway::agent_udp;
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+/// `# HELP` and `# TYPE` of one series (for every module that writes some).
+pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
@@ -173,50 +173,7 @@ async fn metrics(a: web::Data<Admin>) -> HttpResponse {
     );
     let _ = writeln!(o, "spcti_records_rejected_total {}", db.rejected);
 
-    family(
-        &mut o,
-        "spcti_udp_messages_total",
-        "counter",
-        "Agent UDP datagrams, by direction (received, refused as bad, sent).",
-    );
-    let _ = writeln!(
-        o,
-        "spcti_udp_messages_total{{direction=\"received\"}} {}",
-        agent_udp::RECEIVED.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        o,
-        "spcti_udp_messages_total{{direction=\"refused\"}} {}",
-        agent_udp::REFUSED.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        o,
-        "spcti_udp_messages_total{{direction=\"sent\"}} {}",
-        agent_udp::SENT.load(Ordering::Relaxed)
-    );
-
-    family(
-        &mut o,
-        "spcti_agent_udp_dropped_total",
-        "counter",
-        "Agent UDP datagrams dropped unread: the sender is outside [agent_udp] allow.",
-    );
-    let _ = writeln!(
-        o,
-        "spcti_agent_udp_dropped_total {}",
-        agent_udp::DROPPED.load(Ordering::Relaxed)
-    );
-    family(
-        &mut o,
-        "spcti_agent_udp_log_suppressed_total",
-        "counter",
-        "Log lines about bad agent datagrams left out by the per-source limit.",
-    );
-    let _ = writeln!(
-        o,
-        "spcti_agent_udp_log_suppressed_total {}",
-        agent_udp::LOG_SUPPRESSED.load(Ordering::Relaxed)
-    );
+    agent_udp::write_metrics(&mut o);
 
     family(
         &mut o,

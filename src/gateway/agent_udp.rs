@@ -84,6 +84,48 @@ pub static DROPPED: AtomicU64 = AtomicU64::new(0);
 /// Log lines about bad datagrams left out by the per-source limit.
 pub static LOG_SUPPRESSED: AtomicU64 = AtomicU64::new(0);
 
+/// This gateway's series for `/metrics`, written where they are counted.
+pub fn write_metrics(o: &mut String) {
+    use crate::admin::metrics::family;
+    use std::fmt::Write;
+    let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    family(
+        o,
+        "spcti_udp_messages_total",
+        "counter",
+        "Agent UDP datagrams, by direction (received, refused as bad, sent).",
+    );
+    for (direction, c) in [
+        ("received", &RECEIVED),
+        ("refused", &REFUSED),
+        ("sent", &SENT),
+    ] {
+        let _ = writeln!(
+            o,
+            "spcti_udp_messages_total{{direction=\"{direction}\"}} {}",
+            n(c)
+        );
+    }
+    family(
+        o,
+        "spcti_agent_udp_dropped_total",
+        "counter",
+        "Agent UDP datagrams dropped unread: the sender is outside [agent_udp] allow.",
+    );
+    let _ = writeln!(o, "spcti_agent_udp_dropped_total {}", n(&DROPPED));
+    family(
+        o,
+        "spcti_agent_udp_log_suppressed_total",
+        "counter",
+        "Log lines about bad agent datagrams left out by the per-source limit.",
+    );
+    let _ = writeln!(
+        o,
+        "spcti_agent_udp_log_suppressed_total {}",
+        n(&LOG_SUPPRESSED)
+    );
+}
+
 /// Lines about bad datagrams one source may cause per [`LOG_WINDOW`].
 pub const LOG_BURST: u32 = 5;
 pub const LOG_WINDOW: Duration = Duration::from_secs(10);

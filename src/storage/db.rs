@@ -15,8 +15,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use spcti_actors::records::Customer;
 
 use crate::config::{Backend, DatabaseUrl};
-use crate::storage::schema::sp_customer;
 use crate::storage::rows::Record;
+use crate::storage::schema::sp_customer;
 
 /// The SQLite schema (database.md), compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

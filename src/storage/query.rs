@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::storage::db::{ReadPool, with_conn};
-use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
 use crate::storage::rows::{AgentStateRow, CallRow, FaxRow, RecordingDbRow};
+use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
 
 /// Rows per page of a search.
 pub const PAGE_SIZE: i64 = 100;
