@@ -140,12 +140,20 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let (driver, sim) = driver(&config, &clock, &data_dir)?;
     let descs = driver.channels();
 
+    // The server's own ports, known once every socket is bound: never a phone's.
+    let own_ports = Arc::new(OnceLock::new());
+    let phone = crate::gateway::phone::PhoneGateway::new(crate::gateway::phone::Policy::new(
+        config.phone.allow.clone(),
+        own_ports.clone(),
+    ))
+    .start();
     let topology = Arc::new(OnceLock::new());
     let deps = Deps {
         clock: clock.clone(),
         switch: driver.commands(),
         store,
         client: agent_udp.recipient(),
+        phone: phone.recipient(),
         registry: registry.clone(),
         monitor: monitor.clone(),
         settings: Arc::new(settings(&config)),
@@ -204,7 +212,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         })
         .map_err(|_| "topology set twice")?;
     driver.connect(sink);
-    let own_ports = Arc::new(OnceLock::new());
     let gate = crate::gateway::agent_udp::Gate {
         encoding: config.agent_udp.encoding,
         allow: config.agent_udp.allow.clone(),
@@ -216,7 +223,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
                 Some((WorkNo::new(a.work_no.clone()).ok()?, hash))
             })
             .collect(),
-        phone: crate::gateway::phone::Policy::new(config.phone.allow.clone(), own_ports.clone()),
     };
     crate::gateway::agent_udp::listen(agent_socket, gate, router.clone());
 

@@ -58,6 +58,12 @@ pub struct SendToClient {
     pub message: Wire,
 }
 
+/// 1031: a key press for a desk phone, answered with its 9000 by the phone
+/// gateway (the HTTP call is I/O; no actor waits on it).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "spcti_protocol::reply::Ack")]
+pub struct PhoneCommand(pub spcti_protocol::agent::PhoneControl);
+
 /// Store a call record.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
@@ -120,6 +126,8 @@ pub struct Deps {
     pub switch: Recipient<SwitchCommand>,
     pub store: StoreHandle,
     pub client: Recipient<SendToClient>,
+    /// 1031's desk-phone HTTP requests.
+    pub phone: Recipient<PhoneCommand>,
     pub registry: Addr<Registry>,
     /// What monitors and the wallboard watch.
     pub monitor: crate::monitor::MonitorHub,

@@ -64,15 +64,6 @@ pub struct SessionChanged {
     pub session: Option<Session>,
 }
 
-/// May `from` make a request that needs `need`? (1031 is answered at the
-/// gateway, but who may ask is decided here, with everything else.)
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct Authorize {
-    pub from: SocketAddr,
-    pub need: Need,
-}
-
 /// A feature code dialed on a seat phone.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -748,6 +739,14 @@ impl Router {
                     Box::pin(async move { control::retrieve(deps, agent, false).await.map(drop) }),
                 );
             }
+            Wire::PhoneControl(p) => {
+                return Routed::Later(Box::pin(async move {
+                    match deps.phone.send(crate::deps::PhoneCommand(p)).await {
+                        Ok(ack) => ack.into(),
+                        Err(_) => Ack::failed(code, None, "server is shutting down").into(),
+                    }
+                }));
+            }
             Wire::ForceRelease(f) => {
                 return acked(None, Box::pin(control::release(deps, f.ch_num)));
             }
@@ -941,14 +940,6 @@ impl Handler<SessionChanged> for Router {
     type Result = ();
     fn handle(&mut self, m: SessionChanged, _: &mut Context<Self>) {
         self.access.set(m.tel, m.session);
-    }
-}
-
-/// The gateway asks before it acts on the sender's behalf (1031).
-impl Handler<Authorize> for Router {
-    type Result = Result<(), String>;
-    fn handle(&mut self, m: Authorize, _: &mut Context<Self>) -> Self::Result {
-        self.authorize(m.from, &m.need).map_err(|d| d.to_string())
     }
 }
 

@@ -9,8 +9,7 @@
 //! so one slow answer never stalls the socket for other clients.
 //!
 //! A 1001 for an agent with `password_hash` is checked here, on a blocking
-//! thread, before the router sees it; 1031 is answered here once the router
-//! has said the sender may ask.
+//! thread, before the router sees it.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -19,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use spcti_actors::access::{Need, Networks};
+use spcti_actors::access::Networks;
 use spcti_actors::deps::SendToClient;
-use spcti_actors::router::{Answer, Authorize, ClientRequest, Router};
+use spcti_actors::router::{Answer, ClientRequest, Router};
 use spcti_protocol::reply::Ack;
 use spcti_protocol::{
     Direction, MAX_DATAGRAM, Message as Wire, TextEncoding, WorkNo, decode, encode_into,
@@ -37,8 +36,6 @@ pub struct Gate {
     pub allow: Networks,
     /// `[[agent]] password_hash` by WorkNo.
     pub passwords: HashMap<WorkNo, String>,
-    /// 1031's confinement.
-    pub phone: super::phone::Policy,
 }
 
 /// Sends events to clients on the gateway's socket.
@@ -298,23 +295,6 @@ async fn handle(
             reply(&socket, from, &refusal, seq.as_deref(), encoding).await;
             return;
         }
-    }
-    // 1031 is an HTTP request to a phone: no actor is concerned, but the
-    // router decides who may ask.
-    if let Wire::PhoneControl(p) = env.message {
-        let allowed = router
-            .send(Authorize {
-                from,
-                need: Need::LoggedIn,
-            })
-            .await
-            .unwrap_or_else(|_| Err("server is shutting down".into()));
-        let answer = match allowed {
-            Ok(()) => super::phone::control(&gate.phone, p).await.into(),
-            Err(why) => refuse(why),
-        };
-        reply(&socket, from, &answer, seq.as_deref(), encoding).await;
-        return;
     }
     let answer: Answer = router
         .send(ClientRequest {

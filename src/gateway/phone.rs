@@ -1,8 +1,9 @@
 //! 1031 phone control (话机控制转发HTTP): the server forwards a key press to
 //! an IP phone's HTTP action URL (`http://PHONE/servlet?key=KEY`, the
 //! Yealink/Fanvil style), with basic auth, and answers 9000 with the
-//! phone's HTTP status. It is plain I/O, so it lives at the gateway and
-//! never reaches an actor.
+//! phone's HTTP status. The router decides who may ask and hands the
+//! request to the [`PhoneGateway`]; the HTTP call runs on a bounded pool of
+//! blocking threads, never on an actor's.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
@@ -11,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use spcti_actors::access::Networks;
+use spcti_actors::deps::PhoneCommand;
 use tokio::sync::Semaphore;
 
 use base64::Engine;
@@ -110,6 +112,32 @@ pub fn action_url(to: SocketAddr, p: &PhoneControl) -> Result<String, String> {
         url.push_str(&encode(uri, b"@:"));
     }
     Ok(url)
+}
+
+/// The phone gateway: carries out 1031 for the router, within [`Policy`].
+pub struct PhoneGateway {
+    policy: Arc<Policy>,
+}
+
+impl PhoneGateway {
+    pub fn new(policy: Policy) -> Self {
+        PhoneGateway {
+            policy: Arc::new(policy),
+        }
+    }
+}
+
+impl actix::Actor for PhoneGateway {
+    type Context = actix::Context<Self>;
+}
+
+/// One key press; the mailbox goes on while the phone is asked.
+impl actix::Handler<PhoneCommand> for PhoneGateway {
+    type Result = actix::ResponseFuture<Ack>;
+    fn handle(&mut self, m: PhoneCommand, _: &mut actix::Context<Self>) -> Self::Result {
+        let policy = self.policy.clone();
+        Box::pin(async move { control(&policy, m.0).await })
+    }
 }
 
 /// Sends the key press and answers the request.
