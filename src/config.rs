@@ -1,4 +1,4 @@
-//! Configuration: config.md, exactly.
+//! Configuration: every key of the shipped config/spcti.toml, exactly.
 //!
 //! The built-in defaults are `config/spcti.toml`, compiled in. A file given
 //! with `--config` is laid over them (tables merge key by key; `[[group]]`

@@ -1,6 +1,6 @@
 //! An agent's logic, without I/O.
 //!
-//! Status and state are different axes (architecture rule 3): the agent
+//! Status and state are different axes (docs/architecture.md, rule 3): the agent
 //! chooses its [`Status`] (ready, busy with a ShowState, offline); the system
 //! drives its [`Activity`] (idle, ringing, talking, wrap-up). Clients see the
 //! two folded into one `AgentState`.

@@ -237,7 +237,7 @@ impl AgentActor {
     }
 
     /// Applies a change to the core and tells everyone who must know, in the
-    /// same handler (architecture rule 11).
+    /// same handler (docs/architecture.md, rule 11).
     fn change(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut AgentCore)) {
         let before = (
             self.core.agent_state(),

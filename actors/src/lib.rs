@@ -1,6 +1,6 @@
 //! spcti's domain: the sans-I/O state machines of calls, agents and queues
 //! (`agent`, `leg`, `queue`, `seat`), and the actors that host them
-//! (`*_actor`, `router`), under supervision (architecture.md).
+//! (`*_actor`, `router`), under supervision (docs/architecture.md).
 
 pub mod access;
 pub mod agent;

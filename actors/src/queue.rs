@@ -5,7 +5,7 @@
 //! by how long the agent has been idle. An agent's idle time restarts after
 //! answering a call, after placing one and after logging in again, so within
 //! one priority they go to the back of the line. The other strategies of
-//! config.md only change the order within the best priority.
+//! config/spcti.toml only change the order within the best priority.
 
 use std::collections::VecDeque;
 use std::time::Duration;

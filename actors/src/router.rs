@@ -219,7 +219,7 @@ impl Router {
     }
 
     /// What a pick-up `Target` names: a configured group number, else an
-    /// extension (protocol.md section 8).
+    /// extension (docs/protocol.md section 8).
     fn pick_target(&self, target: Option<&str>) -> Result<PickTarget, String> {
         let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(PickTarget::Any);

@@ -107,7 +107,7 @@ impl SwitchEvent {
 }
 
 /// Where a driver sends its events: each one straight to the actor of its
-/// channel (no central mailbox on the way; architecture.md, "the shape").
+/// channel (no central mailbox on the way; docs/architecture.md, "The switch seam").
 #[derive(Clone)]
 pub struct EventSink {
     /// Indexed by channel number.

@@ -13,7 +13,7 @@ use crate::error::{DecodeErrorKind, clip};
 use crate::tags::Tag;
 use crate::value::{FieldValue, escape_into, is_forbidden_char};
 
-/// The largest datagram accepted (protocol.md section 1).
+/// The largest datagram accepted (docs/protocol.md section 1).
 pub const MAX_DATAGRAM: usize = 8 * 1024;
 
 /// The text encoding of a listener.
@@ -206,7 +206,7 @@ fn check_chars(text: &str) -> Result<(), DecodeErrorKind> {
 
 /// Parses the text of one datagram into fields.
 ///
-/// Refuses what protocol.md calls malformed: DOCTYPE, nested elements,
+/// Refuses what docs/protocol.md calls malformed: DOCTYPE, nested elements,
 /// attributes, unclosed or mismatched tags, stray text, unknown entities.
 pub fn parse_fields(text: &str) -> Result<Fields<'_>, DecodeErrorKind> {
     let mut reader = Reader::from_str(text);

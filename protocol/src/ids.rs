@@ -1,4 +1,4 @@
-//! Newtype ids and the protocol's named states (architecture rules 6 and 7).
+//! Newtype ids and the protocol's named states (docs/architecture.md, rules 6 and 7).
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};

@@ -140,7 +140,7 @@ impl FieldValue for NaiveDateTime {
 /// Declares an enum whose variants have exactly one wire spelling each.
 ///
 /// The same table serves XML, the database and the monitors, so nothing ever
-/// compares strings in a routing loop (architecture rule 6). Parsing is
+/// compares strings in a routing loop (docs/architecture.md, rule 6). Parsing is
 /// case-insensitive, writing is canonical.
 #[macro_export]
 macro_rules! string_enum {

@@ -1,4 +1,4 @@
-//! The WebSocket monitor on `[monitor] bind` (protocol.md section 6).
+//! The WebSocket monitor on `[monitor] bind` (docs/protocol.md section 6).
 //!
 //! On connect a watcher gets one 6012 per channel, one 6001 per agent seen
 //! since start and one 9014 per queue group (the snapshot), then every

@@ -1,4 +1,4 @@
-//! The `/sim` control routes of simulator.md, exactly: the outside world
+//! The `/sim` control routes of docs/simulator.md, exactly: the outside world
 //! (callers, seat phones) driven over HTTP. Plus `POST /sim/clock/advance`
 //! for a manual clock.
 

@@ -1,4 +1,4 @@
-//! The `sim` driver: a complete software switch (simulator.md).
+//! The `sim` driver: a complete software switch (docs/simulator.md).
 //!
 //! It owns the physical truth of every channel — a seat phone is on- or
 //! off-hook, a trunk has a party or not, who hears whom, what is playing and

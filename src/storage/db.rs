@@ -18,7 +18,7 @@ use crate::config::{Backend, DatabaseUrl};
 use crate::storage::rows::Record;
 use crate::storage::schema::sp_customer;
 
-/// The SQLite schema (database.md), compiled into the binary.
+/// The SQLite schema (migrations/sqlite), compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 /// The PostgreSQL schema.
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

@@ -1,4 +1,4 @@
-//! diesel's view of the tables of database.md (the migrations create them).
+//! diesel's view of the tables (the migrations under migrations/ create them).
 
 diesel::table! {
     sp_tellrec (id) {
