@@ -331,8 +331,12 @@ pub fn run(config: Config) -> Result<(), String> {
                 tracing::info!(migration = %name, "applied");
             }
         }
-        // A SQLite file that cannot be opened is this machine's problem:
-        // stop and say so.
+        // A SQLite file that cannot be opened, or a backend this build
+        // cannot speak, is this machine's problem: stop and say so (records
+        // would only pile up in the spool).
+        Err(e @ crate::storage::db::DbError::NotCompiled(_)) => {
+            return Err(format!("database.url: {e}"));
+        }
         Err(e) if url.backend == crate::config::Backend::Sqlite => {
             return Err(format!("database.url: {e}"));
         }

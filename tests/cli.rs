@@ -208,3 +208,31 @@ fn send_prints_what_comes_back() {
         "spcti: missing TelNum"
     );
 }
+
+/// A backend this build cannot speak stops `serve` at once (records would
+/// only pile up in the spool).
+#[cfg(not(feature = "mysql"))]
+#[test]
+fn serve_refuses_a_backend_that_is_not_compiled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = spcti(
+        &["serve"],
+        b"",
+        &[
+            ("SPCTI_DATABASE__URL", "mysql://root@127.0.0.1/test"),
+            ("SPCTI_SERVER__DATA_DIR", data.to_str().unwrap()),
+            ("SPCTI_AGENT_UDP__BIND", "127.0.0.1:0"),
+            ("SPCTI_ADMIN__BIND", "127.0.0.1:0"),
+            ("SPCTI_MONITOR__BIND", "127.0.0.1:0"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("database.url")
+            && err.contains("not compiled in")
+            && err.contains("--features mysql"),
+        "{err}"
+    );
+}
