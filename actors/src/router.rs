@@ -117,6 +117,41 @@ enum Routed {
     LaterThen(BoxFuture<Answer>),
 }
 
+/// A 9000 refusal of request `code`.
+fn fail(code: u32, tel: Option<&TelNum>, why: String) -> Routed {
+    Routed::Reply(Box::new(Wire::from(Ack::failed(code, tel.cloned(), why))))
+}
+
+/// A 9000 from what a future found.
+fn acked(code: u32, tel: Option<TelNum>, f: BoxFuture<Result<(), String>>) -> Routed {
+    Routed::Later(Box::pin(async move {
+        match f.await {
+            Ok(()) => Ack::ok(code, tel).into(),
+            Err(why) => Ack::failed(code, tel, why).into(),
+        }
+    }))
+}
+
+/// The agent actor of a seat named as the sender's own, or the refusal.
+macro_rules! existing {
+    ($router:ident, $code:expr, $tel:expr) => {
+        match $router.agents.get($tel) {
+            Some(a) => a.clone(),
+            None => return fail($code, Some($tel), format!("{} is not logged in", $tel)),
+        }
+    };
+}
+
+/// The agent a supervisor's or data exchange's `Target` names, or the refusal.
+macro_rules! target {
+    ($router:ident, $code:expr, $tel:expr, $target:expr) => {
+        match $router.target_agent($target) {
+            Ok(a) => a,
+            Err(why) => return fail($code, $tel, why),
+        }
+    };
+}
+
 /// The router.
 pub struct Router {
     deps: Deps,
@@ -354,35 +389,7 @@ impl Router {
     fn request(&mut self, m: ClientRequest) -> Routed {
         let from = m.from;
         let code = m.envelope.message.msg_type();
-        let fail = |tel: Option<&TelNum>, why: String| {
-            Routed::Reply(Box::new(Wire::from(Ack::failed(code, tel.cloned(), why))))
-        };
 
-        // A 9000 from what a future found.
-        let acked = |tel: Option<TelNum>, f: BoxFuture<Result<(), String>>| -> Routed {
-            Routed::Later(Box::pin(async move {
-                match f.await {
-                    Ok(()) => Ack::ok(code, tel).into(),
-                    Err(why) => Ack::failed(code, tel, why).into(),
-                }
-            }))
-        };
-        macro_rules! existing {
-            ($tel:expr) => {
-                match self.agents.get($tel) {
-                    Some(a) => a.clone(),
-                    None => return fail(Some($tel), format!("{} is not logged in", $tel)),
-                }
-            };
-        }
-        macro_rules! target {
-            ($tel:expr, $target:expr) => {
-                match self.target_agent($target) {
-                    Ok(a) => a,
-                    Err(why) => return fail($tel, why),
-                }
-            };
-        }
         let need = access::need(&m.envelope.message);
         if let Err(denied) = self.authorize(from, &need) {
             match (&m.envelope.message, denied) {
@@ -418,23 +425,54 @@ impl Router {
                             .into(),
                         ));
                     }
-                    return fail(tel, why);
+                    return fail(code, tel, why);
                 }
             }
         }
-        let deps = self.deps.clone();
-        let (addr, request) = match m.envelope.message {
+        match m.envelope.message {
+            msg @ (Wire::Login(_) | Wire::SetBusy(_) | Wire::Logout(_) | Wire::Heartbeat(_)) => {
+                self.agent_state(from, code, msg)
+            }
+            msg @ (Wire::PickUp(_)
+            | Wire::Mute(_)
+            | Wire::PlaceCall(_)
+            | Wire::TwoPartyConference(_)
+            | Wire::Transfer(_)
+            | Wire::CancelTransfer(_)
+            | Wire::RetrieveCall(_)) => self.call_control(code, msg),
+            msg @ (Wire::Listen(_)
+            | Wire::BargeIn(_)
+            | Wire::TakeOver(_)
+            | Wire::ForceHangup(_)
+            | Wire::ForceRelease(_)) => self.supervision(code, msg),
+            msg @ (Wire::ChannelInfoQuery(_)
+            | Wire::StatsQuery(_)
+            | Wire::SetMonitor(_)
+            | Wire::ConfQuery(_)) => self.query(code, msg),
+            msg @ (Wire::DataExchange(_) | Wire::PhoneControl(_)) => self.exchange(from, code, msg),
+            other if other.direction() == Some(Direction::FromServer) => fail(
+                code,
+                None,
+                format!("MsgType {code} is sent by the server, not to it"),
+            ),
+            _ => fail(code, None, NOT_SUPPORTED.to_owned()),
+        }
+    }
+
+    /// 1001, 1002, 1004 and 1099: the agent actor answers them.
+    fn agent_state(&mut self, from: SocketAddr, code: u32, msg: Wire) -> Routed {
+        let (addr, request) = match msg {
             Wire::Login(l) => {
                 let groups = match self.login_groups(&l) {
                     Ok(g) => g,
-                    Err(why) => return fail(Some(&l.tel_num), why),
+                    Err(why) => return fail(code, Some(&l.tel_num), why),
                 };
                 let addr = match self.agent_for(&l.tel_num) {
                     Ok(a) => a,
-                    Err(why) => return fail(Some(&l.tel_num), why),
+                    Err(why) => return fail(code, Some(&l.tel_num), why),
                 };
                 if let Err(why) = self.take_over_seat(from, &l) {
-                    return fail(Some(&l.tel_num), why);
+                    return fail(code, Some(&l.tel_num), why);
                 }
                 let request = AgentRequest::Login {
                     work_no: l.work_no,
@@ -447,10 +485,12 @@ impl Router {
                 tel_num,
                 show_state,
             }) => {
-                let addr = existing!(&tel_num);
+                let addr = existing!(self, code, &tel_num);
                 (addr, AgentRequest::Busy { show: show_state })
             }
-            Wire::Logout(Logout { tel_num }) => (existing!(&tel_num), AgentRequest::Logout),
+            Wire::Logout(Logout { tel_num }) => {
+                (existing!(self, code, &tel_num), AgentRequest::Logout)
+            }
             Wire::Heartbeat(Heartbeat { tel_num }) => match self.agents.get(&tel_num) {
                 Some(a) => (a.clone(), AgentRequest::Heartbeat),
                 None => {
@@ -461,10 +501,26 @@ impl Router {
                     return Routed::Reply(Box::new(offline.into()));
                 }
             },
+            other => {
+                return fail(
+                    code,
+                    None,
+                    format!("MsgType {} is not an agent-state request", other.msg_type()),
+                );
+            }
+        };
+        Routed::Agent(addr, ClientCommand { from, request })
+    }
+
+    /// A seat's own calls: 1003, 1007–1010, 1016, 1033.
+    fn call_control(&mut self, code: u32, msg: Wire) -> Routed {
+        let deps = self.deps.clone();
+        match msg {
             Wire::PickUp(p) => {
                 // 9040 names the requester's channel: without a seat, a 9000.
                 let Some(my_seat) = self.deps.topo().seats.get(&p.tel_num).copied() else {
                     return fail(
+                        code,
                         Some(&p.tel_num),
                         format!("{} is not a seat extension", p.tel_num),
                     );
@@ -487,7 +543,7 @@ impl Router {
                     Ok(t) => t,
                     Err(why) => return refused(why),
                 };
-                return Routed::Later(Box::pin(async move {
+                Routed::Later(Box::pin(async move {
                     let reply = match control::pick_up(deps, agent, target).await {
                         Ok(picked) => PickUpResult {
                             ch_num: my_seat,
@@ -507,121 +563,18 @@ impl Router {
                         },
                     };
                     reply.into()
-                }));
-            }
-            Wire::ChannelInfoQuery(q) => {
-                let info = match control::channel_info(
-                    &self.deps,
-                    q.ch_num,
-                    q.tel_num.as_ref(),
-                    q.work_no.as_ref(),
-                ) {
-                    Ok(channels) => ChannelInfo { channels },
-                    Err(why) => return fail(q.tel_num.as_ref(), why),
-                };
-                return match (q.ret_ip, q.ret_port) {
-                    (Some(ip), Some(port)) => {
-                        if let Err(why) = self.confined(ip, "RetIP") {
-                            return fail(q.tel_num.as_ref(), why);
-                        }
-                        let to = SocketAddr::new(ip, port);
-                        self.deps.client.do_send(SendToClient {
-                            to,
-                            message: info.into(),
-                        });
-                        let mut ack = Ack::ok(code, q.tel_num);
-                        ack.result_str = format!("9011 sent to {to}");
-                        Routed::Reply(Box::new(ack.into()))
-                    }
-                    _ => Routed::Reply(Box::new(info.into())),
-                };
-            }
-            Wire::StatsQuery(q) => {
-                return Routed::Later(Box::pin(async move {
-                    match control::statistics(deps, q.group_no).await {
-                        Ok(s) => s.into(),
-                        Err(why) => Ack::failed(code, None, why).into(),
-                    }
-                }));
-            }
-            Wire::SetMonitor(s) => {
-                if let Err(why) = self.confined(s.ip, "IP") {
-                    return fail(None, why);
-                }
-                let platforms = self
-                    .udp_monitor
-                    .get_or_insert_with(|| UdpMonitor::new(deps.clone()).start())
-                    .clone();
-                let to = SocketAddr::new(s.ip, s.port);
-                return Routed::Later(Box::pin(async move {
-                    let accepted = matches!(platforms.send(AddPlatform(to)).await, Ok(Ok(())));
-                    MonitorSet { accepted }.into()
-                }));
+                }))
             }
             Wire::Mute(mu) => {
-                let agent = existing!(&mu.tel_num);
-                return acked(
+                let agent = existing!(self, code, &mu.tel_num);
+                acked(
+                    code,
                     Some(mu.tel_num),
                     Box::pin(control::mute(deps, agent, mu.mute)),
-                );
-            }
-            Wire::Listen(l) => {
-                let sup = existing!(&l.tel_num);
-                let target = target!(Some(&l.tel_num), &l.target);
-                return acked(
-                    Some(l.tel_num),
-                    Box::pin(
-                        async move { control::supervise(deps, sup, target, true).await.map(drop) },
-                    ),
-                );
-            }
-            Wire::BargeIn(b) => {
-                let sup = existing!(&b.tel_num);
-                let target = target!(Some(&b.tel_num), &b.target);
-                return acked(
-                    Some(b.tel_num),
-                    Box::pin(async move {
-                        control::supervise(deps, sup, target, false).await.map(drop)
-                    }),
-                );
-            }
-            Wire::TakeOver(t) => {
-                let sup = existing!(&t.tel_num);
-                let target = target!(Some(&t.tel_num), &t.target);
-                return acked(
-                    Some(t.tel_num),
-                    Box::pin(control::take_over(deps, sup, target)),
-                );
-            }
-            Wire::ConfQuery(q) => {
-                let confs: Vec<Addr<ConferenceActor>> = match q.conf_no {
-                    Some(no) => match self.conferences.get(&no) {
-                        Some(c) => vec![c.clone()],
-                        None => return fail(None, format!("no conference {no}")),
-                    },
-                    None => self.conferences.values().cloned().collect(),
-                };
-                return Routed::Later(Box::pin(async move {
-                    let mut conferences = Vec::with_capacity(confs.len());
-                    for c in confs {
-                        // One that closed meanwhile is simply not listed.
-                        if let Ok(info) = c.send(GetConference).await {
-                            conferences.push(info);
-                        }
-                    }
-                    ConfInfo { conferences }.into()
-                }));
-            }
-            Wire::ForceHangup(f) => {
-                existing!(&f.tel_num);
-                let target = target!(Some(&f.tel_num), &f.target);
-                return acked(
-                    Some(f.tel_num),
-                    Box::pin(control::force_hangup(deps, target)),
-                );
+                )
             }
             Wire::PlaceCall(p) => {
-                let agent = existing!(&p.tel_num);
+                let agent = existing!(self, code, &p.tel_num);
                 let tel = p.tel_num.clone();
                 let callee = p.callee_no.clone();
                 let req = PlaceRequest {
@@ -633,7 +586,7 @@ impl Router {
                     meeting: p.meeting,
                     hallh: p.hallh,
                 };
-                return Routed::LaterThen(Box::pin(async move {
+                Routed::LaterThen(Box::pin(async move {
                     match control::place_call(deps, tel.clone(), Some(agent), req).await {
                         Ok(guid) => Answer {
                             reply: Ack::ok(code, Some(tel.clone())).into(),
@@ -648,10 +601,10 @@ impl Router {
                         },
                         Err(why) => Wire::from(Ack::failed(code, Some(tel), why)).into(),
                     }
-                }));
+                }))
             }
             Wire::TwoPartyConference(c) => {
-                let agent = existing!(&c.tel_num);
+                let agent = existing!(self, code, &c.tel_num);
                 let tel = c.tel_num.clone();
                 let leg = |callee: &str| PlaceRequest {
                     callee: callee.to_owned(),
@@ -666,7 +619,7 @@ impl Router {
                     (c.callee_no.clone(), leg(&c.callee_no)),
                     (c.callee_no2.clone(), leg(&c.callee_no2)),
                 ];
-                return Routed::LaterThen(Box::pin(async move {
+                Routed::LaterThen(Box::pin(async move {
                     let mut accepted = Vec::new();
                     let mut refused = Vec::new();
                     for (callee, req) in legs {
@@ -696,10 +649,10 @@ impl Router {
                         reply: reply.into(),
                         then: accepted,
                     }
-                }));
+                }))
             }
             Wire::Transfer(t) => {
-                let agent = existing!(&t.tel_num);
+                let agent = existing!(self, code, &t.tel_num);
                 let my_seat = self.deps.topo().seats[&t.tel_num];
                 let target = match self.transfer_target(
                     t.trans_to_tel.as_deref(),
@@ -708,10 +661,10 @@ impl Router {
                     t.caller_no,
                 ) {
                     Ok(target) => target,
-                    Err(why) => return fail(Some(&t.tel_num), why),
+                    Err(why) => return fail(code, Some(&t.tel_num), why),
                 };
                 let tel = t.tel_num;
-                return Routed::Later(Box::pin(async move {
+                Routed::Later(Box::pin(async move {
                     match control::transfer(deps, agent, target).await {
                         Ok((to, trans_type)) => TransferResult {
                             ch_num: my_seat,
@@ -721,40 +674,175 @@ impl Router {
                         .into(),
                         Err(why) => Ack::failed(code, Some(tel), why).into(),
                     }
-                }));
+                }))
             }
             Wire::CancelTransfer(c) => {
-                let agent = existing!(&c.tel_num);
+                let agent = existing!(self, code, &c.tel_num);
                 let tel = c.tel_num;
-                return acked(
+                acked(
+                    code,
                     Some(tel),
                     Box::pin(async move { control::retrieve(deps, agent, true).await.map(drop) }),
-                );
+                )
             }
             Wire::RetrieveCall(r) => {
-                let agent = existing!(&r.tel_num);
+                let agent = existing!(self, code, &r.tel_num);
                 let tel = r.tel_num;
-                return acked(
+                acked(
+                    code,
                     Some(tel),
                     Box::pin(async move { control::retrieve(deps, agent, false).await.map(drop) }),
-                );
+                )
             }
-            Wire::PhoneControl(p) => {
-                return Routed::Later(Box::pin(async move {
-                    match deps.phone.send(crate::deps::PhoneCommand(p)).await {
-                        Ok(ack) => ack.into(),
-                        Err(_) => Ack::failed(code, None, "server is shutting down").into(),
+            other => fail(
+                code,
+                None,
+                format!("MsgType {} is not routed here", other.msg_type()),
+            ),
+        }
+    }
+
+    /// Supervisors: 1019–1022 and 1027.
+    fn supervision(&mut self, code: u32, msg: Wire) -> Routed {
+        let deps = self.deps.clone();
+        match msg {
+            Wire::Listen(l) => {
+                let sup = existing!(self, code, &l.tel_num);
+                let target = target!(self, code, Some(&l.tel_num), &l.target);
+                acked(
+                    code,
+                    Some(l.tel_num),
+                    Box::pin(
+                        async move { control::supervise(deps, sup, target, true).await.map(drop) },
+                    ),
+                )
+            }
+            Wire::BargeIn(b) => {
+                let sup = existing!(self, code, &b.tel_num);
+                let target = target!(self, code, Some(&b.tel_num), &b.target);
+                acked(
+                    code,
+                    Some(b.tel_num),
+                    Box::pin(async move {
+                        control::supervise(deps, sup, target, false).await.map(drop)
+                    }),
+                )
+            }
+            Wire::TakeOver(t) => {
+                let sup = existing!(self, code, &t.tel_num);
+                let target = target!(self, code, Some(&t.tel_num), &t.target);
+                acked(
+                    code,
+                    Some(t.tel_num),
+                    Box::pin(control::take_over(deps, sup, target)),
+                )
+            }
+            Wire::ForceHangup(f) => {
+                existing!(self, code, &f.tel_num);
+                let target = target!(self, code, Some(&f.tel_num), &f.target);
+                acked(
+                    code,
+                    Some(f.tel_num),
+                    Box::pin(control::force_hangup(deps, target)),
+                )
+            }
+            Wire::ForceRelease(f) => acked(code, None, Box::pin(control::release(deps, f.ch_num))),
+            other => fail(
+                code,
+                None,
+                format!("MsgType {} is not routed here", other.msg_type()),
+            ),
+        }
+    }
+
+    /// What the floor looks like: 1011, 1013, 1015, 1032.
+    fn query(&mut self, code: u32, msg: Wire) -> Routed {
+        let deps = self.deps.clone();
+        match msg {
+            Wire::ChannelInfoQuery(q) => {
+                let info = match control::channel_info(
+                    &self.deps,
+                    q.ch_num,
+                    q.tel_num.as_ref(),
+                    q.work_no.as_ref(),
+                ) {
+                    Ok(channels) => ChannelInfo { channels },
+                    Err(why) => return fail(code, q.tel_num.as_ref(), why),
+                };
+                match (q.ret_ip, q.ret_port) {
+                    (Some(ip), Some(port)) => {
+                        if let Err(why) = self.confined(ip, "RetIP") {
+                            return fail(code, q.tel_num.as_ref(), why);
+                        }
+                        let to = SocketAddr::new(ip, port);
+                        self.deps.client.do_send(SendToClient {
+                            to,
+                            message: info.into(),
+                        });
+                        let mut ack = Ack::ok(code, q.tel_num);
+                        ack.result_str = format!("9011 sent to {to}");
+                        Routed::Reply(Box::new(ack.into()))
                     }
-                }));
+                    _ => Routed::Reply(Box::new(info.into())),
+                }
             }
-            Wire::ForceRelease(f) => {
-                return acked(None, Box::pin(control::release(deps, f.ch_num)));
+            Wire::StatsQuery(q) => Routed::Later(Box::pin(async move {
+                match control::statistics(deps, q.group_no).await {
+                    Ok(s) => s.into(),
+                    Err(why) => Ack::failed(code, None, why).into(),
+                }
+            })),
+            Wire::SetMonitor(s) => {
+                if let Err(why) = self.confined(s.ip, "IP") {
+                    return fail(code, None, why);
+                }
+                let platforms = self
+                    .udp_monitor
+                    .get_or_insert_with(|| UdpMonitor::new(deps.clone()).start())
+                    .clone();
+                let to = SocketAddr::new(s.ip, s.port);
+                Routed::Later(Box::pin(async move {
+                    let accepted = matches!(platforms.send(AddPlatform(to)).await, Ok(Ok(())));
+                    MonitorSet { accepted }.into()
+                }))
             }
+            Wire::ConfQuery(q) => {
+                let confs: Vec<Addr<ConferenceActor>> = match q.conf_no {
+                    Some(no) => match self.conferences.get(&no) {
+                        Some(c) => vec![c.clone()],
+                        None => return fail(code, None, format!("no conference {no}")),
+                    },
+                    None => self.conferences.values().cloned().collect(),
+                };
+                Routed::Later(Box::pin(async move {
+                    let mut conferences = Vec::with_capacity(confs.len());
+                    for c in confs {
+                        // One that closed meanwhile is simply not listed.
+                        if let Ok(info) = c.send(GetConference).await {
+                            conferences.push(info);
+                        }
+                    }
+                    ConfInfo { conferences }.into()
+                }))
+            }
+            other => fail(
+                code,
+                None,
+                format!("MsgType {} is not routed here", other.msg_type()),
+            ),
+        }
+    }
+
+    /// Data for others: 1026 to an agent, 1031 to a desk phone.
+    fn exchange(&mut self, from: SocketAddr, code: u32, msg: Wire) -> Routed {
+        let deps = self.deps.clone();
+        match msg {
             Wire::DataExchange(d) => {
                 let target = match d.target {
-                    DataTarget::Agent(a) => target!(None, &a),
+                    DataTarget::Agent(a) => target!(self, code, None, &a),
                     DataTarget::Channel(ch) => {
                         return fail(
+                            code,
                             None,
                             format!(
                                 "channel {ch} runs no flow to take data: flows are not built yet"
@@ -763,20 +851,24 @@ impl Router {
                     }
                 };
                 let sender = self.sender_name(from);
-                return acked(
+                acked(
+                    code,
                     None,
                     Box::pin(control::deliver_data(deps, target, sender, d.data)),
-                );
+                )
             }
-            other if other.direction() == Some(Direction::FromServer) => {
-                return fail(
-                    None,
-                    format!("MsgType {code} is sent by the server, not to it"),
-                );
-            }
-            _ => return fail(None, NOT_SUPPORTED.to_owned()),
-        };
-        Routed::Agent(addr, ClientCommand { from, request })
+            Wire::PhoneControl(p) => Routed::Later(Box::pin(async move {
+                match deps.phone.send(crate::deps::PhoneCommand(p)).await {
+                    Ok(ack) => ack.into(),
+                    Err(_) => Ack::failed(code, None, "server is shutting down").into(),
+                }
+            })),
+            other => fail(
+                code,
+                None,
+                format!("MsgType {} is not routed here", other.msg_type()),
+            ),
+        }
     }
 
     /// `*5<ext>#` / `*6<group>#` dialed during a call.
