@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod gateway;
 pub mod password;
+pub mod prometheus;
 pub mod serve;
 pub mod sim;
 pub mod storage;

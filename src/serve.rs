@@ -12,6 +12,7 @@ use spcti_actors::channel_actor::ChannelActor;
 use spcti_actors::clock::Clock;
 use spcti_actors::deps::{Deps, Settings, Topology};
 use spcti_actors::group_actor::QueueGroupActor;
+use spcti_actors::messages::{ChannelRef, GroupRef, RouterRef};
 use spcti_actors::router::Router;
 use spcti_actors::supervision::Registry;
 use spcti_actors::switch::ChannelKind;
@@ -92,7 +93,7 @@ pub struct Running {
     pub clock: Clock,
     /// The simulated switch, when it is the driver.
     pub sim: Option<Addr<SimSwitch>>,
-    pub router: Addr<Router>,
+    pub router: RouterRef,
     pub registry: Addr<Registry>,
     pub monitor: spcti_actors::monitor::MonitorHub,
     pub server: actix_web::dev::Server,
@@ -162,13 +163,13 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
     let router = {
         let deps = deps.clone();
-        Supervisor::start(move |_| Router::new(deps))
+        RouterRef::new(Supervisor::start(move |_| Router::new(deps)))
     };
     // Channels are spread over one arbiter per core: a call's hot path runs
     // in parallel with other calls'.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
-    let channels: Vec<Addr<ChannelActor>> = descs
+    let channel_addrs: Vec<Addr<ChannelActor>> = descs
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -180,8 +181,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .collect();
     // Switch events go straight to their channel's actor.
     let sink = spcti_actors::switch::EventSink::new(
-        channels.iter().map(|c| c.clone().recipient()).collect(),
+        channel_addrs
+            .iter()
+            .map(|c| c.clone().recipient())
+            .collect(),
     );
+    let channels: Vec<ChannelRef> = channel_addrs.into_iter().map(ChannelRef::new).collect();
     let groups = config
         .groups
         .iter()
@@ -194,7 +199,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
             );
             (
                 no,
-                Supervisor::start(move |_| QueueGroupActor::new(no, strategy, sl, deps)),
+                GroupRef::new(Supervisor::start(move |_| {
+                    QueueGroupActor::new(no, strategy, sl, deps)
+                })),
             )
         })
         .collect();

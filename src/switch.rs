@@ -6,7 +6,8 @@
 //! its own on the admin port (the sim's `/sim`).
 //!
 //! Adding a driver is one module implementing [`SwitchDriver`] and one arm
-//! in [`crate::serve`]'s `driver` (docs/architecture.md, "Adding a driver").
+//! in `serve::driver` (docs/architecture.md, "The switch seam, and adding
+//! a driver").
 
 use actix::Recipient;
 use actix_web::web::ServiceConfig;

@@ -2,160 +2,20 @@
 //! [`AgentCore`], talks to the agent's desktop client (6001, 6003, 6004,
 //! 6007, 6008) and keeps its groups told whether it can take a call.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use actix::prelude::*;
 use spcti_protocol::event::{
     AgentStateChanged, CallConnected, CallResult, LocalHangup, RemoteHangup, ScreenPop,
 };
 use spcti_protocol::reply::{Ack, HeartbeatAck};
-use spcti_protocol::{
-    AgentState, Cause, ChNum, GroupNo, Message as Wire, TelNum, TellGuid, WorkNo,
-};
+use spcti_protocol::{AgentState, ChNum, Message as Wire, TelNum};
 
 use crate::agent::{Activity, AgentCore, Status};
-use crate::channel_actor::OfferDeclined;
 use crate::deps::{Deps, SaveAgentState, SendToClient};
-use crate::group_actor::{MemberLeft, MemberState};
-use crate::records::Customer;
+use crate::messages::channel::OfferDeclined;
+use crate::messages::group::{MemberLeft, MemberState};
 use crate::supervision::{Restart, announce, contain, restart_now};
 
-// ---- messages -------------------------------------------------------------
-
-/// What a client asks of its agent (the router has checked the request).
-#[derive(Debug, Clone)]
-pub enum AgentRequest {
-    /// 1001, with groups and priorities resolved.
-    Login {
-        work_no: Option<WorkNo>,
-        groups: Vec<(GroupNo, u32)>,
-        show: Option<String>,
-    },
-    /// 1002.
-    Busy { show: Option<String> },
-    /// 1004.
-    Logout,
-    /// 1099.
-    Heartbeat,
-}
-
-/// A client request with the address it came from; answered with the reply
-/// and the events it caused, which the gateway sends after the reply.
-#[derive(Debug, Message)]
-#[rtype(result = "crate::router::Answer")]
-pub struct ClientCommand {
-    pub from: SocketAddr,
-    pub request: AgentRequest,
-}
-
-/// A call is offered: ring (the trunk rings the seat), pop the screen.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Offered {
-    pub call: ChNum,
-    pub guid: TellGuid,
-    pub caller: String,
-    pub callee: String,
-    pub group: Option<GroupNo>,
-    pub waited: Duration,
-    pub customer: Customer,
-    /// The agent asked for this call (pick-up): it may ring while busy.
-    pub pick_up: bool,
-}
-
-/// The offer ended without this agent answering.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct OfferWithdrawn {
-    pub call: ChNum,
-    pub rang_out: bool,
-}
-
-/// The agent's seat is connected to the call.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Connected {
-    pub call: ChNum,
-    pub guid: TellGuid,
-}
-
-/// The call ended; `by_agent` when the agent's seat hung up.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct CallEnded {
-    pub call: ChNum,
-    pub by_agent: bool,
-}
-
-/// The agent places a call from its seat (`call`, the seat's channel).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct Placing {
-    pub call: ChNum,
-}
-
-/// The placed call could not be started.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct PlacingCancelled {
-    pub call: ChNum,
-}
-
-/// The far end of a placed call answered or failed (6009).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct OutboundResult {
-    pub guid: TellGuid,
-    pub caller: String,
-    pub callee: String,
-    pub answered: bool,
-    pub cause: Cause,
-}
-
-/// The agent transferred `call` away (it may take it back).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Transferred {
-    pub call: ChNum,
-}
-
-/// The agent's seat phone left or returned to its cradle.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct SeatInUse(pub bool);
-
-/// `*9` on the seat phone.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct PhoneLogout;
-
-/// What the router needs to know of an agent.
-#[derive(Debug, Clone)]
-pub struct AgentView {
-    pub tel: TelNum,
-    pub seat: ChNum,
-    pub work_no: Option<WorkNo>,
-    pub groups: Vec<(GroupNo, u32)>,
-    pub state: AgentState,
-    pub show_state: String,
-    /// The call (trunk channel) it rings for or talks on.
-    pub call: Option<ChNum>,
-    /// Where its client program is.
-    pub client: Option<SocketAddr>,
-    /// The call it last transferred.
-    pub transferred: Option<ChNum>,
-}
-
-/// Asks for an [`AgentView`].
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "AgentView")]
-pub struct GetAgent;
-
-/// Make the actor panic (fault drills and tests).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct CrashAgent;
+use crate::messages::agent::*;
 
 // ---- the actor ------------------------------------------------------------
 
@@ -201,10 +61,11 @@ impl AgentActor {
         if now != self.told {
             self.told = now.clone();
             if let Some(topo) = self.deps.topology.get() {
-                topo.router.do_send(crate::router::SessionChanged {
-                    tel: self.core.tel.clone(),
-                    session: now,
-                });
+                topo.router
+                    .do_send(crate::messages::router::SessionChanged {
+                        tel: self.core.tel.clone(),
+                        session: now,
+                    });
             }
         }
     }
@@ -311,7 +172,7 @@ impl AgentActor {
             if let Some(addr) = self.deps.group(*g) {
                 addr.do_send(MemberState {
                     tel: self.core.tel.clone(),
-                    agent: ctx.address(),
+                    agent: AgentRef::new(ctx.address()),
                     seat: self.core.seat,
                     work_no: self.core.work_no.clone(),
                     priority: *priority,
@@ -453,7 +314,7 @@ impl Handler<ClientCommand> for AgentActor {
         // The request came from the client's address (`command` made it
         // the client's): the gateway sends these there, after the reply.
         let then = self.held_events.take().unwrap_or_default();
-        MessageResult(crate::router::Answer { reply, then })
+        MessageResult(crate::messages::router::Answer { reply, then })
     }
 }
 

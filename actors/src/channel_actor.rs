@@ -6,253 +6,27 @@ use std::collections::HashMap;
 
 use actix::prelude::*;
 use spcti_protocol::monitor::ChannelStatus;
-use spcti_protocol::{Cause, ChNum, ChType, ChannelState, GroupNo, TelNum, TellGuid};
+use spcti_protocol::{Cause, ChNum, ChType, ChannelState, TelNum, TellGuid};
 
-use crate::agent_actor::{
-    AgentActor, CallEnded, Connected, OfferWithdrawn, Offered, OutboundResult, Transferred,
-};
 use crate::clock::Mono;
-use crate::conference_actor::{Close, ConferenceActor, Join, Leave};
+use crate::conference_actor::ConferenceActor;
 use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
-use crate::group_actor::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::leg::{
     CUSTOMER_LOOKUP_TIMEOUT, Flash, HOLD_PROMPT, InboundLeg, Leg, LegEffect, Ringer, TransferTo,
 };
+use crate::messages::agent::{
+    CallEnded, Connected, OfferWithdrawn, Offered, OutboundResult, Transferred,
+};
+use crate::messages::conference::{Close, Join, Leave};
+use crate::messages::group::{CallAnswered, CallLeft, Enqueue, OfferVoid};
+use crate::messages::router::{SeatFeature, SeatHook};
+use crate::messages::{AgentRef, ConferenceRef};
 use crate::outbound::{Far, Out, OutEffect, OutboundCall, Placed};
-use crate::router::{SeatFeature, SeatHook};
 use crate::seat::{DIGIT_TIMEOUT, Feature, Seat, SeatEffect};
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
 
-// ---- messages -------------------------------------------------------------
-
-/// A group offers the waiting call on this trunk to agents.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct OfferCall {
-    pub group: GroupNo,
-    pub ringers: Vec<(Ringer, Addr<AgentActor>)>,
-}
-
-/// An offered agent could not take the call.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct OfferDeclined {
-    pub agent: TelNum,
-}
-
-/// Trunk -> seat: ring for the call on `call`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Ring {
-    pub call: ChNum,
-    pub caller: String,
-}
-
-/// Trunk -> seat: stop ringing for `call`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct StopRing {
-    pub call: ChNum,
-}
-
-/// Trunk -> seat: the far end of `call` is gone.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct FarEndGone {
-    pub call: ChNum,
-}
-
-/// Trunk -> an off-hook seat: you are now connected to `call` (pick-up).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ConnectSeat {
-    pub call: ChNum,
-}
-
-/// Seat -> trunk: the seat ringing for you was lifted.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SeatAnswered {
-    pub seat: ChNum,
-}
-
-/// Seat -> trunk: the seat connected to you hung up.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SeatHungUp {
-    pub seat: ChNum,
-}
-
-/// Pick the ringing call on this trunk up to the picker's seat (connected
-/// at once when `seat_lifted`, rung otherwise). Answers the caller's number.
-#[derive(Message)]
-#[rtype(result = "Result<String, String>")]
-pub struct PickUpCall {
-    pub picker: Ringer,
-    pub agent: Addr<AgentActor>,
-    pub seat_lifted: bool,
-}
-
-/// End whatever is on this channel (1027; 1022 on the target's call). A
-/// seat connected to a call ends that call; a ringing seat stops ringing
-/// (the call goes on to other agents).
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct ForceRelease;
-
-/// Trunk: the agent on `seat` only listens (`on`) or talks again (1016).
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct MuteSeat {
-    pub seat: ChNum,
-    pub on: bool,
-}
-
-/// Seat: the call it is ringing for, and since when.
-#[derive(Message)]
-#[rtype(result = "Option<(ChNum, Mono)>")]
-pub struct RingingFor;
-
-/// A summary for queries: state, numbers, since.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelView {
-    pub ch: ChNum,
-    pub state: ChannelState,
-    pub caller: String,
-    pub callee: String,
-    pub guid: Option<TellGuid>,
-}
-
-/// What is on this channel now.
-#[derive(Message)]
-#[rtype(result = "ChannelView")]
-pub struct GetChannel;
-
-/// Trunk: the agent on `from_seat` transfers the call (1008, `*5`, `*6`).
-/// `agent` is the agent at the target seat, if one is logged in there.
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct TransferCall {
-    pub from_seat: ChNum,
-    pub to: TransferTo,
-    pub agent: Option<Addr<AgentActor>>,
-}
-
-/// Seat -> trunk: hook flash on the seat talking on this call.
-#[derive(Message)]
-#[rtype(result = "Result<Flash, String>")]
-pub struct SeatFlash {
-    pub seat: ChNum,
-}
-
-/// Trunk: the agent on hold (after a flash) consults extension `target`.
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct ConsultCall {
-    pub from_seat: ChNum,
-    pub target: Ringer,
-    pub agent: Option<Addr<AgentActor>>,
-}
-
-/// Trunk: a supervisor listens to (1019) or barges into (1020) the call.
-/// Answers the conference number.
-#[derive(Message)]
-#[rtype(result = "Result<spcti_protocol::ConfNo, String>")]
-pub struct Supervise {
-    pub sup: Ringer,
-    pub agent: Addr<AgentActor>,
-    pub listen_only: bool,
-    pub seat_lifted: bool,
-}
-
-/// Trunk: a supervisor takes the call over (1021).
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct TakeOver {
-    pub sup: Ringer,
-    pub agent: Addr<AgentActor>,
-    pub seat_lifted: bool,
-}
-
-/// Trunk: the agent who transferred the call takes it back (1009, 1007).
-/// Answers the caller's number.
-#[derive(Message)]
-#[rtype(result = "Result<String, String>")]
-pub struct RetrieveCall {
-    pub by: Ringer,
-    pub agent: Addr<AgentActor>,
-    pub only_ringing: bool,
-    pub seat_lifted: bool,
-}
-
-/// Seat: the agent transfers the outside call it placed. The seat's part
-/// ends; the far trunk takes the call over and sends it `to` (`agent`: the
-/// agent at the target seat). Answers the trunk.
-#[derive(Message)]
-#[rtype(result = "Result<ChNum, String>")]
-pub struct HandOver {
-    pub to: TransferTo,
-    pub agent: Option<Addr<AgentActor>>,
-}
-
-/// Trunk (seized for a placed call): take the call over and send it `to`.
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct Adopt {
-    pub call: crate::leg::CallInfo,
-    pub to: TransferTo,
-    pub agent: Option<Addr<AgentActor>>,
-}
-
-/// Trunk: take this free trunk for a call the seat `owner` places. Answers
-/// whether it was free.
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct Seize {
-    pub owner: ChNum,
-    pub guid: TellGuid,
-    pub caller: String,
-    pub callee: String,
-    pub agent: Option<Ringer>,
-}
-
-/// Trunk: the call that seized it is over; take inbound calls again.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct FreeTrunk;
-
-/// Seat: place this call (1003, or digits dialed on the phone).
-#[derive(Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct StartCall {
-    pub call: Placed,
-    pub agent: Option<Addr<AgentActor>>,
-    /// The agent at the called extension, if one is logged in there.
-    pub far_agent: Option<Addr<AgentActor>>,
-    /// Multi-party mode: everyone is hung up when the agent hangs up.
-    pub hallh: bool,
-}
-
-/// Seized trunk -> the seat owning its call: the far party answered.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct FarAnswered {
-    pub far: ChNum,
-}
-
-/// Seized trunk -> the seat owning its call: the far party is gone.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct FarCleared {
-    pub far: ChNum,
-    pub cause: Cause,
-}
-
-/// Make the actor panic (fault drills and tests).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Crash;
+use crate::messages::channel::*;
 
 // ---- the actor ------------------------------------------------------------
 
@@ -291,16 +65,16 @@ pub struct ChannelActor {
     core: Core,
     deps: Deps,
     /// Agents this trunk is ringing or talking to.
-    agents: HashMap<TelNum, Addr<AgentActor>>,
+    agents: HashMap<TelNum, AgentRef>,
     ring_timer: Option<SpawnHandle>,
     digit_timer: Option<SpawnHandle>,
     /// Seat: the calls this seat places (one, or several in multi-party
     /// mode), the agent placing them, and each far end's no-answer timer.
     outs: Vec<OutboundCall>,
-    out_agent: Option<Addr<AgentActor>>,
+    out_agent: Option<AgentRef>,
     dial_timers: HashMap<ChNum, SpawnHandle>,
     /// Seat: the agents at the extensions this seat calls, by their channel.
-    far_agents: HashMap<ChNum, Addr<AgentActor>>,
+    far_agents: HashMap<ChNum, AgentRef>,
     /// Seat: the multi-party call (1003 `Meeting=1`, 1033) while it lasts.
     meeting: Option<Meeting>,
     /// Seat: whether the phone was last reported off its cradle.
@@ -313,7 +87,7 @@ pub struct ChannelActor {
     /// Seat: flashes so far; only the trunk's answer to the latest counts.
     flash_seq: u32,
     /// Trunk: the call's conference, while a supervisor is on it.
-    conf: Option<Addr<ConferenceActor>>,
+    conf: Option<ConferenceRef>,
 }
 
 const KIND: &str = "channel";
@@ -522,7 +296,7 @@ impl ChannelActor {
                         ch: me,
                         since,
                         tried,
-                        trunk: ctx.address(),
+                        trunk: ChannelRef::new(ctx.address()),
                     }),
                     None => tracing::error!(ch = %me, %group, "no such group; call stays in IVR"),
                 },
@@ -594,9 +368,9 @@ impl ChannelActor {
                 } => {
                     let deps = self.deps.clone();
                     let no = spcti_protocol::ConfNo(me.0);
-                    let conf = self
-                        .conf
-                        .get_or_insert_with(|| ConferenceActor::new(no, deps, false).start());
+                    let conf = self.conf.get_or_insert_with(|| {
+                        ConferenceRef::new(ConferenceActor::new(no, deps, false).start())
+                    });
                     conf.do_send(Join {
                         ch,
                         number,
@@ -975,9 +749,9 @@ impl ChannelActor {
                     let deps = self.deps.clone();
                     let no = spcti_protocol::ConfNo(me.0);
                     let hallh = self.meeting.as_ref().is_some_and(|m| m.hallh);
-                    let conf = self
-                        .conf
-                        .get_or_insert_with(|| ConferenceActor::new(no, deps, hallh).start());
+                    let conf = self.conf.get_or_insert_with(|| {
+                        ConferenceRef::new(ConferenceActor::new(no, deps, hallh).start())
+                    });
                     conf.do_send(Join {
                         ch,
                         number,

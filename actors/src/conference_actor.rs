@@ -9,44 +9,10 @@ use spcti_protocol::reply::Conference;
 use spcti_protocol::{ChNum, ConfNo};
 
 use crate::deps::Deps;
+use crate::messages::ConferenceRef;
 use crate::switch::SwitchCommand;
 
-// ---- messages -------------------------------------------------------------
-
-/// Join (or change how a member takes part).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Join {
-    pub ch: ChNum,
-    /// The number 1032 lists for the member.
-    pub number: String,
-    pub listen_only: bool,
-}
-
-/// One member leaves.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Leave {
-    pub ch: ChNum,
-}
-
-/// Everyone leaves; the conference is over.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Close;
-
-/// What 1032 shows of it.
-#[derive(Debug, Message)]
-#[rtype(result = "Conference")]
-pub struct GetConference;
-
-/// Conference -> router: opened (for 1032) or over.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub enum ConferenceIndex {
-    Opened(ConfNo, Addr<ConferenceActor>),
-    Closed(ConfNo),
-}
+use crate::messages::conference::*;
 
 // ---- the actor ------------------------------------------------------------
 
@@ -82,10 +48,10 @@ impl Actor for ConferenceActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         tracing::debug!(conf = %self.no, "conference opened");
-        self.deps
-            .topo()
-            .router
-            .do_send(ConferenceIndex::Opened(self.no, ctx.address()));
+        self.deps.topo().router.do_send(ConferenceIndex::Opened(
+            self.no,
+            ConferenceRef::new(ctx.address()),
+        ));
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

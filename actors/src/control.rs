@@ -7,7 +7,6 @@
 //! asks the actors concerned and returns the reply's content, or the reason
 //! it could not be done (a 9000 Result=0 or a 9040 ResultSTR).
 
-use actix::prelude::*;
 use spcti_protocol::event::DataReceived;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::reply::Stats;
@@ -15,15 +14,16 @@ use spcti_protocol::{
     AgentState, ChNum, ChType, ChannelState, ConfNo, GroupNo, TelNum, TellGuid, TransType, WorkNo,
 };
 
-use crate::agent_actor::{AgentActor, AgentView, GetAgent, Placing, PlacingCancelled, Transferred};
-use crate::channel_actor::{
-    ChannelActor, ConsultCall, ForceRelease, FreeTrunk, GetChannel, HandOver, MuteSeat, PickUpCall,
-    RetrieveCall, RingingFor, Seize, StartCall, Supervise, TakeOver, TransferCall,
-};
 use crate::clock::Mono;
 use crate::deps::{CheckWhitelist, Deps, SendToClient};
-use crate::group_actor::{FindPickup, GetStats, PickupFind};
 use crate::leg::{Ringer, TransferTo};
+use crate::messages::agent::{AgentView, GetAgent, Placing, PlacingCancelled, Transferred};
+use crate::messages::channel::{
+    ConsultCall, ForceRelease, FreeTrunk, GetChannel, HandOver, MuteSeat, PickUpCall, RetrieveCall,
+    RingingFor, Seize, StartCall, Supervise, TakeOver, TransferCall,
+};
+use crate::messages::group::{FindPickup, GetStats, PickupFind};
+use crate::messages::{AgentRef, ChannelRef};
 use crate::outbound::{Far, Origin, Placed};
 
 const RESTARTING: &str = "internal error; the actor is restarting, try again";
@@ -58,7 +58,7 @@ fn too_early(rang: std::time::Duration, min: std::time::Duration) -> String {
 }
 
 /// The agent's view, refused unless it is logged in and on no call.
-async fn free_agent(agent: &Addr<AgentActor>) -> Result<AgentView, String> {
+async fn free_agent(agent: &AgentRef) -> Result<AgentView, String> {
     let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
     if view.state == AgentState::Offline {
         return Err(format!("{} is not logged in", view.tel));
@@ -73,9 +73,9 @@ async fn free_agent(agent: &Addr<AgentActor>) -> Result<AgentView, String> {
 async fn ringing_in_groups(
     deps: &Deps,
     groups: impl Iterator<Item = GroupNo>,
-) -> Result<(ChNum, Addr<ChannelActor>), String> {
+) -> Result<(ChNum, ChannelRef), String> {
     let min_ring = deps.settings.pickup_min_ring;
-    let mut best: Option<(Mono, ChNum, Addr<ChannelActor>)> = None;
+    let mut best: Option<(Mono, ChNum, ChannelRef)> = None;
     let mut early = None;
     for g in groups {
         let Some(group) = deps.group(g) else { continue };
@@ -101,11 +101,7 @@ async fn ringing_in_groups(
 /// Picks a ringing call up to `agent`'s seat: connected at once when the
 /// seat is lifted, rung otherwise. Refused before the call has rung
 /// `pickup_min_ring_s`.
-pub async fn pick_up(
-    deps: Deps,
-    agent: Addr<AgentActor>,
-    target: PickTarget,
-) -> Result<Picked, String> {
+pub async fn pick_up(deps: Deps, agent: AgentRef, target: PickTarget) -> Result<Picked, String> {
     let view = free_agent(&agent).await?;
     let (ch, trunk) = match &target {
         PickTarget::Any => {
@@ -288,7 +284,7 @@ pub async fn statistics(deps: Deps, group: Option<GroupNo>) -> Result<Stats, Str
 }
 
 /// The agent's view, refused unless it is on a call (connected).
-async fn talking(agent: &Addr<AgentActor>) -> Result<(AgentView, ChNum), String> {
+async fn talking(agent: &AgentRef) -> Result<(AgentView, ChNum), String> {
     let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
     match (view.state, view.call) {
         (AgentState::Talking, Some(call)) => Ok((view, call)),
@@ -297,7 +293,7 @@ async fn talking(agent: &Addr<AgentActor>) -> Result<(AgentView, ChNum), String>
 }
 
 /// 1016: the agent only listens (`on`) or talks again.
-pub async fn mute(deps: Deps, agent: Addr<AgentActor>, on: bool) -> Result<(), String> {
+pub async fn mute(deps: Deps, agent: AgentRef, on: bool) -> Result<(), String> {
     let (view, call) = talking(&agent).await?;
     let trunk = deps.channel(call).ok_or("the call is gone")?;
     trunk
@@ -310,7 +306,7 @@ pub async fn mute(deps: Deps, agent: Addr<AgentActor>, on: bool) -> Result<(), S
 }
 
 /// 1022: end the call `target` is talking on (the supervisor's 强拆).
-pub async fn force_hangup(deps: Deps, target: Addr<AgentActor>) -> Result<(), String> {
+pub async fn force_hangup(deps: Deps, target: AgentRef) -> Result<(), String> {
     let (view, call) = talking(&target).await?;
     tracing::info!(target = %view.tel, trunk = %call, "call force hung up by a supervisor");
     release(deps, call).await
@@ -325,7 +321,7 @@ pub async fn release(deps: Deps, ch: ChNum) -> Result<(), String> {
 /// 1026: data for an agent's desktop program (6026).
 pub async fn deliver_data(
     deps: Deps,
-    target: Addr<AgentActor>,
+    target: AgentRef,
     from: String,
     data: String,
 ) -> Result<(), String> {
@@ -406,7 +402,7 @@ async fn seize_trunk(deps: &Deps, seize: impl Fn() -> Seize) -> Result<ChNum, St
 pub async fn place_call(
     deps: Deps,
     tel: TelNum,
-    agent: Option<Addr<AgentActor>>,
+    agent: Option<AgentRef>,
     req: PlaceRequest,
 ) -> Result<TellGuid, String> {
     let seat_ch = *deps
@@ -502,7 +498,10 @@ pub async fn place_call(
         }
         Far::Seat { ext, .. } => {
             let router = &deps.topo().router;
-            match router.send(crate::router::AgentAt(ext.clone())).await {
+            match router
+                .send(crate::messages::router::AgentAt(ext.clone()))
+                .await
+            {
                 Ok(Some(a)) => match a.send(GetAgent).await {
                     Ok(v) if v.state != AgentState::Offline => Some(a),
                     _ => None,
@@ -561,7 +560,7 @@ pub async fn place_call(
 #[derive(Debug, Clone)]
 pub enum TransferTarget {
     /// An extension, with the agent logged in there if any.
-    Ext(TelNum, Option<Addr<AgentActor>>),
+    Ext(TelNum, Option<AgentRef>),
     Group(GroupNo),
     /// An outside number with its leading `0`, and the CallerNo to show.
     Outside {
@@ -593,7 +592,7 @@ async fn seat_state(deps: &Deps, seat: ChNum) -> Result<ChannelState, String> {
 /// seat; none for a group) and the 9030 TransType.
 pub async fn transfer(
     deps: Deps,
-    agent: Addr<AgentActor>,
+    agent: AgentRef,
     target: TransferTarget,
 ) -> Result<(Option<ChNum>, TransType), String> {
     let (view, call) = talking(&agent).await?;
@@ -713,11 +712,7 @@ pub async fn transfer(
 
 /// 1009 (`only_ringing`) / 1007: the agent takes back the call it
 /// transferred, while it still rings at the target or (1007) waits in a queue.
-pub async fn retrieve(
-    deps: Deps,
-    agent: Addr<AgentActor>,
-    only_ringing: bool,
-) -> Result<String, String> {
+pub async fn retrieve(deps: Deps, agent: AgentRef, only_ringing: bool) -> Result<String, String> {
     let view = free_agent(&agent).await?;
     let call = view.transferred.ok_or("you have transferred no call")?;
     let trunk = deps.channel(call).ok_or("the call is gone")?;
@@ -743,8 +738,8 @@ pub async fn retrieve(
 /// already on that call).
 async fn supervision(
     deps: &Deps,
-    sup: &Addr<AgentActor>,
-    target: &Addr<AgentActor>,
+    sup: &AgentRef,
+    target: &AgentRef,
 ) -> Result<(AgentView, bool, ChNum), String> {
     let sv = sup.send(GetAgent).await.map_err(|_| RESTARTING)?;
     if sv.state == AgentState::Offline {
@@ -776,8 +771,8 @@ fn ringer_of(v: &AgentView) -> Ringer {
 /// conference; its seat rings first if on-hook. Answers the conference.
 pub async fn supervise(
     deps: Deps,
-    sup: Addr<AgentActor>,
-    target: Addr<AgentActor>,
+    sup: AgentRef,
+    target: AgentRef,
     listen_only: bool,
 ) -> Result<ConfNo, String> {
     let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
@@ -799,11 +794,7 @@ pub async fn supervise(
 }
 
 /// 1021: the supervisor takes `target`'s call; the agent is cut off.
-pub async fn take_over(
-    deps: Deps,
-    sup: Addr<AgentActor>,
-    target: Addr<AgentActor>,
-) -> Result<(), String> {
+pub async fn take_over(deps: Deps, sup: AgentRef, target: AgentRef) -> Result<(), String> {
     let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
     let trunk = deps.channel(call).ok_or("the call is gone")?;
     trunk
@@ -821,9 +812,9 @@ pub async fn take_over(
 /// After a hook flash: the agent on hold dialed extension `ext` to consult.
 pub async fn consult(
     deps: Deps,
-    agent: Addr<AgentActor>,
+    agent: AgentRef,
     ext: TelNum,
-    target_agent: Option<Addr<AgentActor>>,
+    target_agent: Option<AgentRef>,
 ) -> Result<(), String> {
     let (view, call) = talking(&agent).await?;
     let seat = free_seat(&deps, &ext).await?;

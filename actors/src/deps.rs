@@ -10,11 +10,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use spcti_protocol::{ChNum, GroupNo, Message as Wire, TelNum, WorkNo};
 
-use crate::channel_actor::ChannelActor;
 use crate::clock::Clock;
-use crate::group_actor::QueueGroupActor;
+use crate::messages::{ChannelRef, GroupRef, RouterRef};
 use crate::records::{CallRecord, Customer, RecordingRow};
-use crate::router::Router;
 use crate::supervision::Registry;
 use crate::switch::SwitchCommand;
 
@@ -112,11 +110,11 @@ pub struct StoreHandle {
 /// The fixed part of the tree, set once at start.
 pub struct Topology {
     /// Indexed by channel number.
-    pub channels: Vec<Addr<ChannelActor>>,
+    pub channels: Vec<ChannelRef>,
     /// Seat extension -> its channel.
     pub seats: HashMap<TelNum, ChNum>,
-    pub groups: HashMap<GroupNo, Addr<QueueGroupActor>>,
-    pub router: Addr<Router>,
+    pub groups: HashMap<GroupNo, GroupRef>,
+    pub router: RouterRef,
 }
 
 /// Everything an actor needs from outside itself.
@@ -144,12 +142,12 @@ impl Deps {
     }
 
     /// The actor of channel `ch`.
-    pub fn channel(&self, ch: ChNum) -> Option<&Addr<ChannelActor>> {
+    pub fn channel(&self, ch: ChNum) -> Option<&ChannelRef> {
         self.topo().channels.get(ch.0 as usize)
     }
 
     /// The actor of group `no`.
-    pub fn group(&self, no: GroupNo) -> Option<&Addr<QueueGroupActor>> {
+    pub fn group(&self, no: GroupNo) -> Option<&GroupRef> {
         self.topo().groups.get(&no)
     }
 }

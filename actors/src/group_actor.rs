@@ -9,114 +9,22 @@ use actix::prelude::*;
 use spcti_protocol::reply::Stats;
 use spcti_protocol::{AgentState, ChNum, GroupNo, TelNum, WorkNo};
 
-use crate::agent_actor::AgentActor;
-use crate::channel_actor::{ChannelActor, OfferCall};
 use crate::clock::Mono;
 use crate::deps::Deps;
 use crate::leg::Ringer;
+use crate::messages::channel::OfferCall;
+use crate::messages::{AgentRef, ChannelRef};
 use crate::monitor::GroupExtra;
 use crate::queue::QueueCore;
 use crate::strategy::Strategy;
 use crate::supervision::{Restart, announce, contain, restart_now};
 
-// ---- messages -------------------------------------------------------------
-
-/// A caller joins (or rejoins) the queue.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Enqueue {
-    pub ch: ChNum,
-    pub since: Mono,
-    pub tried: Vec<TelNum>,
-    pub trunk: Addr<ChannelActor>,
-}
-
-/// A call left the queue (caller hung up, or moved elsewhere).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CallLeft {
-    pub ch: ChNum,
-    pub abandoned: bool,
-}
-
-/// A call of this group was answered after `waited`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CallAnswered {
-    pub ch: ChNum,
-    pub waited: Duration,
-}
-
-/// An agent's current availability for this group.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct MemberState {
-    pub tel: TelNum,
-    pub agent: Addr<AgentActor>,
-    pub seat: ChNum,
-    pub work_no: Option<WorkNo>,
-    pub priority: u32,
-    pub available: bool,
-    /// What the agent is doing (for the group's counters).
-    pub state: AgentState,
-    pub idle_since: Mono,
-    pub calls_today: u32,
-    pub talk_today: Duration,
-}
-
-/// An agent left the group (logged out, or changed groups).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct MemberLeft {
-    pub tel: TelNum,
-}
-
-/// An offer could not be made (the caller left first).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct OfferVoid {
-    pub ch: ChNum,
-    pub agents: Vec<TelNum>,
-}
-
-/// What a pick-up request found in this group.
-#[derive(Debug)]
-pub enum PickupFind {
-    /// The longest-ringing call that may be picked up.
-    Found {
-        ch: ChNum,
-        since: Mono,
-        trunk: Addr<ChannelActor>,
-    },
-    /// A call rings, but not yet long enough.
-    TooEarly {
-        rang: Duration,
-    },
-    Nothing,
-}
-
-/// Find a call ringing here that has rung at least `min_ring`.
-#[derive(Message)]
-#[rtype(result = "PickupFind")]
-pub struct FindPickup {
-    pub min_ring: Duration,
-}
-
-/// Make the actor panic (fault drills and tests).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CrashGroup;
-
-/// The group's statistics as of now (9014): waits grow with time, so the
-/// last published state is not enough for 1013.
-#[derive(Message)]
-#[rtype(result = "Stats")]
-pub struct GetStats;
+use crate::messages::group::*;
 
 // ---- the actor ------------------------------------------------------------
 
 struct MemberAddr {
-    agent: Addr<AgentActor>,
+    agent: AgentRef,
     seat: ChNum,
     work_no: Option<WorkNo>,
     state: AgentState,
@@ -126,7 +34,7 @@ struct MemberAddr {
 pub struct QueueGroupActor {
     core: QueueCore,
     deps: Deps,
-    trunks: HashMap<ChNum, Addr<ChannelActor>>,
+    trunks: HashMap<ChNum, ChannelRef>,
     members: HashMap<TelNum, MemberAddr>,
 }
 

@@ -12,6 +12,8 @@ pub mod control;
 pub mod deps;
 pub mod group_actor;
 pub mod leg;
+pub mod mailbox;
+pub mod messages;
 pub mod monitor;
 pub mod outbound;
 pub mod queue;

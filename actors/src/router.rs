@@ -13,93 +13,22 @@ use spcti_protocol::reply::{
     Ack, ChannelInfo, ConfInfo, HeartbeatAck, MonitorSet, PickUpResult, TransferResult,
 };
 use spcti_protocol::{
-    AgentState, ConfNo, DataTarget, Direction, Envelope, GroupNo, Message as Wire, ResultCh,
-    TelNum, WorkNo,
+    AgentState, ConfNo, DataTarget, Direction, GroupNo, Message as Wire, ResultCh, TelNum, WorkNo,
 };
 
 use crate::access::{self, Access, Denied, Need, Session};
-use crate::agent_actor::{AgentActor, AgentRequest, ClientCommand, PhoneLogout, SeatInUse};
-use crate::conference_actor::{ConferenceActor, ConferenceIndex, GetConference};
+use crate::agent_actor::AgentActor;
 use crate::control::{self, PickTarget, PlaceRequest, TransferTarget};
 use crate::deps::{Deps, SendToClient};
+use crate::messages::agent::{AgentRequest, ClientCommand, PhoneLogout, SeatInUse};
+use crate::messages::conference::{ConferenceIndex, GetConference};
+use crate::messages::{AgentRef, ChannelRef, ConferenceRef, GroupRef};
 use crate::outbound::Origin;
 use crate::seat::Feature;
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::udp_monitor::{AddPlatform, UdpMonitor};
 
-// ---- messages -------------------------------------------------------------
-
-/// A decoded request from an agent client; answered with the reply.
-#[derive(Debug, Message)]
-#[rtype(result = "Answer")]
-pub struct ClientRequest {
-    pub from: SocketAddr,
-    pub envelope: Envelope,
-}
-
-/// The reply to a request, and events that must follow it to the same
-/// client (1003's 6023 comes after its 9000).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub reply: Wire,
-    pub then: Vec<Wire>,
-}
-
-impl From<Wire> for Answer {
-    fn from(reply: Wire) -> Self {
-        Answer {
-            reply,
-            then: Vec::new(),
-        }
-    }
-}
-
-/// A seat logged in from an address (`Some`) or logged out (`None`): sent
-/// by the agent actor in the handler that made the change, so the binding
-/// is in place before its client reads the reply.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct SessionChanged {
-    pub tel: TelNum,
-    pub session: Option<Session>,
-}
-
-/// A feature code dialed on a seat phone.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct SeatFeature {
-    pub ext: TelNum,
-    pub seat: spcti_protocol::ChNum,
-    pub feature: Feature,
-}
-
-/// A seat phone left (`in_use`) or returned to its cradle.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct SeatHook {
-    pub ext: TelNum,
-    pub in_use: bool,
-}
-
-/// Make the actor at `path` (`channel:12`, `agent:8001`, `group:1`, `router`)
-/// panic: fault drills and tests of supervision.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct CrashActor {
-    pub path: String,
-}
-
-/// Restart the actor at `path` (the operator's restart).
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(), String>")]
-pub struct RestartActor {
-    pub path: String,
-}
-
-/// The agent actor at a seat, if one was ever logged in there.
-#[derive(Debug, Message)]
-#[rtype(result = "Option<Addr<AgentActor>>")]
-pub struct AgentAt(pub TelNum);
+use crate::messages::router::*;
 
 // ---- the actor ------------------------------------------------------------
 
@@ -108,7 +37,7 @@ type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
 /// Where a request goes.
 enum Routed {
     /// To its agent's actor.
-    Agent(Addr<AgentActor>, ClientCommand),
+    Agent(AgentRef, ClientCommand),
     /// Answered by the router itself (boxed: replies are large).
     Reply(Box<Wire>),
     /// Answered once the actors concerned have answered.
@@ -155,7 +84,7 @@ macro_rules! target {
 /// The router.
 pub struct Router {
     deps: Deps,
-    agents: HashMap<TelNum, Addr<AgentActor>>,
+    agents: HashMap<TelNum, AgentRef>,
     /// Which seat is logged in from which address, and who may ask what.
     access: Access,
     /// The UDP monitor platforms (1015), started at the first.
@@ -163,7 +92,7 @@ pub struct Router {
     /// Seats whose phone is off its cradle, for agents that log in there.
     seats_in_use: std::collections::HashSet<TelNum>,
     /// Open conferences (1032).
-    conferences: std::collections::BTreeMap<ConfNo, Addr<ConferenceActor>>,
+    conferences: std::collections::BTreeMap<ConfNo, ConferenceRef>,
 }
 
 const KIND: &str = "router";
@@ -183,7 +112,7 @@ impl Router {
         }
     }
 
-    fn agent_for(&mut self, tel: &TelNum) -> Result<Addr<AgentActor>, String> {
+    fn agent_for(&mut self, tel: &TelNum) -> Result<AgentRef, String> {
         if let Some(a) = self.agents.get(tel) {
             return Ok(a.clone());
         }
@@ -195,7 +124,9 @@ impl Router {
             .ok_or_else(|| format!("{tel} is not a seat extension"))?;
         let deps = self.deps.clone();
         let tel2 = tel.clone();
-        let addr = Supervisor::start(move |_| AgentActor::new(tel2, seat, deps));
+        let addr = AgentRef::new(Supervisor::start(move |_| {
+            AgentActor::new(tel2, seat, deps)
+        }));
         if self.seats_in_use.contains(tel) {
             addr.do_send(SeatInUse(true));
         }
@@ -241,7 +172,7 @@ impl Router {
 
     /// The agent actor named by a supervisor's or data-exchange `Target`:
     /// an extension with an agent, else a logged-in agent's job number.
-    fn target_agent(&self, target: &str) -> Result<Addr<AgentActor>, String> {
+    fn target_agent(&self, target: &str) -> Result<AgentRef, String> {
         let target = target.trim();
         if let Some(a) = TelNum::new(target).ok().and_then(|t| self.agents.get(&t)) {
             return Ok(a.clone());
@@ -807,7 +738,7 @@ impl Router {
                 }))
             }
             Wire::ConfQuery(q) => {
-                let confs: Vec<Addr<ConferenceActor>> = match q.conf_no {
+                let confs: Vec<ConferenceRef> = match q.conf_no {
                     Some(no) => match self.conferences.get(&no) {
                         Some(c) => vec![c.clone()],
                         None => return fail(code, None, format!("no conference {no}")),
@@ -875,7 +806,7 @@ impl Router {
     fn phone_transfer(
         &self,
         ext: TelNum,
-        agent: Option<Addr<AgentActor>>,
+        agent: Option<AgentRef>,
         target: Result<TransferTarget, String>,
     ) {
         let target = match (agent, target) {
@@ -1083,9 +1014,9 @@ impl Handler<SeatFeature> for Router {
 
 /// An actor an operator names by its path.
 enum Target {
-    Channel(Addr<crate::channel_actor::ChannelActor>),
-    Agent(Addr<AgentActor>),
-    Group(Addr<crate::group_actor::QueueGroupActor>),
+    Channel(ChannelRef),
+    Agent(AgentRef),
+    Group(GroupRef),
     Router,
 }
 
@@ -1123,9 +1054,9 @@ impl Handler<CrashActor> for Router {
     type Result = Result<(), String>;
     fn handle(&mut self, m: CrashActor, ctx: &mut Context<Self>) -> Self::Result {
         match self.locate(&m.path)? {
-            Target::Channel(a) => a.do_send(crate::channel_actor::Crash),
-            Target::Agent(a) => a.do_send(crate::agent_actor::CrashAgent),
-            Target::Group(a) => a.do_send(crate::group_actor::CrashGroup),
+            Target::Channel(a) => a.do_send(crate::messages::channel::Crash),
+            Target::Agent(a) => a.do_send(crate::messages::agent::CrashAgent),
+            Target::Group(a) => a.do_send(crate::messages::group::CrashGroup),
             Target::Router => {
                 let registry = self.deps.registry.clone();
                 contain(
@@ -1144,7 +1075,7 @@ impl Handler<CrashActor> for Router {
 
 /// The agent at a seat.
 impl Handler<AgentAt> for Router {
-    type Result = Option<Addr<AgentActor>>;
+    type Result = Option<AgentRef>;
     fn handle(&mut self, m: AgentAt, _: &mut Context<Self>) -> Self::Result {
         self.agents.get(&m.0).cloned()
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use spcti::config::Config;
 use spcti::serve::Running;
 use spcti::sim::{SimAction, SimReply};
-use spcti_actors::router::ClientRequest;
+use spcti_actors::messages::router::ClientRequest;
 use spcti_protocol::agent::Login;
 use spcti_protocol::{Envelope, GroupList, Message, TelNum, TextEncoding, WorkNo, decode};
 use tokio::sync::mpsc;

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use spcti_actors::router::{CrashActor, RestartActor};
+use spcti_actors::messages::router::{CrashActor, RestartActor};
 use spcti_actors::supervision::ListActors;
 use spcti_protocol::{Envelope, Message as Wire, to_json};
 

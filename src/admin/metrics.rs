@@ -10,10 +10,7 @@ use spcti_protocol::{AgentState, ChType, ChannelState};
 use super::Admin;
 use crate::gateway::agent_udp;
 
-/// `# HELP` and `# TYPE` of one series (for every module that writes some).
-pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
+use crate::prometheus::family;
 
 async fn metrics(a: web::Data<Admin>) -> HttpResponse {
     let mut o = String::with_capacity(4096);

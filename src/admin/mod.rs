@@ -25,8 +25,8 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web as aw};
 use serde_json::json;
+use spcti_actors::messages::RouterRef;
 use spcti_actors::monitor::MonitorHub;
-use spcti_actors::router::Router;
 use spcti_actors::supervision::Registry;
 
 use crate::storage::db::ReadPool;
@@ -42,7 +42,7 @@ pub struct Bound {
 
 /// What the admin routes work with.
 pub struct Admin {
-    pub router: Addr<Router>,
+    pub router: RouterRef,
     pub registry: Addr<Registry>,
     pub hub: MonitorHub,
     pub db: Arc<SpoolStatus>,

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use spcti_actors::access::Networks;
 use spcti_actors::deps::SendToClient;
-use spcti_actors::router::{Answer, ClientRequest, Router};
+use spcti_actors::messages::RouterRef;
+use spcti_actors::messages::router::{Answer, ClientRequest};
 use spcti_protocol::reply::Ack;
 use spcti_protocol::{
     Direction, MAX_DATAGRAM, Message as Wire, TextEncoding, WorkNo, decode, encode_into,
@@ -83,7 +84,7 @@ pub static LOG_SUPPRESSED: AtomicU64 = AtomicU64::new(0);
 
 /// This gateway's series for `/metrics`, written where they are counted.
 pub fn write_metrics(o: &mut String) {
-    use crate::admin::metrics::family;
+    use crate::prometheus::family;
     use std::fmt::Write;
     let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
     family(
@@ -281,7 +282,7 @@ async fn handle(
     socket: Arc<UdpSocket>,
     gate: Arc<Gate>,
     lockout: Arc<Mutex<Lockout>>,
-    router: Addr<Router>,
+    router: RouterRef,
     from: SocketAddr,
     env: spcti_protocol::Envelope,
 ) {
@@ -309,7 +310,7 @@ async fn handle(
     }
 }
 
-async fn serve(socket: Arc<UdpSocket>, gate: Arc<Gate>, router: Addr<Router>) {
+async fn serve(socket: Arc<UdpSocket>, gate: Arc<Gate>, router: RouterRef) {
     let encoding = gate.encoding;
     let lockout = Arc::new(Mutex::new(Lockout::default()));
     let mut log_limit = LogLimit::default();
@@ -405,7 +406,7 @@ pub async fn bind(
 }
 
 /// Starts answering requests on a bound socket.
-pub fn listen(socket: Arc<UdpSocket>, gate: Gate, router: Addr<Router>) {
+pub fn listen(socket: Arc<UdpSocket>, gate: Gate, router: RouterRef) {
     actix::spawn(serve(socket, Arc::new(gate), router));
 }
 
