@@ -91,10 +91,9 @@ fn which(cmd: &str) -> bool {
 fn setup(test: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Cluster, TestDb)> {
     let turn = TURNS.lock().unwrap_or_else(|e| e.into_inner());
     let Some(cluster) = Cluster::find() else {
-        let _ = writeln!(
-            std::io::stderr(),
+        backends::missing(&format!(
             "outage test {test} skipped: needs SPCTI_TEST_PG_URL on a local PostgreSQL and pg_ctlcluster"
-        );
+        ));
         return None;
     };
     cluster.start();

@@ -90,6 +90,8 @@ macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[test] fn $name() { super::run(spcti::config::Backend::Sqlite, super::$name) })* }
         mod postgres { $(#[test] fn $name() { super::run(spcti::config::Backend::Postgres, super::$name) })* }
+        // Only where the backend is compiled in (`--features mysql`).
+        #[cfg(feature = "mysql")]
         mod mysql { $(#[test] fn $name() { super::run(spcti::config::Backend::Mysql, super::$name) })* }
     };
 }

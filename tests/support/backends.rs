@@ -49,12 +49,23 @@ impl Drop for TestDb {
     }
 }
 
+/// A dependency a test needs is missing: under CI (`CI` set) that fails
+/// the test, naming it; elsewhere the test is skipped with one line.
+pub fn missing(line: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{line} (CI is set: a missing dependency fails the suite)"
+    );
+    // Written to the process's stderr, past the test harness's capture.
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn skip_once(once: &'static Once, line: &str) {
-    // Written to the process's stderr, past the test harness's capture, so
-    // the line shows once in `cargo test` output.
-    once.call_once(|| {
-        let _ = writeln!(std::io::stderr(), "{line}");
-    });
+    if std::env::var_os("CI").is_some() {
+        missing(line);
+    }
+    // Once per process, so the line shows once in `cargo test` output.
+    once.call_once(|| missing(line));
 }
 
 static PG_SKIP: Once = Once::new();
