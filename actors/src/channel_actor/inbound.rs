@@ -1,0 +1,722 @@
+//! A trunk's inbound call: the leg's effects carried out, and the requests
+//! agents and seats make of the call (offers, pick-up, transfer,
+//! supervision, force release, hand-over of a placed call).
+
+use super::*;
+
+impl ChannelActor {
+    pub(super) fn leg_effects(&mut self, fx: Vec<LegEffect>, ctx: &mut Context<Self>) {
+        let me = self.desc.ch;
+        for e in fx {
+            match e {
+                LegEffect::Switch(cmd) => self.switch(cmd),
+                LegEffect::LookupCustomer(phone) => {
+                    let lookup = self.deps.store.customers.send(LookupCustomer(phone));
+                    ctx.spawn(lookup.into_actor(self).map(|res, act, ctx| {
+                        act.customer_answer(res.ok().flatten(), ctx);
+                    }));
+                    // A slow database must not keep the caller from an agent.
+                    let sleep = self.deps.clock.sleep(CUSTOMER_LOOKUP_TIMEOUT);
+                    ctx.spawn(
+                        sleep
+                            .into_actor(self)
+                            .map(|_, act, ctx| act.customer_answer(None, ctx)),
+                    );
+                }
+                LegEffect::Enqueue {
+                    group,
+                    since,
+                    tried,
+                } => match self.deps.group(group) {
+                    Some(g) => g.do_send(Enqueue {
+                        ch: me,
+                        since,
+                        tried,
+                        trunk: ChannelRef::new(ctx.address()),
+                    }),
+                    None => tracing::error!(ch = %me, %group, "no such group; call stays in IVR"),
+                },
+                LegEffect::LeaveQueue { group, abandoned } => {
+                    if let Some(g) = self.deps.group(group) {
+                        g.do_send(CallLeft { ch: me, abandoned });
+                    }
+                }
+                LegEffect::AnsweredInGroup { group, waited } => {
+                    if let Some(g) = self.deps.group(group) {
+                        g.do_send(CallAnswered { ch: me, waited });
+                    }
+                }
+                LegEffect::Offer {
+                    ringer,
+                    waited,
+                    pick_up,
+                } => self.offer_to(&ringer, waited, pick_up),
+                LegEffect::Withdraw { ringer, rang_out } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(StopRing { call: me });
+                    }
+                    if let Some(agent) = self.agents.remove(&ringer.agent) {
+                        agent.do_send(OfferWithdrawn { call: me, rang_out });
+                    }
+                }
+                LegEffect::ConnectSeat { ringer } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(ConnectSeat { call: me });
+                    }
+                }
+                LegEffect::AgentConnected { ringer } => {
+                    if let (Some(agent), Some(call)) = (
+                        self.agents.get(&ringer.agent),
+                        self.leg().and_then(|l| l.call()),
+                    ) {
+                        agent.do_send(Connected {
+                            call: me,
+                            guid: call.guid,
+                        });
+                    }
+                }
+                LegEffect::AgentCallEnded { ringer, by_agent } => {
+                    if !by_agent {
+                        if let Some(seat) = self.deps.channel(ringer.seat) {
+                            seat.do_send(FarEndGone { call: me });
+                        }
+                    }
+                    if let Some(agent) = self.agents.remove(&ringer.agent) {
+                        agent.do_send(CallEnded { call: me, by_agent });
+                    }
+                }
+                LegEffect::AgentTransferred { ringer } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(FarEndGone { call: me });
+                    }
+                    if let Some(agent) = self.agents.remove(&ringer.agent) {
+                        agent.do_send(CallEnded {
+                            call: me,
+                            by_agent: true,
+                        });
+                        agent.do_send(Transferred { call: me });
+                    }
+                }
+                LegEffect::ConfJoin {
+                    ch,
+                    number,
+                    listen_only,
+                } => {
+                    let deps = self.deps.clone();
+                    let no = spcti_protocol::ConfNo(me.0);
+                    let conf = self.conf.get_or_insert_with(|| {
+                        ConferenceRef::new(ConferenceActor::new(no, deps, false).start())
+                    });
+                    conf.do_send(Join {
+                        ch,
+                        number,
+                        listen_only,
+                    });
+                }
+                LegEffect::ConfClose => {
+                    if let Some(conf) = self.conf.take() {
+                        conf.do_send(Close);
+                    }
+                }
+                LegEffect::RingSupervisor { ringer } => {
+                    let caller = self
+                        .leg()
+                        .and_then(|l| l.call())
+                        .map(|c| c.caller.clone())
+                        .unwrap_or_default();
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(Ring { call: me, caller });
+                    }
+                }
+                LegEffect::AgentCutOff { ringer } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(FarEndGone { call: me });
+                    }
+                    if let Some(agent) = self.agents.remove(&ringer.agent) {
+                        agent.do_send(CallEnded {
+                            call: me,
+                            by_agent: false,
+                        });
+                    }
+                }
+                LegEffect::ConsultGone { ringer } => {
+                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                        seat.do_send(StopRing { call: me });
+                        seat.do_send(FarEndGone { call: me });
+                    }
+                }
+                LegEffect::FreeTrunk(ch) => {
+                    if let Some(t) = self.deps.channel(ch) {
+                        t.do_send(FreeTrunk);
+                    }
+                }
+                LegEffect::SeatOrphaned { seat } => {
+                    if let Some(s) = self.deps.channel(seat) {
+                        s.do_send(FarEndGone { call: me });
+                    }
+                }
+                LegEffect::StartRingTimer(d) => {
+                    if let Some(h) = self.ring_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                    let sleep = self.deps.clock.sleep(d);
+                    self.ring_timer = Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
+                        act.ring_timer = None;
+                        act.run(ctx, |act, ctx| {
+                            if let Core::Trunk(leg) = &mut act.core {
+                                let fx = leg.ring_timeout();
+                                act.leg_effects(fx, ctx);
+                            }
+                        });
+                    })));
+                }
+                LegEffect::CancelRingTimer => {
+                    if let Some(h) = self.ring_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                }
+                LegEffect::Record(r) => self.deps.store.calls.do_send(SaveCallRecord(r)),
+                LegEffect::Recording(r) => self.deps.store.recordings.do_send(SaveRecording(r)),
+            }
+        }
+    }
+
+    pub(super) fn customer_answer(
+        &mut self,
+        customer: Option<crate::records::Customer>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.run(ctx, |act, ctx| {
+            let now = act.now();
+            if let Core::Trunk(leg) = &mut act.core {
+                let fx = leg.customer(customer, now);
+                act.leg_effects(fx, ctx);
+            }
+        });
+    }
+
+    pub(super) fn leg(&self) -> Option<&InboundLeg> {
+        match &self.core {
+            Core::Trunk(leg) => Some(leg),
+            Core::Seized(_) | Core::Seat { .. } => None,
+        }
+    }
+
+    pub(super) fn offer_to(&mut self, ringer: &Ringer, waited: std::time::Duration, pick_up: bool) {
+        let me = self.desc.ch;
+        let Some(call) = self.leg().and_then(|l| l.call()).cloned() else {
+            return;
+        };
+        if let Some(agent) = self.agents.get(&ringer.agent) {
+            agent.do_send(Offered {
+                call: me,
+                guid: call.guid,
+                caller: call.caller.clone(),
+                callee: call.callee.clone(),
+                group: call.group,
+                waited,
+                customer: call.customer.clone().unwrap_or_default(),
+                pick_up,
+            });
+        }
+        if let Some(seat) = self.deps.channel(ringer.seat) {
+            seat.do_send(Ring {
+                call: me,
+                caller: call.caller.clone(),
+            });
+        }
+    }
+
+    pub(super) fn trunk_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
+        let now = self.now();
+        let clock = self.deps.clock.clone();
+        let default_group = self.deps.settings.default_group;
+        let Core::Trunk(leg) = &mut self.core else {
+            return;
+        };
+        let fx = match ev {
+            SwitchEvent::CallIn {
+                guid,
+                caller,
+                callee,
+                ..
+            } => match leg.call_in(guid, caller, callee, now) {
+                Ok(fx) => fx,
+                Err(e) => {
+                    tracing::warn!(ch = %self.desc.ch, "{}", e.0);
+                    vec![]
+                }
+            },
+            // The hold music loops while the caller waits on hold.
+            SwitchEvent::PlayDone {
+                completed: true, ..
+            } if matches!(leg.leg, Leg::Held { .. }) => {
+                vec![LegEffect::Switch(SwitchCommand::Play {
+                    ch: leg.ch,
+                    prompt: HOLD_PROMPT.into(),
+                })]
+            }
+            SwitchEvent::PlayDone { .. } => match default_group {
+                Some(g) => leg.prompt_done(g, now),
+                None => {
+                    tracing::error!(ch = %self.desc.ch, "no [[group]] configured; releasing the call");
+                    leg.abort(now, &clock)
+                }
+            },
+            SwitchEvent::Cleared { cause, .. } => leg.cleared(cause, now, &clock),
+            _ => vec![],
+        };
+        self.leg_effects(fx, ctx);
+    }
+}
+
+/// A group offers this trunk's call.
+impl Handler<OfferCall> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: OfferCall, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let now = act.now();
+            let timeout = act.deps.settings.ring_timeout;
+            let ringers: Vec<Ringer> = m.ringers.iter().map(|(r, _)| r.clone()).collect();
+            let result = match &mut act.core {
+                Core::Trunk(leg) => leg.offer(ringers.clone(), now, timeout),
+                Core::Seized(_) | Core::Seat { .. } => return,
+            };
+            match result {
+                Ok(fx) => {
+                    for (r, addr) in m.ringers {
+                        act.agents.insert(r.agent, addr);
+                    }
+                    act.leg_effects(fx, ctx);
+                }
+                // The caller left (or was answered) while the group chose.
+                Err(_) => {
+                    if let Some(g) = act.deps.group(m.group) {
+                        g.do_send(OfferVoid {
+                            ch: act.desc.ch,
+                            agents: ringers.into_iter().map(|r| r.agent).collect(),
+                        });
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// An offered agent declined (went busy meanwhile, seat off-hook).
+impl Handler<OfferDeclined> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: OfferDeclined, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            if let Core::Trunk(leg) = &mut act.core {
+                let fx = leg.declined(&m.agent);
+                act.leg_effects(fx, ctx);
+            }
+            // The extension this seat calls could not ring: it is busy.
+            let far = act
+                .outs
+                .iter()
+                .find_map(|o| match o.call().map(|c| &c.far) {
+                    Some(Far::Seat { ch, ext }) if *ext == m.agent => Some(*ch),
+                    _ => None,
+                });
+            if let Some(ch) = far {
+                act.out_op(ctx, Some(ch), |o, now, clock| {
+                    o.far_cleared(ch, Cause::BUSY, now, clock)
+                });
+            }
+        });
+    }
+}
+
+/// A seat ringing for this trunk was lifted.
+impl Handler<SeatAnswered> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: SeatAnswered, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if let Core::Trunk(leg) = &mut act.core {
+                let fx = leg.seat_answered(m.seat, now, &clock);
+                act.leg_effects(fx, ctx);
+            } else {
+                // The extension this seat calls answered.
+                act.out_op(ctx, Some(m.seat), |o, now, clock| {
+                    o.far_answered(m.seat, now, clock)
+                });
+            }
+        });
+    }
+}
+
+/// The seat talking on this trunk hung up.
+impl Handler<SeatHungUp> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: SeatHungUp, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if let Core::Trunk(leg) = &mut act.core {
+                let ring_timeout = act.deps.settings.ring_timeout;
+                let fx = leg.seat_hung_up(m.seat, now, ring_timeout, &clock);
+                act.leg_effects(fx, ctx);
+            } else {
+                // The called extension hung up: its agent did.
+                if let Some(a) = act.far_agents.remove(&m.seat) {
+                    a.do_send(CallEnded {
+                        call: act.desc.ch,
+                        by_agent: true,
+                    });
+                }
+                act.out_op(ctx, Some(m.seat), |o, now, clock| {
+                    o.far_cleared(m.seat, Cause::NORMAL, now, clock)
+                });
+            }
+        });
+    }
+}
+
+/// Pick this trunk's ringing call up to another seat.
+impl Handler<PickUpCall> for ChannelActor {
+    type Result = Result<String, String>;
+    fn handle(&mut self, m: PickUpCall, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("not a trunk".to_owned());
+            };
+            let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let fx = leg
+                .pick_up(m.picker.clone(), m.seat_lifted, now, ring_timeout, &clock)
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.picker.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(caller)
+        })
+    }
+}
+
+/// The operator's (or a supervisor's) release.
+impl Handler<ForceRelease> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, _: ForceRelease, ctx: &mut Context<Self>) -> Self::Result {
+        let me = self.desc.ch;
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if !act.outs.is_empty() {
+                tracing::info!(ch = %me, "placed call released by request");
+                act.out_op(ctx, None, |o, now, clock| o.release(now, clock));
+                return Ok(());
+            }
+            match &mut act.core {
+                // The call belongs to the seat that placed it.
+                Core::Seized(z) => {
+                    let owner = act.deps.channel(z.owner).ok_or("no such call")?;
+                    owner.do_send(ForceRelease);
+                    Ok(())
+                }
+                Core::Trunk(leg) => {
+                    let fx = leg.release(now, &clock).map_err(|e| e.0.to_owned())?;
+                    tracing::info!(ch = %me, "call released by request");
+                    act.leg_effects(fx, ctx);
+                    Ok(())
+                }
+                Core::Seat { seat, ext } => match seat.clone() {
+                    // The call is the trunk's: ending it there writes its
+                    // record and tells everyone, this seat included.
+                    Seat::Connected { call, .. } => {
+                        let trunk = act.deps.channel(call).ok_or("no such call")?;
+                        trunk.do_send(ForceRelease);
+                        Ok(())
+                    }
+                    Seat::Ringing { call, .. } => {
+                        seat.stop_ring(call);
+                        act.deps.switch.do_send(SwitchCommand::Clear {
+                            ch: me,
+                            cause: Cause::NORMAL,
+                        });
+                        if let Some(trunk) = act.deps.channel(call) {
+                            trunk.do_send(OfferDeclined { agent: ext.clone() });
+                        }
+                        Ok(())
+                    }
+                    Seat::OffHook { .. } | Seat::Dead { .. } => {
+                        // The phone stays lifted; it only hears nothing.
+                        act.deps.switch.do_send(SwitchCommand::Clear {
+                            ch: me,
+                            cause: Cause::NORMAL,
+                        });
+                        Ok(())
+                    }
+                    Seat::OnHook => Err(format!("channel {me} is free")),
+                },
+            }
+        })
+    }
+}
+
+/// Mute or unmute the agent on this trunk's call.
+impl Handler<MuteSeat> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            if !act.outs.is_empty() && m.seat != act.desc.ch {
+                return Err("only the agent who placed the call can mute on it".to_owned());
+            }
+            if let Some(out) = act
+                .outs
+                .iter_mut()
+                .find(|o| matches!(o.state, Out::Talking { .. }))
+            {
+                let fx = out.mute(m.on).map_err(str::to_owned)?;
+                let placed = out.call().cloned().expect("talking");
+                act.out_effects(&placed, fx, ctx);
+                return Ok(());
+            }
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("not a trunk".to_owned());
+            };
+            let fx = leg.mute(m.seat, m.on).map_err(|e| e.0.to_owned())?;
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
+    }
+}
+
+/// The call this seat rings for.
+impl Handler<RingingFor> for ChannelActor {
+    type Result = Option<(ChNum, Mono)>;
+    fn handle(&mut self, _: RingingFor, _: &mut Context<Self>) -> Self::Result {
+        match &self.core {
+            Core::Seat {
+                seat: Seat::Ringing { call, since },
+                ..
+            } => Some((*call, *since)),
+            _ => None,
+        }
+    }
+}
+
+/// Transfer this trunk's call.
+impl Handler<TransferCall> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: TransferCall, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("only inbound calls can be transferred yet".to_owned());
+            };
+            let target = match &m.to {
+                TransferTo::Seat(r) => Some(r.agent.clone()),
+                TransferTo::Group(_) | TransferTo::Outside { .. } => None,
+            };
+            let fx = leg
+                .transfer(m.from_seat, m.to, now, ring_timeout, &clock)
+                .map_err(|e| e.0.to_owned())?;
+            if let (Some(t), Some(a)) = (target, m.agent) {
+                act.agents.insert(t, a);
+            }
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
+    }
+}
+
+/// Hook flash from the agent's seat: hold, or back to the caller.
+impl Handler<SeatFlash> for ChannelActor {
+    type Result = Result<Flash, String>;
+    fn handle(&mut self, m: SeatFlash, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("not a call a flash can hold".to_owned());
+            };
+            let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(|e| e.0.to_owned())?;
+            act.leg_effects(fx, ctx);
+            Ok(flash)
+        })
+    }
+}
+
+/// The agent on hold consults an extension.
+impl Handler<ConsultCall> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: ConsultCall, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("the call is gone".to_owned());
+            };
+            let fx = leg
+                .consult(m.from_seat, m.target.clone())
+                .map_err(|e| e.0.to_owned())?;
+            if let Some(a) = m.agent {
+                act.agents.insert(m.target.agent.clone(), a);
+            }
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
+    }
+}
+
+/// A supervisor joins the call.
+impl Handler<Supervise> for ChannelActor {
+    type Result = Result<spcti_protocol::ConfNo, String>;
+    fn handle(&mut self, m: Supervise, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("only inbound calls can be supervised yet".to_owned());
+            };
+            let no = leg.conf_no();
+            let fx = leg
+                .supervise(m.sup.clone(), m.listen_only, m.seat_lifted)
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.sup.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(no)
+        })
+    }
+}
+
+/// A supervisor takes the call.
+impl Handler<TakeOver> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: TakeOver, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("only inbound calls can be taken over yet".to_owned());
+            };
+            let fx = leg
+                .take_over(m.sup.clone(), m.seat_lifted, now, ring_timeout, &clock)
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.sup.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
+    }
+}
+
+/// Give a transferred call back to the agent who transferred it.
+impl Handler<RetrieveCall> for ChannelActor {
+    type Result = Result<String, String>;
+    fn handle(&mut self, m: RetrieveCall, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let Core::Trunk(leg) = &mut act.core else {
+                return Err("the call is gone".to_owned());
+            };
+            let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
+            let fx = leg
+                .retrieve(
+                    m.by.clone(),
+                    m.only_ringing,
+                    m.seat_lifted,
+                    now,
+                    ring_timeout,
+                    &clock,
+                )
+                .map_err(|e| e.0.to_owned())?;
+            act.agents.insert(m.by.agent.clone(), m.agent);
+            act.leg_effects(fx, ctx);
+            Ok(caller)
+        })
+    }
+}
+
+/// The agent transfers the call this seat placed.
+impl Handler<HandOver> for ChannelActor {
+    type Result = Result<ChNum, String>;
+    fn handle(&mut self, m: HandOver, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if act.meeting.is_some() {
+                return Err("a conference call cannot be transferred".into());
+            }
+            let Some(out) = act.outs.first_mut() else {
+                return Err("this seat placed no call".into());
+            };
+            let (placed, fx) = out.hand_over(now, &clock).map_err(str::to_owned)?;
+            let Far::Trunk(trunk) = placed.far else {
+                unreachable!("hand_over takes trunk calls only")
+            };
+            act.out_effects(&placed, fx, ctx);
+            act.outs.retain(|o| !o.is_done());
+            if let Some(h) = act.dial_timers.remove(&trunk) {
+                ctx.cancel_future(h);
+            }
+            act.out_agent = None;
+            // From the trunk's side the customer is the caller, as for a
+            // call that came in; its records still say `out`.
+            let call = crate::leg::CallInfo {
+                guid: placed.guid,
+                caller: placed.dialed.clone(),
+                callee: placed.caller.clone(),
+                started: placed.started,
+                group: act.deps.settings.default_group,
+                queued_at: None,
+                customer: Some(Default::default()),
+                tried: Vec::new(),
+                transferred_by: placed.agent.as_ref().map(|a| a.agent.clone()),
+                returned: false,
+                segments: 1,
+                direction: crate::records::Direction::Out,
+            };
+            let t = act.deps.channel(trunk).ok_or("the trunk is gone")?;
+            t.do_send(Adopt {
+                call,
+                to: m.to,
+                agent: m.agent,
+            });
+            Ok(trunk)
+        })
+    }
+}
+
+/// This seized trunk takes over the call its seat placed.
+impl Handler<Adopt> for ChannelActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: Adopt, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            match &act.core {
+                Core::Seized(z) if z.cleared => {
+                    // The customer hung up while the call was being handed over.
+                    act.switch(SwitchCommand::Clear {
+                        ch: act.desc.ch,
+                        cause: Cause::NORMAL,
+                    });
+                    act.core = Self::fresh_core(&act.desc);
+                    return Err("the caller hung up".into());
+                }
+                Core::Seized(_) => {}
+                _ => return Err("the trunk carries no placed call".into()),
+            }
+            let now = act.now();
+            let ring_timeout = act.deps.settings.ring_timeout;
+            let mut leg = Box::new(InboundLeg::new(act.desc.ch));
+            let target = match &m.to {
+                TransferTo::Seat(r) => Some(r.agent.clone()),
+                _ => None,
+            };
+            let fx = leg
+                .adopt(m.call, m.to, now, ring_timeout)
+                .map_err(|e| e.0.to_owned())?;
+            act.core = Core::Trunk(leg);
+            if let (Some(t), Some(a)) = (target, m.agent) {
+                act.agents.insert(t, a);
+            }
+            act.leg_effects(fx, ctx);
+            Ok(())
+        })
+    }
+}

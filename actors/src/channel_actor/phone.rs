@@ -1,0 +1,232 @@
+//! A seat's phone: hook, digits, flash and feature codes, and what trunks
+//! ask of it (ring, stop ringing, connect).
+
+use super::*;
+
+impl ChannelActor {
+    pub(super) fn seat_effects(&mut self, fx: Vec<SeatEffect>, ctx: &mut Context<Self>) {
+        let me = self.desc.ch;
+        for e in fx {
+            match e {
+                // This seat's own call rang it: the agent lifted to dial.
+                SeatEffect::Answered(call) if call == me => {
+                    self.out_op(ctx, None, |o, now, _| o.seat_lifted(now));
+                }
+                SeatEffect::HungUp(call) if call == me && self.meeting.is_some() => {
+                    self.leave_meeting(ctx);
+                }
+                SeatEffect::HungUp(call) if call == me => {
+                    self.out_op(ctx, None, |o, now, clock| o.seat_hung_up(now, clock));
+                }
+                SeatEffect::Answered(call) => {
+                    if let Some(trunk) = self.deps.channel(call) {
+                        trunk.do_send(SeatAnswered { seat: me });
+                    }
+                }
+                SeatEffect::HungUp(call) => {
+                    if let Some(trunk) = self.deps.channel(call) {
+                        trunk.do_send(SeatHungUp { seat: me });
+                    }
+                }
+                SeatEffect::Feature(feature) => {
+                    if let Core::Seat { ext, .. } = &self.core {
+                        self.deps.topo().router.do_send(SeatFeature {
+                            ext: ext.clone(),
+                            seat: me,
+                            feature,
+                        });
+                    }
+                }
+                SeatEffect::ArmDigitTimer => {
+                    if let Some(h) = self.digit_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                    let sleep = self.deps.clock.sleep(DIGIT_TIMEOUT);
+                    self.digit_timer =
+                        Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
+                            act.digit_timer = None;
+                            act.run(ctx, |act, ctx| {
+                                // A pause ends the number dialed after a flash.
+                                if act.consult_dial && !act.call_digits.is_empty() {
+                                    let ext = std::mem::take(&mut act.call_digits);
+                                    act.seat_effects(
+                                        vec![SeatEffect::Feature(Feature::Consult(ext))],
+                                        ctx,
+                                    );
+                                } else if let Core::Seat { seat, .. } = &mut act.core {
+                                    let fx = seat.digit_timeout();
+                                    act.seat_effects(fx, ctx);
+                                }
+                            });
+                        })));
+                }
+            }
+        }
+    }
+
+    /// Hook flash during an inbound call: the trunk holds the caller (then
+    /// digits name an extension to consult) or brings the agent back.
+    pub(super) fn hook_flash(&mut self, ctx: &mut Context<Self>) {
+        let me = self.desc.ch;
+        let Core::Seat {
+            seat: Seat::Connected { call, .. },
+            ..
+        } = &self.core
+        else {
+            return;
+        };
+        let Some(trunk) = self.deps.channel(*call).filter(|_| *call != me) else {
+            return;
+        };
+        let asked = trunk.send(SeatFlash { seat: me });
+        // A flash toggles hold: the seat takes digits as the consult target
+        // from now on, not from when the trunk's answer arrives (the agent
+        // may already be dialing). The answer only corrects a refusal.
+        self.consult_dial = !self.consult_dial;
+        self.call_digits.clear();
+        self.flash_seq = self.flash_seq.wrapping_add(1);
+        let seq = self.flash_seq;
+        ctx.spawn(asked.into_actor(self).map(move |res, act, _| {
+            if act.flash_seq != seq {
+                return; // a later flash decides
+            }
+            match res {
+                Ok(Ok(flash)) => act.consult_dial = flash == Flash::Held,
+                Ok(Err(why)) => {
+                    act.consult_dial = false;
+                    tracing::info!(seat = %me, %why, "hook flash ignored");
+                }
+                Err(_) => {}
+            }
+        }));
+    }
+
+    pub(super) fn seat_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
+        if let SwitchEvent::HookFlash { .. } = ev {
+            return self.hook_flash(ctx);
+        }
+        let now = self.now();
+        let Core::Seat { seat, .. } = &mut self.core else {
+            return;
+        };
+        let fx = match ev {
+            SwitchEvent::OffHook { .. } => seat.off_hook(now),
+            SwitchEvent::OnHook { .. } => {
+                if let Some(h) = self.digit_timer.take() {
+                    ctx.cancel_future(h);
+                }
+                seat.on_hook()
+            }
+            // During a call only `*5<ext>#` and `*6<group>#` mean anything
+            // here; other keys belong to the far end.
+            SwitchEvent::Dtmf { digits, .. }
+                if self.consult_dial && matches!(seat, Seat::Connected { .. }) =>
+            {
+                self.call_digits
+                    .extend(digits.chars().filter(|c| c.is_ascii_digit() || *c == '#'));
+                if self.call_digits.ends_with('#') || self.call_digits.len() > 30 {
+                    let ext: String = std::mem::take(&mut self.call_digits)
+                        .trim_end_matches('#')
+                        .to_owned();
+                    vec![SeatEffect::Feature(Feature::Consult(ext))]
+                } else {
+                    vec![SeatEffect::ArmDigitTimer]
+                }
+            }
+            SwitchEvent::Dtmf { digits, .. } if matches!(seat, Seat::Connected { .. }) => {
+                let mut fx = Vec::new();
+                for c in digits.chars() {
+                    if self.call_digits.is_empty() && c != '*' {
+                        continue;
+                    }
+                    self.call_digits.push(c);
+                    if c == '#' || self.call_digits.len() > 32 {
+                        if let Some(f @ (Feature::TransferToExt(_) | Feature::TransferToGroup(_))) =
+                            Seat::parse(&self.call_digits, false)
+                        {
+                            fx.push(SeatEffect::Feature(f));
+                        }
+                        self.call_digits.clear();
+                    }
+                }
+                fx
+            }
+            SwitchEvent::Dtmf { digits, .. } => seat.digits(&digits),
+            _ => vec![],
+        };
+        if !matches!(seat, Seat::Connected { .. }) {
+            self.call_digits.clear();
+            self.consult_dial = false;
+        }
+        self.seat_effects(fx, ctx);
+    }
+}
+
+/// Ring this seat.
+impl Handler<Ring> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: Ring, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, _| {
+            let now = act.now();
+            let me = act.desc.ch;
+            let Core::Seat { seat, ext } = &mut act.core else {
+                return;
+            };
+            if seat.ring(m.call, now) {
+                act.switch(SwitchCommand::Alert {
+                    ch: me,
+                    caller: m.caller,
+                });
+            } else if let Some(trunk) = act.deps.channel(m.call) {
+                tracing::info!(seat = %ext, "seat is in use; offer declined");
+                trunk.do_send(OfferDeclined { agent: ext.clone() });
+            }
+        });
+    }
+}
+
+/// Stop ringing this seat.
+impl Handler<StopRing> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: StopRing, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, _| {
+            let me = act.desc.ch;
+            if let Core::Seat { seat, .. } = &mut act.core {
+                if seat.stop_ring(m.call) {
+                    act.switch(SwitchCommand::Clear {
+                        ch: me,
+                        cause: Cause::NORMAL,
+                    });
+                }
+            }
+        });
+    }
+}
+
+/// The far end of this seat's call left.
+impl Handler<FarEndGone> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: FarEndGone, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, _| {
+            let now = act.now();
+            if let Core::Seat { seat, .. } = &mut act.core {
+                if seat.far_end_gone(m.call, now) {
+                    act.consult_dial = false;
+                }
+            }
+        });
+    }
+}
+
+/// This off-hook seat picked up `call`.
+impl Handler<ConnectSeat> for ChannelActor {
+    type Result = ();
+    fn handle(&mut self, m: ConnectSeat, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, _| {
+            let now = act.now();
+            if let Core::Seat { seat, .. } = &mut act.core {
+                seat.connect(m.call, now);
+            }
+        });
+    }
+}
