@@ -163,3 +163,34 @@ fn the_checker_sees_a_cycle_and_expands_grouped_paths() {
     acyclic.get_mut("c").unwrap().clear();
     assert_eq!(find_cycle(&acyclic), None);
 }
+
+/// Lines of code in a source file: not blank, not a comment, and before
+/// its test module.
+fn code_lines(text: &str) -> usize {
+    text.split("#[cfg(test)]")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .count()
+}
+
+#[test]
+fn no_source_file_over_a_thousand_lines_of_code() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut over = Vec::new();
+    for root in ["protocol/src", "actors/src", "src"] {
+        for (name, file) in modules(&here.join(root)) {
+            let n = code_lines(&std::fs::read_to_string(&file).unwrap());
+            if n > 1000 {
+                over.push(format!("{root}: {name} has {n}"));
+            }
+        }
+    }
+    assert!(over.is_empty(), "files over 1,000 lines of code: {over:?}");
+    assert_eq!(
+        code_lines("// a\n\nfn f() {}\n  /// doc\nlet x = 1;\n#[cfg(test)]\nmod t {}\n"),
+        2
+    );
+}
