@@ -173,6 +173,26 @@ fn priority_first_then_longest_idle_and_back_of_the_line_after_a_call() {
 }
 
 #[test]
+fn back_from_busy_an_agent_queues_last() {
+    let server = Server::with_config(THREE_AGENTS, &[]);
+    let mut a3 = Client::login(&server, "8003", "1003");
+    server.advance(10_000);
+    let mut a2 = Client::login(&server, "8002", "1002");
+    server.advance(10_000);
+    // 8003 has waited longest, but leaves the seat and comes back.
+    a3.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum>");
+    a3.expect_state("busy");
+    a3.request_ok("<MsgType>1001</MsgType><TelNum>8003</TelNum><WorkNo>1003</WorkNo>");
+    a3.expect_state("ready");
+    let (t, _) = server.call("1", "400");
+    server.through_ivr(t);
+    rings(&server, &mut a2, 8002, t);
+    let (t, _) = server.call("2", "400");
+    server.through_ivr(t);
+    rings(&server, &mut a3, 8003, t);
+}
+
+#[test]
 fn ring_timeout_reoffers_to_the_next_agent_and_noanswerleave_makes_busy() {
     let server = Server::with_config(
         THREE_AGENTS,

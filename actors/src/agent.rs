@@ -118,8 +118,13 @@ impl AgentCore {
         show: Option<String>,
         now: Mono,
     ) {
-        if self.status == Status::Offline {
+        // Back from busy or offline, the agent queues last among its
+        // equals (the manual: 重新上线后…排队到最后); a 1001 while already
+        // ready keeps its place.
+        if self.status != Status::Ready {
             self.idle_since = now;
+        }
+        if self.status == Status::Offline {
             self.last_heartbeat = None;
         }
         if work_no.is_some() {
@@ -311,6 +316,20 @@ mod tests {
             (a.agent_state(), a.show_state.as_str()),
             (AgentState::Busy, "")
         );
+    }
+
+    #[test]
+    fn back_from_busy_or_offline_an_agent_queues_last_but_a_repeated_login_keeps_its_place() {
+        let mut a = agent();
+        a.login(None, vec![], None, s(0));
+        a.login(None, vec![], None, s(3));
+        assert_eq!(a.idle_since, s(0), "ready again: same place");
+        a.set_busy(None);
+        a.login(None, vec![], None, s(5));
+        assert_eq!(a.idle_since, s(5), "back from busy: last");
+        a.logout();
+        a.login(None, vec![], None, s(9));
+        assert_eq!(a.idle_since, s(9), "back from offline: last");
     }
 
     #[test]
