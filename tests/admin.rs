@@ -622,15 +622,16 @@ fn wait_actor(server: &Server, path: &str, f: impl Fn(&Value) -> bool) -> Value 
     let deadline = std::time::Instant::now() + support::PROMPT;
     loop {
         let list = get(server, "/api/actors").json();
-        if let Some(a) = list.as_array().unwrap().iter().find(|a| a["path"] == path) {
-            if f(a) {
-                return a.clone();
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{path} never got there: {a}"
-            );
+        let found = list.as_array().unwrap().iter().find(|a| a["path"] == path);
+        if let Some(a) = found.filter(|a| f(a)) {
+            return a.clone();
         }
+        // The deadline holds whether or not the actor is listed.
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} never got there: {}",
+            found.map_or_else(|| "not listed".to_owned(), Value::to_string)
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

@@ -139,6 +139,10 @@ fn a_known_path_with_a_method_it_lacks_is_405_with_allow() {
     }
     // Without the token a guarded path says 401 first, whatever the method.
     assert_eq!(raw(&server, "TRACE", "/api/actors", false).0, 401);
+    // A query parameter given twice (an array) is refused, not half-read.
+    let (status, _, body) = raw(&server, "GET", "/api/calls?page=1&page=2", true);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("duplicate field `page`"), "{body}");
 }
 
 #[test]
