@@ -635,3 +635,65 @@ fn wait_actor(server: &Server, path: &str, f: impl Fn(&Value) -> bool) -> Value 
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The state of agent `tel` as `/api/agents` shows it.
+fn agent_state(server: &Server, tel: &str) -> String {
+    let agents = get(server, "/api/agents").json();
+    agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["TelNum"] == tel)
+        .map(|a| a["AgentState"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no agent {tel} in {agents}"))
+}
+
+/// Waits until every view of agent `tel` says `state`.
+fn wait_agent_state(server: &Server, tel: &str, state: &str) {
+    let deadline = std::time::Instant::now() + support::PROMPT;
+    loop {
+        let shown = agent_state(server, tel);
+        if shown == state {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{tel} shows {shown}, not {state}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_agent_crashed_during_a_call_is_rebuilt_the_same_everywhere() {
+    let server = with_token();
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (trunk, _) = server.talking(&mut agent, 8001);
+    wait_agent_state(&server, "8001", "talking");
+    let crash = request(
+        &server,
+        "POST",
+        "/api/actors/agent:8001/crash",
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(crash.status, 204);
+    wait_actor(&server, "agent:8001", |a| {
+        a["restarts"] == 1 && a["state"] == "running"
+    });
+    // Rebuilt from the seat: still talking, and the call's end is counted.
+    wait_agent_state(&server, "8001", "talking");
+    server.act(&format!("/sim/channels/{trunk}/hangup"), None);
+    agent.expect("6008");
+    agent.expect_state("ready");
+    wait_agent_state(&server, "8001", "ready");
+    let metrics = String::from_utf8(get(&server, "/metrics").body).unwrap();
+    assert!(
+        metrics.contains("spcti_agents{state=\"talking\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("spcti_agents{state=\"ready\"} 1"),
+        "{metrics}"
+    );
+}

@@ -30,6 +30,8 @@ pub struct AgentActor {
     held_events: Option<Vec<Wire>>,
     /// The session the router was last told of (who may speak for the seat).
     told: Option<crate::access::Session>,
+    /// Set by a restart: what the agent was doing is to be re-learnt.
+    restarted: bool,
 }
 
 const KIND: &str = "agent";
@@ -44,6 +46,7 @@ impl AgentActor {
             heartbeat_watch: None,
             held_events: None,
             told: None,
+            restarted: false,
         }
     }
 
@@ -206,6 +209,44 @@ impl AgentActor {
         })));
     }
 
+    /// After a restart: the seat says whether the agent talks on a call;
+    /// then every view (client, monitors, groups, metrics) is told the one
+    /// rebuilt state at once, even where it did not change here (they still
+    /// show what was true before the failure).
+    fn relearn(&mut self, ctx: &mut Context<Self>) {
+        let Some(seat) = self
+            .deps
+            .topology
+            .get()
+            .and_then(|_| self.deps.channel(self.core.seat))
+        else {
+            return;
+        };
+        let view = seat.send(crate::messages::channel::GetChannel);
+        ctx.spawn(view.into_actor(self).map(|view, act, ctx| {
+            act.run(ctx, |act, ctx| {
+                let now = act.deps.clock.now();
+                if let Ok(v) = view {
+                    let on_call = v.state == spcti_protocol::ChannelState::Talking;
+                    if let (true, Some(call), Status::Ready | Status::Busy) =
+                        (on_call, v.call, act.core.status)
+                    {
+                        act.core.connected(call, now);
+                    }
+                }
+                let event = AgentStateChanged {
+                    tel_num: act.core.tel.clone(),
+                    work_no: act.core.work_no.clone(),
+                    agent_state: act.core.agent_state(),
+                    show_state: act.core.show_state.clone(),
+                };
+                act.deps.monitor.agent(event.clone(), act.deps.clock.wall());
+                act.send(event);
+                act.announce(ctx);
+            });
+        }));
+    }
+
     fn start_wrap_up(&mut self, until: crate::clock::Mono, ctx: &mut Context<Self>) {
         if let Some(h) = self.wrap_timer.take() {
             ctx.cancel_future(h);
@@ -285,8 +326,12 @@ impl Actor for AgentActor {
             self.path(),
             KIND,
         );
-        // After a restart: tell the groups again what survived.
+        // After a restart: tell the groups again what survived, and learn
+        // from the seat whether the agent is on a call.
         self.announce(ctx);
+        if std::mem::take(&mut self.restarted) {
+            self.relearn(ctx);
+        }
     }
 }
 
@@ -294,6 +339,7 @@ impl Supervised for AgentActor {
     /// The login survives a failure (status, groups, client address,
     /// counters); what the agent was doing is re-learnt from the calls.
     fn restarting(&mut self, _: &mut Context<Self>) {
+        self.restarted = true;
         self.core.activity = Activity::Idle;
         self.wrap_timer = None;
         self.heartbeat_watch = None;

@@ -368,6 +368,7 @@ impl Handler<SwitchEvent> for ChannelActor {
 impl Handler<GetChannel> for ChannelActor {
     type Result = MessageResult<GetChannel>;
     fn handle(&mut self, _: GetChannel, _: &mut Context<Self>) -> Self::Result {
+        let mut seat_call = None;
         let (state, call) = match &self.core {
             Core::Trunk(leg) => (leg.channel_state(), leg.call()),
             Core::Seized(z) => {
@@ -381,14 +382,21 @@ impl Handler<GetChannel> for ChannelActor {
                     caller: z.caller.clone(),
                     callee: z.callee.clone(),
                     guid: Some(z.guid),
+                    call: None,
                 });
             }
             Core::Seat { seat, .. } => (
                 match seat {
                     Seat::OnHook => ChannelState::Free,
-                    Seat::Ringing { .. } => ChannelState::Ringing,
+                    Seat::Ringing { call, .. } => {
+                        seat_call = Some(*call);
+                        ChannelState::Ringing
+                    }
                     Seat::OffHook { .. } | Seat::Dead { .. } => ChannelState::Dialing,
-                    Seat::Connected { .. } => ChannelState::Talking,
+                    Seat::Connected { call, .. } => {
+                        seat_call = Some(*call);
+                        ChannelState::Talking
+                    }
                 },
                 None,
             ),
@@ -399,6 +407,7 @@ impl Handler<GetChannel> for ChannelActor {
             caller: call.map(|c| c.caller.clone()).unwrap_or_default(),
             callee: call.map(|c| c.callee.clone()).unwrap_or_default(),
             guid: call.map(|c| c.guid),
+            call: seat_call,
         })
     }
 }

@@ -103,6 +103,8 @@ pub struct ChannelView {
     pub caller: String,
     pub callee: String,
     pub guid: Option<TellGuid>,
+    /// A seat: the call (trunk channel) it rings for or is connected to.
+    pub call: Option<ChNum>,
 }
 
 /// What is on this channel now.
