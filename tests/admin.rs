@@ -697,3 +697,25 @@ fn an_agent_crashed_during_a_call_is_rebuilt_the_same_everywhere() {
         "{metrics}"
     );
 }
+
+#[test]
+fn a_seat_channel_crashed_mid_call_is_the_system_ending_the_call() {
+    let server = with_token();
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (trunk, guid) = server.talking(&mut agent, 8001);
+    let seat = format!("/api/actors/channel:{}/crash", support::seat_ch(8001));
+    assert_eq!(
+        request(&server, "POST", &seat, Some(TOKEN), None).status,
+        204
+    );
+    server.wait_channel(trunk, "free", |c| c["state"] == "free");
+    // The agent did not hang up: 6008, not 6007.
+    let got = agent.drain(std::time::Duration::from_millis(300));
+    assert!(got.iter().any(|m| m["MsgType"] == "6008"), "{got:?}");
+    assert!(!got.iter().any(|m| m["MsgType"] == "6007"), "{got:?}");
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].2.as_str()),
+        (guid.as_str(), "system")
+    );
+}

@@ -338,8 +338,10 @@ impl Supervised for ChannelActor {
                     self.meeting = None;
                     self.conf = None;
                 } else if let Some(call) = seat.call() {
+                    // The system ends the call, as when a trunk fails: the
+                    // agent did not hang up (its record must not say so).
                     if let Some(trunk) = self.deps.channel(call) {
-                        trunk.do_send(SeatHungUp { seat: self.desc.ch });
+                        trunk.do_send(ForceRelease);
                     }
                 }
                 self.switch(SwitchCommand::Clear {
