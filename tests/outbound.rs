@@ -471,3 +471,34 @@ fn a_placed_call_is_transferred_to_an_extension_or_taken_back() {
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8003</TransToTel>");
     assert_refused(&a.expect("9000"), "not on a call");
 }
+
+/// The manual: after placing a call an agent queues behind the agents of
+/// the same priority who were idle meanwhile, as after answering one.
+#[test]
+fn after_placing_a_call_an_agent_queues_last() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    server.advance(10_000);
+    let mut b = Client::login(&server, "8002", "1002");
+    server.advance(10_000);
+    // 8001 has been idle longest; it places a call, which is answered.
+    place(&mut a, "<CalleeNo>013900000000</CalleeNo>");
+    server.act("/sim/extensions/8001/offhook", None);
+    let (trunk, _) = dialing_trunk(&server);
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    a.expect("6004");
+    server.advance(5_000);
+    server.act("/sim/extensions/8001/onhook", None);
+    a.expect("6007");
+    a.expect_state("ready");
+    server.wait_channel(trunk, "free", |c| c["state"] == "free");
+    // The next caller rings 8002, then the one after rings 8001.
+    let (t1, _) = server.call("1", "400");
+    server.through_ivr(t1);
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
+    assert_eq!(b.expect("6003")["ChNum"], t1.to_string());
+    let (t2, _) = server.call("2", "400");
+    server.through_ivr(t2);
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
+    assert_eq!(a.expect("6003")["ChNum"], t2.to_string());
+}
