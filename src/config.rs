@@ -61,6 +61,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     #[serde(deserialize_with = "from_str")]
     pub clock: ClockMode,
+    /// How long a graceful stop waits for calls to end (`serve::drain`).
+    pub drain_s: u32,
 }
 
 /// A list of networks: CIDRs or bare addresses.

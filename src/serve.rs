@@ -99,6 +99,11 @@ pub struct Running {
     pub server: actix_web::dev::Server,
     /// Stop it with [`Spool::shutdown`](crate::storage::spool::Spool::shutdown) after the server.
     pub spool: crate::storage::spool::Spool,
+    /// Set while stopping; see [`drain`].
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
+    pub channels: Vec<ChannelRef>,
+    store: Addr<crate::storage::store::Store>,
+    store_workers: usize,
     pub db_status: Arc<crate::storage::spool::SpoolStatus>,
 }
 
@@ -131,7 +136,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         _ => config.database.pool_size as usize,
     };
     let admin_reads = reads.clone();
-    let (_store, store) = crate::storage::store::Store::start(spool.handle(), reads, workers);
+    let (store_addr, store) = crate::storage::store::Store::start(spool.handle(), reads, workers);
 
     let (agent_udp, agent_socket, agent_bound) =
         crate::gateway::agent_udp::bind(config.agent_udp.bind, config.agent_udp.encoding)
@@ -149,6 +154,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     ))
     .start();
     let topology = Arc::new(OnceLock::new());
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let deps = Deps {
         clock: clock.clone(),
         switch: driver.commands(),
@@ -159,6 +165,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         monitor: monitor.clone(),
         settings: Arc::new(settings(&config)),
         topology: topology.clone(),
+        draining: draining.clone(),
     };
 
     let router = {
@@ -187,6 +194,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .collect(),
     );
     let channels: Vec<ChannelRef> = channel_addrs.into_iter().map(ChannelRef::new).collect();
+    let channel_refs = channels.clone();
     let groups = config
         .groups
         .iter()
@@ -263,7 +271,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .default_service(web::to(crate::admin::not_found))
     })
     .workers(1)
-    // SIGINT/SIGTERM: stop taking requests, then the spool is flushed.
+    // SIGINT/SIGTERM are handled by `run`: calls are ended first (`drain`).
+    .disable_signals()
     .shutdown_timeout(2)
     .bind(config.admin.bind)
     .map_err(|e| format!("cannot bind admin.bind {}: {e}", config.admin.bind))?;
@@ -291,7 +300,82 @@ pub async fn start(config: Config) -> Result<Running, String> {
         server,
         spool,
         db_status,
+        draining,
+        channels: channel_refs,
+        store: store_addr,
+        store_workers: workers.max(1),
     })
+}
+
+/// What a graceful stop needs of a running server (taken before the HTTP
+/// server itself is handed to the runtime).
+pub struct Drainer {
+    draining: Arc<std::sync::atomic::AtomicBool>,
+    monitor: spcti_actors::monitor::MonitorHub,
+    channels: Vec<ChannelRef>,
+    store: Addr<crate::storage::store::Store>,
+    store_workers: usize,
+}
+
+impl Running {
+    pub fn drainer(&self) -> Drainer {
+        Drainer {
+            draining: self.draining.clone(),
+            monitor: self.monitor.clone(),
+            channels: self.channels.clone(),
+            store: self.store.clone(),
+            store_workers: self.store_workers,
+        }
+    }
+}
+
+/// A graceful stop, before the server's sockets close: new arrivals are
+/// refused as busy; every call is ended as the system (its record and
+/// recording written, its agent told with 6008), as a force release would;
+/// then, once every channel is free or `wait` has passed, every record
+/// queued to the store has reached the spool, which `run` then flushes.
+pub async fn drain(running: &Drainer, wait: Duration) {
+    use std::sync::atomic::Ordering;
+    running.draining.store(true, Ordering::SeqCst);
+    // Channels with a call on them: a trunk that is not free, anything
+    // linked, ringing, talking or holding (a seat whose phone is merely
+    // still off its cradle has no call).
+    let busy = |hub: &spcti_actors::monitor::MonitorHub| {
+        use spcti_protocol::{ChType, ChannelState as S};
+        hub.channels()
+            .iter()
+            .filter(|c| {
+                (c.ch_type == ChType::Trunk && c.state != S::Free)
+                    || c.link_ch.is_some()
+                    || matches!(c.state, S::Ringing | S::Talking | S::Held)
+            })
+            .count()
+    };
+    let calls = busy(&running.monitor);
+    tracing::info!(calls, "stopping: ending every call (at most {wait:?})");
+    for ch in &running.channels {
+        // A free channel answers that it has no call; nothing to do there.
+        ch.do_send(spcti_actors::messages::channel::ForceRelease);
+    }
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = busy(&running.monitor);
+        if left == 0 {
+            break;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(calls = left, "stopping with calls still up after {wait:?}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Each store worker answers a barrier only after what it took before.
+    let barriers: Vec<_> = (0..running.store_workers)
+        .map(|_| running.store.send(crate::storage::store::Barrier))
+        .collect();
+    for b in barriers {
+        let _ = b.await;
+    }
 }
 
 /// A started driver, and the sim's address when the sim is the driver.
@@ -316,6 +400,16 @@ fn driver(config: &Config, clock: &Clock, data_dir: &std::path::Path) -> Result<
         Driver::Sip => {
             Err("switch.driver = \"sip\" is not supported by this build yet; use \"sim\"".into())
         }
+    }
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
     }
 }
 
@@ -354,6 +448,7 @@ pub fn run(config: Config) -> Result<(), String> {
             config.server.data_dir.join("spool").display()
         ),
     }
+    let drain_wait = Duration::from_secs(config.server.drain_s.into());
     let spool = actix::System::new().block_on(async move {
         let running = start(config).await?;
         let b = running.bound;
@@ -365,10 +460,13 @@ pub fn run(config: Config) -> Result<(), String> {
         use std::io::Write;
         let _ = std::io::stdout().flush();
         tracing::info!(agent_udp = %b.agent_udp, admin = %b.admin, monitor = %b.monitor, "spcti running");
-        running
-            .server
-            .await
-            .map_err(|e| format!("admin server: {e}"))?;
+        let handle = running.server.handle();
+        let drainer = running.drainer();
+        let server = actix_web::rt::spawn(running.server);
+        stop_signal().await;
+        drain(&drainer, drain_wait).await;
+        handle.stop(true).await;
+        let _ = server.await;
         Ok::<_, String>(running.spool)
     })?;
     tracing::info!("stopping: writing the spool to the database (at most {FLUSH_WAIT:?})");

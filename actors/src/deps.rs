@@ -131,9 +131,16 @@ pub struct Deps {
     pub monitor: crate::monitor::MonitorHub,
     pub settings: Arc<Settings>,
     pub topology: Arc<OnceLock<Topology>>,
+    /// Set when the server is stopping: new arrivals are refused as busy.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Deps {
+    /// Whether the server is stopping (no new calls).
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The tree. Actors only receive messages after start, when it is set.
     pub fn topo(&self) -> &Topology {
         self.topology

@@ -98,6 +98,17 @@ impl Actor for Store {
     type Context = SyncContext<Self>;
 }
 
+/// Answered once every write queued before it has reached the spool (one
+/// per worker thread: the queue is shared, first in first out).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Barrier;
+
+impl Handler<Barrier> for Store {
+    type Result = ();
+    fn handle(&mut self, _: Barrier, _: &mut SyncContext<Self>) {}
+}
+
 impl Handler<SaveCallRecord> for Store {
     type Result = ();
     fn handle(&mut self, SaveCallRecord(r): SaveCallRecord, _: &mut SyncContext<Self>) {

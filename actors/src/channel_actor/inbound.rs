@@ -235,6 +235,14 @@ impl ChannelActor {
             return;
         };
         let fx = match ev {
+            // Stopping: no new call is taken (the caller hears busy).
+            SwitchEvent::CallIn { ch, caller, .. } if self.deps.draining() => {
+                tracing::info!(%ch, %caller, "call refused: the server is stopping");
+                vec![LegEffect::Switch(SwitchCommand::Clear {
+                    ch,
+                    cause: Cause::BUSY,
+                })]
+            }
             SwitchEvent::CallIn {
                 guid,
                 caller,
