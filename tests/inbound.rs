@@ -334,8 +334,8 @@ fn bad_datagrams_get_9000_and_the_server_keeps_working() {
             "no group 7",
         ),
         (
-            b"<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>",
-            "1008",
+            b"<MsgType>1009</MsgType><TelNum>8001</TelNum>",
+            "1009",
             "8001 is not logged in",
         ),
         (
@@ -373,6 +373,13 @@ fn bad_datagrams_get_9000_and_the_server_keeps_working() {
             String::from_utf8_lossy(input)
         );
     }
+    // A transfer refused is a 9030 with ResultCH -1 and why.
+    c.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
+    let r = c.expect("9030");
+    assert_eq!(
+        (r["ResultCH"].as_str(), r["ResultSTR"].as_str()),
+        (Some("-1"), Some("8001 is not logged in"))
+    );
     // Too large, and Seq echoed on a refusal.
     c.send(&format!(
         "<MsgType>1026</MsgType><Data>{}</Data>",

@@ -467,9 +467,14 @@ fn a_placed_call_is_transferred_to_an_extension_or_taken_back() {
         "an outbound call throughout: {rows:?}"
     );
 
-    // A conference call or a call between extensions is not transferred.
+    // Not on a call any more: the transfer fails (9030, ResultCH -1).
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8003</TransToTel>");
-    assert_refused(&a.expect("9000"), "not on a call");
+    let r = a.expect("9030");
+    assert_eq!(r["ResultCH"], "-1", "{r}");
+    assert!(
+        r["ResultSTR"].as_str().unwrap().contains("not on a call"),
+        "{r}"
+    );
 }
 
 /// The manual: after placing a call an agent queues behind the agents of

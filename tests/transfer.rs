@@ -95,9 +95,11 @@ fn transfers_to_a_group_and_to_a_job_number() {
 
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><GroupNo>2</GroupNo>");
     let r = a.expect("9030");
+    // A group transfer that worked names the call's channel (it waits on
+    // its trunk), not -1, which means failure.
     assert_eq!(
         (r["ResultCH"].as_str(), r["TransType"].as_str()),
-        (Some("-1"), Some("2"))
+        (Some(trunk.to_string().as_str()), Some("2"))
     );
     let pop = b.expect("6003");
     assert_eq!(
@@ -185,11 +187,21 @@ fn star_five_and_star_six_during_a_call() {
 fn impossible_transfers_say_why() {
     let server = Server::with_config(CONFIG, &[]);
     let mut a = Client::login(&server, "8001", "1001");
+    // A failed transfer is a 9030 with ResultCH -1, and why (the manual).
     let transfer = |a: &mut Client, tags: &str, why: &str| {
         a.send(&format!(
             "<MsgType>1008</MsgType><TelNum>8001</TelNum>{tags}"
         ));
-        assert_refused(&a.expect("9000"), why);
+        let r = a.expect("9030");
+        assert_eq!(
+            (r["ChNum"].as_str(), r["ResultCH"].as_str()),
+            (Some(seat_ch(8001).to_string().as_str()), Some("-1")),
+            "{r}"
+        );
+        assert!(
+            r["ResultSTR"].as_str().unwrap_or("").contains(why),
+            "{r} should say {why:?}"
+        );
     };
     transfer(&mut a, "<TransToTel>8002</TransToTel>", "not on a call");
     server.talking(&mut a, 8001);
@@ -331,4 +343,40 @@ fn hook_flash_holds_the_caller_consults_an_extension_and_returns_or_transfers() 
         .find(|r| r.1 == 9 && r.3 == "8002")
         .expect("8002's part");
     assert!(last.4.as_deref().unwrap().ends_with("-2.wav"));
+}
+
+/// The manual: with `transtoout`, any number that is not internal goes out
+/// on a trunk, with or without a leading 0; CalleeNo, when given, is the
+/// number dialed and CallerNo the number shown.
+#[test]
+fn with_transtoout_any_number_not_internal_goes_out_as_the_manual_says() {
+    for (tags, callee, caller) in [
+        (
+            "<TransToTel>13900000001</TransToTel>",
+            "13900000001",
+            "13800138000",
+        ),
+        (
+            "<TransToTel>5555</TransToTel><CalleeNo>013900000002</CalleeNo><CallerNo>4008001234</CallerNo>",
+            "13900000002",
+            "4008001234",
+        ),
+    ] {
+        let server = Server::with_config(CONFIG, &[("SPCTI_SYS__TRANSTOOUT", "true")]);
+        let mut a = Client::login(&server, "8001", "1001");
+        let (trunk, _) = server.talking(&mut a, 8001);
+        a.send(&format!(
+            "<MsgType>1008</MsgType><TelNum>8001</TelNum>{tags}"
+        ));
+        let r = a.expect("9030");
+        assert_eq!(r["TransType"], "3", "{tags}: {r}");
+        let out: u32 = r["ResultCH"].as_str().unwrap().parse().unwrap();
+        assert_ne!(out, trunk);
+        let t = server.wait_channel(out, "dialing", |c| c["state"] == "dialing");
+        assert_eq!(
+            (t["callee"].as_str(), t["caller"].as_str()),
+            (Some(callee), Some(caller)),
+            "{tags}"
+        );
+    }
 }

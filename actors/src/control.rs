@@ -640,7 +640,8 @@ pub async fn transfer(
             if deps.group(g).is_none() {
                 return Err(format!("no group {g}"));
             }
-            (TransferTo::Group(g), None, (None, TransType::Group))
+            // The call stays on its trunk, queued: that is where it went.
+            (TransferTo::Group(g), None, (Some(call), TransType::Group))
         }
         TransferTarget::Ext(ext, target_agent) => {
             if ext == view.tel {
@@ -685,6 +686,10 @@ pub async fn transfer(
             .map_err(|_| RESTARTING)??;
         agent.do_send(Transferred { call: out });
         tracing::info!(agent = %view.tel, trunk = %out, ?result, "placed call transferred");
+        // A placed call queued to a group waits on its far trunk.
+        if result.1 == TransType::Group {
+            return Ok((Some(out), TransType::Group));
+        }
         return Ok(result);
     }
     let seized = match &to {

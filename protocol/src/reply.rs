@@ -79,8 +79,11 @@ message! {
     pub struct TransferResult = 9030 {
         /// The requester's channel.
         ch_num: ChNum = req ChNum,
+        /// -1 when the transfer failed.
         result_ch: ResultCh = req ResultCh,
         trans_type: Option<TransType> = nul TransType,
+        /// Why it failed (an added tag; clients that do not know it ignore it).
+        result_str: Option<String> = opt ResultStr,
     }
 }
 

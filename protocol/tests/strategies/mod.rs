@@ -390,11 +390,14 @@ pub fn all() -> Vec<(u32, BoxedStrategy<Message>)> {
         ),
         strat!(
             9030,
-            (ch(), of(ch()), of(trans_type())).prop_map(|(ch_num, r, trans_type)| TransferResult {
-                ch_num,
-                result_ch: ResultCh(r),
-                trans_type
-            })
+            (ch(), of(ch()), of(trans_type()), of(text1())).prop_map(
+                |(ch_num, r, trans_type, result_str)| TransferResult {
+                    ch_num,
+                    result_ch: ResultCh(r),
+                    trans_type,
+                    result_str
+                }
+            )
         ),
         strat!(
             9032,

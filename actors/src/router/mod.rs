@@ -30,6 +30,8 @@ use crate::udp_monitor::{AddPlatform, UdpMonitor};
 
 use crate::messages::router::*;
 
+mod targets;
+
 // ---- the actor ------------------------------------------------------------
 
 type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
@@ -49,6 +51,19 @@ enum Routed {
 /// A 9000 refusal of request `code`.
 fn fail(code: u32, tel: Option<&TelNum>, why: String) -> Routed {
     Routed::Reply(Box::new(Wire::from(Ack::failed(code, tel.cloned(), why))))
+}
+
+/// A refused 1008: 9030 with ResultCH -1 and the reason.
+fn transfer_failed(my_seat: spcti_protocol::ChNum, why: String) -> Routed {
+    Routed::Reply(Box::new(
+        TransferResult {
+            ch_num: my_seat,
+            result_ch: ResultCh(None),
+            trans_type: None,
+            result_str: Some(why),
+        }
+        .into(),
+    ))
 }
 
 /// A 9000 from what a future found.
@@ -132,117 +147,6 @@ impl Router {
         }
         self.agents.insert(tel.clone(), addr.clone());
         Ok(addr)
-    }
-
-    /// Checks a 1001 against the configuration and resolves its groups.
-    fn login_groups(&self, l: &Login) -> Result<Vec<(GroupNo, u32)>, String> {
-        let settings = &self.deps.settings;
-        let configured = l.work_no.as_ref().and_then(|w| settings.agents.get(w));
-        if configured.is_none() && !settings.allow_unknown_agents {
-            return Err(match &l.work_no {
-                Some(w) => format!("WorkNo {w} is not a configured agent"),
-                None => "WorkNo is required: unknown agents may not log in".into(),
-            });
-        }
-        let priority_of = |g: GroupNo| {
-            configured
-                .and_then(|gs| gs.iter().find(|(n, _)| *n == g))
-                .map_or(1, |(_, p)| *p)
-        };
-        if !l.groups.0.is_empty() {
-            let mut out = Vec::new();
-            for g in &l.groups.0 {
-                if self.deps.group(*g).is_none() {
-                    return Err(format!("no group {g}"));
-                }
-                if !out.iter().any(|(n, _)| n == g) {
-                    out.push((*g, priority_of(*g)));
-                }
-            }
-            return Ok(out);
-        }
-        match configured {
-            Some(gs) if !gs.is_empty() => Ok(gs.clone()),
-            _ => Ok(settings
-                .default_group
-                .map(|g| vec![(g, 1)])
-                .unwrap_or_default()),
-        }
-    }
-
-    /// The agent actor named by a supervisor's or data-exchange `Target`:
-    /// an extension with an agent, else a logged-in agent's job number.
-    fn target_agent(&self, target: &str) -> Result<AgentRef, String> {
-        let target = target.trim();
-        if let Some(a) = TelNum::new(target).ok().and_then(|t| self.agents.get(&t)) {
-            return Ok(a.clone());
-        }
-        WorkNo::new(target)
-            .ok()
-            .and_then(|w| control::agent_with_work_no(&self.deps, &w))
-            .and_then(|tel| self.agents.get(&tel).cloned())
-            .ok_or_else(|| format!("no agent {target} (extension or WorkNo) is logged in"))
-    }
-
-    /// What a pick-up `Target` names: a configured group number, else an
-    /// extension (docs/protocol.md section 8).
-    fn pick_target(&self, target: Option<&str>) -> Result<PickTarget, String> {
-        let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) else {
-            return Ok(PickTarget::Any);
-        };
-        if let Some(g) = t
-            .parse()
-            .ok()
-            .map(GroupNo)
-            .filter(|g| self.deps.group(*g).is_some())
-        {
-            return Ok(PickTarget::Group(g));
-        }
-        match TelNum::new(t) {
-            Ok(ext) if self.deps.topo().seats.contains_key(&ext) => Ok(PickTarget::Ext(ext)),
-            _ => Err(format!("{t} is neither a group nor an extension")),
-        }
-    }
-
-    /// What a transfer names: an extension (TransToTel, or the seat of the
-    /// agent with that WorkNo), else a group; the number before the job
-    /// number when both are given (seed).
-    fn transfer_target(
-        &self,
-        to_tel: Option<&str>,
-        work_no: Option<&WorkNo>,
-        group: Option<GroupNo>,
-        caller: Option<String>,
-    ) -> Result<TransferTarget, String> {
-        let ext = |tel: TelNum| {
-            let agent = self.agents.get(&tel).cloned();
-            TransferTarget::Ext(tel, agent)
-        };
-        if let Some(t) = to_tel.map(str::trim).filter(|t| !t.is_empty()) {
-            if t.len() > 1 && t.starts_with('0') {
-                if !self.deps.settings.transtoout {
-                    return Err("transfers to outside numbers are off ([sys] transtoout)".into());
-                }
-                return Ok(TransferTarget::Outside {
-                    number: t.to_owned(),
-                    caller,
-                });
-            }
-            return match TelNum::new(t) {
-                Ok(tel) if self.deps.topo().seats.contains_key(&tel) => Ok(ext(tel)),
-                _ => Err(format!("no extension {t}")),
-            };
-        }
-        if let Some(w) = work_no {
-            return control::agent_with_work_no(&self.deps, w)
-                .map(ext)
-                .ok_or_else(|| format!("no agent with WorkNo {w} is logged in"));
-        }
-        match group {
-            Some(g) if self.deps.group(g).is_some() => Ok(TransferTarget::Group(g)),
-            Some(g) => Err(format!("no group {g}")),
-            None => Err("TransToTel, WorkNo or GroupNo is required".into()),
-        }
     }
 
     /// Who sent a datagram, for 6026's From: the seat logged in from its
@@ -344,6 +248,9 @@ impl Router {
                         }
                         _ => denied.to_string(),
                     };
+                    if let (Wire::Transfer(_), Some(ch_num)) = (msg, seat) {
+                        return transfer_failed(ch_num, why);
+                    }
                     // 9040 names the requester's channel: without a seat, a 9000.
                     if let (Wire::PickUp(_), Some(ch_num)) = (msg, seat) {
                         return Routed::Reply(Box::new(
@@ -583,28 +490,34 @@ impl Router {
                 }))
             }
             Wire::Transfer(t) => {
-                let agent = existing!(self, code, &t.tel_num);
+                // Refusals are a 9030 too: ResultCH -1 and why (the manual).
                 let my_seat = self.deps.topo().seats[&t.tel_num];
+                let Some(agent) = self.agents.get(&t.tel_num).cloned() else {
+                    return transfer_failed(my_seat, format!("{} is not logged in", t.tel_num));
+                };
                 let target = match self.transfer_target(
                     t.trans_to_tel.as_deref(),
                     t.work_no.as_ref(),
                     t.group_no,
                     t.caller_no,
+                    t.callee_no,
                 ) {
                     Ok(target) => target,
-                    Err(why) => return fail(code, Some(&t.tel_num), why),
+                    Err(why) => return transfer_failed(my_seat, why),
                 };
-                let tel = t.tel_num;
                 Routed::Later(Box::pin(async move {
-                    match control::transfer(deps, agent, target).await {
-                        Ok((to, trans_type)) => TransferResult {
-                            ch_num: my_seat,
-                            result_ch: ResultCh(to),
-                            trans_type: Some(trans_type),
-                        }
-                        .into(),
-                        Err(why) => Ack::failed(code, Some(tel), why).into(),
+                    let (result_ch, trans_type, result_str) =
+                        match control::transfer(deps, agent, target).await {
+                            Ok((to, trans_type)) => (to, Some(trans_type), None),
+                            Err(why) => (None, None, Some(why)),
+                        };
+                    TransferResult {
+                        ch_num: my_seat,
+                        result_ch: ResultCh(result_ch),
+                        trans_type,
+                        result_str,
                     }
+                    .into()
                 }))
             }
             Wire::CancelTransfer(c) => {
@@ -858,13 +771,13 @@ impl Router {
                 return;
             }
             Feature::TransferToExt(x) => {
-                let target = self.transfer_target(Some(&x), None, None, None);
+                let target = self.transfer_target(Some(&x), None, None, None, None);
                 self.phone_transfer(m.ext, agent, target);
                 return;
             }
             Feature::TransferToGroup(x) => {
                 let target = match x.parse().ok().map(GroupNo) {
-                    Some(g) => self.transfer_target(None, None, Some(g), None),
+                    Some(g) => self.transfer_target(None, None, Some(g), None, None),
                     None => Err(format!("{x} is not a group number")),
                 };
                 self.phone_transfer(m.ext, agent, target);
