@@ -192,3 +192,34 @@ fn impossible_supervision_says_why() {
     t.send("<MsgType>1021</MsgType><TelNum>8004</TelNum><Target>8001</Target>");
     assert_refused(&t.expect("9000"), "another supervisor");
 }
+
+/// Escalation on one call without hanging up: listen, barge in, back to
+/// listening, then take over (the manual's supervisor).
+#[test]
+fn a_supervisor_escalates_from_listening_to_barging_and_back_then_takes_over() {
+    let server = Server::start();
+    let (mut a, mut s, trunk, guid) = supervised_floor(&server);
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    assert_eq!(s.expect("6004")["TellGUID"], guid.as_str());
+    let conf = format!("conf:{trunk}");
+    let sup = server.wait_channel(seat_ch(8003), "listening", |c| c["link"] == conf.as_str());
+    assert_eq!(sup["listen_only"], true);
+    // Barge in: now heard by both.
+    s.request_ok("<MsgType>1020</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    server.wait_channel(seat_ch(8003), "barged in", |c| {
+        c["link"] == conf.as_str() && c["listen_only"] == false
+    });
+    // And back to listening.
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    server.wait_channel(seat_ch(8003), "listening again", |c| {
+        c["link"] == conf.as_str() && c["listen_only"] == true
+    });
+    // The call never dropped; now the supervisor takes it over.
+    assert_eq!(server.channel(trunk)["link"], conf.as_str());
+    s.request_ok("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    server.wait_channel(trunk, "linked to the supervisor", |c| {
+        c["link"] == seat_ch(8003)
+    });
+    a.expect("6008");
+}

@@ -780,10 +780,9 @@ pub async fn supervise(
     target: AgentRef,
     listen_only: bool,
 ) -> Result<ConfNo, String> {
+    // A supervisor already on this very call changes mode (listen <->
+    // barge); `supervision` refuses one on another call.
     let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
-    if sv.call.is_some() {
-        return Err("you are already on this call".into());
-    }
     let trunk = deps.channel(call).ok_or("the call is gone")?;
     let conf = trunk
         .send(Supervise {

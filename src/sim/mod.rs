@@ -51,6 +51,8 @@ struct SimChannel {
     caller: String,
     callee: String,
     link: Option<Link>,
+    /// In a conference: hears everyone, is heard by no one.
+    listen_only: bool,
     playing: Option<String>,
     recording: Option<Recorder>,
     heard: Vec<String>,
@@ -66,6 +68,7 @@ impl SimChannel {
             caller: String::new(),
             callee: String::new(),
             link: None,
+            listen_only: false,
             playing: None,
             recording: None,
             heard: Vec::new(),
@@ -106,6 +109,8 @@ pub struct SimChannelView {
     pub caller: String,
     pub callee: String,
     pub link: serde_json::Value,
+    /// In a conference, listening only (a supervisor's listen, a mute).
+    pub listen_only: bool,
     pub playing: Option<String>,
     pub recording: Option<String>,
     pub heard: Vec<String>,
@@ -238,6 +243,7 @@ impl SimSwitch {
                 Some(Link::Channel(ch)) => serde_json::json!(ch.0),
                 Some(Link::Conf(n)) => serde_json::json!(format!("conf:{n}")),
             },
+            listen_only: matches!(c.link, Some(Link::Conf(_))) && c.listen_only,
             playing: c.playing.clone(),
             recording: c.recording.as_ref().map(|r| r.name().to_owned()),
             heard: c.heard.clone(),
@@ -594,9 +600,14 @@ impl SimSwitch {
                 }
             }
             SwitchCommand::StopRecord { ch } => self.stop_record(ch),
-            SwitchCommand::JoinConf { ch, conf, .. } => {
+            SwitchCommand::JoinConf {
+                ch,
+                conf,
+                listen_only,
+            } => {
                 let c = &mut self.channels[ch.0 as usize];
                 c.link = Some(Link::Conf(conf));
+                c.listen_only = listen_only;
                 if c.is_seat() && c.state == SimState::Offhook {
                     c.state = SimState::Talking;
                 }

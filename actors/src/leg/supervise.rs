@@ -29,7 +29,9 @@ impl InboundLeg {
     }
 
     /// 1019 / 1020: a supervisor listens to (or barges into) the call. A
-    /// lifted seat joins at once; one on-hook rings first.
+    /// lifted seat joins at once; one on-hook rings first. The supervisor
+    /// already on the call changes mode instead (listen -> barge and back),
+    /// without hanging up.
     pub fn supervise(
         &mut self,
         sup: Ringer,
@@ -45,8 +47,21 @@ impl InboundLeg {
         if agent.seat == sup.seat {
             return Err(NotNow("you cannot supervise your own call"));
         }
-        if supervisor.is_some() {
-            return Err(NotNow("a supervisor is already on this call"));
+        if let Some(s) = supervisor.as_mut() {
+            if s.ringer.seat != sup.seat {
+                return Err(NotNow("a supervisor is already on this call"));
+            }
+            s.listen_only = listen_only;
+            tracing::trace!(ch = %self.ch, supervisor = %sup.agent, listen_only, "supervisor changes mode");
+            // Still ringing: it joins in the new mode when it answers.
+            return Ok(match s.joined {
+                true => vec![LegEffect::ConfJoin {
+                    ch: sup.seat,
+                    number: sup.agent.to_string(),
+                    listen_only,
+                }],
+                false => vec![],
+            });
         }
         *supervisor = Some(Supervision {
             ringer: sup.clone(),
