@@ -151,12 +151,7 @@ impl Browser {
 #[test]
 fn the_wallboard_shows_a_call_as_it_happens() {
     let Some(bin) = chromium() else {
-        let line = "browser test skipped: no chromium on PATH (apt-get install chromium)";
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{line} (CI is set: a missing dependency fails the suite)"
-        );
-        let _ = writeln!(std::io::stderr(), "{line}");
+        support::missing("browser test skipped: no chromium on PATH (apt-get install chromium)");
         return;
     };
     let server = Server::start();

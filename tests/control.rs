@@ -233,6 +233,26 @@ fn statistics_per_group_and_for_the_floor() {
     let (_, _) = server.talking(&mut a, 8001);
     let (t2, _) = server.call("13900000000", "4008001234");
     server.through_ivr(t2);
+    // The wait is counted from the queueing, which follows the prompt
+    // asynchronously: move the clock only once the caller is queued.
+    let deadline = std::time::Instant::now() + PROMPT;
+    loop {
+        let (_, all) = server.http("GET", "/api/channels", None);
+        let queued = all.as_array().is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["ChNum"].as_str().and_then(|n| n.parse().ok()) == Some(t2)
+                    && c["State"] == "queued"
+            })
+        });
+        if queued {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the caller was never queued: {all}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     server.advance(3_000);
 
     let stats = |c: &mut Client, q: &str| {

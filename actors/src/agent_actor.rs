@@ -32,6 +32,9 @@ pub struct AgentActor {
     told: Option<crate::access::Session>,
     /// Set by a restart: what the agent was doing is to be re-learnt.
     restarted: bool,
+    /// This actor's handle, made once at start (groups are told it on every
+    /// state change).
+    me: Option<AgentRef>,
 }
 
 const KIND: &str = "agent";
@@ -47,6 +50,7 @@ impl AgentActor {
             held_events: None,
             told: None,
             restarted: false,
+            me: None,
         }
     }
 
@@ -126,12 +130,7 @@ impl AgentActor {
             }
         }
         if before != after {
-            let event = AgentStateChanged {
-                tel_num: self.core.tel.clone(),
-                work_no: self.core.work_no.clone(),
-                agent_state: after.0,
-                show_state: after.1.clone(),
-            };
+            let event = self.state_event();
             self.deps
                 .monitor
                 .agent(event.clone(), self.deps.clock.wall());
@@ -166,16 +165,30 @@ impl AgentActor {
         });
     }
 
+    /// The agent's state as clients and monitors see it (6001).
+    fn state_event(&self) -> AgentStateChanged {
+        AgentStateChanged {
+            tel_num: self.core.tel.clone(),
+            work_no: self.core.work_no.clone(),
+            agent_state: self.core.agent_state(),
+            show_state: self.core.show_state.clone(),
+        }
+    }
+
     /// Tells each group whether this agent can take a call.
-    fn announce(&self, ctx: &mut Context<Self>) {
+    fn announce(&mut self, ctx: &mut Context<Self>) {
         if self.core.status == Status::Offline {
             return;
         }
         for (g, priority) in &self.core.groups {
             if let Some(addr) = self.deps.group(*g) {
+                let agent = self
+                    .me
+                    .get_or_insert_with(|| AgentRef::new(ctx.address()))
+                    .clone();
                 addr.do_send(MemberState {
                     tel: self.core.tel.clone(),
-                    agent: AgentRef::new(ctx.address()),
+                    agent,
                     seat: self.core.seat,
                     work_no: self.core.work_no.clone(),
                     priority: *priority,
@@ -234,12 +247,7 @@ impl AgentActor {
                         act.core.connected(call, now);
                     }
                 }
-                let event = AgentStateChanged {
-                    tel_num: act.core.tel.clone(),
-                    work_no: act.core.work_no.clone(),
-                    agent_state: act.core.agent_state(),
-                    show_state: act.core.show_state.clone(),
-                };
+                let event = act.state_event();
                 act.deps.monitor.agent(event.clone(), act.deps.clock.wall());
                 act.send(event);
                 act.announce(ctx);
@@ -278,12 +286,7 @@ impl AgentActor {
                 // A client that logs in (again, or taking the seat over from
                 // another address) always learns the seat's state.
                 if self.held_events.as_ref().map_or(0, Vec::len) == before {
-                    self.send(AgentStateChanged {
-                        tel_num: self.core.tel.clone(),
-                        work_no: self.core.work_no.clone(),
-                        agent_state: self.core.agent_state(),
-                        show_state: self.core.show_state.clone(),
-                    });
+                    self.send(self.state_event());
                 }
                 self.tell_session();
                 Ack::ok(1001, tel).into()

@@ -289,7 +289,6 @@ async fn handle(
     let encoding = gate.encoding;
     let code = env.message.msg_type();
     let seq = env.seq.clone();
-    let refuse = |why: String| Wire::from(Ack::failed(code, None, why));
     if let Wire::Login(l) = &env.message {
         if let Err(why) = check_password(&gate, &lockout, from, l).await {
             let refusal = Ack::failed(code, Some(l.tel_num.clone()), why).into();
@@ -303,7 +302,7 @@ async fn handle(
             envelope: env,
         })
         .await
-        .unwrap_or_else(|_| refuse("server is shutting down".into()).into());
+        .unwrap_or_else(|_| Wire::from(Ack::failed(code, None, "server is shutting down")).into());
     reply(&socket, from, &answer.reply, seq.as_deref(), encoding).await;
     for then in &answer.then {
         reply(&socket, from, then, None, encoding).await;

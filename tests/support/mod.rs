@@ -198,16 +198,20 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// An HTTP request to the admin port: (status, JSON body or Null).
-    pub fn http(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("http://{}{}", self.admin, path);
-        // With a token set, /sim needs it as /api does.
-        let auth = self
-            .env
+    /// The Authorization header for the admin port: with a token set, /sim
+    /// and /metrics need it as /api does.
+    fn auth(&self) -> String {
+        self.env
             .iter()
             .find(|(k, _)| k == "SPCTI_ADMIN__TOKEN")
             .map(|(_, t)| format!("Bearer {t}"))
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// An HTTP request to the admin port: (status, JSON body or Null).
+    pub fn http(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("http://{}{}", self.admin, path);
+        let auth = self.auth();
         let resp = match (method, body) {
             ("GET", _) => self.http.get(&url).header("Authorization", &auth).call(),
             ("POST", Some(b)) => self
@@ -235,12 +239,7 @@ impl Server {
     /// One sample of `/metrics` (the token sent if one is set).
     pub fn metric(&self, name: &str) -> f64 {
         let url = format!("http://{}/metrics", self.admin);
-        let auth = self
-            .env
-            .iter()
-            .find(|(k, _)| k == "SPCTI_ADMIN__TOKEN")
-            .map(|(_, t)| format!("Bearer {t}"))
-            .unwrap_or_default();
+        let auth = self.auth();
         let mut resp = self
             .http
             .get(&url)
@@ -346,6 +345,16 @@ impl Server {
 /// The channel of seat `ext`: the harness's trunks are 0-3, seats 8001.. follow.
 pub fn seat_ch(ext: u32) -> u32 {
     ext - 8001 + 4
+}
+
+/// A dependency a test needs is missing: under CI (`CI` set) that fails
+/// the test, naming it; elsewhere the test is skipped with one line.
+pub fn missing(line: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{line} (CI is set: a missing dependency fails the suite)"
+    );
+    eprintln!("{line}");
 }
 
 /// Asserts a 9000 refusal whose ResultSTR says `why`.

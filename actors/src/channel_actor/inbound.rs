@@ -32,7 +32,10 @@ impl ChannelActor {
                         ch: me,
                         since,
                         tried,
-                        trunk: ChannelRef::new(ctx.address()),
+                        trunk: self
+                            .me
+                            .get_or_insert_with(|| ChannelRef::new(ctx.address()))
+                            .clone(),
                     }),
                     None => tracing::error!(ch = %me, %group, "no such group; call stays in IVR"),
                 },

@@ -20,7 +20,7 @@ use crate::messages::agent::{
 use crate::messages::conference::{Close, Join, Leave};
 use crate::messages::group::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::messages::router::{SeatFeature, SeatHook};
-use crate::messages::{AgentRef, ConferenceRef};
+use crate::messages::{AgentRef, ChannelRef, ConferenceRef};
 use crate::outbound::{Far, Out, OutEffect, OutboundCall, Placed};
 use crate::seat::{DIGIT_TIMEOUT, Feature, Seat, SeatEffect};
 use crate::supervision::{Restart, announce, contain, restart_now};
@@ -70,6 +70,9 @@ pub struct ChannelActor {
     deps: Deps,
     /// Agents this trunk is ringing or talking to.
     agents: HashMap<TelNum, AgentRef>,
+    /// This actor's handle, made once at start (every queued call hands it
+    /// to its group).
+    me: Option<ChannelRef>,
     ring_timer: Option<SpawnHandle>,
     digit_timer: Option<SpawnHandle>,
     /// Seat: the calls this seat places (one, or several in multi-party
@@ -104,6 +107,7 @@ impl ChannelActor {
             core,
             deps,
             agents: HashMap::new(),
+            me: None,
             ring_timer: None,
             digit_timer: None,
             outs: Vec::new(),
