@@ -102,8 +102,6 @@ pub struct Running {
     /// Set while stopping; see [`drain`].
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     pub channels: Vec<ChannelRef>,
-    store: Addr<crate::storage::store::Store>,
-    store_workers: usize,
     pub db_status: Arc<crate::storage::spool::SpoolStatus>,
 }
 
@@ -136,12 +134,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
         _ => config.database.pool_size as usize,
     };
     let admin_reads = reads.clone();
-    let (store_addr, store) = crate::storage::store::Store::start(spool.handle(), reads, workers);
+    let (_, store) = crate::storage::store::Store::start(spool.handle(), reads, workers);
 
-    let (agent_udp, agent_socket, agent_bound) =
-        crate::gateway::agent_udp::bind(config.agent_udp.bind, config.agent_udp.encoding)
-            .await
-            .map_err(|e| format!("cannot bind agent_udp.bind {}: {e}", config.agent_udp.bind))?;
+    let (agent_udp, agent_socket, agent_bound) = crate::gateway::agent_udp::bind(
+        config.agent_udp.bind,
+        config.agent_udp.encoding,
+        spool.handle().ledger().clone(),
+    )
+    .await
+    .map_err(|e| format!("cannot bind agent_udp.bind {}: {e}", config.agent_udp.bind))?;
 
     let (driver, sim) = driver(&config, &clock, &data_dir)?;
     let descs = driver.channels();
@@ -159,7 +160,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         clock: clock.clone(),
         switch: driver.commands(),
         store,
-        client: agent_udp.recipient(),
+        client: agent_udp.clone().recipient(),
         phone: phone.recipient(),
         registry: registry.clone(),
         monitor: monitor.clone(),
@@ -239,7 +240,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             })
             .collect(),
     };
-    crate::gateway::agent_udp::listen(agent_socket, gate, router.clone());
+    crate::gateway::agent_udp::listen(agent_socket, agent_udp.clone(), gate, router.clone());
 
     let (monitor_server, monitor_bound) = crate::gateway::monitor_ws::bind(
         config.monitor.bind,
@@ -302,8 +303,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
         db_status,
         draining,
         channels: channel_refs,
-        store: store_addr,
-        store_workers: workers.max(1),
     })
 }
 
@@ -313,8 +312,7 @@ pub struct Drainer {
     draining: Arc<std::sync::atomic::AtomicBool>,
     monitor: spcti_actors::monitor::MonitorHub,
     channels: Vec<ChannelRef>,
-    store: Addr<crate::storage::store::Store>,
-    store_workers: usize,
+    ledger: Arc<crate::storage::ledger::Ledger>,
 }
 
 impl Running {
@@ -323,8 +321,7 @@ impl Running {
             draining: self.draining.clone(),
             monitor: self.monitor.clone(),
             channels: self.channels.clone(),
-            store: self.store.clone(),
-            store_workers: self.store_workers,
+            ledger: self.spool.handle().ledger().clone(),
         }
     }
 }
@@ -332,8 +329,9 @@ impl Running {
 /// A graceful stop, before the server's sockets close: new arrivals are
 /// refused as busy; every call is ended as the system (its record and
 /// recording written, its agent told with 6008), as a force release would;
-/// then, once every channel is free or `wait` has passed, every record
-/// queued to the store has reached the spool, which `run` then flushes.
+/// then, once every channel is free or `wait` has passed, waits (within the
+/// same bound) until the records are synced and the end-of-call events held
+/// for them have left; `run` then flushes the spool to the database.
 pub async fn drain(running: &Drainer, wait: Duration) {
     use std::sync::atomic::Ordering;
     running.draining.store(true, Ordering::SeqCst);
@@ -369,12 +367,21 @@ pub async fn drain(running: &Drainer, wait: Duration) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // Each store worker answers a barrier only after what it took before.
-    let barriers: Vec<_> = (0..running.store_workers)
-        .map(|_| running.store.send(crate::storage::store::Barrier))
-        .collect();
-    for b in barriers {
-        let _ = b.await;
+    // Records are handed to the spool as calls end; the gateway lets each
+    // call's 6007/6008 go once they are synced.
+    let settled = || {
+        running.ledger.is_synced(running.ledger.issued())
+            && crate::gateway::agent_udp::HELD.load(Ordering::Relaxed) == 0
+    };
+    // Even when the calls took all of `wait`, one sync's worth of time for
+    // the events of the last of them.
+    let deadline = deadline.max(Instant::now() + Duration::from_secs(1));
+    while !settled() {
+        if Instant::now() >= deadline {
+            tracing::warn!("stopping before every end-of-call event left");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -10,7 +10,7 @@ use spcti_protocol::reply::{Ack, HeartbeatAck};
 use spcti_protocol::{AgentState, ChNum, Message as Wire, TelNum};
 
 use crate::agent::{Activity, AgentCore, Status};
-use crate::deps::{Deps, SaveAgentState, SendToClient};
+use crate::deps::{AgentStateChange, Deps, SendToClient, StoreRecord};
 use crate::messages::channel::OfferDeclined;
 use crate::messages::group::{MemberLeft, MemberState};
 use crate::supervision::{Restart, announce, contain, restart_now};
@@ -129,15 +129,16 @@ impl AgentActor {
                 }
             }
         }
+        // The row first, then the event, as for call records.
+        if before.2 != after.2 || before.1 != after.1 {
+            self.save_state();
+        }
         if before != after {
             let event = self.state_event();
             self.deps
                 .monitor
                 .agent(event.clone(), self.deps.clock.wall());
             self.send(event);
-        }
-        if before.2 != after.2 || before.1 != after.1 {
-            self.save_state();
         }
         self.announce(ctx);
         self.tell_session();
@@ -150,7 +151,7 @@ impl AgentActor {
             Status::Busy => "busy",
             Status::Offline => "offline",
         };
-        self.deps.store.agent_states.do_send(SaveAgentState {
+        let row = AgentStateChange {
             // A fresh id, not the time: two changes in the same instant
             // are two rows. It is stored with the record in the spool, so a
             // replay keeps it.
@@ -162,7 +163,11 @@ impl AgentActor {
             show_state: self.core.show_state.clone(),
             client_addr: self.core.client,
             at,
-        });
+        };
+        self.deps
+            .store
+            .records
+            .submit(StoreRecord::AgentState(Box::new(row)));
     }
 
     /// The agent's state as clients and monitors see it (6001).

@@ -62,20 +62,9 @@ pub struct SendToClient {
 #[rtype(result = "spcti_protocol::reply::Ack")]
 pub struct PhoneCommand(pub spcti_protocol::agent::PhoneControl);
 
-/// Store a call record.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct SaveCallRecord(pub Box<CallRecord>);
-
-/// Store a recording row.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct SaveRecording(pub Box<RecordingRow>);
-
-/// Store an agent log-in state change (`sp_agentregstate`).
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct SaveAgentState {
+/// One `sp_agentregstate` row: an agent's log-in state changed.
+#[derive(Debug, Clone)]
+pub struct AgentStateChange {
     pub key: String,
     pub tel_num: TelNum,
     pub work_no: Option<WorkNo>,
@@ -84,6 +73,25 @@ pub struct SaveAgentState {
     pub show_state: String,
     pub client_addr: Option<SocketAddr>,
     pub at: chrono::NaiveDateTime,
+}
+
+/// A record for storage.
+#[derive(Debug, Clone)]
+pub enum StoreRecord {
+    Call(Box<CallRecord>),
+    Recording(Box<RecordingRow>),
+    AgentState(Box<AgentStateChange>),
+}
+
+/// Where records go: the durable spool.
+///
+/// `submit` is called on the actor's own thread and returns at once (no
+/// disk, no database, no mailbox in between), so a record handed over before
+/// a message is sent is in the spool's queue before anyone acts on that
+/// message. The client gateway relies on it: an end-of-call event waits for
+/// every record handed over before it to be synced (docs/storage.md).
+pub trait RecordSink: Send + Sync {
+    fn submit(&self, record: StoreRecord);
 }
 
 /// Find the screen-pop data of a caller.
@@ -100,9 +108,7 @@ pub struct CheckWhitelist(pub String);
 /// Storage, as the actors see it.
 #[derive(Clone)]
 pub struct StoreHandle {
-    pub calls: Recipient<SaveCallRecord>,
-    pub recordings: Recipient<SaveRecording>,
-    pub agent_states: Recipient<SaveAgentState>,
+    pub records: Arc<dyn RecordSink>,
     pub customers: Recipient<LookupCustomer>,
     pub whitelist: Recipient<CheckWhitelist>,
 }

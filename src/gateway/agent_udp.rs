@@ -10,8 +10,14 @@
 //!
 //! A 1001 for an agent with `password_hash` is checked here, on a blocking
 //! thread, before the router sees it.
+//!
+//! Events that tell a client a call ended (6007, 6008, 6009, 6024, 6025)
+//! leave only once every record handed to the spool before them is synced
+//! to disk (the spool's [`Ledger`]); a client's later datagrams, replies
+//! included, queue behind them so it hears everything in order. One sync
+//! covers every call that ended meanwhile (group commit).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,6 +35,7 @@ use spcti_protocol::{
 use tokio::net::UdpSocket;
 
 use crate::password::Lockout;
+use crate::storage::ledger::Ledger;
 
 /// What the gateway enforces before a request reaches the actors.
 pub struct Gate {
@@ -39,16 +46,107 @@ pub struct Gate {
     pub passwords: HashMap<WorkNo, String>,
 }
 
-/// Sends events to clients on the gateway's socket.
+/// Sends replies and events to clients on the gateway's socket.
 pub struct AgentUdp {
     socket: Arc<UdpSocket>,
     encoding: TextEncoding,
     /// One buffer for every event: steady-state sending does not allocate.
     buf: String,
+    ledger: Arc<Ledger>,
+    /// Per client, datagrams waiting for the spool (first in, first out);
+    /// the head is an end-of-call event whose ticket is not yet synced.
+    held: HashMap<SocketAddr, VecDeque<Out>>,
 }
 
 impl Actor for AgentUdp {
     type Context = Context<Self>;
+}
+
+/// One datagram for a client.
+#[derive(Debug)]
+pub struct Out {
+    bytes: Vec<u8>,
+    msg_type: u32,
+    /// Leaves only once the ledger has synced this ticket.
+    after: Option<u64>,
+}
+
+/// Whether a message tells a client that a call or fax ended: it must not
+/// leave before that call's records are on disk.
+pub fn ends_call(msg_type: u32) -> bool {
+    matches!(msg_type, 6007 | 6008 | 6009 | 6024 | 6025)
+}
+
+/// A request's reply and the events it caused, in order.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Answered {
+    pub to: SocketAddr,
+    pub datagrams: Vec<(u32, Vec<u8>)>,
+}
+
+/// Datagrams held for the spool right now (all clients).
+pub static HELD: AtomicU64 = AtomicU64::new(0);
+
+impl AgentUdp {
+    /// Sends now, or queues behind what this client is already waiting for.
+    fn push(&mut self, to: SocketAddr, msg_type: u32, bytes: Vec<u8>, ctx: &mut Context<Self>) {
+        // Every record handed over before this moment belongs to calls that
+        // ended before this event was made, this event's call included.
+        let after = ends_call(msg_type)
+            .then(|| self.ledger.issued())
+            .filter(|t| !self.ledger.is_synced(*t));
+        if after.is_none() && !self.held.contains_key(&to) {
+            self.transmit(to, msg_type, &bytes);
+            return;
+        }
+        HELD.fetch_add(1, Ordering::Relaxed);
+        let queue = self.held.entry(to).or_default();
+        queue.push_back(Out {
+            bytes,
+            msg_type,
+            after,
+        });
+        if queue.len() == 1 {
+            self.flush(to, ctx);
+        }
+    }
+
+    /// Sends this client's held datagrams up to the first whose ticket is
+    /// not synced yet, and waits for that one.
+    fn flush(&mut self, to: SocketAddr, ctx: &mut Context<Self>) {
+        let Some(mut queue) = self.held.remove(&to) else {
+            return;
+        };
+        while let Some(head) = queue.front() {
+            if let Some(t) = head.after.filter(|t| !self.ledger.is_synced(*t)) {
+                let synced = self.ledger.wait(t);
+                ctx.spawn(
+                    synced
+                        .into_actor(self)
+                        .map(move |_, act, ctx| act.flush(to, ctx)),
+                );
+                self.held.insert(to, queue);
+                return;
+            }
+            let out = queue.pop_front().expect("a head");
+            HELD.fetch_sub(1, Ordering::Relaxed);
+            self.transmit(to, out.msg_type, &out.bytes);
+        }
+    }
+
+    fn transmit(&self, to: SocketAddr, msg_type: u32, bytes: &[u8]) {
+        // UDP: never wait on a full socket buffer; a lost event is what a
+        // UDP client already has to live with.
+        match self.socket.try_send_to(bytes, to) {
+            Ok(_) => {
+                SENT.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(%to, msg_type, "datagram not sent: {e}");
+            }
+        }
+    }
 }
 
 /// Encodes a datagram; `None` when it would exceed the protocol's limit.
@@ -122,6 +220,13 @@ pub fn write_metrics(o: &mut String) {
         "spcti_agent_udp_log_suppressed_total {}",
         n(&LOG_SUPPRESSED)
     );
+    family(
+        o,
+        "spcti_agent_udp_held",
+        "gauge",
+        "Datagrams to clients waiting for their call's records to reach the spool's disk.",
+    );
+    let _ = writeln!(o, "spcti_agent_udp_held {}", n(&HELD));
 }
 
 /// Lines about bad datagrams one source may cause per [`LOG_WINDOW`].
@@ -167,19 +272,20 @@ impl LogLimit {
 /// An event for a client.
 impl Handler<SendToClient> for AgentUdp {
     type Result = ();
-    fn handle(&mut self, m: SendToClient, _: &mut Context<Self>) {
+    fn handle(&mut self, m: SendToClient, ctx: &mut Context<Self>) {
         let Some(bytes) = datagram(&m.message, None, self.encoding, &mut self.buf) else {
             return;
         };
-        // UDP: never wait on a full socket buffer; a lost event is what a
-        // UDP client already has to live with.
-        match self.socket.try_send_to(&bytes, m.to) {
-            Ok(_) => {
-                SENT.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::warn!(to = %m.to, msg_type = m.message.msg_type(), "event not sent: {e}");
-            }
+        self.push(m.to, m.message.msg_type(), bytes, ctx);
+    }
+}
+
+/// A reply and the events its request caused.
+impl Handler<Answered> for AgentUdp {
+    type Result = ();
+    fn handle(&mut self, m: Answered, ctx: &mut Context<Self>) {
+        for (msg_type, bytes) in m.datagrams {
+            self.push(m.to, msg_type, bytes, ctx);
         }
     }
 }
@@ -277,9 +383,11 @@ async fn check_password(
     }
 }
 
-/// One request, answered.
+/// One request, answered (through the sending actor, so the reply keeps
+/// its place behind events this client is still waiting for).
 async fn handle(
     socket: Arc<UdpSocket>,
+    udp: Addr<AgentUdp>,
     gate: Arc<Gate>,
     lockout: Arc<Mutex<Lockout>>,
     router: RouterRef,
@@ -303,13 +411,30 @@ async fn handle(
         })
         .await
         .unwrap_or_else(|_| Wire::from(Ack::failed(code, None, "server is shutting down")).into());
-    reply(&socket, from, &answer.reply, seq.as_deref(), encoding).await;
-    for then in &answer.then {
-        reply(&socket, from, then, None, encoding).await;
+    let mut buf = String::with_capacity(256);
+    let mut datagrams = vec![(
+        answer.reply.msg_type(),
+        answer_bytes(&answer.reply, seq.as_deref(), encoding, &mut buf),
+    )];
+    datagrams.extend(
+        answer
+            .then
+            .iter()
+            .filter_map(|m| datagram(m, None, encoding, &mut buf).map(|b| (m.msg_type(), b))),
+    );
+    if udp
+        .send(Answered {
+            to: from,
+            datagrams,
+        })
+        .await
+        .is_err()
+    {
+        tracing::warn!(%from, "reply not sent: the gateway is stopping");
     }
 }
 
-async fn serve(socket: Arc<UdpSocket>, gate: Arc<Gate>, router: RouterRef) {
+async fn serve(socket: Arc<UdpSocket>, udp: Addr<AgentUdp>, gate: Arc<Gate>, router: RouterRef) {
     let encoding = gate.encoding;
     let lockout = Arc::new(Mutex::new(Lockout::default()));
     let mut log_limit = LogLimit::default();
@@ -378,6 +503,7 @@ async fn serve(socket: Arc<UdpSocket>, gate: Arc<Gate>, router: RouterRef) {
         }
         actix::spawn(handle(
             socket.clone(),
+            udp.clone(),
             gate.clone(),
             lockout.clone(),
             router.clone(),
@@ -392,6 +518,7 @@ async fn serve(socket: Arc<UdpSocket>, gate: Arc<Gate>, router: RouterRef) {
 pub async fn bind(
     bind: SocketAddr,
     encoding: TextEncoding,
+    ledger: Arc<Ledger>,
 ) -> std::io::Result<(Addr<AgentUdp>, Arc<UdpSocket>, SocketAddr)> {
     let socket = Arc::new(UdpSocket::bind(bind).await?);
     let local = socket.local_addr()?;
@@ -399,14 +526,16 @@ pub async fn bind(
         socket: socket.clone(),
         encoding,
         buf: String::with_capacity(512),
+        ledger,
+        held: HashMap::new(),
     }
     .start();
     Ok((addr, socket, local))
 }
 
 /// Starts answering requests on a bound socket.
-pub fn listen(socket: Arc<UdpSocket>, gate: Gate, router: RouterRef) {
-    actix::spawn(serve(socket, Arc::new(gate), router));
+pub fn listen(socket: Arc<UdpSocket>, udp: Addr<AgentUdp>, gate: Gate, router: RouterRef) {
+    actix::spawn(serve(socket, udp, Arc::new(gate), router));
 }
 
 #[cfg(test)]

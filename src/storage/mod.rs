@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod directory;
+pub mod ledger;
 pub mod query;
 pub mod rows;
 pub mod schema;

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use spcti_actors::deps::SaveAgentState;
+use spcti_actors::deps::{AgentStateChange, StoreRecord};
 use spcti_actors::records::{CallRecord, RecordingRow};
 
 use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
@@ -227,8 +227,18 @@ impl From<&RecordingRow> for Record {
     }
 }
 
-impl From<&SaveAgentState> for Record {
-    fn from(r: &SaveAgentState) -> Self {
+impl From<StoreRecord> for Record {
+    fn from(r: StoreRecord) -> Self {
+        match r {
+            StoreRecord::Call(r) => Record::from(&*r),
+            StoreRecord::Recording(r) => Record::from(&*r),
+            StoreRecord::AgentState(r) => Record::from(&*r),
+        }
+    }
+}
+
+impl From<&AgentStateChange> for Record {
+    fn from(r: &AgentStateChange) -> Self {
         let groups: Vec<String> = r.groups.iter().map(ToString::to_string).collect();
         Record::AgentState(AgentStateRow {
             rec_key: r.key.clone(),

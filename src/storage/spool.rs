@@ -41,6 +41,7 @@ use serde::Serialize;
 
 use crate::config::DatabaseUrl;
 use crate::storage::db::{Conn, DbError};
+use crate::storage::ledger::Ledger;
 use crate::storage::rows::Record;
 
 /// Records per sealed segment.
@@ -150,11 +151,10 @@ impl SpoolStatus {
 }
 
 enum ToSpool {
-    Record(Box<Record>),
+    /// A record and its ticket in the [`Ledger`].
+    Record(u64, Box<Record>),
     /// Seal, hand everything on, and stop.
-    Close {
-        deadline: Instant,
-    },
+    Close { deadline: Instant },
 }
 
 type SegNo = u64;
@@ -172,8 +172,11 @@ enum ToDb {
 /// What actors and the store use to hand records to the spool.
 #[derive(Clone)]
 pub struct SpoolHandle {
-    tx: Sender<ToSpool>,
+    /// Tickets are issued under this lock so the writer takes records in
+    /// ticket order.
+    tx: Arc<Mutex<Sender<ToSpool>>>,
     status: Arc<SpoolStatus>,
+    ledger: Arc<Ledger>,
 }
 
 impl SpoolHandle {
@@ -186,9 +189,11 @@ impl SpoolHandle {
             );
         }
         self.status.unsynced.fetch_add(1, Ordering::SeqCst);
-        if let Err(mpsc::SendError(ToSpool::Record(r))) =
-            self.tx.send(ToSpool::Record(Box::new(record)))
-        {
+        let sent = {
+            let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+            tx.send(ToSpool::Record(self.ledger.issue(), Box::new(record)))
+        };
+        if let Err(mpsc::SendError(ToSpool::Record(_, r))) = sent {
             self.status.unsynced.fetch_sub(1, Ordering::SeqCst);
             // Only after shutdown: the log is the last place it can go.
             let json = serde_json::to_string(&r).unwrap_or_default();
@@ -198,6 +203,11 @@ impl SpoolHandle {
 
     pub fn status(&self) -> &Arc<SpoolStatus> {
         &self.status
+    }
+
+    /// Which handed-over records are on disk.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
     }
 }
 
@@ -227,6 +237,7 @@ impl Spool {
         std::fs::create_dir_all(dir).map_err(err)?;
         let old = segments(dir).map_err(err)?;
         let status = Arc::new(SpoolStatus::new(&url));
+        let ledger = Arc::new(Ledger::new());
         let (tx, rx) = mpsc::channel();
         let (db_tx, db_rx) = mpsc::channel();
 
@@ -236,6 +247,7 @@ impl Spool {
             next,
             open: None,
             status: status.clone(),
+            ledger: ledger.clone(),
             db: db_tx,
         };
         // Replay happens on the spool thread before it takes new records, so
@@ -260,7 +272,11 @@ impl Spool {
             .spawn(move || dbw.run(db_rx))
             .map_err(err)?;
         Ok(Spool {
-            handle: SpoolHandle { tx, status },
+            handle: SpoolHandle {
+                tx: Arc::new(Mutex::new(tx)),
+                status,
+                ledger,
+            },
             spool_thread: Some(spool_thread),
             db_thread: Some(db_thread),
         })
@@ -275,7 +291,12 @@ impl Spool {
     /// records are left.
     pub fn shutdown(mut self, wait: Duration) -> u64 {
         let deadline = Instant::now() + wait;
-        let _ = self.handle.tx.send(ToSpool::Close { deadline });
+        let _ = self
+            .handle
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(ToSpool::Close { deadline });
         if let Some(t) = self.spool_thread.take() {
             let _ = t.join();
         }
@@ -344,7 +365,15 @@ struct SpoolWriter {
     next: SegNo,
     open: Option<OpenSeg>,
     status: Arc<SpoolStatus>,
+    ledger: Arc<Ledger>,
     db: Sender<ToDb>,
+}
+
+impl Drop for SpoolWriter {
+    /// However the writer ends, nobody may wait for a sync that will not come.
+    fn drop(&mut self) {
+        self.ledger.close();
+    }
 }
 
 impl SpoolWriter {
@@ -371,11 +400,15 @@ impl SpoolWriter {
             };
             // Everything that is already waiting goes into this one sync.
             let mut batch = Vec::new();
+            let mut last_ticket = 0;
             let mut close = None;
             let mut next = Some(first);
             while let Some(m) = next {
                 match m {
-                    ToSpool::Record(r) => batch.push(r),
+                    ToSpool::Record(ticket, r) => {
+                        last_ticket = ticket;
+                        batch.push(r);
+                    }
                     ToSpool::Close { deadline } => {
                         close = Some(deadline);
                         break;
@@ -388,6 +421,9 @@ impl SpoolWriter {
                 };
             }
             self.append(batch, &mut buf);
+            // On disk now, or (the disk failed) never: either way nobody
+            // waits longer; a failed disk is logged and shows in health.
+            self.ledger.mark(last_ticket);
             if let Some(deadline) = close {
                 self.seal();
                 let _ = self.db.send(ToDb::Close { deadline });

@@ -2,8 +2,9 @@
 //! on the actor threads.
 //!
 //! Writes (call records, recording rows, agent log-in history, fax records)
-//! go to the durable spool, which writes them to the database on its own
-//! thread; they never wait for the database. Reads (the customer of a screen
+//! do not pass through here: actors hand them straight to the durable spool
+//! ([`RecordSink`] for [`SpoolHandle`]), which writes them to the database on
+//! its own thread; they never wait for the database. Reads (the customer of a screen
 //! pop, the whitelist, SIP passwords) use an r2d2 pool. While reads fail the
 //! store stops trying for a few seconds, so a database that is down costs a
 //! screen pop nothing but its customer fields.
@@ -13,9 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use spcti_actors::deps::{
-    CheckWhitelist, LookupCustomer, SaveAgentState, SaveCallRecord, SaveRecording, StoreHandle,
-};
+use spcti_actors::deps::{CheckWhitelist, LookupCustomer, RecordSink, StoreHandle, StoreRecord};
 use spcti_actors::records::Customer;
 
 use crate::storage::db::ReadPool;
@@ -55,16 +54,15 @@ impl Store {
     ) -> (Addr<Store>, StoreHandle) {
         let paused_until = Arc::new(AtomicU64::new(0));
         let epoch = Instant::now();
+        let records = spool.clone();
         let addr = SyncArbiter::start(threads.max(1), move || Store {
-            spool: spool.clone(),
+            spool: records.clone(),
             reads: reads.clone(),
             paused_until: paused_until.clone(),
             epoch,
         });
         let handle = StoreHandle {
-            calls: addr.clone().recipient(),
-            recordings: addr.clone().recipient(),
-            agent_states: addr.clone().recipient(),
+            records: Arc::new(spool),
             customers: addr.clone().recipient(),
             whitelist: addr.clone().recipient(),
         };
@@ -98,42 +96,17 @@ impl Actor for Store {
     type Context = SyncContext<Self>;
 }
 
-/// Answered once every write queued before it has reached the spool (one
-/// per worker thread: the queue is shared, first in first out).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Barrier;
-
-impl Handler<Barrier> for Store {
-    type Result = ();
-    fn handle(&mut self, _: Barrier, _: &mut SyncContext<Self>) {}
-}
-
-impl Handler<SaveCallRecord> for Store {
-    type Result = ();
-    fn handle(&mut self, SaveCallRecord(r): SaveCallRecord, _: &mut SyncContext<Self>) {
-        self.spool.submit(Record::from(&*r));
-    }
-}
-
-impl Handler<SaveRecording> for Store {
-    type Result = ();
-    fn handle(&mut self, SaveRecording(r): SaveRecording, _: &mut SyncContext<Self>) {
-        self.spool.submit(Record::from(&*r));
-    }
-}
-
-impl Handler<SaveAgentState> for Store {
-    type Result = ();
-    fn handle(&mut self, r: SaveAgentState, _: &mut SyncContext<Self>) {
-        self.spool.submit(Record::from(&r));
-    }
-}
-
 impl Handler<SaveFax> for Store {
     type Result = ();
     fn handle(&mut self, SaveFax(r): SaveFax, _: &mut SyncContext<Self>) {
         self.spool.submit(Record::Fax(r));
+    }
+}
+
+/// Records go to the spool on the caller's thread: submitting only queues.
+impl RecordSink for SpoolHandle {
+    fn submit(&self, record: StoreRecord) {
+        SpoolHandle::submit(self, Record::from(record));
     }
 }
 

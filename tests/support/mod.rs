@@ -121,13 +121,28 @@ impl Server {
     }
 
     /// `kill -9`, then a new server on the same configuration and data.
-    pub fn kill_and_restart(mut self) -> Server {
+    pub fn kill_and_restart(self) -> Server {
+        self.kill_and_restart_with(&[])
+    }
+
+    /// `kill -9` now (the process is gone when this returns).
+    pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// `kill -9`, then a new server on the same configuration and data,
+    /// with `env` overriding what the killed one was given.
+    pub fn kill_and_restart_with(mut self, env: &[(&str, &str)]) -> Server {
+        self.kill();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        let env = std::mem::take(&mut self.env);
+        let mut all = std::mem::take(&mut self.env);
+        for (k, v) in env {
+            all.retain(|(key, _)| key != k);
+            all.push((k.to_string(), v.to_string()));
+        }
         drop(self);
-        Server::spawn(dir, env)
+        Server::spawn(dir, all)
     }
 
     /// SIGTERM, as an init system stops it; returns whether it exited 0
@@ -391,6 +406,8 @@ impl Server {
 pub struct Client {
     socket: UdpSocket,
     pending: Vec<Value>,
+    /// The server's log, shown when an expected message never comes.
+    server_log: PathBuf,
 }
 
 impl Client {
@@ -406,6 +423,7 @@ impl Client {
         Client {
             socket,
             pending: Vec::new(),
+            server_log: server.dir.path().join("server.log"),
         }
     }
 
@@ -419,10 +437,16 @@ impl Client {
 
     fn read(&self) -> Value {
         let mut buf = [0u8; 9000];
-        let n = self
-            .socket
-            .recv(&mut buf)
-            .expect("a datagram from the server");
+        let n = self.socket.recv(&mut buf).unwrap_or_else(|e| {
+            let log = std::fs::read_to_string(&self.server_log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "no datagram from the server ({e}); kept: {:?}\nlast lines of the server's log:\n{}",
+                self.pending.iter().map(|m| m["MsgType"].clone()).collect::<Vec<_>>(),
+                tail.join("\n")
+            )
+        });
         let env = decode(&buf[..n], TextEncoding::Utf8)
             .unwrap_or_else(|e| panic!("server sent bad XML ({e})"));
         to_json(&env)

@@ -7,6 +7,23 @@ use super::*;
 impl ChannelActor {
     pub(super) fn leg_effects(&mut self, fx: Vec<LegEffect>, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
+        // Records first: whoever hears of this call's end (the agent's
+        // 6007) must find its records already handed to the spool.
+        let records = &self.deps.store.records;
+        let fx: Vec<LegEffect> = fx
+            .into_iter()
+            .filter_map(|e| match e {
+                LegEffect::Record(r) => {
+                    records.submit(StoreRecord::Call(r));
+                    None
+                }
+                LegEffect::Recording(r) => {
+                    records.submit(StoreRecord::Recording(r));
+                    None
+                }
+                e => Some(e),
+            })
+            .collect();
         for e in fx {
             match e {
                 LegEffect::Switch(cmd) => self.switch(cmd),
@@ -178,8 +195,7 @@ impl ChannelActor {
                         ctx.cancel_future(h);
                     }
                 }
-                LegEffect::Record(r) => self.deps.store.calls.do_send(SaveCallRecord(r)),
-                LegEffect::Recording(r) => self.deps.store.recordings.do_send(SaveRecording(r)),
+                LegEffect::Record(_) | LegEffect::Recording(_) => {}
             }
         }
     }
@@ -210,6 +226,15 @@ impl ChannelActor {
         let Some(call) = self.leg().and_then(|l| l.call()).cloned() else {
             return;
         };
+        // The seat first: a pop makes its agent lift the phone, and that
+        // lift must reach the seat after the ring, however the threads are
+        // scheduled (a lift before the ring would decline the offer).
+        if let Some(seat) = self.deps.channel(ringer.seat) {
+            seat.do_send(Ring {
+                call: me,
+                caller: call.caller.clone(),
+            });
+        }
         if let Some(agent) = self.agents.get(&ringer.agent) {
             agent.do_send(Offered {
                 call: me,
@@ -220,12 +245,6 @@ impl ChannelActor {
                 waited,
                 customer: call.customer.clone().unwrap_or_default(),
                 pick_up,
-            });
-        }
-        if let Some(seat) = self.deps.channel(ringer.seat) {
-            seat.do_send(Ring {
-                call: me,
-                caller: call.caller.clone(),
             });
         }
     }

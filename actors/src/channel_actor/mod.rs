@@ -10,7 +10,7 @@ use spcti_protocol::{Cause, ChNum, ChType, ChannelState, TelNum, TellGuid};
 
 use crate::clock::Mono;
 use crate::conference_actor::ConferenceActor;
-use crate::deps::{Deps, LookupCustomer, SaveCallRecord, SaveRecording};
+use crate::deps::{Deps, LookupCustomer, StoreRecord};
 use crate::leg::{
     CUSTOMER_LOOKUP_TIMEOUT, Flash, HOLD_PROMPT, InboundLeg, Leg, LegEffect, Ringer, TransferTo,
 };
@@ -264,7 +264,9 @@ impl ChannelActor {
     fn publish(&mut self) {
         self.deps.monitor.channel(self.status());
         if let Core::Seat { seat, ext } = &self.core {
-            let in_use = *seat != Seat::OnHook;
+            // Ringing is not in use: the ring may be the very offer the
+            // agent is about to get (the seat is rung before the pop).
+            let in_use = !matches!(seat, Seat::OnHook | Seat::Ringing { .. });
             if in_use != self.seat_in_use {
                 self.seat_in_use = in_use;
                 self.deps.topo().router.do_send(SeatHook {

@@ -178,7 +178,7 @@ impl Handler<Ring> for ChannelActor {
                     caller: m.caller,
                 });
             } else if let Some(trunk) = act.deps.channel(m.call) {
-                tracing::info!(seat = %ext, "seat is in use; offer declined");
+                tracing::info!(seat = %ext, state = ?seat, call = %m.call, "seat is in use; offer declined");
                 trunk.do_send(OfferDeclined { agent: ext.clone() });
             }
         });

@@ -148,6 +148,22 @@ impl ChannelActor {
         ctx: &mut Context<Self>,
     ) {
         let me = self.desc.ch;
+        // Records first, as for an inbound call (leg_effects).
+        let records = &self.deps.store.records;
+        let fx: Vec<OutEffect> = fx
+            .into_iter()
+            .filter_map(|e| match e {
+                OutEffect::Record(r) => {
+                    records.submit(StoreRecord::Call(r));
+                    None
+                }
+                OutEffect::Recording(r) => {
+                    records.submit(StoreRecord::Recording(r));
+                    None
+                }
+                e => Some(e),
+            })
+            .collect();
         for e in fx {
             match e {
                 OutEffect::Switch(cmd) => self.switch(cmd),
@@ -297,8 +313,7 @@ impl ChannelActor {
                         a.do_send(CallEnded { call: me, by_agent });
                     }
                 }
-                OutEffect::Record(r) => self.deps.store.calls.do_send(SaveCallRecord(r)),
-                OutEffect::Recording(r) => self.deps.store.recordings.do_send(SaveRecording(r)),
+                OutEffect::Record(_) | OutEffect::Recording(_) => {}
             }
         }
     }
