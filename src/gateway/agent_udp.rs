@@ -64,7 +64,7 @@ impl Actor for AgentUdp {
 
 /// One datagram for a client.
 #[derive(Debug)]
-pub struct Out {
+struct Out {
     bytes: Vec<u8>,
     msg_type: u32,
     /// Leaves only once the ledger has synced this ticket.
@@ -541,6 +541,94 @@ pub fn listen(socket: Arc<UdpSocket>, udp: Addr<AgentUdp>, gate: Gate, router: R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An end-of-call event waits for the spool's sync, and what follows it
+    /// for the same client waits behind it; other clients do not wait.
+    #[actix_web::test]
+    async fn end_of_call_events_wait_for_the_sync_and_keep_their_order() {
+        use spcti_protocol::event::{AgentStateChanged, LocalHangup};
+        use spcti_protocol::{AgentState, TelNum};
+        let ledger = Arc::new(Ledger::new());
+        let (udp, _, _) = bind(
+            "127.0.0.1:0".parse().unwrap(),
+            TextEncoding::Utf8,
+            ledger.clone(),
+        )
+        .await
+        .unwrap();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for s in [&client, &other] {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+        }
+        let tel = TelNum::new("8001").unwrap();
+        let hung_up: Wire = LocalHangup {
+            tel_num: tel.clone(),
+        }
+        .into();
+        let ready: Wire = AgentStateChanged {
+            tel_num: tel,
+            work_no: None,
+            agent_state: AgentState::Ready,
+            show_state: String::new(),
+        }
+        .into();
+        let read = |s: &std::net::UdpSocket| {
+            let mut buf = [0u8; 2048];
+            s.recv(&mut buf).ok().map(|n| {
+                decode(&buf[..n], TextEncoding::Utf8)
+                    .unwrap()
+                    .message
+                    .msg_type()
+            })
+        };
+
+        // A record of the call is handed over and not yet synced.
+        let ticket = ledger.issue();
+        for m in [hung_up.clone(), ready.clone()] {
+            udp.send(SendToClient {
+                to: client.local_addr().unwrap(),
+                message: m,
+            })
+            .await
+            .unwrap();
+        }
+        udp.send(SendToClient {
+            to: other.local_addr().unwrap(),
+            message: ready.clone(),
+        })
+        .await
+        .unwrap();
+        assert_eq!(read(&other), Some(6001), "another client is not held");
+        assert_eq!(
+            read(&client),
+            None,
+            "6007 left before its record was synced"
+        );
+        assert_eq!(HELD.load(Ordering::Relaxed), 2);
+
+        ledger.mark(ticket);
+        // Let the gateway's waiter run (this test shares its thread).
+        for _ in 0..500 {
+            if HELD.load(Ordering::Relaxed) == 0 {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(read(&client), Some(6007));
+        assert_eq!(read(&client), Some(6001), "what followed keeps its place");
+        assert_eq!(HELD.load(Ordering::Relaxed), 0);
+
+        // Nothing pending: an end-of-call event leaves at once.
+        udp.send(SendToClient {
+            to: client.local_addr().unwrap(),
+            message: hung_up,
+        })
+        .await
+        .unwrap();
+        assert_eq!(read(&client), Some(6007));
+    }
 
     #[test]
     fn log_lines_are_escaped_and_clipped() {
