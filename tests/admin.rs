@@ -5,6 +5,8 @@
 mod support;
 
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
 use support::{Client, Server};
 
 const TOKEN: &str = "wallboard-7f3a";
@@ -717,5 +719,50 @@ fn a_seat_channel_crashed_mid_call_is_the_system_ending_the_call() {
     assert_eq!(
         (rows[0].0.as_str(), rows[0].2.as_str()),
         (guid.as_str(), "system")
+    );
+}
+
+/// "Today" is today: at midnight (UTC) the groups' answered and abandoned
+/// counts and the agents' calls start again, at once, not at the next call.
+#[test]
+fn todays_counters_start_again_at_midnight() {
+    let server = Server::start();
+    let mut agent = Client::login(&server, "8001", "1001");
+    server.answered_call(&mut agent, "8001", "13800138000");
+    // A caller who gives up in the queue (the only agent is busy).
+    agent.request_ok("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
+    let (t, _) = server.call("13900139000", "4008001234");
+    server.through_ivr(t);
+    server.act(&format!("/sim/channels/{t}/hangup"), None);
+    let counts = |server: &Server| {
+        (
+            server.metric("spcti_calls_answered_today{group=\"1\"}"),
+            server.metric("spcti_calls_abandoned_today{group=\"1\"}"),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while counts(&server) != (1.0, 1.0) {
+        assert!(Instant::now() < deadline, "{:?}", counts(&server));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // A day later, with nothing else happening.
+    server.advance(24 * 3600 * 1000);
+    while counts(&server) != (0.0, 0.0) {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(5),
+            "still {:?} a day later",
+            counts(&server)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // 9014 says the same, and the new day counts from zero.
+    agent.request_ok("<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>");
+    server.answered_call(&mut agent, "8001", "13800138001");
+    agent.send("<MsgType>1013</MsgType><TelNum>8001</TelNum><GroupNo>1</GroupNo>");
+    let g = agent.expect("9014");
+    assert_eq!(
+        (g["AnsweredToday"].as_str(), g["AbandonedToday"].as_str()),
+        (Some("1"), Some("0")),
+        "{g}"
     );
 }

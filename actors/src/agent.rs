@@ -44,6 +44,8 @@ pub struct AgentCore {
     pub idle_since: Mono,
     pub calls_today: u32,
     pub talk_today: Duration,
+    /// The day `calls_today` and `talk_today` count (UTC).
+    pub today: chrono::NaiveDate,
     /// Where events go: the source of the last 1001/1002/1099.
     pub client: Option<SocketAddr>,
     /// The seat phone is not on-hook (lifted, dialing, on a call the agent
@@ -75,11 +77,24 @@ impl AgentCore {
             idle_since: now,
             calls_today: 0,
             talk_today: Duration::ZERO,
+            today: chrono::NaiveDate::default(),
             client: None,
             seat_in_use: false,
             transferred: None,
             last_heartbeat: None,
         }
+    }
+
+    /// Starts a new day's counts when `today` is not the day counted.
+    /// Returns whether it did.
+    pub fn roll(&mut self, today: chrono::NaiveDate) -> bool {
+        if self.today == today {
+            return false;
+        }
+        self.today = today;
+        self.calls_today = 0;
+        self.talk_today = Duration::ZERO;
+        true
     }
 
     /// What clients and monitors see.

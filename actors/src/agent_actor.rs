@@ -144,6 +144,20 @@ impl AgentActor {
         self.tell_session();
     }
 
+    /// At each midnight the day's counts start again; the groups hear of it.
+    fn at_midnight(&mut self, ctx: &mut Context<Self>) {
+        let midnight = self.deps.clock.sleep(self.deps.clock.until_midnight());
+        ctx.spawn(midnight.into_actor(self).map(|_, act, ctx| {
+            let today = act.deps.clock.today();
+            act.run(ctx, |act, ctx| {
+                if act.core.roll(today) {
+                    act.announce(ctx);
+                }
+            });
+            act.at_midnight(ctx);
+        }));
+    }
+
     fn save_state(&self) {
         let at = self.deps.clock.wall();
         let state = match self.core.status {
@@ -334,6 +348,8 @@ impl Actor for AgentActor {
             self.path(),
             KIND,
         );
+        self.core.roll(self.deps.clock.today());
+        self.at_midnight(ctx);
         // After a restart: tell the groups again what survived, and learn
         // from the seat whether the agent is on a call.
         self.announce(ctx);
@@ -463,7 +479,9 @@ impl Handler<CallEnded> for AgentActor {
                 .copied()
                 .unwrap_or_default();
             let mut until = None;
+            let today = act.deps.clock.today();
             act.change(ctx, |c| {
+                c.roll(today);
                 until = c.call_ended(m.call, now, wrap).ok().flatten()
             });
             if let Some(until) = until {

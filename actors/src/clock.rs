@@ -93,6 +93,21 @@ impl Clock {
         self.0.origin_wall + chrono::Duration::from_std(at).unwrap_or_default()
     }
 
+    /// Today's date (UTC, the zone of every stored timestamp): the day
+    /// the "today" counters count.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.wall().date()
+    }
+
+    /// How long until the next midnight (UTC) on this clock.
+    pub fn until_midnight(&self) -> Duration {
+        let wall = self.wall();
+        let next = (wall.date() + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists");
+        (next - wall).to_std().unwrap_or_default()
+    }
+
     /// Completes after `d` on this clock.
     pub fn sleep(&self, d: Duration) -> impl Future<Output = ()> + 'static + use<> {
         let rx = self.manual_state().map(|mut m| {
@@ -140,6 +155,19 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn midnight_is_when_today_changes() {
+        let clock = Clock::manual();
+        let today = clock.today();
+        let left = clock.until_midnight();
+        assert!(left > Duration::ZERO && left <= Duration::from_secs(86_400));
+        clock.advance(left - Duration::from_millis(1));
+        assert_eq!(clock.today(), today);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(clock.today(), today + chrono::Days::new(1));
+        assert_eq!(clock.until_midnight(), Duration::from_secs(86_400));
+    }
 
     #[actix_rt::test]
     async fn manual_clock_fires_only_when_advanced() {

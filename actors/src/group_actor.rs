@@ -55,6 +55,7 @@ impl QueueGroupActor {
     }
 
     fn run(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self)) {
+        self.core.roll(self.deps.clock.today());
         let registry = self.deps.registry.clone();
         contain(
             self,
@@ -68,6 +69,16 @@ impl QueueGroupActor {
             },
         );
         self.deps.monitor.group(self.stats(), self.extra());
+    }
+
+    /// At each midnight the day's counters start again, and the wallboard
+    /// sees it then, not at the next call.
+    fn at_midnight(&mut self, ctx: &mut Context<Self>) {
+        let midnight = self.deps.clock.sleep(self.deps.clock.until_midnight());
+        ctx.spawn(midnight.into_actor(self).map(|_, act, ctx| {
+            act.run(ctx, |_| {});
+            act.at_midnight(ctx);
+        }));
     }
 
     /// What a wallboard adds to 9014.
@@ -154,6 +165,8 @@ impl Actor for QueueGroupActor {
             self.path(),
             KIND,
         );
+        self.core.roll(self.deps.clock.today());
+        self.at_midnight(ctx);
         self.deps.monitor.group(self.stats(), self.extra());
     }
 }
@@ -284,6 +297,7 @@ impl Handler<FindPickup> for QueueGroupActor {
 impl Handler<GetStats> for QueueGroupActor {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
+        self.core.roll(self.deps.clock.today());
         MessageResult(self.stats())
     }
 }

@@ -50,9 +50,13 @@ pub struct Offer {
     pub waited: Duration,
 }
 
-/// Counters for 9014 and the wallboard.
+/// Counters for 9014 and the wallboard: today's, reset at midnight (UTC,
+/// the time zone of every stored timestamp). Earlier days are in the
+/// call records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DayStats {
+    /// The day they count.
+    pub day: chrono::NaiveDate,
     pub answered: u32,
     pub abandoned: u32,
     pub answered_within_sl: u32,
@@ -85,6 +89,19 @@ impl QueueCore {
             offers_made: 0,
             stats: DayStats::default(),
         }
+    }
+
+    /// Starts a new day's counters when `today` is not the day counted.
+    /// Returns whether it did.
+    pub fn roll(&mut self, today: chrono::NaiveDate) -> bool {
+        if self.stats.day == today {
+            return false;
+        }
+        self.stats = DayStats {
+            day: today,
+            ..DayStats::default()
+        };
+        true
     }
 
     /// The members, in no particular order.
@@ -276,6 +293,25 @@ mod tests {
 
     fn group(strategy: Strategy) -> QueueCore {
         QueueCore::new(GroupNo(1), strategy, secs(20))
+    }
+
+    #[test]
+    fn a_new_day_starts_the_counters_again() {
+        let mut q = group(Strategy::LongestIdle);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert!(q.roll(day));
+        q.enqueue(ChNum(0), Duration::ZERO, vec![]);
+        q.answered(ChNum(0), secs(3));
+        q.enqueue(ChNum(1), Duration::ZERO, vec![]);
+        q.abandoned(ChNum(1));
+        assert!(!q.roll(day), "the same day keeps its counts");
+        assert_eq!((q.stats.answered, q.stats.abandoned), (1, 1));
+        assert!(q.roll(day + chrono::Days::new(1)));
+        assert_eq!(
+            q.stats.answered + q.stats.abandoned + q.stats.answered_within_sl,
+            0
+        );
+        assert_eq!(q.stats.total_answer_wait, Duration::ZERO);
     }
 
     #[test]
