@@ -507,3 +507,25 @@ fn after_placing_a_call_an_agent_queues_last() {
     server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
     assert_eq!(a.expect("6003")["ChNum"], t2.to_string());
 }
+
+/// Windows clients: a TellGUID in the braced form their GUID-to-string
+/// gives is taken and normalised; a GBK datagram sent to a UTF-8 server is
+/// refused with a reason that says so.
+#[test]
+fn windows_clients_braced_guids_and_gbk_on_a_utf8_server() {
+    let server = server();
+    let mut a = Client::login(&server, "8001", "1001");
+    let guid = place(
+        &mut a,
+        "<CalleeNo>02112345678</CalleeNo><TellGUID>{769194c3-423c-40e7-8e23-7ba83900dbfb}</TellGUID>",
+    );
+    assert_eq!(guid, "769194C3-423C-40E7-8E23-7BA83900DBFB");
+    // Half a brace is not a GUID.
+    a.send("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>02112345678</CalleeNo><TellGUID>{769194C3-423C-40E7-8E23-7BA83900DBFB</TellGUID>");
+    support::assert_refused(&a.expect("9000"), "TellGUID");
+
+    let (gbk, _, _) = encoding_rs::GBK
+        .encode("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>午休</ShowState>");
+    a.send_bytes(&gbk);
+    support::assert_refused(&a.expect("9000"), "reads as GBK: set [agent_udp] encoding");
+}

@@ -47,9 +47,17 @@ impl TextEncoding {
     /// Bytes to text; invalid bytes refuse the datagram rather than being replaced.
     pub fn decode_bytes(self, bytes: &[u8]) -> Result<Cow<'_, str>, DecodeErrorKind> {
         match self {
-            TextEncoding::Utf8 => std::str::from_utf8(bytes)
-                .map(Cow::Borrowed)
-                .map_err(|_| DecodeErrorKind::BadEncoding("utf-8")),
+            TextEncoding::Utf8 => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|_| {
+                // Say what it is when it is the likely mistake.
+                if encoding_rs::GBK
+                    .decode_without_bom_handling_and_without_replacement(bytes)
+                    .is_some()
+                {
+                    DecodeErrorKind::GbkOnUtf8
+                } else {
+                    DecodeErrorKind::BadEncoding("utf-8")
+                }
+            }),
             TextEncoding::Gbk => encoding_rs::GBK
                 .decode_without_bom_handling_and_without_replacement(bytes)
                 .ok_or(DecodeErrorKind::BadEncoding("gbk")),

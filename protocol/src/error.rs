@@ -25,6 +25,12 @@ pub enum DecodeErrorKind {
     Empty,
     #[error("datagram is not valid {0} text")]
     BadEncoding(&'static str),
+    /// Not UTF-8, but valid GBK: a Chinese Windows client on a UTF-8
+    /// server (the original spoke GBK).
+    #[error(
+        "datagram is not valid utf-8 text; it reads as GBK: set [agent_udp] encoding = \"gbk\" on the server, or send UTF-8"
+    )]
+    GbkOnUtf8,
     #[error("DOCTYPE is not allowed")]
     Doctype,
     #[error("processing instructions are not allowed")]

@@ -71,7 +71,13 @@ impl fmt::Display for TellGuid {
 impl FromStr for TellGuid {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        // Only the hyphenated form: clients store and compare these strings.
+        // The hyphenated form, or the braced one Windows clients make
+        // (`{769194C3-...}`, what GUID-to-string gives there), normalised to
+        // the bare form: clients store and compare these strings.
+        let text = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap_or(text);
         if text.len() != uuid::fmt::Hyphenated::LENGTH {
             return Err("expected a GUID like 769194C3-423C-40E7-8E23-7BA83900DBFB".into());
         }
@@ -277,6 +283,19 @@ mod tests {
         assert_eq!(g.to_string(), "769194C3-423C-40E7-8E23-7BA83900DBFB");
         assert!(
             "769194C3423C40E78E237BA83900DBFB"
+                .parse::<TellGuid>()
+                .is_err()
+        );
+        // Windows' braced form is read and normalised; half a brace is not.
+        let braced: TellGuid = "{769194c3-423c-40e7-8e23-7ba83900dbfb}".parse().unwrap();
+        assert_eq!(braced, g);
+        assert!(
+            "{769194C3-423C-40E7-8E23-7BA83900DBFB"
+                .parse::<TellGuid>()
+                .is_err()
+        );
+        assert!(
+            "769194C3-423C-40E7-8E23-7BA83900DBFB}"
                 .parse::<TellGuid>()
                 .is_err()
         );

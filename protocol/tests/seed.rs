@@ -259,6 +259,11 @@ fn size_and_encoding_limits() {
     );
     let (gbk, _, _) = encoding_rs::GBK
         .encode("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>午休</ShowState>");
+    // GBK sent to a UTF-8 listener: the reason names the likely mistake.
+    assert_eq!(
+        decode(&gbk, TextEncoding::Utf8).unwrap_err().kind,
+        DecodeErrorKind::GbkOnUtf8
+    );
     let Message::SetBusy(b) = decode(&gbk, TextEncoding::Gbk).unwrap().message else {
         panic!()
     };
