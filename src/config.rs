@@ -182,6 +182,42 @@ pub struct DatabaseConfig {
     #[serde(deserialize_with = "from_str")]
     pub url: DatabaseUrl,
     pub pool_size: u32,
+    #[serde(deserialize_with = "from_str")]
+    pub timezone: TimeZone,
+}
+
+/// `[database] timezone`: the zone of the timestamps written to the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeZone {
+    Utc,
+    /// The server's local zone (the `TZ` environment variable, else
+    /// `/etc/localtime`), for sites whose reports read the tables as local
+    /// time, as the original wrote them.
+    Local,
+}
+
+impl FromStr for TimeZone {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "utc" => Ok(TimeZone::Utc),
+            "local" => Ok(TimeZone::Local),
+            _ => Err("expected \"utc\" or \"local\"".into()),
+        }
+    }
+}
+
+impl TimeZone {
+    /// A UTC time as this zone writes it.
+    pub fn from_utc(self, t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+        match self {
+            TimeZone::Utc => t,
+            TimeZone::Local => {
+                use chrono::TimeZone as _;
+                chrono::Local.from_utc_datetime(&t).naive_local()
+            }
+        }
+    }
 }
 
 /// `[switch] driver`

@@ -81,6 +81,7 @@ pub fn settings(config: &Config) -> Settings {
             .filter_map(|a| WorkNo::new(a.work_no.clone()).ok())
             .collect(),
         client_networks: config.agent_udp.allow.clone(),
+        local_time: config.database.timezone == crate::config::TimeZone::Local,
     }
 }
 
@@ -134,7 +135,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
         _ => config.database.pool_size as usize,
     };
     let admin_reads = reads.clone();
-    let (_, store) = crate::storage::store::Store::start(spool.handle(), reads, workers);
+    let (_, store) = crate::storage::store::Store::start(
+        spool.handle(),
+        config.database.timezone,
+        reads,
+        workers,
+    );
 
     let (agent_udp, agent_socket, agent_bound) = crate::gateway::agent_udp::bind(
         config.agent_udp.bind,

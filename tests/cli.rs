@@ -56,7 +56,7 @@ fn decode_gbk_input() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "spcti: datagram is not valid utf-8 text"
+        "spcti: datagram is not valid utf-8 text but is valid GBK: the sender uses GBK (set the encoding to gbk, or send UTF-8)"
     );
 }
 

@@ -527,5 +527,5 @@ fn windows_clients_braced_guids_and_gbk_on_a_utf8_server() {
     let (gbk, _, _) = encoding_rs::GBK
         .encode("<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>午休</ShowState>");
     a.send_bytes(&gbk);
-    support::assert_refused(&a.expect("9000"), "reads as GBK: set [agent_udp] encoding");
+    support::assert_refused(&a.expect("9000"), "is valid GBK: the sender uses GBK");
 }

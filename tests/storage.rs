@@ -615,3 +615,50 @@ fn test_database_names_are_replaced() {
         "mysql://r@h/x?ssl=0"
     );
 }
+
+/// `[database] timezone`: UTC by default; "local" writes the server's local
+/// time (here `TZ=Asia/Shanghai`, UTC+8, no daylight saving) in every
+/// timestamp column, as the original did.
+#[test]
+fn timestamps_are_utc_unless_local_is_configured() {
+    use diesel::prelude::*;
+    use spcti::storage::schema::{sp_agentregstate, sp_tellrec, sprecord};
+    let start = |zone: &str| {
+        let server = Server::with_config(
+            support::DEFAULT_CONFIG,
+            &[("SPCTI_DATABASE__TIMEZONE", zone), ("TZ", "Asia/Shanghai")],
+        );
+        let mut agent = Client::login(&server, "8001", "1001");
+        server.answered_call(&mut agent, "8001", "13800138000");
+        server.call_records(1);
+        let path = server.data_dir().join("spcti.db");
+        let mut conn = spcti::storage::db::open_sqlite(path.to_str().unwrap()).unwrap();
+        let deadline = Instant::now() + support::PROMPT;
+        loop {
+            let call: Vec<NaiveDateTime> = sp_tellrec::table
+                .select(sp_tellrec::start_time)
+                .load(&mut conn)
+                .unwrap();
+            let rec: Vec<NaiveDateTime> = sprecord::table
+                .select(sprecord::start_time)
+                .load(&mut conn)
+                .unwrap();
+            let reg: Vec<NaiveDateTime> = sp_agentregstate::table
+                .select(sp_agentregstate::change_time)
+                .load(&mut conn)
+                .unwrap();
+            if !call.is_empty() && !rec.is_empty() && !reg.is_empty() {
+                return [call[0], rec[0], reg[0]];
+            }
+            assert!(Instant::now() < deadline, "rows never written");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let hours_ahead = |t: NaiveDateTime| {
+        let d = t - chrono::Utc::now().naive_utc();
+        // The manual clock moved a few seconds; the test takes a few more.
+        (d.num_seconds() as f64 / 3600.0).round() as i64
+    };
+    assert_eq!(start("utc").map(hours_ahead), [0, 0, 0]);
+    assert_eq!(start("local").map(hours_ahead), [8, 8, 8]);
+}

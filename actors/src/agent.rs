@@ -44,7 +44,7 @@ pub struct AgentCore {
     pub idle_since: Mono,
     pub calls_today: u32,
     pub talk_today: Duration,
-    /// The day `calls_today` and `talk_today` count (UTC).
+    /// The day `calls_today` and `talk_today` count.
     pub today: chrono::NaiveDate,
     /// Where events go: the source of the last 1001/1002/1099.
     pub client: Option<SocketAddr>,

@@ -146,9 +146,9 @@ impl AgentActor {
 
     /// At each midnight the day's counts start again; the groups hear of it.
     fn at_midnight(&mut self, ctx: &mut Context<Self>) {
-        let midnight = self.deps.clock.sleep(self.deps.clock.until_midnight());
+        let midnight = self.deps.clock.sleep(self.deps.until_midnight());
         ctx.spawn(midnight.into_actor(self).map(|_, act, ctx| {
-            let today = act.deps.clock.today();
+            let today = act.deps.today();
             act.run(ctx, |act, ctx| {
                 if act.core.roll(today) {
                     act.announce(ctx);
@@ -348,7 +348,7 @@ impl Actor for AgentActor {
             self.path(),
             KIND,
         );
-        self.core.roll(self.deps.clock.today());
+        self.core.roll(self.deps.today());
         self.at_midnight(ctx);
         // After a restart: tell the groups again what survived, and learn
         // from the seat whether the agent is on a call.
@@ -479,7 +479,7 @@ impl Handler<CallEnded> for AgentActor {
                 .copied()
                 .unwrap_or_default();
             let mut until = None;
-            let today = act.deps.clock.today();
+            let today = act.deps.today();
             act.change(ctx, |c| {
                 c.roll(today);
                 until = c.call_ended(m.call, now, wrap).ok().flatten()

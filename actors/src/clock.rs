@@ -93,18 +93,21 @@ impl Clock {
         self.0.origin_wall + chrono::Duration::from_std(at).unwrap_or_default()
     }
 
-    /// Today's date (UTC, the zone of every stored timestamp): the day
-    /// the "today" counters count.
-    pub fn today(&self) -> chrono::NaiveDate {
-        self.wall().date()
+    /// Today's date in the zone of the stored timestamps (UTC, or the
+    /// server's local zone when `local`): the day "today" counters count.
+    pub fn today(&self, local: bool) -> chrono::NaiveDate {
+        local_or_utc(self.wall(), local).date()
     }
 
-    /// How long until the next midnight (UTC) on this clock.
-    pub fn until_midnight(&self) -> Duration {
-        let wall = self.wall();
+    /// How long until the next midnight on this clock (UTC, or local time
+    /// when `local`).
+    pub fn until_midnight(&self, local: bool) -> Duration {
+        let wall = local_or_utc(self.wall(), local);
         let next = (wall.date() + chrono::Days::new(1))
             .and_hms_opt(0, 0, 0)
             .expect("midnight exists");
+        // A daylight-saving change can make the local day 23 or 25 hours
+        // long; the timer then fires early and re-arms, or an hour late.
         (next - wall).to_std().unwrap_or_default()
     }
 
@@ -152,6 +155,15 @@ impl Clock {
     }
 }
 
+fn local_or_utc(utc: NaiveDateTime, local: bool) -> NaiveDateTime {
+    if local {
+        use chrono::TimeZone as _;
+        chrono::Local.from_utc_datetime(&utc).naive_local()
+    } else {
+        utc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,14 +171,14 @@ mod tests {
     #[test]
     fn midnight_is_when_today_changes() {
         let clock = Clock::manual();
-        let today = clock.today();
-        let left = clock.until_midnight();
+        let today = clock.today(false);
+        let left = clock.until_midnight(false);
         assert!(left > Duration::ZERO && left <= Duration::from_secs(86_400));
         clock.advance(left - Duration::from_millis(1));
-        assert_eq!(clock.today(), today);
+        assert_eq!(clock.today(false), today);
         clock.advance(Duration::from_millis(1));
-        assert_eq!(clock.today(), today + chrono::Days::new(1));
-        assert_eq!(clock.until_midnight(), Duration::from_secs(86_400));
+        assert_eq!(clock.today(false), today + chrono::Days::new(1));
+        assert_eq!(clock.until_midnight(false), Duration::from_secs(86_400));
     }
 
     #[actix_rt::test]

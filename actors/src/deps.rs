@@ -46,6 +46,9 @@ pub struct Settings {
     /// Where agent clients may be (`[agent_udp] allow`): the only places
     /// 1011's RetIP and 1015's platforms may send to.
     pub client_networks: crate::access::Networks,
+    /// Stored times and "today" are the server's local time
+    /// (`[database] timezone = "local"`), not UTC.
+    pub local_time: bool,
 }
 
 /// A datagram for a client (agent desktop), sent by the UDP gateway.
@@ -142,6 +145,16 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// Today, in the zone of the stored timestamps.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.today(self.settings.local_time)
+    }
+
+    /// How long until that day ends.
+    pub fn until_midnight(&self) -> Duration {
+        self.clock.until_midnight(self.settings.local_time)
+    }
+
     /// Whether the server is stopping (no new calls).
     pub fn draining(&self) -> bool {
         self.draining.load(std::sync::atomic::Ordering::Relaxed)

@@ -55,7 +55,7 @@ impl QueueGroupActor {
     }
 
     fn run(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self)) {
-        self.core.roll(self.deps.clock.today());
+        self.core.roll(self.deps.today());
         let registry = self.deps.registry.clone();
         contain(
             self,
@@ -74,7 +74,7 @@ impl QueueGroupActor {
     /// At each midnight the day's counters start again, and the wallboard
     /// sees it then, not at the next call.
     fn at_midnight(&mut self, ctx: &mut Context<Self>) {
-        let midnight = self.deps.clock.sleep(self.deps.clock.until_midnight());
+        let midnight = self.deps.clock.sleep(self.deps.until_midnight());
         ctx.spawn(midnight.into_actor(self).map(|_, act, ctx| {
             act.run(ctx, |_| {});
             act.at_midnight(ctx);
@@ -165,7 +165,7 @@ impl Actor for QueueGroupActor {
             self.path(),
             KIND,
         );
-        self.core.roll(self.deps.clock.today());
+        self.core.roll(self.deps.today());
         self.at_midnight(ctx);
         self.deps.monitor.group(self.stats(), self.extra());
     }
@@ -297,7 +297,7 @@ impl Handler<FindPickup> for QueueGroupActor {
 impl Handler<GetStats> for QueueGroupActor {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
-        self.core.roll(self.deps.clock.today());
+        self.core.roll(self.deps.today());
         MessageResult(self.stats())
     }
 }

@@ -50,9 +50,9 @@ pub struct Offer {
     pub waited: Duration,
 }
 
-/// Counters for 9014 and the wallboard: today's, reset at midnight (UTC,
-/// the time zone of every stored timestamp). Earlier days are in the
-/// call records.
+/// Counters for 9014 and the wallboard: today's, reset at midnight in the
+/// zone of the stored timestamps (`[database] timezone`). Earlier days are
+/// in the call records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DayStats {
     /// The day they count.

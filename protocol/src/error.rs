@@ -28,7 +28,7 @@ pub enum DecodeErrorKind {
     /// Not UTF-8, but valid GBK: a Chinese Windows client on a UTF-8
     /// server (the original spoke GBK).
     #[error(
-        "datagram is not valid utf-8 text; it reads as GBK: set [agent_udp] encoding = \"gbk\" on the server, or send UTF-8"
+        "datagram is not valid utf-8 text but is valid GBK: the sender uses GBK (set the encoding to gbk, or send UTF-8)"
     )]
     GbkOnUtf8,
     #[error("DOCTYPE is not allowed")]

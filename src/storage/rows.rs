@@ -110,6 +110,24 @@ fn clip(s: &mut String, n: usize) -> bool {
 }
 
 impl Record {
+    /// Rewrites every timestamp with `f` (UTC to the tables' zone).
+    pub fn map_times(&mut self, f: impl Fn(NaiveDateTime) -> NaiveDateTime) {
+        match self {
+            Record::Call(r) => {
+                r.start_time = f(r.start_time);
+                r.queue_time = r.queue_time.map(&f);
+                r.answer_time = r.answer_time.map(&f);
+                r.end_time = f(r.end_time);
+            }
+            Record::Recording(r) => {
+                r.start_time = f(r.start_time);
+                r.end_time = f(r.end_time);
+            }
+            Record::AgentState(r) => r.change_time = f(r.change_time),
+            Record::Fax(r) => r.start_time = f(r.start_time),
+        }
+    }
+
     /// Cuts every text to its column's width, so a long value from outside
     /// (a SIP caller id, a ShowState) costs its tail, not the whole row.
     /// Returns whether anything was cut.

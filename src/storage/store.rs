@@ -17,6 +17,7 @@ use actix::prelude::*;
 use spcti_actors::deps::{CheckWhitelist, LookupCustomer, RecordSink, StoreHandle, StoreRecord};
 use spcti_actors::records::Customer;
 
+use crate::config::TimeZone;
 use crate::storage::db::ReadPool;
 use crate::storage::rows::{FaxRow, Record};
 use crate::storage::spool::SpoolHandle;
@@ -49,6 +50,7 @@ impl Store {
     /// actors use.
     pub fn start(
         spool: SpoolHandle,
+        zone: TimeZone,
         reads: ReadPool,
         threads: usize,
     ) -> (Addr<Store>, StoreHandle) {
@@ -62,7 +64,7 @@ impl Store {
             epoch,
         });
         let handle = StoreHandle {
-            records: Arc::new(spool),
+            records: Arc::new(Records { spool, zone }),
             customers: addr.clone().recipient(),
             whitelist: addr.clone().recipient(),
         };
@@ -103,10 +105,20 @@ impl Handler<SaveFax> for Store {
     }
 }
 
+/// Where actors' records go: the spool, with times in the tables' zone.
+pub struct Records {
+    pub spool: SpoolHandle,
+    pub zone: TimeZone,
+}
+
 /// Records go to the spool on the caller's thread: submitting only queues.
-impl RecordSink for SpoolHandle {
+impl RecordSink for Records {
     fn submit(&self, record: StoreRecord) {
-        SpoolHandle::submit(self, Record::from(record));
+        let mut record = Record::from(record);
+        if self.zone != TimeZone::Utc {
+            record.map_times(|t| self.zone.from_utc(t));
+        }
+        self.spool.submit(record);
     }
 }
 
