@@ -112,8 +112,15 @@ pub struct Router {
 
 const KIND: &str = "router";
 
-/// The reply for requests whose capability has not been built yet.
-pub const NOT_SUPPORTED: &str = "not supported yet";
+/// The reply for requests whose capability has not been built yet: which
+/// capability, so a site knows what it is waiting for.
+pub fn not_built(code: u32) -> &'static str {
+    match code {
+        1005 | 1006 | 1028 | 1029 | 1030 => "not supported yet: call flows are not built yet",
+        1024 => "not supported yet: fax is not built yet",
+        _ => "not supported yet",
+    }
+}
 
 impl Router {
     pub fn new(deps: Deps) -> Self {
@@ -293,7 +300,7 @@ impl Router {
                 None,
                 format!("MsgType {code} is sent by the server, not to it"),
             ),
-            _ => fail(code, None, NOT_SUPPORTED.to_owned()),
+            _ => fail(code, None, not_built(code).to_owned()),
         }
     }
 
