@@ -563,3 +563,62 @@ fn a_reply_comes_before_the_events_its_request_caused() {
         assert_eq!(c.expect("6001")["AgentState"], state);
     }
 }
+
+/// Two agents pick up the same ringing call at the same moment: exactly one
+/// gets it (9040 naming the call, its seat rings, its pop), the other is
+/// refused with the reason and nothing else happens to it.
+#[test]
+fn two_agents_picking_up_one_call_at_once_one_wins() {
+    let server = Server::start();
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut pickers: Vec<(u32, Client)> = [8002u32, 8003]
+        .into_iter()
+        .map(|ext| {
+            let c = Client::operator(&server, &ext.to_string(), &(ext - 7000).to_string());
+            (ext, c)
+        })
+        .collect();
+    let (trunk, guid) = server.ringing(&mut a, 8001);
+    server.advance(6_000);
+    for (ext, c) in &pickers {
+        c.send(&format!(
+            "<MsgType>1010</MsgType><TelNum>{ext}</TelNum><Target>1</Target>"
+        ));
+    }
+    let answers: Vec<(u32, Value)> = pickers
+        .iter_mut()
+        .map(|(ext, c)| (*ext, c.expect("9040")))
+        .collect();
+    let won: Vec<u32> = answers
+        .iter()
+        .filter(|(_, r)| r["ResultCH"] == trunk.to_string())
+        .map(|(ext, _)| *ext)
+        .collect();
+    assert_eq!(won.len(), 1, "exactly one wins: {answers:?}");
+    let (winner, loser) = (won[0], if won[0] == 8002 { 8003 } else { 8002 });
+    let lost = &answers.iter().find(|(e, _)| *e == loser).unwrap().1;
+    assert_eq!(lost["ResultCH"], "-1", "{lost}");
+    assert!(
+        !lost["ResultSTR"].as_str().unwrap_or_default().is_empty(),
+        "the refusal says why: {lost}"
+    );
+
+    let w = &mut pickers.iter_mut().find(|(e, _)| *e == winner).unwrap().1;
+    assert_eq!(w.expect("6003")["TellGUID"], guid.as_str());
+    server.wait_channel(seat_ch(winner), "ringing", |c| c["state"] == "ringing");
+    server.wait_channel(seat_ch(8001), "stopped", |c| c["state"] == "free");
+    server.act(&format!("/sim/extensions/{winner}/offhook"), None);
+    w.expect("6004");
+    server.wait_channel(trunk, "linked to the winner", |c| {
+        c["link"] == seat_ch(winner)
+    });
+    // The loser's seat never rang and its agent got no pop.
+    assert_eq!(server.channel(seat_ch(loser))["state"], "free");
+    let l = &mut pickers.iter_mut().find(|(e, _)| *e == loser).unwrap().1;
+    assert!(
+        !l.drain(std::time::Duration::from_millis(100))
+            .iter()
+            .any(|m| m["MsgType"] == "6003"),
+        "the loser got a pop"
+    );
+}

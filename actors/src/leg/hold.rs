@@ -208,6 +208,7 @@ impl InboundLeg {
             call,
             ringers: vec![b],
             since: now,
+            picked_up: false,
         });
         fx
     }

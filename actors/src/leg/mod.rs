@@ -93,6 +93,9 @@ pub enum Leg {
         call: CallInfo,
         ringers: Vec<Ringer>,
         since: Mono,
+        /// Rung for the agent who picked it up: nobody else may pick it
+        /// up from them (two pick-ups at once: the first wins).
+        picked_up: bool,
     },
     Talking {
         call: CallInfo,
@@ -457,6 +460,7 @@ impl InboundLeg {
             call,
             ringers,
             since: now,
+            picked_up: false,
         });
         Ok(fx)
     }
@@ -627,6 +631,11 @@ impl InboundLeg {
             Leg::Ringing { ringers, .. } if ringers.iter().any(|r| r.seat == picker.seat) => {
                 return Err(NotNow("the call is ringing your own seat: answer it"));
             }
+            Leg::Ringing {
+                picked_up: true, ..
+            } => {
+                return Err(NotNow("the call was just picked up by another agent"));
+            }
             Leg::Ringing { .. } => {}
             _ => return Err(NotNow("the call is not ringing")),
         }
@@ -652,6 +661,7 @@ impl InboundLeg {
                 call,
                 ringers: vec![picker],
                 since: now,
+                picked_up: true,
             });
             return Ok(fx);
         }
@@ -1162,6 +1172,16 @@ mod tests {
             matches!(&leg.leg, Leg::Ringing { ringers, since, .. } if ringers.len() == 1 && *since == s(11))
         );
 
+        // Picked up: the picker's claim stands (two at once: one wins).
+        assert_eq!(
+            leg.pick_up(ringer("8003", 32), true, s(12), s(45), &clock),
+            Err(NotNow("the call was just picked up by another agent"))
+        );
+
+        // A lifted seat is connected at once.
+        let mut leg = InboundLeg::new(ChNum(0));
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
         let fx = leg
             .pick_up(ringer("8003", 32), true, s(12), s(45), &clock)
             .unwrap();

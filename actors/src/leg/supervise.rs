@@ -214,6 +214,7 @@ impl InboundLeg {
             call,
             ringers: vec![sup],
             since: now,
+            picked_up: false,
         });
         Ok(fx)
     }

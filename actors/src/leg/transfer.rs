@@ -40,6 +40,7 @@ impl InboundLeg {
                     call,
                     ringers: vec![target],
                     since: now,
+                    picked_up: false,
                 });
             }
             TransferTo::Group(group) => {
@@ -334,6 +335,7 @@ impl InboundLeg {
                     call,
                     ringers: vec![target.clone()],
                     since: now,
+                    picked_up: false,
                 });
                 vec![
                     LegEffect::Offer {
@@ -398,6 +400,7 @@ impl InboundLeg {
                     call,
                     ringers: Vec::new(),
                     since: now,
+                    picked_up: false,
                 });
             }
             Leg::Queued { call } if !only_ringing => {
@@ -415,6 +418,7 @@ impl InboundLeg {
                     call,
                     ringers: Vec::new(),
                     since: now,
+                    picked_up: false,
                 });
             }
             Leg::Queued { .. } => {
