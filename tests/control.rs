@@ -589,9 +589,10 @@ fn two_agents_picking_up_one_call_at_once_one_wins() {
         .iter_mut()
         .map(|(ext, c)| (*ext, c.expect("9040")))
         .collect();
+    let trunk_ch = trunk.to_string();
     let won: Vec<u32> = answers
         .iter()
-        .filter(|(_, r)| r["ResultCH"] == trunk.to_string())
+        .filter(|(_, r)| r["ResultCH"] == trunk_ch.as_str())
         .map(|(ext, _)| *ext)
         .collect();
     assert_eq!(won.len(), 1, "exactly one wins: {answers:?}");
