@@ -108,6 +108,7 @@ suite!(
     a_key_written_twice_is_one_row,
     records_wait_on_disk_while_the_database_is_down_then_arrive_once_in_order,
     a_torn_last_line_is_skipped_on_replay,
+    a_corrupt_line_mid_segment_is_set_aside_and_replay_goes_on_while_new_records_arrive,
     a_row_the_database_refuses_is_set_aside_not_lost,
     values_longer_than_their_column_are_cut_not_refused,
     screen_pop_whitelist_and_sip_password_reads,
@@ -291,6 +292,57 @@ fn a_torn_last_line_is_skipped_on_replay(db: &TestDb) {
         .handle()
         .submit(Record::Call(call("call:t:4", "1", "2026-11-24 10:00:00")));
     wait_for("the new record written", || st.written() == 3);
+    spool.shutdown(Duration::from_secs(5));
+}
+
+fn a_corrupt_line_mid_segment_is_set_aside_and_replay_goes_on_while_new_records_arrive(
+    db: &TestDb,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |k: &str| {
+        serde_json::to_string(&Record::Call(call(k, "1", "2026-11-24 10:00:00"))).unwrap()
+    };
+    // A line damaged on disk (not the last one: not a torn write).
+    let corrupt = r#"{"t":"Call","r":{"rec_key":"call:c:2","tellguid":"#;
+    let old: Vec<String> = (0..200)
+        .map(|i| line(&format!("call:c:old{i:03}")))
+        .collect();
+    let text = format!(
+        "{}\n{corrupt}\n{}\n",
+        old[..100].join("\n"),
+        old[100..].join("\n")
+    );
+    std::fs::write(dir.path().join("seg-0000000003.jsonl"), text).unwrap();
+    let spool = Spool::start(dir.path(), db.url()).unwrap();
+    // New records arrive while the old segment is replayed.
+    let h = spool.handle();
+    for i in 0..50 {
+        h.submit(Record::Call(call(
+            &format!("call:c:new{i:03}"),
+            "1",
+            "2026-11-24 10:00:00",
+        )));
+    }
+    let st = h.status().clone();
+    wait_for("250 written, 1 set aside", || {
+        st.written() == 250 && st.rejected() == 1
+    });
+    let keys: Vec<String> = reads(db)
+        .all_calls()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.rec_key)
+        .collect();
+    // Old records first, in order, then the new ones: nothing lost or doubled.
+    let expected: Vec<String> = (0..200)
+        .map(|i| format!("call:c:old{i:03}"))
+        .chain((0..50).map(|i| format!("call:c:new{i:03}")))
+        .collect();
+    assert_eq!(keys, expected);
+    let kept = std::fs::read_to_string(dir.path().join("rejected.jsonl")).unwrap();
+    assert!(kept.contains("call:c:2"), "{kept}");
+    assert!(kept.contains("unreadable spool line"), "{kept}");
+    wait_for("the segments trimmed", || segments(dir.path()) == 0);
     spool.shutdown(Duration::from_secs(5));
 }
 
