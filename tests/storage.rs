@@ -714,3 +714,85 @@ fn timestamps_are_utc_unless_local_is_configured() {
     assert_eq!(start("utc").map(hours_ahead), [0, 0, 0]);
     assert_eq!(start("local").map(hours_ahead), [8, 8, 8]);
 }
+
+/// A small tmpfs for the spool, unmounted however the test ends.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    /// `None` (after one line; a failure under CI) where mounting is not
+    /// allowed (not root).
+    fn mount(kib: u32) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            backends::missing("spool disk test skipped: needs root to mount a tmpfs");
+            return None;
+        }
+        Some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// The spool's disk fills up: records go on to the database from memory,
+/// the state says so, end-of-call events are not held for a sync that
+/// cannot come; once there is room again the spool writes to disk again.
+#[test]
+fn a_full_spool_disk_costs_durability_not_records() {
+    let Some(disk) = SmallDisk::mount(64) else {
+        return;
+    };
+    let db = backends::fresh(Backend::Sqlite).unwrap();
+    let spool_dir = disk.0.path().join("spool");
+    let spool = Spool::start(&spool_dir, db.url()).unwrap();
+    let h = spool.handle();
+    let st = h.status().clone();
+    h.submit(Record::Call(call("call:d:0", "1", "2026-11-24 10:00:00")));
+    wait_for("the first record written", || st.written() == 1);
+    assert!(st.snapshot().spool_disk_ok);
+
+    // Fill the disk.
+    let filler = disk.0.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).and_then(|_| f.sync_all()).is_ok() {}
+    }
+    for i in 1..=20 {
+        h.submit(Record::Call(call(
+            &format!("call:d:{i}"),
+            "1",
+            "2026-11-24 10:00:00",
+        )));
+    }
+    wait_for("written from memory", || st.written() == 21);
+    assert!(!st.snapshot().spool_disk_ok, "{:?}", st.snapshot());
+    // Nobody waits for a sync that cannot come.
+    let ledger = h.ledger();
+    wait_for("the ledger settled", || ledger.is_synced(ledger.issued()));
+
+    // Room again: back to disk.
+    std::fs::remove_file(&filler).unwrap();
+    h.submit(Record::Call(call("call:d:21", "1", "2026-11-24 10:00:00")));
+    wait_for("written after the disk recovered", || st.written() == 22);
+    assert!(st.snapshot().spool_disk_ok, "{:?}", st.snapshot());
+    let keys: Vec<String> = reads(&db)
+        .all_calls()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.rec_key)
+        .collect();
+    assert_eq!(keys.len(), 22, "{keys:?}");
+    spool.shutdown(Duration::from_secs(5));
+}
