@@ -366,7 +366,7 @@ fn bad_datagrams_get_9000_and_the_server_keeps_working() {
         (
             b"<MsgType>4860</MsgType><TelNum>8001</TelNum><CalleeNo>1</CalleeNo>",
             "4860",
-            "IP-seat requests go to the IP-seat port ([ip_seat] bind)",
+            "IP-seat requests (4860-4869) are not taken here, and the IP-seat link is not built yet",
         ),
     ];
     for (input, req, why) in cases {

@@ -193,13 +193,24 @@ fn a_watcher_gets_every_channel_then_each_change() {
     );
     assert_eq!(seen[1]["Queued"], "0");
 
-    // A second watcher connecting now sees the present, not the past.
+    // A second watcher connecting now sees the present, not the past: the
+    // call that ended is gone, a new one in the IVR is there.
+    let (now, _) = server.call("13900139000", "4008001234");
+    server.wait_channel(now, "in the IVR", |c| c["playing"] == "welcome");
     let mut late = connect(server.monitor, "");
     let mut seen = 0;
     while seen < 9 {
         let m = until(&mut late, "the late watcher's snapshot", |_| true);
         if m["MsgType"] == "6012" {
-            assert_eq!(m["State"], "free", "{m}");
+            if m["ChNum"] == now.to_string().as_str() {
+                assert_eq!(
+                    (m["State"].as_str(), m["CallerNo"].as_str()),
+                    (Some("ivr"), Some("13900139000")),
+                    "{m}"
+                );
+            } else {
+                assert_eq!(m["State"], "free", "{m}");
+            }
             seen += 1;
         }
     }

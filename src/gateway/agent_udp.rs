@@ -487,7 +487,7 @@ async fn serve(socket: Arc<UdpSocket>, udp: Addr<AgentUdp>, gate: Arc<Gate>, rou
         let code = env.message.msg_type();
         if env.message.direction() != Some(Direction::Request) || (4860..4870).contains(&code) {
             let why = if (4860..4870).contains(&code) {
-                "IP-seat requests go to the IP-seat port ([ip_seat] bind)".to_owned()
+                "IP-seat requests (4860-4869) are not taken here, and the IP-seat link is not built yet".to_owned()
             } else {
                 format!("MsgType {code} is sent by the server, not to it")
             };
