@@ -22,6 +22,9 @@ pub enum Seat {
     OffHook {
         since: Mono,
         digits: String,
+        /// Any key pressed since the lift (a lift with none is logged as
+        /// tellmsg 11 when the phone goes back).
+        dialed: bool,
     },
     Connected {
         call: ChNum,
@@ -59,6 +62,8 @@ pub enum SeatEffect {
     Answered(ChNum),
     /// Put down while connected.
     HungUp(ChNum),
+    /// Put down after a lift that dialed nothing (tellmsg 11).
+    IdleLift { since: Mono },
     /// A feature code was completed.
     Feature(Feature),
     /// (Re)start the inter-digit timer.
@@ -107,6 +112,7 @@ impl Seat {
                 *self = Seat::OffHook {
                     since: now,
                     digits: String::new(),
+                    dialed: false,
                 };
                 vec![]
             }
@@ -118,6 +124,11 @@ impl Seat {
         let was = std::mem::replace(self, Seat::OnHook);
         match was {
             Seat::Connected { call, .. } => vec![SeatEffect::HungUp(call)],
+            Seat::OffHook {
+                since,
+                dialed: false,
+                ..
+            } => vec![SeatEffect::IdleLift { since }],
             // A phone cannot go on-hook while ringing; keep ringing.
             Seat::Ringing { .. } => {
                 *self = was;
@@ -128,9 +139,10 @@ impl Seat {
     }
 
     pub fn digits(&mut self, more: &str) -> Vec<SeatEffect> {
-        let Seat::OffHook { digits, .. } = self else {
+        let Seat::OffHook { digits, dialed, .. } = self else {
             return vec![];
         };
+        *dialed |= !more.is_empty();
         let mut out = Vec::new();
         for c in more.chars() {
             digits.push(c);
@@ -242,6 +254,17 @@ mod tests {
         assert!(s.on_hook().is_empty());
         assert_eq!(s.off_hook(now), vec![SeatEffect::Answered(ChNum(1))]);
         assert!(s.far_end_gone(ChNum(1), now));
+        assert!(s.on_hook().is_empty());
+        // A lift that dials nothing is logged; one that dials is not.
+        s.off_hook(Duration::from_secs(3));
+        assert_eq!(
+            s.on_hook(),
+            vec![SeatEffect::IdleLift {
+                since: Duration::from_secs(3)
+            }]
+        );
+        s.off_hook(now);
+        s.digits("1");
         assert!(s.on_hook().is_empty());
         s.off_hook(now);
         assert_eq!(s.digits("*9"), vec![SeatEffect::Feature(Feature::Logout)]);

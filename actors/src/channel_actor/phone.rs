@@ -37,6 +37,7 @@ impl ChannelActor {
                         });
                     }
                 }
+                SeatEffect::IdleLift { since } => self.idle_lift(since),
                 SeatEffect::ArmDigitTimer => {
                     if let Some(h) = self.digit_timer.take() {
                         ctx.cancel_future(h);
@@ -99,6 +100,40 @@ impl ChannelActor {
                 Err(_) => {}
             }
         }));
+    }
+
+    /// The phone went back after a lift that dialed nothing: the original
+    /// logs that as tellmsg 11 (内线摘机), a call record of its own.
+    fn idle_lift(&mut self, since: Mono) {
+        use crate::records::{CallRecord, Direction, HangupBy, TellMsg};
+        let Core::Seat { ext, .. } = &self.core else {
+            return;
+        };
+        let guid = TellGuid::new_v4();
+        let record = CallRecord {
+            key: format!("lift:{guid}:{}", self.desc.ch),
+            tellguid: guid,
+            ch: self.desc.ch,
+            caller_no: ext.to_string(),
+            callee_no: String::new(),
+            tel_num: Some(ext.clone()),
+            work_no: None,
+            group_no: None,
+            direction: Direction::Internal,
+            start_time: self.deps.clock.wall_at(since),
+            queue_time: None,
+            answer_time: None,
+            end_time: self.deps.clock.wall(),
+            talk_s: 0,
+            tellmsg: TellMsg::OffHookNoDial,
+            hangup_by: HangupBy::Agent,
+            cause: Cause::NORMAL.0,
+            record_file: None,
+        };
+        self.deps
+            .store
+            .records
+            .submit(StoreRecord::Call(Box::new(record)));
     }
 
     pub(super) fn seat_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
