@@ -733,6 +733,15 @@ fn todays_counters_start_again_at_midnight() {
     agent.request_ok("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
     let (t, _) = server.call("13900139000", "4008001234");
     server.through_ivr(t);
+    // Queued (the customer lookup may finish after the prompt), then gone.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        agent.send("<MsgType>1013</MsgType><TelNum>8001</TelNum><GroupNo>1</GroupNo>");
+        if agent.expect("9014")["Queued"] == "1" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the caller never queued");
+    }
     server.act(&format!("/sim/channels/{t}/hangup"), None);
     let counts = |server: &Server| {
         (

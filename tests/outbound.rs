@@ -209,9 +209,9 @@ fn an_internal_call_rings_the_extension_and_links_the_seats() {
     a.expect("6008");
     b.expect("6007");
     b.expect_state("ready");
-    // The failed call, 8002's lift that dialed nothing (tellmsg 11), and
-    // the internal call.
-    let rows = server.call_records(3);
+    // The failed call, 8001 left hearing busy tone (tellmsg 5), 8002's lift
+    // that dialed nothing (tellmsg 11), and the internal call.
+    let rows = server.call_records(4);
     let internal = rows.iter().find(|r| r.0 == guid).unwrap();
     assert_eq!((internal.1, internal.2.as_str()), (15, "caller"));
     assert!(
@@ -219,6 +219,7 @@ fn an_internal_call_rings_the_extension_and_links_the_seats() {
             .any(|r| r.1 == 11 && r.2 == "agent" && r.3 == "8002"),
         "{rows:?}"
     );
+    assert!(rows.iter().any(|r| r.1 == 5 && r.3 == "8001"), "{rows:?}");
 }
 
 #[test]

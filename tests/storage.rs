@@ -760,6 +760,8 @@ fn a_full_spool_disk_costs_durability_not_records() {
     h.submit(Record::Call(call("call:d:0", "1", "2026-11-24 10:00:00")));
     wait_for("the first record written", || st.written() == 1);
     assert!(st.snapshot().spool_disk_ok);
+    // Its segment sealed and deleted, so no page is freed later.
+    wait_for("the spool trimmed", || segments(&spool_dir) == 0);
 
     // Fill the disk.
     let filler = disk.0.path().join("filler");

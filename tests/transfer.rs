@@ -335,9 +335,12 @@ fn hook_flash_holds_the_caller_consults_an_extension_and_returns_or_transfers() 
     assert!(server.channel(trunk)["playing"].is_null());
     server.act("/sim/extensions/8002/onhook", None);
     b.expect("6007");
-    let rows = server.call_records(4);
+    // Two consult parts (tellmsg 4), 8002 put down after it was let go
+    // (tellmsg 5), 8001's part and 8002's part.
+    let rows = server.call_records(5);
     assert!(rows.iter().all(|r| r.0 == guid), "{rows:?}");
     assert_eq!(rows.iter().filter(|r| r.1 == 4).count(), 2, "{rows:?}");
+    assert!(rows.iter().any(|r| r.1 == 5 && r.3 == "8002"), "{rows:?}");
     let last = rows
         .iter()
         .find(|r| r.1 == 9 && r.3 == "8002")

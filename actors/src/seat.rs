@@ -64,6 +64,9 @@ pub enum SeatEffect {
     HungUp(ChNum),
     /// Put down after a lift that dialed nothing (tellmsg 11).
     IdleLift { since: Mono },
+    /// Put down after the far end had left (busy tone since `since`;
+    /// tellmsg 5).
+    WaitedHangup { since: Mono },
     /// A feature code was completed.
     Feature(Feature),
     /// (Re)start the inter-digit timer.
@@ -129,6 +132,7 @@ impl Seat {
                 dialed: false,
                 ..
             } => vec![SeatEffect::IdleLift { since }],
+            Seat::Dead { since } => vec![SeatEffect::WaitedHangup { since }],
             // A phone cannot go on-hook while ringing; keep ringing.
             Seat::Ringing { .. } => {
                 *self = was;
@@ -254,7 +258,7 @@ mod tests {
         assert!(s.on_hook().is_empty());
         assert_eq!(s.off_hook(now), vec![SeatEffect::Answered(ChNum(1))]);
         assert!(s.far_end_gone(ChNum(1), now));
-        assert!(s.on_hook().is_empty());
+        assert_eq!(s.on_hook(), vec![SeatEffect::WaitedHangup { since: now }]);
         // A lift that dials nothing is logged; one that dials is not.
         s.off_hook(Duration::from_secs(3));
         assert_eq!(

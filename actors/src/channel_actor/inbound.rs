@@ -80,8 +80,17 @@ impl ChannelActor {
                     }
                 }
                 LegEffect::ConnectSeat { ringer } => {
+                    let call = self.leg().and_then(|l| l.call());
+                    let (guid, caller) = (
+                        call.map(|c| c.guid),
+                        call.map(|c| c.caller.clone()).unwrap_or_default(),
+                    );
                     if let Some(seat) = self.deps.channel(ringer.seat) {
-                        seat.do_send(ConnectSeat { call: me });
+                        seat.do_send(ConnectSeat {
+                            call: me,
+                            guid,
+                            caller,
+                        });
                     }
                 }
                 LegEffect::AgentConnected { ringer } => {
@@ -139,13 +148,17 @@ impl ChannelActor {
                     }
                 }
                 LegEffect::RingSupervisor { ringer } => {
-                    let caller = self
-                        .leg()
-                        .and_then(|l| l.call())
-                        .map(|c| c.caller.clone())
-                        .unwrap_or_default();
+                    let call = self.leg().and_then(|l| l.call());
+                    let (caller, guid) = (
+                        call.map(|c| c.caller.clone()).unwrap_or_default(),
+                        call.map_or_else(TellGuid::new_v4, |c| c.guid),
+                    );
                     if let Some(seat) = self.deps.channel(ringer.seat) {
-                        seat.do_send(Ring { call: me, caller });
+                        seat.do_send(Ring {
+                            call: me,
+                            caller,
+                            guid,
+                        });
                     }
                 }
                 LegEffect::AgentCutOff { ringer } => {
@@ -233,6 +246,7 @@ impl ChannelActor {
             seat.do_send(Ring {
                 call: me,
                 caller: call.caller.clone(),
+                guid: call.guid,
             });
         }
         if let Some(agent) = self.agents.get(&ringer.agent) {

@@ -95,6 +95,17 @@ pub struct ChannelActor {
     flash_seq: u32,
     /// Trunk: the call's conference, while a supervisor is on it.
     conf: Option<ConferenceRef>,
+    /// Seat: the call it was last rung for or connected to, for the
+    /// record of a phone left off-hook after it (tellmsg 5).
+    seat_call: Option<SeatCall>,
+}
+
+/// Who a seat's last call was with.
+#[derive(Debug, Clone)]
+pub(super) struct SeatCall {
+    pub guid: TellGuid,
+    pub caller: String,
+    pub callee: String,
 }
 
 const KIND: &str = "channel";
@@ -120,6 +131,7 @@ impl ChannelActor {
             consult_dial: false,
             flash_seq: 0,
             conf: None,
+            seat_call: None,
         }
     }
 

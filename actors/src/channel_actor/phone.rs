@@ -38,6 +38,7 @@ impl ChannelActor {
                     }
                 }
                 SeatEffect::IdleLift { since } => self.idle_lift(since),
+                SeatEffect::WaitedHangup { since } => self.waited_hangup(since),
                 SeatEffect::ArmDigitTimer => {
                     if let Some(h) = self.digit_timer.take() {
                         ctx.cancel_future(h);
@@ -136,6 +137,46 @@ impl ChannelActor {
             .submit(StoreRecord::Call(Box::new(record)));
     }
 
+    /// The phone went back long after the far end left (busy tone): the
+    /// original logs the wait as tellmsg 5 (等待挂机), `telllongtime` being
+    /// how long the phone stayed off-hook.
+    fn waited_hangup(&mut self, since: Mono) {
+        use crate::records::{CallRecord, Direction, HangupBy, TellMsg};
+        let Core::Seat { ext, .. } = &self.core else {
+            return;
+        };
+        let call = self.seat_call.take().unwrap_or_else(|| SeatCall {
+            guid: TellGuid::new_v4(),
+            caller: String::new(),
+            callee: ext.to_string(),
+        });
+        let now = self.now();
+        let record = CallRecord {
+            key: format!("wait:{}:{}", call.guid, self.desc.ch),
+            tellguid: call.guid,
+            ch: self.desc.ch,
+            caller_no: call.caller,
+            callee_no: call.callee,
+            tel_num: Some(ext.clone()),
+            work_no: None,
+            group_no: None,
+            direction: Direction::Internal,
+            start_time: self.deps.clock.wall_at(since),
+            queue_time: None,
+            answer_time: None,
+            end_time: self.deps.clock.wall_at(now),
+            talk_s: now.saturating_sub(since).as_secs() as u32,
+            tellmsg: TellMsg::WaitingHangup,
+            hangup_by: HangupBy::Agent,
+            cause: Cause::NORMAL.0,
+            record_file: None,
+        };
+        self.deps
+            .store
+            .records
+            .submit(StoreRecord::Call(Box::new(record)));
+    }
+
     pub(super) fn seat_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
         if let SwitchEvent::HookFlash { .. } = ev {
             return self.hook_flash(ctx);
@@ -208,6 +249,11 @@ impl Handler<Ring> for ChannelActor {
                 return;
             };
             if seat.ring(m.call, now) {
+                act.seat_call = Some(SeatCall {
+                    guid: m.guid,
+                    caller: m.caller.clone(),
+                    callee: ext.to_string(),
+                });
                 act.switch(SwitchCommand::Alert {
                     ch: me,
                     caller: m.caller,
@@ -259,8 +305,16 @@ impl Handler<ConnectSeat> for ChannelActor {
     fn handle(&mut self, m: ConnectSeat, ctx: &mut Context<Self>) {
         self.run(ctx, |act, _| {
             let now = act.now();
-            if let Core::Seat { seat, .. } = &mut act.core {
-                seat.connect(m.call, now);
+            if let Core::Seat { seat, ext } = &mut act.core {
+                if seat.connect(m.call, now) {
+                    if let Some(guid) = m.guid {
+                        act.seat_call = Some(SeatCall {
+                            guid,
+                            caller: m.caller,
+                            callee: ext.to_string(),
+                        });
+                    }
+                }
             }
         });
     }

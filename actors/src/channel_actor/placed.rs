@@ -172,6 +172,7 @@ impl ChannelActor {
                         s.do_send(Ring {
                             call: me,
                             caller: caller.clone(),
+                            guid: call.guid,
                         });
                     }
                     // A directed call: it pops and rings even a busy agent.
@@ -307,7 +308,13 @@ impl ChannelActor {
                     if let Core::Seat { seat, .. } = &mut self.core {
                         // The phone stops ringing, or stays lifted hearing nothing.
                         seat.stop_ring(me);
-                        seat.far_end_gone(me, now);
+                        if seat.far_end_gone(me, now) {
+                            self.seat_call = Some(SeatCall {
+                                guid: call.guid,
+                                caller: call.caller.clone(),
+                                callee: call.callee.clone(),
+                            });
+                        }
                     }
                     if let Some(a) = &self.out_agent {
                         a.do_send(CallEnded { call: me, by_agent });

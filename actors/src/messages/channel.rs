@@ -28,6 +28,8 @@ pub struct OfferDeclined {
 pub struct Ring {
     pub call: ChNum,
     pub caller: String,
+    /// The call's id, for the seat's own records (tellmsg 5).
+    pub guid: spcti_protocol::TellGuid,
 }
 
 /// Trunk -> seat: stop ringing for `call`.
@@ -49,6 +51,8 @@ pub struct FarEndGone {
 #[rtype(result = "()")]
 pub struct ConnectSeat {
     pub call: ChNum,
+    pub guid: Option<spcti_protocol::TellGuid>,
+    pub caller: String,
 }
 
 /// Seat -> trunk: the seat ringing for you was lifted.
