@@ -20,7 +20,9 @@
 //! What a power cut can lose: only records accepted since the last
 //! `fdatasync` (one batch, normally well under a millisecond of traffic). A
 //! `kill -9` loses the same at most. A line torn by the cut is skipped on
-//! replay with a warning.
+//! replay with a warning. No client has been told of such a call's end:
+//! each record gets a ticket in the [`Ledger`], marked once its batch is
+//! synced, and the agent gateway holds end-of-call events until then.
 //!
 //! A record the database refuses for its content (not for being down: the
 //! connection is checked) is appended to `spool/rejected.jsonl` with the
