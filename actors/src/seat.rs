@@ -220,6 +220,82 @@ impl Seat {
     }
 }
 
+/// Keys pressed on a seat phone during a call (sans-I/O): `*5<ext>#` and
+/// `*6<group>#` transfer; after a hook flash has put the caller on hold,
+/// digits name the extension to consult, ended by `#` or a pause. Other
+/// keys belong to the far end and are ignored here.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct InCallKeys {
+    digits: String,
+    /// A flash put the caller on hold: digits are a consult target.
+    consulting: bool,
+}
+
+impl InCallKeys {
+    /// Whether digits are a consult target now.
+    pub fn consulting(&self) -> bool {
+        self.consulting
+    }
+
+    /// A hook flash toggles hold at once (the agent may already be
+    /// dialing); the trunk's answer may correct it with
+    /// [`InCallKeys::set_consulting`].
+    pub fn flashed(&mut self) {
+        self.consulting = !self.consulting;
+        self.digits.clear();
+    }
+
+    pub fn set_consulting(&mut self, on: bool) {
+        self.consulting = on;
+    }
+
+    /// The call is over (or the phone not on one): nothing pending.
+    pub fn reset(&mut self) {
+        self.digits.clear();
+        self.consulting = false;
+    }
+
+    pub fn press(&mut self, keys: &str) -> Vec<SeatEffect> {
+        if self.consulting {
+            self.digits
+                .extend(keys.chars().filter(|c| c.is_ascii_digit() || *c == '#'));
+            if self.digits.ends_with('#') || self.digits.len() > 30 {
+                let ext = std::mem::take(&mut self.digits)
+                    .trim_end_matches('#')
+                    .to_owned();
+                return vec![SeatEffect::Feature(Feature::Consult(ext))];
+            }
+            return vec![SeatEffect::ArmDigitTimer];
+        }
+        let mut fx = Vec::new();
+        for c in keys.chars() {
+            // A code starts with `*`; anything before is for the far end.
+            if self.digits.is_empty() && c != '*' {
+                continue;
+            }
+            self.digits.push(c);
+            if c == '#' || self.digits.len() > 32 {
+                if let Some(f @ (Feature::TransferToExt(_) | Feature::TransferToGroup(_))) =
+                    Seat::parse(&self.digits, false)
+                {
+                    fx.push(SeatEffect::Feature(f));
+                }
+                self.digits.clear();
+            }
+        }
+        fx
+    }
+
+    /// The digit timer ran out: a consult number ends with the pause.
+    pub fn pause(&mut self) -> Option<SeatEffect> {
+        if self.consulting && !self.digits.is_empty() {
+            let ext = std::mem::take(&mut self.digits);
+            return Some(SeatEffect::Feature(Feature::Consult(ext)));
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +324,50 @@ mod tests {
             Some(Feature::Dial("8002".into()))
         );
         assert_eq!(Seat::parse("*3#", false), None);
+    }
+
+    #[test]
+    fn keys_during_a_call() {
+        let mut k = InCallKeys::default();
+        // The far end's keys pass; codes are taken.
+        assert!(k.press("12").is_empty());
+        assert_eq!(
+            k.press("*58002#"),
+            vec![SeatEffect::Feature(Feature::TransferToExt("8002".into()))]
+        );
+        assert_eq!(
+            k.press("*6"),
+            Vec::<SeatEffect>::new(),
+            "incomplete: waits for #"
+        );
+        assert_eq!(
+            k.press("2#"),
+            vec![SeatEffect::Feature(Feature::TransferToGroup("2".into()))]
+        );
+        assert!(k.press("*9#").is_empty(), "not a transfer during a call");
+        assert_eq!(k.pause(), None, "a pause ends nothing outside a consult");
+
+        // After a flash: digits name the extension, ended by # or a pause.
+        k.flashed();
+        assert!(k.consulting());
+        assert_eq!(k.press("80"), vec![SeatEffect::ArmDigitTimer]);
+        assert_eq!(
+            k.press("02#"),
+            vec![SeatEffect::Feature(Feature::Consult("8002".into()))]
+        );
+        assert_eq!(k.press("8003"), vec![SeatEffect::ArmDigitTimer]);
+        assert_eq!(
+            k.pause(),
+            Some(SeatEffect::Feature(Feature::Consult("8003".into())))
+        );
+        // The trunk refused the hold: digits go to the far end again.
+        k.set_consulting(false);
+        assert!(k.press("8004#").is_empty());
+        k.flashed();
+        k.press("80");
+        k.reset();
+        assert!(!k.consulting());
+        assert_eq!(k.pause(), None);
     }
 
     #[test]

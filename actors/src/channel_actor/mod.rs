@@ -22,7 +22,7 @@ use crate::messages::group::{CallAnswered, CallLeft, Enqueue, OfferVoid};
 use crate::messages::router::{SeatFeature, SeatHook};
 use crate::messages::{AgentRef, ChannelRef, ConferenceRef};
 use crate::outbound::{Far, Out, OutEffect, OutboundCall, Placed};
-use crate::seat::{DIGIT_TIMEOUT, Feature, Seat, SeatEffect};
+use crate::seat::{DIGIT_TIMEOUT, InCallKeys, Seat, SeatEffect};
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::{ChannelDesc, ChannelKind, SwitchCommand, SwitchEvent};
 
@@ -86,11 +86,9 @@ pub struct ChannelActor {
     meeting: Option<Meeting>,
     /// Seat: whether the phone was last reported off its cradle.
     seat_in_use: bool,
-    /// Seat: a star-code being dialed during a call, or after a hook flash
-    /// the extension to consult.
-    call_digits: String,
-    /// Seat: a hook flash put the caller on hold; digits are a consult target.
-    consult_dial: bool,
+    /// Seat: keys pressed during a call (transfer codes, or after a hook
+    /// flash the extension to consult).
+    keys: InCallKeys,
     /// Seat: flashes so far; only the trunk's answer to the latest counts.
     flash_seq: u32,
     /// Trunk: the call's conference, while a supervisor is on it.
@@ -127,8 +125,7 @@ impl ChannelActor {
             far_agents: HashMap::new(),
             meeting: None,
             seat_in_use: false,
-            call_digits: String::new(),
-            consult_dial: false,
+            keys: InCallKeys::default(),
             flash_seq: 0,
             conf: None,
             seat_call: None,

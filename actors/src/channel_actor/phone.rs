@@ -49,12 +49,8 @@ impl ChannelActor {
                             act.digit_timer = None;
                             act.run(ctx, |act, ctx| {
                                 // A pause ends the number dialed after a flash.
-                                if act.consult_dial && !act.call_digits.is_empty() {
-                                    let ext = std::mem::take(&mut act.call_digits);
-                                    act.seat_effects(
-                                        vec![SeatEffect::Feature(Feature::Consult(ext))],
-                                        ctx,
-                                    );
+                                if let Some(consult) = act.keys.pause() {
+                                    act.seat_effects(vec![consult], ctx);
                                 } else if let Core::Seat { seat, .. } = &mut act.core {
                                     let fx = seat.digit_timeout();
                                     act.seat_effects(fx, ctx);
@@ -84,8 +80,7 @@ impl ChannelActor {
         // A flash toggles hold: the seat takes digits as the consult target
         // from now on, not from when the trunk's answer arrives (the agent
         // may already be dialing). The answer only corrects a refusal.
-        self.consult_dial = !self.consult_dial;
-        self.call_digits.clear();
+        self.keys.flashed();
         self.flash_seq = self.flash_seq.wrapping_add(1);
         let seq = self.flash_seq;
         ctx.spawn(asked.into_actor(self).map(move |res, act, _| {
@@ -93,9 +88,9 @@ impl ChannelActor {
                 return; // a later flash decides
             }
             match res {
-                Ok(Ok(flash)) => act.consult_dial = flash == Flash::Held,
+                Ok(Ok(flash)) => act.keys.set_consulting(flash == Flash::Held),
                 Ok(Err(why)) => {
-                    act.consult_dial = false;
+                    act.keys.set_consulting(false);
                     tracing::info!(seat = %me, %why, "hook flash ignored");
                 }
                 Err(_) => {}
@@ -193,46 +188,16 @@ impl ChannelActor {
                 }
                 seat.on_hook()
             }
-            // During a call only `*5<ext>#` and `*6<group>#` mean anything
-            // here; other keys belong to the far end.
-            SwitchEvent::Dtmf { digits, .. }
-                if self.consult_dial && matches!(seat, Seat::Connected { .. }) =>
-            {
-                self.call_digits
-                    .extend(digits.chars().filter(|c| c.is_ascii_digit() || *c == '#'));
-                if self.call_digits.ends_with('#') || self.call_digits.len() > 30 {
-                    let ext: String = std::mem::take(&mut self.call_digits)
-                        .trim_end_matches('#')
-                        .to_owned();
-                    vec![SeatEffect::Feature(Feature::Consult(ext))]
-                } else {
-                    vec![SeatEffect::ArmDigitTimer]
-                }
-            }
+            // During a call only transfer codes, and after a flash the
+            // extension to consult, mean anything here (InCallKeys).
             SwitchEvent::Dtmf { digits, .. } if matches!(seat, Seat::Connected { .. }) => {
-                let mut fx = Vec::new();
-                for c in digits.chars() {
-                    if self.call_digits.is_empty() && c != '*' {
-                        continue;
-                    }
-                    self.call_digits.push(c);
-                    if c == '#' || self.call_digits.len() > 32 {
-                        if let Some(f @ (Feature::TransferToExt(_) | Feature::TransferToGroup(_))) =
-                            Seat::parse(&self.call_digits, false)
-                        {
-                            fx.push(SeatEffect::Feature(f));
-                        }
-                        self.call_digits.clear();
-                    }
-                }
-                fx
+                self.keys.press(&digits)
             }
             SwitchEvent::Dtmf { digits, .. } => seat.digits(&digits),
             _ => vec![],
         };
         if !matches!(seat, Seat::Connected { .. }) {
-            self.call_digits.clear();
-            self.consult_dial = false;
+            self.keys.reset();
         }
         self.seat_effects(fx, ctx);
     }
@@ -292,7 +257,7 @@ impl Handler<FarEndGone> for ChannelActor {
             let now = act.now();
             if let Core::Seat { seat, .. } = &mut act.core {
                 if seat.far_end_gone(m.call, now) {
-                    act.consult_dial = false;
+                    act.keys.set_consulting(false);
                 }
             }
         });
