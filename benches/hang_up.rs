@@ -10,11 +10,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use spcti::sim::{SimAction, SimReply, SimState};
 use spcti_protocol::{AgentState, Message};
-use support::{Bench, percentile};
+use support::{Bench, row};
 
 fn main() {
     let iterations: usize = std::env::args()
@@ -70,16 +70,7 @@ fn main() {
             if run == 0 {
                 continue;
             }
-            latency.sort();
-            let ms = |d: Duration| d.as_secs_f64() * 1e3;
-            println!(
-                "| {run} | {iterations} | {:.0} | {:.3} | {:.3} | {:.3} | {:.3} |",
-                iterations as f64 / total.as_secs_f64(),
-                ms(percentile(&latency, 0.5)),
-                ms(percentile(&latency, 0.9)),
-                ms(percentile(&latency, 0.99)),
-                ms(percentile(&latency, 1.0)),
-            );
+            row(run, iterations, total, &mut latency);
         }
         actix::System::current().stop();
     });

@@ -479,9 +479,7 @@ impl Handler<CallEnded> for AgentActor {
                 .copied()
                 .unwrap_or_default();
             let mut until = None;
-            let today = act.deps.today();
             act.change(ctx, |c| {
-                c.roll(today);
                 until = c.call_ended(m.call, now, wrap).ok().flatten()
             });
             if let Some(until) = until {

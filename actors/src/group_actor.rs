@@ -55,7 +55,6 @@ impl QueueGroupActor {
     }
 
     fn run(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self)) {
-        self.core.roll(self.deps.today());
         let registry = self.deps.registry.clone();
         contain(
             self,
@@ -76,7 +75,10 @@ impl QueueGroupActor {
     fn at_midnight(&mut self, ctx: &mut Context<Self>) {
         let midnight = self.deps.clock.sleep(self.deps.until_midnight());
         ctx.spawn(midnight.into_actor(self).map(|_, act, ctx| {
-            act.run(ctx, |_| {});
+            let today = act.deps.today();
+            act.run(ctx, |act| {
+                act.core.roll(today);
+            });
             act.at_midnight(ctx);
         }));
     }
@@ -297,7 +299,6 @@ impl Handler<FindPickup> for QueueGroupActor {
 impl Handler<GetStats> for QueueGroupActor {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
-        self.core.roll(self.deps.today());
         MessageResult(self.stats())
     }
 }

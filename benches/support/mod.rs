@@ -41,6 +41,21 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// One measured run as a table row: iterations per second over `total`,
+/// then the latency percentiles in ms.
+pub fn row(run: usize, iterations: usize, total: Duration, latency: &mut [Duration]) {
+    latency.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "| {run} | {iterations} | {:.0} | {:.3} | {:.3} | {:.3} | {:.3} |",
+        iterations as f64 / total.as_secs_f64(),
+        ms(percentile(latency, 0.5)),
+        ms(percentile(latency, 0.9)),
+        ms(percentile(latency, 0.99)),
+        ms(percentile(latency, 1.0)),
+    );
+}
+
 impl Bench {
     pub async fn start(n: usize) -> Bench {
         let dir = tempfile::tempdir().unwrap();

@@ -5,25 +5,12 @@
 use super::*;
 
 impl ChannelActor {
-    pub(super) fn leg_effects(&mut self, fx: Vec<LegEffect>, ctx: &mut Context<Self>) {
+    pub(super) fn leg_effects(&mut self, mut fx: Vec<LegEffect>, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
         // Records first: whoever hears of this call's end (the agent's
         // 6007) must find its records already handed to the spool.
-        let records = &self.deps.store.records;
-        let fx: Vec<LegEffect> = fx
-            .into_iter()
-            .filter_map(|e| match e {
-                LegEffect::Record(r) => {
-                    records.submit(StoreRecord::Call(r));
-                    None
-                }
-                LegEffect::Recording(r) => {
-                    records.submit(StoreRecord::Recording(r));
-                    None
-                }
-                e => Some(e),
-            })
-            .collect();
+        // (A stable sort: every other effect keeps its order.)
+        fx.sort_by_key(|e| !matches!(e, LegEffect::Record(_) | LegEffect::Recording(_)));
         for e in fx {
             match e {
                 LegEffect::Switch(cmd) => self.switch(cmd),
@@ -208,7 +195,10 @@ impl ChannelActor {
                         ctx.cancel_future(h);
                     }
                 }
-                LegEffect::Record(_) | LegEffect::Recording(_) => {}
+                LegEffect::Record(r) => self.deps.store.records.submit(StoreRecord::Call(r)),
+                LegEffect::Recording(r) => {
+                    self.deps.store.records.submit(StoreRecord::Recording(r))
+                }
             }
         }
     }

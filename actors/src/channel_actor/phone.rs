@@ -2,6 +2,7 @@
 //! ask of it (ring, stop ringing, connect).
 
 use super::*;
+use crate::records::TellMsg;
 
 impl ChannelActor {
     pub(super) fn seat_effects(&mut self, fx: Vec<SeatEffect>, ctx: &mut Context<Self>) {
@@ -101,42 +102,21 @@ impl ChannelActor {
     /// The phone went back after a lift that dialed nothing: the original
     /// logs that as tellmsg 11 (内线摘机), a call record of its own.
     fn idle_lift(&mut self, since: Mono) {
-        use crate::records::{CallRecord, Direction, HangupBy, TellMsg};
         let Core::Seat { ext, .. } = &self.core else {
             return;
         };
-        let guid = TellGuid::new_v4();
-        let record = CallRecord {
-            key: format!("lift:{guid}:{}", self.desc.ch),
-            tellguid: guid,
-            ch: self.desc.ch,
-            caller_no: ext.to_string(),
-            callee_no: String::new(),
-            tel_num: Some(ext.clone()),
-            work_no: None,
-            group_no: None,
-            direction: Direction::Internal,
-            start_time: self.deps.clock.wall_at(since),
-            queue_time: None,
-            answer_time: None,
-            end_time: self.deps.clock.wall(),
-            talk_s: 0,
-            tellmsg: TellMsg::OffHookNoDial,
-            hangup_by: HangupBy::Agent,
-            cause: Cause::NORMAL.0,
-            record_file: None,
+        let call = SeatCall {
+            guid: TellGuid::new_v4(),
+            caller: ext.to_string(),
+            callee: String::new(),
         };
-        self.deps
-            .store
-            .records
-            .submit(StoreRecord::Call(Box::new(record)));
+        self.seat_record(call, "lift", TellMsg::OffHookNoDial, since, false);
     }
 
     /// The phone went back long after the far end left (busy tone): the
     /// original logs the wait as tellmsg 5 (等待挂机), `telllongtime` being
     /// how long the phone stayed off-hook.
     fn waited_hangup(&mut self, since: Mono) {
-        use crate::records::{CallRecord, Direction, HangupBy, TellMsg};
         let Core::Seat { ext, .. } = &self.core else {
             return;
         };
@@ -145,9 +125,19 @@ impl ChannelActor {
             caller: String::new(),
             callee: ext.to_string(),
         });
+        self.seat_record(call, "wait", TellMsg::WaitingHangup, since, true);
+    }
+
+    /// A seat's own call record: off-hook from `since` until now, put down
+    /// by the agent; `timed` counts that time as `telllongtime`.
+    fn seat_record(&self, call: SeatCall, kind: &str, tellmsg: TellMsg, since: Mono, timed: bool) {
+        use crate::records::{CallRecord, Direction, HangupBy};
+        let Core::Seat { ext, .. } = &self.core else {
+            return;
+        };
         let now = self.now();
         let record = CallRecord {
-            key: format!("wait:{}:{}", call.guid, self.desc.ch),
+            key: format!("{kind}:{}:{}", call.guid, self.desc.ch),
             tellguid: call.guid,
             ch: self.desc.ch,
             caller_no: call.caller,
@@ -160,8 +150,12 @@ impl ChannelActor {
             queue_time: None,
             answer_time: None,
             end_time: self.deps.clock.wall_at(now),
-            talk_s: now.saturating_sub(since).as_secs() as u32,
-            tellmsg: TellMsg::WaitingHangup,
+            talk_s: if timed {
+                now.saturating_sub(since).as_secs() as u32
+            } else {
+                0
+            },
+            tellmsg,
             hangup_by: HangupBy::Agent,
             cause: Cause::NORMAL.0,
             record_file: None,

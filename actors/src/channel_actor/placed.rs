@@ -144,26 +144,13 @@ impl ChannelActor {
     pub(super) fn out_effects(
         &mut self,
         call: &Placed,
-        fx: Vec<OutEffect>,
+        mut fx: Vec<OutEffect>,
         ctx: &mut Context<Self>,
     ) {
         let me = self.desc.ch;
         // Records first, as for an inbound call (leg_effects).
-        let records = &self.deps.store.records;
-        let fx: Vec<OutEffect> = fx
-            .into_iter()
-            .filter_map(|e| match e {
-                OutEffect::Record(r) => {
-                    records.submit(StoreRecord::Call(r));
-                    None
-                }
-                OutEffect::Recording(r) => {
-                    records.submit(StoreRecord::Recording(r));
-                    None
-                }
-                e => Some(e),
-            })
-            .collect();
+        // (A stable sort: every other effect keeps its order.)
+        fx.sort_by_key(|e| !matches!(e, OutEffect::Record(_) | OutEffect::Recording(_)));
         for e in fx {
             match e {
                 OutEffect::Switch(cmd) => self.switch(cmd),
@@ -320,7 +307,10 @@ impl ChannelActor {
                         a.do_send(CallEnded { call: me, by_agent });
                     }
                 }
-                OutEffect::Record(_) | OutEffect::Recording(_) => {}
+                OutEffect::Record(r) => self.deps.store.records.submit(StoreRecord::Call(r)),
+                OutEffect::Recording(r) => {
+                    self.deps.store.records.submit(StoreRecord::Recording(r))
+                }
             }
         }
     }
