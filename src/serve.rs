@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::{App, HttpServer, web};
-use spcti_actors::channel_actor::ChannelActor;
 use spcti_actors::clock::Clock;
 use spcti_actors::deps::{Deps, Settings, Topology};
 use spcti_actors::group_actor::QueueGroupActor;
-use spcti_actors::messages::{ChannelRef, GroupRef, RouterRef};
+use spcti_actors::messages::{ChannelRef, GroupRef, RouterRef, SeatRef, TrunkRef};
 use spcti_actors::router::Router;
+use spcti_actors::seat_actor::SeatActor;
 use spcti_actors::supervision::Registry;
 use spcti_actors::switch::ChannelKind;
+use spcti_actors::trunk_actor::TrunkActor;
 use spcti_protocol::{GroupNo, WorkNo};
 use tracing_subscriber::EnvFilter;
 
@@ -183,24 +184,36 @@ pub async fn start(config: Config) -> Result<Running, String> {
     // in parallel with other calls'.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
-    let channel_addrs: Vec<Addr<ChannelActor>> = descs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let (d, deps) = (d.clone(), deps.clone());
-            Supervisor::start_in_arbiter(&arbiters[i % cores].handle(), move |_| {
-                ChannelActor::new(d, deps)
-            })
-        })
-        .collect();
+    // One actor per channel, by role: a trunk hosts the calls that arrive
+    // on it, a seat its phone and the calls it places.
+    let mut events = Vec::with_capacity(descs.len());
+    let mut channels = Vec::with_capacity(descs.len());
+    let mut trunks = Vec::with_capacity(descs.len());
+    let mut seat_actors = Vec::with_capacity(descs.len());
+    for (i, d) in descs.iter().enumerate() {
+        let (d, deps) = (d.clone(), deps.clone());
+        let arbiter = arbiters[i % cores].handle();
+        match (d.kind, d.ext.clone()) {
+            (ChannelKind::Seat, Some(ext)) => {
+                let addr =
+                    Supervisor::start_in_arbiter(&arbiter, move |_| SeatActor::new(d, ext, deps));
+                events.push(addr.clone().recipient());
+                channels.push(ChannelRef::new(addr.clone()));
+                seat_actors.push(Some(SeatRef::new(addr)));
+                trunks.push(None);
+            }
+            _ => {
+                let addr =
+                    Supervisor::start_in_arbiter(&arbiter, move |_| TrunkActor::new(d, deps));
+                events.push(addr.clone().recipient());
+                channels.push(ChannelRef::new(addr.clone()));
+                trunks.push(Some(TrunkRef::new(addr)));
+                seat_actors.push(None);
+            }
+        }
+    }
     // Switch events go straight to their channel's actor.
-    let sink = spcti_actors::switch::EventSink::new(
-        channel_addrs
-            .iter()
-            .map(|c| c.clone().recipient())
-            .collect(),
-    );
-    let channels: Vec<ChannelRef> = channel_addrs.into_iter().map(ChannelRef::new).collect();
+    let sink = spcti_actors::switch::EventSink::new(events);
     let channel_refs = channels.clone();
     let groups = config
         .groups
@@ -228,6 +241,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
     topology
         .set(Topology {
             channels,
+            trunks,
+            seat_actors,
             seats,
             groups,
             router: router.clone(),

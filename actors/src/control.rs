@@ -18,12 +18,13 @@ use crate::clock::Mono;
 use crate::deps::{CheckWhitelist, Deps, SendToClient};
 use crate::leg::{Ringer, TransferTo};
 use crate::messages::agent::{AgentView, GetAgent, Placing, PlacingCancelled, Transferred};
-use crate::messages::channel::{
-    ConsultCall, ForceRelease, FreeTrunk, GetChannel, HandOver, MuteSeat, PickUpCall, RetrieveCall,
-    RingingFor, Seize, StartCall, Supervise, TakeOver, TransferCall,
-};
+use crate::messages::channel::{ForceRelease, GetChannel, MuteSeat};
 use crate::messages::group::{FindPickup, GetStats, PickupFind};
-use crate::messages::{AgentRef, ChannelRef};
+use crate::messages::seat::{HandOver, RingingFor, StartCall};
+use crate::messages::trunk::{
+    ConsultCall, FreeTrunk, PickUpCall, RetrieveCall, Seize, Supervise, TakeOver, TransferCall,
+};
+use crate::messages::{AgentRef, TrunkRef};
 use crate::outbound::{Far, Origin, Placed};
 
 const RESTARTING: &str = "internal error; the actor is restarting, try again";
@@ -73,9 +74,9 @@ async fn free_agent(agent: &AgentRef) -> Result<AgentView, String> {
 async fn ringing_in_groups(
     deps: &Deps,
     groups: impl Iterator<Item = GroupNo>,
-) -> Result<(ChNum, ChannelRef), String> {
+) -> Result<(ChNum, TrunkRef), String> {
     let min_ring = deps.settings.pickup_min_ring;
-    let mut best: Option<(Mono, ChNum, ChannelRef)> = None;
+    let mut best: Option<(Mono, ChNum, TrunkRef)> = None;
     let mut early = None;
     for g in groups {
         let Some(group) = deps.group(g) else { continue };
@@ -119,7 +120,7 @@ pub async fn pick_up(deps: Deps, agent: AgentRef, target: PickTarget) -> Result<
                 .topo()
                 .seats
                 .get(ext)
-                .and_then(|ch| deps.channel(*ch))
+                .and_then(|ch| deps.seat(*ch))
                 .ok_or_else(|| format!("no extension {ext}"))?;
             let (call, since) = seat
                 .send(RingingFor)
@@ -130,7 +131,8 @@ pub async fn pick_up(deps: Deps, agent: AgentRef, target: PickTarget) -> Result<
             if rang < deps.settings.pickup_min_ring {
                 return Err(too_early(rang, deps.settings.pickup_min_ring));
             }
-            let trunk = deps.channel(call).ok_or("the call is gone")?.clone();
+            // A call between two seats lives on the calling seat.
+            let trunk = deps.trunk(call).ok_or("not a trunk")?.clone();
             (call, trunk)
         }
     };
@@ -386,7 +388,7 @@ async fn seize_trunk(deps: &Deps, seize: impl Fn() -> Seize) -> Result<ChNum, St
         .map(|c| c.ch_num)
         .collect();
     for ch in free {
-        let Some(trunk) = deps.channel(ch) else {
+        let Some(trunk) = deps.trunk(ch) else {
             continue;
         };
         if trunk.send(seize()).await.unwrap_or(false) {
@@ -484,7 +486,7 @@ pub async fn place_call(
     };
     let undo = |why: String| {
         if let Far::Trunk(t) = &far {
-            if let Some(t) = deps.channel(*t) {
+            if let Some(t) = deps.trunk(*t) {
                 t.do_send(FreeTrunk);
             }
         }
@@ -535,7 +537,7 @@ pub async fn place_call(
         started: deps.clock.now(),
         meeting: req.meeting,
     };
-    let seat = deps.channel(seat_ch).ok_or("the seat is gone")?;
+    let seat = deps.seat(seat_ch).ok_or("the seat is gone")?;
     let started = seat
         .send(StartCall {
             call: placed,
@@ -598,7 +600,7 @@ pub async fn transfer(
     let (view, call) = talking(&agent).await?;
     // A call the agent placed is owned by its own seat.
     let placed = call == view.seat;
-    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let here = deps.channel(call).ok_or("the call is gone")?;
     let (to, target_agent, result) = match target {
         TransferTarget::Outside { .. } if placed => {
             return Err("a call you placed cannot be transferred to an outside number".into());
@@ -611,7 +613,7 @@ pub async fn transfer(
             if deps.settings.whitelist_only {
                 whitelisted(&deps, &number, &dialed).await?;
             }
-            let here = trunk.send(GetChannel).await.map_err(|_| RESTARTING)?;
+            let here = here.send(GetChannel).await.map_err(|_| RESTARTING)?;
             // Shown to the far end: the given number, the center's, else
             // the caller's own.
             let caller = caller
@@ -677,7 +679,8 @@ pub async fn transfer(
     };
     if placed {
         // The seat's part ends; the far trunk takes the call over.
-        let out = trunk
+        let seat = deps.seat(call).ok_or("the call is gone")?;
+        let out = seat
             .send(HandOver {
                 to,
                 agent: target_agent,
@@ -696,6 +699,10 @@ pub async fn transfer(
         TransferTo::Outside { trunk, .. } => Some(*trunk),
         _ => None,
     };
+    // A call between two seats lives on the calling seat.
+    let trunk = deps
+        .trunk(call)
+        .ok_or("only inbound calls can be transferred yet")?;
     let sent = trunk
         .send(TransferCall {
             from_seat: view.seat,
@@ -706,7 +713,7 @@ pub async fn transfer(
         .map_err(|_| RESTARTING.to_owned())
         .and_then(|r| r);
     if let Err(why) = sent {
-        if let Some(t) = seized.and_then(|t| deps.channel(t)) {
+        if let Some(t) = seized.and_then(|t| deps.trunk(t)) {
             t.do_send(FreeTrunk);
         }
         return Err(why);
@@ -720,7 +727,7 @@ pub async fn transfer(
 pub async fn retrieve(deps: Deps, agent: AgentRef, only_ringing: bool) -> Result<String, String> {
     let view = free_agent(&agent).await?;
     let call = view.transferred.ok_or("you have transferred no call")?;
-    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let trunk = deps.trunk(call).ok_or("the call is gone")?;
     let lifted = seat_state(&deps, view.seat).await? == ChannelState::Dialing;
     trunk
         .send(RetrieveCall {
@@ -783,7 +790,9 @@ pub async fn supervise(
     // A supervisor already on this very call changes mode (listen <->
     // barge); `supervision` refuses one on another call.
     let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
-    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let trunk = deps
+        .trunk(call)
+        .ok_or("only inbound calls can be supervised yet")?;
     let conf = trunk
         .send(Supervise {
             sup: ringer_of(&sv),
@@ -800,7 +809,9 @@ pub async fn supervise(
 /// 1021: the supervisor takes `target`'s call; the agent is cut off.
 pub async fn take_over(deps: Deps, sup: AgentRef, target: AgentRef) -> Result<(), String> {
     let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
-    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let trunk = deps
+        .trunk(call)
+        .ok_or("only inbound calls can be taken over yet")?;
     trunk
         .send(TakeOver {
             sup: ringer_of(&sv),
@@ -823,7 +834,7 @@ pub async fn consult(
     let (view, call) = talking(&agent).await?;
     let seat = free_seat(&deps, &ext).await?;
     let work_no = work_no_at(&deps, &ext);
-    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let trunk = deps.trunk(call).ok_or("the call is gone")?;
     trunk
         .send(ConsultCall {
             from_seat: view.seat,

@@ -11,7 +11,7 @@ use actix::prelude::*;
 use spcti_protocol::{ChNum, GroupNo, Message as Wire, TelNum, WorkNo};
 
 use crate::clock::Clock;
-use crate::messages::{ChannelRef, GroupRef, RouterRef};
+use crate::messages::{ChannelRef, GroupRef, RouterRef, SeatRef, TrunkRef};
 use crate::records::{CallRecord, Customer, RecordingRow};
 use crate::supervision::Registry;
 use crate::switch::SwitchCommand;
@@ -118,8 +118,12 @@ pub struct StoreHandle {
 
 /// The fixed part of the tree, set once at start.
 pub struct Topology {
-    /// Indexed by channel number.
+    /// Indexed by channel number: every channel, as either kind.
     pub channels: Vec<ChannelRef>,
+    /// Indexed by channel number: the trunks (`None` at a seat's number).
+    pub trunks: Vec<Option<TrunkRef>>,
+    /// Indexed by channel number: the seats (`None` at a trunk's number).
+    pub seat_actors: Vec<Option<SeatRef>>,
     /// Seat extension -> its channel.
     pub seats: HashMap<TelNum, ChNum>,
     pub groups: HashMap<GroupNo, GroupRef>,
@@ -170,6 +174,16 @@ impl Deps {
     /// The actor of channel `ch`.
     pub fn channel(&self, ch: ChNum) -> Option<&ChannelRef> {
         self.topo().channels.get(ch.0 as usize)
+    }
+
+    /// The actor of trunk `ch` (`None` if `ch` is no trunk).
+    pub fn trunk(&self, ch: ChNum) -> Option<&TrunkRef> {
+        self.topo().trunks.get(ch.0 as usize)?.as_ref()
+    }
+
+    /// The actor of seat `ch` (`None` if `ch` is no seat).
+    pub fn seat(&self, ch: ChNum) -> Option<&SeatRef> {
+        self.topo().seat_actors.get(ch.0 as usize)?.as_ref()
     }
 
     /// The actor of group `no`.

@@ -12,8 +12,8 @@ use spcti_protocol::{AgentState, ChNum, GroupNo, TelNum, WorkNo};
 use crate::clock::Mono;
 use crate::deps::Deps;
 use crate::leg::Ringer;
-use crate::messages::channel::OfferCall;
-use crate::messages::{AgentRef, ChannelRef};
+use crate::messages::trunk::OfferCall;
+use crate::messages::{AgentRef, TrunkRef};
 use crate::monitor::GroupExtra;
 use crate::queue::QueueCore;
 use crate::strategy::Strategy;
@@ -34,7 +34,7 @@ struct MemberAddr {
 pub struct QueueGroupActor {
     core: QueueCore,
     deps: Deps,
-    trunks: HashMap<ChNum, ChannelRef>,
+    trunks: HashMap<ChNum, TrunkRef>,
     members: HashMap<TelNum, MemberAddr>,
 }
 

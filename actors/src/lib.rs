@@ -5,7 +5,6 @@
 pub mod access;
 pub mod agent;
 pub mod agent_actor;
-pub mod channel_actor;
 pub mod clock;
 pub mod conference_actor;
 pub mod control;
@@ -20,7 +19,9 @@ pub mod queue;
 pub mod records;
 pub mod router;
 pub mod seat;
+pub mod seat_actor;
 pub mod strategy;
 pub mod supervision;
 pub mod switch;
+pub mod trunk_actor;
 pub mod udp_monitor;

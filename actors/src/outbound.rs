@@ -554,6 +554,78 @@ fn record(
     }))
 }
 
+/// A seat's multi-party call (1003 `Meeting=1`, 1033), sans-I/O: its legs
+/// (each an [`OutboundCall`]) meet in the seat's conference. It decides
+/// when the agent is connected, when the meeting ends and which legs go
+/// when the agent leaves; the seat actor carries that out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meeting {
+    /// Everyone is hung up when the agent hangs up (HALLH).
+    hallh: bool,
+    /// The agent is still in the conference.
+    agent_in: bool,
+    /// The agent was told it is connected (6004 once, at the first answer).
+    connected: bool,
+}
+
+/// What a meeting does after its legs changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingStep {
+    /// It goes on.
+    Continue,
+    /// Without the agent, one party is left alone: let it go.
+    ReleaseLast,
+    /// No leg is left: the meeting is over; `agent_in`: the agent was still
+    /// in it (its phone and its client are told the call ended).
+    Over { agent_in: bool },
+}
+
+impl Meeting {
+    pub fn new(hallh: bool) -> Self {
+        Meeting {
+            hallh,
+            agent_in: true,
+            connected: false,
+        }
+    }
+
+    /// Everyone is hung up when the agent hangs up.
+    pub fn hallh(&self) -> bool {
+        self.hallh
+    }
+
+    /// The agent is still in the conference (another party may join).
+    pub fn agent_in(&self) -> bool {
+        self.agent_in
+    }
+
+    /// A leg answered: whether the agent is to be told it is connected
+    /// (once per meeting: the agent is on one call).
+    pub fn connect(&mut self) -> bool {
+        !std::mem::replace(&mut self.connected, true)
+    }
+
+    /// The legs changed; `legs` are left.
+    pub fn step(&self, legs: usize) -> MeetingStep {
+        match legs {
+            0 => MeetingStep::Over {
+                agent_in: self.agent_in,
+            },
+            1 if !self.agent_in => MeetingStep::ReleaseLast,
+            _ => MeetingStep::Continue,
+        }
+    }
+
+    /// The agent hung up. Answers, for a leg, whether it is hung up too:
+    /// with HALLH every leg is; otherwise only the legs not yet talking
+    /// (the parties talking go on without the agent).
+    pub fn agent_left(&mut self) -> impl Fn(&Out) -> bool + use<> {
+        self.agent_in = false;
+        let hallh = self.hallh;
+        move |o: &Out| hallh || !matches!(o, Out::Talking { .. })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,5 +751,49 @@ mod tests {
             (TellMsg::Internal, HangupBy::Caller, 10)
         );
         assert!(fx.contains(&OutEffect::AgentEnded { by_agent: false }));
+    }
+
+    #[test]
+    fn a_meeting_connects_the_agent_once_and_ends_with_its_last_leg() {
+        let mut m = Meeting::new(false);
+        assert!(m.connect(), "the first answer connects the agent");
+        assert!(!m.connect(), "later answers do not tell it again");
+        assert_eq!(m.step(2), MeetingStep::Continue);
+        assert_eq!(m.step(1), MeetingStep::Continue, "the agent is still in");
+        assert_eq!(m.step(0), MeetingStep::Over { agent_in: true });
+    }
+
+    #[test]
+    fn without_hallh_talking_parties_stay_when_the_agent_leaves() {
+        let mut m = Meeting::new(false);
+        let hang_up = m.agent_left();
+        let talking = Out::Talking {
+            call: placed(Far::Trunk(ChNum(1))),
+            answered_at: s(0),
+            recording: String::new(),
+        };
+        assert!(!hang_up(&talking));
+        assert!(hang_up(&Out::Done));
+        assert!(!m.agent_in());
+        assert_eq!(m.step(2), MeetingStep::Continue);
+        assert_eq!(
+            m.step(1),
+            MeetingStep::ReleaseLast,
+            "one party alone is let go"
+        );
+        assert_eq!(m.step(0), MeetingStep::Over { agent_in: false });
+    }
+
+    #[test]
+    fn with_hallh_everyone_is_hung_up_with_the_agent() {
+        let mut m = Meeting::new(true);
+        assert!(m.hallh());
+        let hang_up = m.agent_left();
+        let talking = Out::Talking {
+            call: placed(Far::Trunk(ChNum(1))),
+            answered_at: s(0),
+            recording: String::new(),
+        };
+        assert!(hang_up(&talking));
     }
 }

@@ -229,6 +229,8 @@ pub struct InCallKeys {
     digits: String,
     /// A flash put the caller on hold: digits are a consult target.
     consulting: bool,
+    /// Flashes so far: only the trunk's answer to the latest one counts.
+    flashes: u32,
 }
 
 impl InCallKeys {
@@ -238,11 +240,22 @@ impl InCallKeys {
     }
 
     /// A hook flash toggles hold at once (the agent may already be
-    /// dialing); the trunk's answer may correct it with
-    /// [`InCallKeys::set_consulting`].
-    pub fn flashed(&mut self) {
+    /// dialing); the trunk's answer, given back with the returned ticket to
+    /// [`InCallKeys::flash_answered`], may correct it.
+    pub fn flashed(&mut self) -> u32 {
         self.consulting = !self.consulting;
         self.digits.clear();
+        self.flashes = self.flashes.wrapping_add(1);
+        self.flashes
+    }
+
+    /// The trunk answered flash `ticket`: `Some(held)` whether the caller
+    /// is on hold now, `None` if the flash was refused. An answer to an
+    /// earlier flash is ignored: a later flash decides.
+    pub fn flash_answered(&mut self, ticket: u32, held: Option<bool>) {
+        if ticket == self.flashes {
+            self.consulting = held.unwrap_or(false);
+        }
     }
 
     pub fn set_consulting(&mut self, on: bool) {
@@ -324,6 +337,26 @@ mod tests {
             Some(Feature::Dial("8002".into()))
         );
         assert_eq!(Seat::parse("*3#", false), None);
+    }
+
+    #[test]
+    fn only_the_latest_flash_answer_counts() {
+        let mut k = InCallKeys::default();
+        let first = k.flashed();
+        assert!(k.consulting(), "a flash holds at once");
+        let second = k.flashed();
+        assert!(!k.consulting(), "a second flash brings the caller back");
+        // The trunk's late answer to the first flash must not re-hold.
+        k.flash_answered(first, Some(true));
+        assert!(!k.consulting());
+        k.flash_answered(second, Some(false));
+        assert!(!k.consulting());
+        // A refused flash: no consult number is collected.
+        let third = k.flashed();
+        assert!(k.consulting());
+        k.flash_answered(third, None);
+        assert!(!k.consulting());
+        assert_eq!(k.press("8002#"), vec![]);
     }
 
     #[test]

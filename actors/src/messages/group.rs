@@ -15,7 +15,7 @@ pub struct Enqueue {
     pub ch: ChNum,
     pub since: Mono,
     pub tried: Vec<TelNum>,
-    pub trunk: ChannelRef,
+    pub trunk: TrunkRef,
 }
 
 /// A call left the queue (caller hung up, or moved elsewhere).
@@ -73,7 +73,7 @@ pub enum PickupFind {
     Found {
         ch: ChNum,
         since: Mono,
-        trunk: ChannelRef,
+        trunk: TrunkRef,
     },
     /// A call rings, but not yet long enough.
     TooEarly {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::records::TellMsg;
 
-impl ChannelActor {
+impl SeatActor {
     pub(super) fn seat_effects(&mut self, fx: Vec<SeatEffect>, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
         for e in fx {
@@ -30,13 +30,11 @@ impl ChannelActor {
                     }
                 }
                 SeatEffect::Feature(feature) => {
-                    if let Core::Seat { ext, .. } = &self.core {
-                        self.deps.topo().router.do_send(SeatFeature {
-                            ext: ext.clone(),
-                            seat: me,
-                            feature,
-                        });
-                    }
+                    self.deps.topo().router.do_send(SeatFeature {
+                        ext: self.ext.clone(),
+                        seat: me,
+                        feature,
+                    });
                 }
                 SeatEffect::IdleLift { since } => self.idle_lift(since),
                 SeatEffect::WaitedHangup { since } => self.waited_hangup(since),
@@ -52,8 +50,8 @@ impl ChannelActor {
                                 // A pause ends the number dialed after a flash.
                                 if let Some(consult) = act.keys.pause() {
                                     act.seat_effects(vec![consult], ctx);
-                                } else if let Core::Seat { seat, .. } = &mut act.core {
-                                    let fx = seat.digit_timeout();
+                                } else {
+                                    let fx = act.seat.digit_timeout();
                                     act.seat_effects(fx, ctx);
                                 }
                             });
@@ -67,47 +65,33 @@ impl ChannelActor {
     /// digits name an extension to consult) or brings the agent back.
     pub(super) fn hook_flash(&mut self, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
-        let Core::Seat {
-            seat: Seat::Connected { call, .. },
-            ..
-        } = &self.core
-        else {
+        let Seat::Connected { call, .. } = &self.seat else {
             return;
         };
-        let Some(trunk) = self.deps.channel(*call).filter(|_| *call != me) else {
+        let Some(trunk) = self.deps.trunk(*call) else {
             return;
         };
         let asked = trunk.send(SeatFlash { seat: me });
         // A flash toggles hold: the seat takes digits as the consult target
         // from now on, not from when the trunk's answer arrives (the agent
         // may already be dialing). The answer only corrects a refusal.
-        self.keys.flashed();
-        self.flash_seq = self.flash_seq.wrapping_add(1);
-        let seq = self.flash_seq;
-        ctx.spawn(asked.into_actor(self).map(move |res, act, _| {
-            if act.flash_seq != seq {
-                return; // a later flash decides
+        let ticket = self.keys.flashed();
+        ctx.spawn(asked.into_actor(self).map(move |res, act, _| match res {
+            Ok(Ok(flash)) => act.keys.flash_answered(ticket, Some(flash == Flash::Held)),
+            Ok(Err(why)) => {
+                act.keys.flash_answered(ticket, None);
+                tracing::info!(seat = %me, %why, "hook flash ignored");
             }
-            match res {
-                Ok(Ok(flash)) => act.keys.set_consulting(flash == Flash::Held),
-                Ok(Err(why)) => {
-                    act.keys.set_consulting(false);
-                    tracing::info!(seat = %me, %why, "hook flash ignored");
-                }
-                Err(_) => {}
-            }
+            Err(_) => {}
         }));
     }
 
     /// The phone went back after a lift that dialed nothing: the original
     /// logs that as tellmsg 11 (内线摘机), a call record of its own.
     fn idle_lift(&mut self, since: Mono) {
-        let Core::Seat { ext, .. } = &self.core else {
-            return;
-        };
         let call = SeatCall {
             guid: TellGuid::new_v4(),
-            caller: ext.to_string(),
+            caller: self.ext.to_string(),
             callee: String::new(),
         };
         self.seat_record(call, "lift", TellMsg::OffHookNoDial, since, false);
@@ -117,13 +101,10 @@ impl ChannelActor {
     /// original logs the wait as tellmsg 5 (等待挂机), `telllongtime` being
     /// how long the phone stayed off-hook.
     fn waited_hangup(&mut self, since: Mono) {
-        let Core::Seat { ext, .. } = &self.core else {
-            return;
-        };
-        let call = self.seat_call.take().unwrap_or_else(|| SeatCall {
+        let call = self.last_call.take().unwrap_or_else(|| SeatCall {
             guid: TellGuid::new_v4(),
             caller: String::new(),
-            callee: ext.to_string(),
+            callee: self.ext.to_string(),
         });
         self.seat_record(call, "wait", TellMsg::WaitingHangup, since, true);
     }
@@ -132,9 +113,6 @@ impl ChannelActor {
     /// by the agent; `timed` counts that time as `telllongtime`.
     fn seat_record(&self, call: SeatCall, kind: &str, tellmsg: TellMsg, since: Mono, timed: bool) {
         use crate::records::{CallRecord, Direction, HangupBy};
-        let Core::Seat { ext, .. } = &self.core else {
-            return;
-        };
         let now = self.now();
         let record = CallRecord {
             key: format!("{kind}:{}:{}", call.guid, self.desc.ch),
@@ -142,7 +120,7 @@ impl ChannelActor {
             ch: self.desc.ch,
             caller_no: call.caller,
             callee_no: call.callee,
-            tel_num: Some(ext.clone()),
+            tel_num: Some(self.ext.clone()),
             work_no: None,
             group_no: None,
             direction: Direction::Internal,
@@ -171,9 +149,7 @@ impl ChannelActor {
             return self.hook_flash(ctx);
         }
         let now = self.now();
-        let Core::Seat { seat, .. } = &mut self.core else {
-            return;
-        };
+        let seat = &mut self.seat;
         let fx = match ev {
             SwitchEvent::OffHook { .. } => seat.off_hook(now),
             SwitchEvent::OnHook { .. } => {
@@ -198,17 +174,15 @@ impl ChannelActor {
 }
 
 /// Ring this seat.
-impl Handler<Ring> for ChannelActor {
+impl Handler<Ring> for SeatActor {
     type Result = ();
     fn handle(&mut self, m: Ring, ctx: &mut Context<Self>) {
         self.run(ctx, |act, _| {
             let now = act.now();
             let me = act.desc.ch;
-            let Core::Seat { seat, ext } = &mut act.core else {
-                return;
-            };
+            let (seat, ext) = (&mut act.seat, &act.ext);
             if seat.ring(m.call, now) {
-                act.seat_call = Some(SeatCall {
+                act.last_call = Some(SeatCall {
                     guid: m.guid,
                     caller: m.caller.clone(),
                     callee: ext.to_string(),
@@ -226,16 +200,46 @@ impl Handler<Ring> for ChannelActor {
 }
 
 /// Stop ringing this seat.
-impl Handler<StopRing> for ChannelActor {
+impl Handler<StopRing> for SeatActor {
     type Result = ();
     fn handle(&mut self, m: StopRing, ctx: &mut Context<Self>) {
         self.run(ctx, |act, _| {
             let me = act.desc.ch;
-            if let Core::Seat { seat, .. } = &mut act.core {
-                if seat.stop_ring(m.call) {
-                    act.switch(SwitchCommand::Clear {
-                        ch: me,
-                        cause: Cause::NORMAL,
+            if act.seat.stop_ring(m.call) {
+                act.switch(SwitchCommand::Clear {
+                    ch: me,
+                    cause: Cause::NORMAL,
+                });
+            }
+        });
+    }
+}
+
+/// The far end of this seat's call left.
+impl Handler<FarEndGone> for SeatActor {
+    type Result = ();
+    fn handle(&mut self, m: FarEndGone, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, _| {
+            let now = act.now();
+            if act.seat.far_end_gone(m.call, now) {
+                act.keys.set_consulting(false);
+            }
+        });
+    }
+}
+
+/// This off-hook seat picked up `call`.
+impl Handler<ConnectSeat> for SeatActor {
+    type Result = ();
+    fn handle(&mut self, m: ConnectSeat, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, _| {
+            let now = act.now();
+            if act.seat.connect(m.call, now) {
+                if let Some(guid) = m.guid {
+                    act.last_call = Some(SeatCall {
+                        guid,
+                        caller: m.caller,
+                        callee: act.ext.to_string(),
                     });
                 }
             }
@@ -243,38 +247,13 @@ impl Handler<StopRing> for ChannelActor {
     }
 }
 
-/// The far end of this seat's call left.
-impl Handler<FarEndGone> for ChannelActor {
-    type Result = ();
-    fn handle(&mut self, m: FarEndGone, ctx: &mut Context<Self>) {
-        self.run(ctx, |act, _| {
-            let now = act.now();
-            if let Core::Seat { seat, .. } = &mut act.core {
-                if seat.far_end_gone(m.call, now) {
-                    act.keys.set_consulting(false);
-                }
-            }
-        });
-    }
-}
-
-/// This off-hook seat picked up `call`.
-impl Handler<ConnectSeat> for ChannelActor {
-    type Result = ();
-    fn handle(&mut self, m: ConnectSeat, ctx: &mut Context<Self>) {
-        self.run(ctx, |act, _| {
-            let now = act.now();
-            if let Core::Seat { seat, ext } = &mut act.core {
-                if seat.connect(m.call, now) {
-                    if let Some(guid) = m.guid {
-                        act.seat_call = Some(SeatCall {
-                            guid,
-                            caller: m.caller,
-                            callee: ext.to_string(),
-                        });
-                    }
-                }
-            }
-        });
+/// The call this seat rings for, and since when.
+impl Handler<RingingFor> for SeatActor {
+    type Result = Option<(ChNum, Mono)>;
+    fn handle(&mut self, _: RingingFor, _: &mut Context<Self>) -> Self::Result {
+        match &self.seat {
+            Seat::Ringing { call, since } => Some((*call, *since)),
+            _ => None,
+        }
     }
 }

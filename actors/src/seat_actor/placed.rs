@@ -1,35 +1,9 @@
-//! Calls a seat places: the seat's own outbound legs (and its meetings) and
-//! the trunks they seize, which relay what the far party does.
+//! Calls a seat places: its outbound legs (to a trunk or another seat) and
+//! its multi-party meetings; what the far ends do reaches it here.
 
 use super::*;
 
-impl ChannelActor {
-    pub(super) fn seized_event(&mut self, ev: SwitchEvent) {
-        let me = self.desc.ch;
-        let Core::Seized(z) = &mut self.core else {
-            return;
-        };
-        let owner = self.deps.channel(z.owner);
-        match ev {
-            SwitchEvent::Answered { .. } => {
-                z.answered = true;
-                if let Some(o) = owner {
-                    o.do_send(FarAnswered { far: me });
-                }
-            }
-            SwitchEvent::Cleared { cause, .. } => {
-                z.cleared = true;
-                if let Some(o) = owner {
-                    o.do_send(FarCleared { far: me, cause });
-                }
-            }
-            SwitchEvent::CallIn { .. } => {
-                tracing::warn!(ch = %me, "a call arrived on a trunk seized for an outbound call");
-            }
-            _ => {}
-        }
-    }
-
+impl SeatActor {
     // -- this seat's own call -------------------------------------------------
 
     /// Runs an input of the seat's placed calls — the leg whose far end is
@@ -81,37 +55,36 @@ impl ChannelActor {
     }
 
     /// A multi-party call ends when its last leg does; without the agent,
-    /// a single party left in it is let go.
+    /// a single party left in it is let go (the Meeting core decides).
     pub(super) fn meeting_check(&mut self, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
         let Some(m) = &self.meeting else {
             return;
         };
-        if !m.agent_in && self.outs.len() == 1 {
-            self.out_op(ctx, None, |o, now, clock| o.release(now, clock));
-            return;
-        }
-        if !self.outs.is_empty() {
-            return;
-        }
-        let m = self.meeting.take().expect("checked");
-        if let Some(conf) = self.conf.take() {
-            conf.do_send(Close);
-        }
-        if m.agent_in {
-            let now = self.now();
-            if let Core::Seat { seat, .. } = &mut self.core {
-                seat.stop_ring(me);
-                seat.far_end_gone(me, now);
+        match m.step(self.outs.len()) {
+            MeetingStep::Continue => {}
+            MeetingStep::ReleaseLast => {
+                self.out_op(ctx, None, |o, now, clock| o.release(now, clock));
             }
-            if let Some(a) = &self.out_agent {
-                a.do_send(CallEnded {
-                    call: me,
-                    by_agent: false,
-                });
+            MeetingStep::Over { agent_in } => {
+                self.meeting = None;
+                if let Some(conf) = self.conf.take() {
+                    conf.do_send(Close);
+                }
+                if agent_in {
+                    let now = self.now();
+                    self.seat.stop_ring(me);
+                    self.seat.far_end_gone(me, now);
+                    if let Some(a) = &self.out_agent {
+                        a.do_send(CallEnded {
+                            call: me,
+                            by_agent: false,
+                        });
+                    }
+                }
+                self.out_agent = None;
             }
         }
-        self.out_agent = None;
     }
 
     /// The agent hung up on its multi-party call: with HALLH everyone is
@@ -121,8 +94,7 @@ impl ChannelActor {
         let Some(m) = &mut self.meeting else {
             return;
         };
-        m.agent_in = false;
-        let hallh = m.hallh;
+        let hangs_up = m.agent_left();
         if let Some(a) = &self.out_agent {
             a.do_send(CallEnded {
                 call: me,
@@ -133,7 +105,7 @@ impl ChannelActor {
             conf.do_send(Leave { ch: me });
         }
         self.out_op(ctx, None, |o, now, clock| {
-            if hallh || !matches!(o.state, Out::Talking { .. }) {
+            if hangs_up(&o.state) {
                 o.seat_hung_up(now, clock)
             } else {
                 vec![]
@@ -155,7 +127,7 @@ impl ChannelActor {
             match e {
                 OutEffect::Switch(cmd) => self.switch(cmd),
                 OutEffect::RingFarSeat { seat, caller } => {
-                    if let Some(s) = self.deps.channel(seat) {
+                    if let Some(s) = self.deps.seat(seat) {
                         s.do_send(Ring {
                             call: me,
                             caller: caller.clone(),
@@ -177,7 +149,7 @@ impl ChannelActor {
                     }
                 }
                 OutEffect::FarSeatGone { seat, was_ringing } => {
-                    if let Some(s) = self.deps.channel(seat) {
+                    if let Some(s) = self.deps.seat(seat) {
                         if was_ringing {
                             s.do_send(StopRing { call: me });
                         }
@@ -196,7 +168,7 @@ impl ChannelActor {
                     }
                 }
                 OutEffect::FreeTrunk(ch) => {
-                    if let Some(t) = self.deps.channel(ch) {
+                    if let Some(t) = self.deps.trunk(ch) {
                         t.do_send(FreeTrunk);
                     }
                 }
@@ -226,7 +198,7 @@ impl ChannelActor {
                 } => {
                     let deps = self.deps.clone();
                     let no = spcti_protocol::ConfNo(me.0);
-                    let hallh = self.meeting.as_ref().is_some_and(|m| m.hallh);
+                    let hallh = self.meeting.as_ref().is_some_and(Meeting::hallh);
                     let conf = self.conf.get_or_insert_with(|| {
                         ConferenceRef::new(ConferenceActor::new(no, deps, hallh).start())
                     });
@@ -275,10 +247,8 @@ impl ChannelActor {
                 }
                 OutEffect::AgentConnected => {
                     // In a multi-party call, once: the agent is on one call.
-                    if let Some(m) = &mut self.meeting {
-                        if std::mem::replace(&mut m.connected, true) {
-                            continue;
-                        }
+                    if self.meeting.as_mut().is_some_and(|m| !m.connect()) {
+                        continue;
                     }
                     if let Some(a) = &self.out_agent {
                         a.do_send(Connected {
@@ -292,16 +262,14 @@ impl ChannelActor {
                 OutEffect::AgentEnded { .. } if self.meeting.is_some() => {}
                 OutEffect::AgentEnded { by_agent } => {
                     let now = self.now();
-                    if let Core::Seat { seat, .. } = &mut self.core {
-                        // The phone stops ringing, or stays lifted hearing nothing.
-                        seat.stop_ring(me);
-                        if seat.far_end_gone(me, now) {
-                            self.seat_call = Some(SeatCall {
-                                guid: call.guid,
-                                caller: call.caller.clone(),
-                                callee: call.callee.clone(),
-                            });
-                        }
+                    // The phone stops ringing, or stays lifted hearing nothing.
+                    self.seat.stop_ring(me);
+                    if self.seat.far_end_gone(me, now) {
+                        self.last_call = Some(SeatCall {
+                            guid: call.guid,
+                            caller: call.caller.clone(),
+                            callee: call.callee.clone(),
+                        });
                     }
                     if let Some(a) = &self.out_agent {
                         a.do_send(CallEnded { call: me, by_agent });
@@ -316,41 +284,8 @@ impl ChannelActor {
     }
 }
 
-/// Take this trunk for a placed call.
-impl Handler<Seize> for ChannelActor {
-    type Result = bool;
-    fn handle(&mut self, m: Seize, _: &mut Context<Self>) -> bool {
-        let free =
-            matches!(&self.core, Core::Trunk(leg) if leg.channel_state() == ChannelState::Free);
-        if free {
-            self.core = Core::Seized(Box::new(Seizure {
-                owner: m.owner,
-                guid: m.guid,
-                caller: m.caller,
-                callee: m.callee,
-                agent: m.agent,
-                answered: false,
-                cleared: false,
-            }));
-            self.publish();
-        }
-        free
-    }
-}
-
-/// The placed call on this trunk is over.
-impl Handler<FreeTrunk> for ChannelActor {
-    type Result = ();
-    fn handle(&mut self, _: FreeTrunk, _: &mut Context<Self>) {
-        if matches!(self.core, Core::Seized(_)) {
-            self.core = Self::fresh_core(&self.desc);
-            self.publish();
-        }
-    }
-}
-
 /// Place a call from this seat.
-impl Handler<StartCall> for ChannelActor {
+impl Handler<StartCall> for SeatActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: StartCall, ctx: &mut Context<Self>) -> Self::Result {
         let me = self.desc.ch;
@@ -360,12 +295,10 @@ impl Handler<StartCall> for ChannelActor {
             if !act.outs.is_empty() && !joining {
                 return Err("the seat is already placing a call".to_owned());
             }
-            if act.meeting.as_ref().is_some_and(|x| !x.agent_in) {
+            if act.meeting.as_ref().is_some_and(|x| !x.agent_in()) {
                 return Err("the agent has left its conference call".to_owned());
             }
-            let Core::Seat { seat, ext } = &mut act.core else {
-                return Err(format!("channel {me} is not a seat"));
-            };
+            let (seat, ext) = (&mut act.seat, &act.ext);
             let lifted = match seat {
                 // Another party for the conference call under way.
                 Seat::Connected { call, .. } if joining && *call == me => true,
@@ -391,11 +324,7 @@ impl Handler<StartCall> for ChannelActor {
                 // The agent's phone already rings for the conference.
                 fx.retain(|e| !matches!(e, OutEffect::Switch(SwitchCommand::Alert { .. })));
             } else if meeting {
-                act.meeting = Some(Meeting {
-                    hallh: m.hallh,
-                    agent_in: true,
-                    connected: false,
-                });
+                act.meeting = Some(Meeting::new(m.hallh));
             }
             let placed = call.call().cloned().expect("just started");
             if let (Far::Seat { ch, .. }, Some(a)) = (&placed.far, m.far_agent) {
@@ -412,40 +341,149 @@ impl Handler<StartCall> for ChannelActor {
 }
 
 /// The trunk this seat's call went out on answered.
-impl Handler<FarAnswered> for ChannelActor {
+impl Handler<FarAnswered> for SeatActor {
     type Result = ();
     fn handle(&mut self, m: FarAnswered, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
-            let now = act.now();
-            let clock = act.deps.clock.clone();
-            // A trunk's call transferred outside, or a seat's placed call.
-            if let Core::Trunk(leg) = &mut act.core {
-                let fx = leg.outside_answered(m.far, now, &clock);
-                act.leg_effects(fx, ctx);
-            } else {
-                act.out_op(ctx, Some(m.far), |o, now, clock| {
-                    o.far_answered(m.far, now, clock)
+            act.out_op(ctx, Some(m.far), |o, now, clock| {
+                o.far_answered(m.far, now, clock)
+            });
+        });
+    }
+}
+
+/// The trunk this seat's call went out on cleared.
+impl Handler<FarCleared> for SeatActor {
+    type Result = ();
+    fn handle(&mut self, m: FarCleared, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            act.out_op(ctx, Some(m.far), |o, now, clock| {
+                o.far_cleared(m.far, m.cause, now, clock)
+            });
+        });
+    }
+}
+
+/// The extension this seat calls could not ring: it is busy.
+impl Handler<OfferDeclined> for SeatActor {
+    type Result = ();
+    fn handle(&mut self, m: OfferDeclined, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let far = act
+                .outs
+                .iter()
+                .find_map(|o| match o.call().map(|c| &c.far) {
+                    Some(Far::Seat { ch, ext }) if *ext == m.agent => Some(*ch),
+                    _ => None,
+                });
+            if let Some(ch) = far {
+                act.out_op(ctx, Some(ch), |o, now, clock| {
+                    o.far_cleared(ch, Cause::BUSY, now, clock)
                 });
             }
         });
     }
 }
 
-/// The trunk this seat's call went out on cleared.
-impl Handler<FarCleared> for ChannelActor {
+/// The extension this seat calls answered.
+impl Handler<SeatAnswered> for SeatActor {
     type Result = ();
-    fn handle(&mut self, m: FarCleared, ctx: &mut Context<Self>) {
+    fn handle(&mut self, m: SeatAnswered, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
-            let now = act.now();
-            let clock = act.deps.clock.clone();
-            if let Core::Trunk(leg) = &mut act.core {
-                let fx = leg.outside_cleared(m.far, m.cause, now, &clock);
-                act.leg_effects(fx, ctx);
-            } else {
-                act.out_op(ctx, Some(m.far), |o, now, clock| {
-                    o.far_cleared(m.far, m.cause, now, clock)
+            act.out_op(ctx, Some(m.seat), |o, now, clock| {
+                o.far_answered(m.seat, now, clock)
+            });
+        });
+    }
+}
+
+/// The extension this seat calls hung up: its agent did.
+impl Handler<SeatHungUp> for SeatActor {
+    type Result = ();
+    fn handle(&mut self, m: SeatHungUp, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            if let Some(a) = act.far_agents.remove(&m.seat) {
+                a.do_send(CallEnded {
+                    call: act.desc.ch,
+                    by_agent: true,
                 });
             }
+            act.out_op(ctx, Some(m.seat), |o, now, clock| {
+                o.far_cleared(m.seat, Cause::NORMAL, now, clock)
+            });
         });
+    }
+}
+
+/// Mute or unmute the agent on the call this seat placed.
+impl Handler<MuteSeat> for SeatActor {
+    type Result = Result<(), String>;
+    fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            if !act.outs.is_empty() && m.seat != act.desc.ch {
+                return Err("only the agent who placed the call can mute on it".to_owned());
+            }
+            let Some(out) = act
+                .outs
+                .iter_mut()
+                .find(|o| matches!(o.state, Out::Talking { .. }))
+            else {
+                return Err("not a trunk".to_owned());
+            };
+            let fx = out.mute(m.on).map_err(str::to_owned)?;
+            let placed = out.call().cloned().expect("talking");
+            act.out_effects(&placed, fx, ctx);
+            Ok(())
+        })
+    }
+}
+
+/// The agent transfers the call this seat placed.
+impl Handler<HandOver> for SeatActor {
+    type Result = Result<ChNum, String>;
+    fn handle(&mut self, m: HandOver, ctx: &mut Context<Self>) -> Self::Result {
+        self.request(ctx, |act, ctx| {
+            let now = act.now();
+            let clock = act.deps.clock.clone();
+            if act.meeting.is_some() {
+                return Err("a conference call cannot be transferred".into());
+            }
+            let Some(out) = act.outs.first_mut() else {
+                return Err("this seat placed no call".into());
+            };
+            let (placed, fx) = out.hand_over(now, &clock).map_err(str::to_owned)?;
+            let Far::Trunk(trunk) = placed.far else {
+                unreachable!("hand_over takes trunk calls only")
+            };
+            act.out_effects(&placed, fx, ctx);
+            act.outs.retain(|o| !o.is_done());
+            if let Some(h) = act.dial_timers.remove(&trunk) {
+                ctx.cancel_future(h);
+            }
+            act.out_agent = None;
+            // From the trunk's side the customer is the caller, as for a
+            // call that came in; its records still say `out`.
+            let call = crate::leg::CallInfo {
+                guid: placed.guid,
+                caller: placed.dialed.clone(),
+                callee: placed.caller.clone(),
+                started: placed.started,
+                group: act.deps.settings.default_group,
+                queued_at: None,
+                customer: Some(Default::default()),
+                tried: Vec::new(),
+                transferred_by: placed.agent.as_ref().map(|a| a.agent.clone()),
+                returned: false,
+                segments: 1,
+                direction: crate::records::Direction::Out,
+            };
+            let t = act.deps.trunk(trunk).ok_or("the trunk is gone")?;
+            t.do_send(Adopt {
+                call,
+                to: m.to,
+                agent: m.agent,
+            });
+            Ok(trunk)
+        })
     }
 }

@@ -1,10 +1,10 @@
 //! A trunk's inbound call: the leg's effects carried out, and the requests
-//! agents and seats make of the call (offers, pick-up, transfer,
-//! supervision, force release, hand-over of a placed call).
+//! agents and seats make of the call (offers, pick-up, transfer, consult,
+//! supervision, mute).
 
 use super::*;
 
-impl ChannelActor {
+impl TrunkActor {
     pub(super) fn leg_effects(&mut self, mut fx: Vec<LegEffect>, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
         // Records first: whoever hears of this call's end (the agent's
@@ -38,7 +38,7 @@ impl ChannelActor {
                         tried,
                         trunk: self
                             .me
-                            .get_or_insert_with(|| ChannelRef::new(ctx.address()))
+                            .get_or_insert_with(|| TrunkRef::new(ctx.address()))
                             .clone(),
                     }),
                     None => tracing::error!(ch = %me, %group, "no such group; call stays in IVR"),
@@ -59,7 +59,7 @@ impl ChannelActor {
                     pick_up,
                 } => self.offer_to(&ringer, waited, pick_up),
                 LegEffect::Withdraw { ringer, rang_out } => {
-                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                    if let Some(seat) = self.deps.seat(ringer.seat) {
                         seat.do_send(StopRing { call: me });
                     }
                     if let Some(agent) = self.agents.remove(&ringer.agent) {
@@ -72,7 +72,7 @@ impl ChannelActor {
                         call.map(|c| c.guid),
                         call.map(|c| c.caller.clone()).unwrap_or_default(),
                     );
-                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                    if let Some(seat) = self.deps.seat(ringer.seat) {
                         seat.do_send(ConnectSeat {
                             call: me,
                             guid,
@@ -93,7 +93,7 @@ impl ChannelActor {
                 }
                 LegEffect::AgentCallEnded { ringer, by_agent } => {
                     if !by_agent {
-                        if let Some(seat) = self.deps.channel(ringer.seat) {
+                        if let Some(seat) = self.deps.seat(ringer.seat) {
                             seat.do_send(FarEndGone { call: me });
                         }
                     }
@@ -102,7 +102,7 @@ impl ChannelActor {
                     }
                 }
                 LegEffect::AgentTransferred { ringer } => {
-                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                    if let Some(seat) = self.deps.seat(ringer.seat) {
                         seat.do_send(FarEndGone { call: me });
                     }
                     if let Some(agent) = self.agents.remove(&ringer.agent) {
@@ -140,7 +140,7 @@ impl ChannelActor {
                         call.map(|c| c.caller.clone()).unwrap_or_default(),
                         call.map_or_else(TellGuid::new_v4, |c| c.guid),
                     );
-                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                    if let Some(seat) = self.deps.seat(ringer.seat) {
                         seat.do_send(Ring {
                             call: me,
                             caller,
@@ -149,7 +149,7 @@ impl ChannelActor {
                     }
                 }
                 LegEffect::AgentCutOff { ringer } => {
-                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                    if let Some(seat) = self.deps.seat(ringer.seat) {
                         seat.do_send(FarEndGone { call: me });
                     }
                     if let Some(agent) = self.agents.remove(&ringer.agent) {
@@ -160,18 +160,18 @@ impl ChannelActor {
                     }
                 }
                 LegEffect::ConsultGone { ringer } => {
-                    if let Some(seat) = self.deps.channel(ringer.seat) {
+                    if let Some(seat) = self.deps.seat(ringer.seat) {
                         seat.do_send(StopRing { call: me });
                         seat.do_send(FarEndGone { call: me });
                     }
                 }
                 LegEffect::FreeTrunk(ch) => {
-                    if let Some(t) = self.deps.channel(ch) {
+                    if let Some(t) = self.deps.trunk(ch) {
                         t.do_send(FreeTrunk);
                     }
                 }
                 LegEffect::SeatOrphaned { seat } => {
-                    if let Some(s) = self.deps.channel(seat) {
+                    if let Some(s) = self.deps.seat(seat) {
                         s.do_send(FarEndGone { call: me });
                     }
                 }
@@ -183,7 +183,7 @@ impl ChannelActor {
                     self.ring_timer = Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
                         act.ring_timer = None;
                         act.run(ctx, |act, ctx| {
-                            if let Core::Trunk(leg) = &mut act.core {
+                            if let Core::Inbound(leg) = &mut act.core {
                                 let fx = leg.ring_timeout();
                                 act.leg_effects(fx, ctx);
                             }
@@ -210,7 +210,7 @@ impl ChannelActor {
     ) {
         self.run(ctx, |act, ctx| {
             let now = act.now();
-            if let Core::Trunk(leg) = &mut act.core {
+            if let Core::Inbound(leg) = &mut act.core {
                 let fx = leg.customer(customer, now);
                 act.leg_effects(fx, ctx);
             }
@@ -219,8 +219,8 @@ impl ChannelActor {
 
     pub(super) fn leg(&self) -> Option<&InboundLeg> {
         match &self.core {
-            Core::Trunk(leg) => Some(leg),
-            Core::Seized(_) | Core::Seat { .. } => None,
+            Core::Inbound(leg) => Some(leg),
+            Core::Seized(_) => None,
         }
     }
 
@@ -232,7 +232,7 @@ impl ChannelActor {
         // The seat first: a pop makes its agent lift the phone, and that
         // lift must reach the seat after the ring, however the threads are
         // scheduled (a lift before the ring would decline the offer).
-        if let Some(seat) = self.deps.channel(ringer.seat) {
+        if let Some(seat) = self.deps.seat(ringer.seat) {
             seat.do_send(Ring {
                 call: me,
                 caller: call.caller.clone(),
@@ -253,11 +253,11 @@ impl ChannelActor {
         }
     }
 
-    pub(super) fn trunk_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
+    pub(super) fn inbound_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
         let now = self.now();
         let clock = self.deps.clock.clone();
         let default_group = self.deps.settings.default_group;
-        let Core::Trunk(leg) = &mut self.core else {
+        let Core::Inbound(leg) = &mut self.core else {
             return;
         };
         let fx = match ev {
@@ -305,7 +305,7 @@ impl ChannelActor {
 }
 
 /// A group offers this trunk's call.
-impl Handler<OfferCall> for ChannelActor {
+impl Handler<OfferCall> for TrunkActor {
     type Result = ();
     fn handle(&mut self, m: OfferCall, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
@@ -313,8 +313,8 @@ impl Handler<OfferCall> for ChannelActor {
             let timeout = act.deps.settings.ring_timeout;
             let ringers: Vec<Ringer> = m.ringers.iter().map(|(r, _)| r.clone()).collect();
             let result = match &mut act.core {
-                Core::Trunk(leg) => leg.offer(ringers.clone(), now, timeout),
-                Core::Seized(_) | Core::Seat { .. } => return,
+                Core::Inbound(leg) => leg.offer(ringers.clone(), now, timeout),
+                Core::Seized(_) => return,
             };
             match result {
                 Ok(fx) => {
@@ -338,86 +338,57 @@ impl Handler<OfferCall> for ChannelActor {
 }
 
 /// An offered agent declined (went busy meanwhile, seat off-hook).
-impl Handler<OfferDeclined> for ChannelActor {
+impl Handler<OfferDeclined> for TrunkActor {
     type Result = ();
     fn handle(&mut self, m: OfferDeclined, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
-            if let Core::Trunk(leg) = &mut act.core {
+            if let Core::Inbound(leg) = &mut act.core {
                 let fx = leg.declined(&m.agent);
                 act.leg_effects(fx, ctx);
-            }
-            // The extension this seat calls could not ring: it is busy.
-            let far = act
-                .outs
-                .iter()
-                .find_map(|o| match o.call().map(|c| &c.far) {
-                    Some(Far::Seat { ch, ext }) if *ext == m.agent => Some(*ch),
-                    _ => None,
-                });
-            if let Some(ch) = far {
-                act.out_op(ctx, Some(ch), |o, now, clock| {
-                    o.far_cleared(ch, Cause::BUSY, now, clock)
-                });
             }
         });
     }
 }
 
 /// A seat ringing for this trunk was lifted.
-impl Handler<SeatAnswered> for ChannelActor {
+impl Handler<SeatAnswered> for TrunkActor {
     type Result = ();
     fn handle(&mut self, m: SeatAnswered, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
-            if let Core::Trunk(leg) = &mut act.core {
+            if let Core::Inbound(leg) = &mut act.core {
                 let fx = leg.seat_answered(m.seat, now, &clock);
                 act.leg_effects(fx, ctx);
-            } else {
-                // The extension this seat calls answered.
-                act.out_op(ctx, Some(m.seat), |o, now, clock| {
-                    o.far_answered(m.seat, now, clock)
-                });
             }
         });
     }
 }
 
 /// The seat talking on this trunk hung up.
-impl Handler<SeatHungUp> for ChannelActor {
+impl Handler<SeatHungUp> for TrunkActor {
     type Result = ();
     fn handle(&mut self, m: SeatHungUp, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
-            if let Core::Trunk(leg) = &mut act.core {
+            if let Core::Inbound(leg) = &mut act.core {
                 let ring_timeout = act.deps.settings.ring_timeout;
                 let fx = leg.seat_hung_up(m.seat, now, ring_timeout, &clock);
                 act.leg_effects(fx, ctx);
-            } else {
-                // The called extension hung up: its agent did.
-                if let Some(a) = act.far_agents.remove(&m.seat) {
-                    a.do_send(CallEnded {
-                        call: act.desc.ch,
-                        by_agent: true,
-                    });
-                }
-                act.out_op(ctx, Some(m.seat), |o, now, clock| {
-                    o.far_cleared(m.seat, Cause::NORMAL, now, clock)
-                });
             }
         });
     }
 }
 
 /// Pick this trunk's ringing call up to another seat.
-impl Handler<PickUpCall> for ChannelActor {
+impl Handler<PickUpCall> for TrunkActor {
     type Result = Result<String, String>;
     fn handle(&mut self, m: PickUpCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("not a trunk".to_owned());
             };
             let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
@@ -432,85 +403,12 @@ impl Handler<PickUpCall> for ChannelActor {
     }
 }
 
-/// The operator's (or a supervisor's) release.
-impl Handler<ForceRelease> for ChannelActor {
-    type Result = Result<(), String>;
-    fn handle(&mut self, _: ForceRelease, ctx: &mut Context<Self>) -> Self::Result {
-        let me = self.desc.ch;
-        self.request(ctx, |act, ctx| {
-            let now = act.now();
-            let clock = act.deps.clock.clone();
-            if !act.outs.is_empty() {
-                tracing::info!(ch = %me, "placed call released by request");
-                act.out_op(ctx, None, |o, now, clock| o.release(now, clock));
-                return Ok(());
-            }
-            match &mut act.core {
-                // The call belongs to the seat that placed it.
-                Core::Seized(z) => {
-                    let owner = act.deps.channel(z.owner).ok_or("no such call")?;
-                    owner.do_send(ForceRelease);
-                    Ok(())
-                }
-                Core::Trunk(leg) => {
-                    let fx = leg.release(now, &clock).map_err(|e| e.0.to_owned())?;
-                    tracing::info!(ch = %me, "call released by request");
-                    act.leg_effects(fx, ctx);
-                    Ok(())
-                }
-                Core::Seat { seat, ext } => match seat.clone() {
-                    // The call is the trunk's: ending it there writes its
-                    // record and tells everyone, this seat included.
-                    Seat::Connected { call, .. } => {
-                        let trunk = act.deps.channel(call).ok_or("no such call")?;
-                        trunk.do_send(ForceRelease);
-                        Ok(())
-                    }
-                    Seat::Ringing { call, .. } => {
-                        seat.stop_ring(call);
-                        act.deps.switch.do_send(SwitchCommand::Clear {
-                            ch: me,
-                            cause: Cause::NORMAL,
-                        });
-                        if let Some(trunk) = act.deps.channel(call) {
-                            trunk.do_send(OfferDeclined { agent: ext.clone() });
-                        }
-                        Ok(())
-                    }
-                    Seat::OffHook { .. } | Seat::Dead { .. } => {
-                        // The phone stays lifted; it only hears nothing.
-                        act.deps.switch.do_send(SwitchCommand::Clear {
-                            ch: me,
-                            cause: Cause::NORMAL,
-                        });
-                        Ok(())
-                    }
-                    Seat::OnHook => Err(format!("channel {me} is free")),
-                },
-            }
-        })
-    }
-}
-
 /// Mute or unmute the agent on this trunk's call.
-impl Handler<MuteSeat> for ChannelActor {
+impl Handler<MuteSeat> for TrunkActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
-            if !act.outs.is_empty() && m.seat != act.desc.ch {
-                return Err("only the agent who placed the call can mute on it".to_owned());
-            }
-            if let Some(out) = act
-                .outs
-                .iter_mut()
-                .find(|o| matches!(o.state, Out::Talking { .. }))
-            {
-                let fx = out.mute(m.on).map_err(str::to_owned)?;
-                let placed = out.call().cloned().expect("talking");
-                act.out_effects(&placed, fx, ctx);
-                return Ok(());
-            }
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("not a trunk".to_owned());
             };
             let fx = leg.mute(m.seat, m.on).map_err(|e| e.0.to_owned())?;
@@ -520,29 +418,15 @@ impl Handler<MuteSeat> for ChannelActor {
     }
 }
 
-/// The call this seat rings for.
-impl Handler<RingingFor> for ChannelActor {
-    type Result = Option<(ChNum, Mono)>;
-    fn handle(&mut self, _: RingingFor, _: &mut Context<Self>) -> Self::Result {
-        match &self.core {
-            Core::Seat {
-                seat: Seat::Ringing { call, since },
-                ..
-            } => Some((*call, *since)),
-            _ => None,
-        }
-    }
-}
-
 /// Transfer this trunk's call.
-impl Handler<TransferCall> for ChannelActor {
+impl Handler<TransferCall> for TrunkActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: TransferCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("only inbound calls can be transferred yet".to_owned());
             };
             let target = match &m.to {
@@ -562,13 +446,13 @@ impl Handler<TransferCall> for ChannelActor {
 }
 
 /// Hook flash from the agent's seat: hold, or back to the caller.
-impl Handler<SeatFlash> for ChannelActor {
+impl Handler<SeatFlash> for TrunkActor {
     type Result = Result<Flash, String>;
     fn handle(&mut self, m: SeatFlash, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("not a call a flash can hold".to_owned());
             };
             let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(|e| e.0.to_owned())?;
@@ -579,11 +463,11 @@ impl Handler<SeatFlash> for ChannelActor {
 }
 
 /// The agent on hold consults an extension.
-impl Handler<ConsultCall> for ChannelActor {
+impl Handler<ConsultCall> for TrunkActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: ConsultCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("the call is gone".to_owned());
             };
             let fx = leg
@@ -599,11 +483,11 @@ impl Handler<ConsultCall> for ChannelActor {
 }
 
 /// A supervisor joins the call.
-impl Handler<Supervise> for ChannelActor {
+impl Handler<Supervise> for TrunkActor {
     type Result = Result<spcti_protocol::ConfNo, String>;
     fn handle(&mut self, m: Supervise, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("only inbound calls can be supervised yet".to_owned());
             };
             let no = leg.conf_no();
@@ -618,14 +502,14 @@ impl Handler<Supervise> for ChannelActor {
 }
 
 /// A supervisor takes the call.
-impl Handler<TakeOver> for ChannelActor {
+impl Handler<TakeOver> for TrunkActor {
     type Result = Result<(), String>;
     fn handle(&mut self, m: TakeOver, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("only inbound calls can be taken over yet".to_owned());
             };
             let fx = leg
@@ -639,14 +523,14 @@ impl Handler<TakeOver> for ChannelActor {
 }
 
 /// Give a transferred call back to the agent who transferred it.
-impl Handler<RetrieveCall> for ChannelActor {
+impl Handler<RetrieveCall> for TrunkActor {
     type Result = Result<String, String>;
     fn handle(&mut self, m: RetrieveCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
-            let Core::Trunk(leg) = &mut act.core else {
+            let Core::Inbound(leg) = &mut act.core else {
                 return Err("the call is gone".to_owned());
             };
             let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
@@ -663,94 +547,6 @@ impl Handler<RetrieveCall> for ChannelActor {
             act.agents.insert(m.by.agent.clone(), m.agent);
             act.leg_effects(fx, ctx);
             Ok(caller)
-        })
-    }
-}
-
-/// The agent transfers the call this seat placed.
-impl Handler<HandOver> for ChannelActor {
-    type Result = Result<ChNum, String>;
-    fn handle(&mut self, m: HandOver, ctx: &mut Context<Self>) -> Self::Result {
-        self.request(ctx, |act, ctx| {
-            let now = act.now();
-            let clock = act.deps.clock.clone();
-            if act.meeting.is_some() {
-                return Err("a conference call cannot be transferred".into());
-            }
-            let Some(out) = act.outs.first_mut() else {
-                return Err("this seat placed no call".into());
-            };
-            let (placed, fx) = out.hand_over(now, &clock).map_err(str::to_owned)?;
-            let Far::Trunk(trunk) = placed.far else {
-                unreachable!("hand_over takes trunk calls only")
-            };
-            act.out_effects(&placed, fx, ctx);
-            act.outs.retain(|o| !o.is_done());
-            if let Some(h) = act.dial_timers.remove(&trunk) {
-                ctx.cancel_future(h);
-            }
-            act.out_agent = None;
-            // From the trunk's side the customer is the caller, as for a
-            // call that came in; its records still say `out`.
-            let call = crate::leg::CallInfo {
-                guid: placed.guid,
-                caller: placed.dialed.clone(),
-                callee: placed.caller.clone(),
-                started: placed.started,
-                group: act.deps.settings.default_group,
-                queued_at: None,
-                customer: Some(Default::default()),
-                tried: Vec::new(),
-                transferred_by: placed.agent.as_ref().map(|a| a.agent.clone()),
-                returned: false,
-                segments: 1,
-                direction: crate::records::Direction::Out,
-            };
-            let t = act.deps.channel(trunk).ok_or("the trunk is gone")?;
-            t.do_send(Adopt {
-                call,
-                to: m.to,
-                agent: m.agent,
-            });
-            Ok(trunk)
-        })
-    }
-}
-
-/// This seized trunk takes over the call its seat placed.
-impl Handler<Adopt> for ChannelActor {
-    type Result = Result<(), String>;
-    fn handle(&mut self, m: Adopt, ctx: &mut Context<Self>) -> Self::Result {
-        self.request(ctx, |act, ctx| {
-            match &act.core {
-                Core::Seized(z) if z.cleared => {
-                    // The customer hung up while the call was being handed over.
-                    act.switch(SwitchCommand::Clear {
-                        ch: act.desc.ch,
-                        cause: Cause::NORMAL,
-                    });
-                    act.core = Self::fresh_core(&act.desc);
-                    return Err("the caller hung up".into());
-                }
-                Core::Seized(_) => {}
-                _ => return Err("the trunk carries no placed call".into()),
-            }
-            let now = act.now();
-            let ring_timeout = act.deps.settings.ring_timeout;
-            let mut leg = Box::new(InboundLeg::new(act.desc.ch));
-            let target = match &m.to {
-                TransferTo::Seat(r) => Some(r.agent.clone()),
-                _ => None,
-            };
-            let fx = leg
-                .adopt(m.call, m.to, now, ring_timeout)
-                .map_err(|e| e.0.to_owned())?;
-            act.core = Core::Trunk(leg);
-            if let (Some(t), Some(a)) = (target, m.agent) {
-                act.agents.insert(t, a);
-            }
-            act.leg_effects(fx, ctx);
-            Ok(())
         })
     }
 }
