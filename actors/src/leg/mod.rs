@@ -13,11 +13,11 @@ use crate::records::{CallRecord, Customer, Direction, HangupBy, RecordingRow, Te
 use crate::switch::SwitchCommand;
 
 mod hold;
+pub mod ivr;
 mod supervise;
 mod transfer;
 
-/// The prompt every inbound call hears until flows exist.
-pub const WELCOME_PROMPT: &str = "welcome";
+pub use ivr::{CallFlow, IvrAction, IvrInput, WELCOME_PROMPT};
 
 /// How long a call waits for its customer data before it is offered without it.
 pub const CUSTOMER_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -81,10 +81,15 @@ pub struct Ringer {
 pub enum Leg {
     #[default]
     Free,
+    /// The call is in its flow (the IVR).
     Ivr {
         call: CallInfo,
-        /// The prompt ended; waiting only for the customer lookup.
-        prompt_done: bool,
+        flow: CallFlow,
+        /// The flow queued the call to this group; it joins the queue once
+        /// the customer lookup answered (the pop needs the data).
+        queue_when_known: Option<GroupNo>,
+        /// The flow's timer is armed.
+        timer: bool,
     },
     Queued {
         call: CallInfo,
@@ -236,6 +241,9 @@ pub enum LegEffect {
     },
     StartRingTimer(Duration),
     CancelRingTimer,
+    /// The call flow's timer (its `Timer` input when it runs out).
+    StartFlowTimer(Duration),
+    CancelFlowTimer,
     Record(Box<CallRecord>),
     Recording(Box<RecordingRow>),
 }
@@ -345,42 +353,45 @@ impl InboundLeg {
         self.leg = leg;
     }
 
-    /// A call arrives: answer it, play the welcome prompt, look the caller up.
+    /// A call arrives: answer it, look the caller up, and start its flow.
     pub fn call_in(
         &mut self,
         guid: TellGuid,
         caller: String,
         callee: String,
+        mut flow: CallFlow,
         now: Mono,
+        clock: &Clock,
     ) -> Result<Vec<LegEffect>, NotNow> {
         if self.leg != Leg::Free {
             return Err(NotNow("a call arrived on a busy trunk"));
         }
-        let fx = vec![
+        let call = CallInfo {
+            guid,
+            caller,
+            callee,
+            started: now,
+            group: None,
+            queued_at: None,
+            customer: None,
+            tried: Vec::new(),
+            transferred_by: None,
+            returned: false,
+            segments: 0,
+            direction: Direction::In,
+        };
+        let mut fx = vec![
             LegEffect::Switch(SwitchCommand::Answer { ch: self.ch }),
-            LegEffect::Switch(SwitchCommand::Play {
-                ch: self.ch,
-                prompt: WELCOME_PROMPT.into(),
-            }),
-            LegEffect::LookupCustomer(caller.clone()),
+            LegEffect::LookupCustomer(call.caller.clone()),
         ];
+        let actions = flow.start(&call, now);
         self.to(Leg::Ivr {
-            call: CallInfo {
-                guid,
-                caller,
-                callee,
-                started: now,
-                group: None,
-                queued_at: None,
-                customer: None,
-                tried: Vec::new(),
-                transferred_by: None,
-                returned: false,
-                segments: 0,
-                direction: Direction::In,
-            },
-            prompt_done: false,
+            call,
+            flow,
+            queue_when_known: None,
+            timer: false,
         });
+        fx.extend(self.flow_actions(actions, now, clock));
         Ok(fx)
     }
 
@@ -396,27 +407,106 @@ impl InboundLeg {
         call.customer = Some(customer.unwrap_or_default());
         match &self.leg {
             Leg::Ivr {
-                prompt_done: true,
-                call,
-            } => match call.group {
-                Some(group) => self.enqueue(group, now),
-                None => vec![],
-            },
+                queue_when_known: Some(group),
+                ..
+            } => self.enqueue(*group, now),
             _ => vec![],
         }
     }
 
-    /// The welcome prompt ended: queue to `group` (once the customer data is in).
-    pub fn prompt_done(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
-        let Leg::Ivr { call, prompt_done } = &mut self.leg else {
+    /// A prompt ended: on hold the music loops; in the IVR the flow goes on.
+    pub fn play_done(&mut self, completed: bool, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        match &self.leg {
+            Leg::Held { .. } if completed => vec![LegEffect::Switch(SwitchCommand::Play {
+                ch: self.ch,
+                prompt: HOLD_PROMPT.into(),
+            })],
+            Leg::Ivr { .. } => self.flow_input(IvrInput::PlayDone { completed }, now, clock),
+            _ => vec![],
+        }
+    }
+
+    /// The caller pressed keys: only a flow listens to them.
+    pub fn digits(&mut self, digits: &str, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        self.flow_input(IvrInput::Digits(digits.to_owned()), now, clock)
+    }
+
+    /// The flow's timer ran out.
+    pub fn flow_timer(&mut self, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        self.flow_input(IvrInput::Timer, now, clock)
+    }
+
+    /// An input for the call's flow; nothing outside the IVR.
+    pub fn flow_input(&mut self, input: IvrInput, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+        let Leg::Ivr {
+            call,
+            flow,
+            queue_when_known: None,
+            ..
+        } = &mut self.leg
+        else {
+            // No flow, or it is done (queued; the lookup is still out).
             return vec![];
         };
-        call.group = Some(group);
-        if call.customer.is_none() {
-            *prompt_done = true;
-            return vec![];
+        let actions = flow.step(input, call, now);
+        self.flow_actions(actions, now, clock)
+    }
+
+    /// Carries out what the flow asked, with the leg's own effects.
+    fn flow_actions(
+        &mut self,
+        actions: Vec<IvrAction>,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let mut fx = Vec::new();
+        for a in actions {
+            let Leg::Ivr {
+                call,
+                queue_when_known,
+                timer,
+                ..
+            } = &mut self.leg
+            else {
+                break; // queued or released: the flow is done
+            };
+            // A flow's timer does not outlive the flow.
+            let armed = std::mem::take(timer);
+            match a {
+                IvrAction::Play(prompt) => {
+                    *timer = armed;
+                    fx.push(LegEffect::Switch(SwitchCommand::Play {
+                        ch: self.ch,
+                        prompt,
+                    }));
+                }
+                IvrAction::StartTimer(d) => {
+                    *timer = true;
+                    fx.push(LegEffect::StartFlowTimer(d));
+                }
+                IvrAction::CancelTimer if armed => fx.push(LegEffect::CancelFlowTimer),
+                IvrAction::CancelTimer => {}
+                IvrAction::Queue(group) => {
+                    if armed {
+                        fx.push(LegEffect::CancelFlowTimer);
+                    }
+                    call.group = Some(group);
+                    if call.customer.is_none() {
+                        *queue_when_known = Some(group);
+                    } else {
+                        fx.extend(self.enqueue(group, now));
+                    }
+                }
+                IvrAction::Release(why) => {
+                    tracing::error!(ch = %self.ch, "{why}");
+                    if armed {
+                        fx.push(LegEffect::CancelFlowTimer);
+                    }
+                    fx.extend(self.abort(now, clock));
+                }
+            }
         }
-        self.enqueue(group, now)
+        fx
     }
 
     fn enqueue(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
@@ -992,19 +1082,31 @@ mod tests {
             .expect("a call record")
     }
 
+    /// A call in the fixed flow to group 1.
+    fn call_in(leg: &mut InboundLeg, caller: &str, callee: &str) -> Vec<LegEffect> {
+        let flow = CallFlow::welcome_then(Some(GroupNo(1)));
+        leg.call_in(
+            TellGuid::new_v4(),
+            caller.into(),
+            callee.into(),
+            flow,
+            s(0),
+            &Clock::manual(),
+        )
+        .unwrap()
+    }
+
     fn queued(leg: &mut InboundLeg) {
-        leg.call_in(TellGuid::new_v4(), "138".into(), "400".into(), s(0))
-            .unwrap();
+        call_in(leg, "138", "400");
         leg.customer(None, s(1));
-        leg.prompt_done(GroupNo(1), s(3));
+        leg.play_done(true, s(3), &Clock::manual());
     }
 
     #[test]
     fn the_call_is_queued_only_once_the_customer_lookup_answered() {
         let mut leg = InboundLeg::new(ChNum(0));
-        leg.call_in(TellGuid::new_v4(), "138".into(), "400".into(), s(0))
-            .unwrap();
-        assert!(leg.prompt_done(GroupNo(1), s(2)).is_empty());
+        call_in(&mut leg, "138", "400");
+        assert!(leg.play_done(true, s(2), &Clock::manual()).is_empty());
         assert_eq!(leg.channel_state(), ChannelState::Ivr);
         let c = Customer {
             name: "Zhang".into(),
@@ -1063,8 +1165,7 @@ mod tests {
     fn each_way_a_caller_can_leave_has_its_tellmsg() {
         let clock = Clock::manual();
         let mut leg = InboundLeg::new(ChNum(0));
-        leg.call_in(TellGuid::new_v4(), "1".into(), "2".into(), s(0))
-            .unwrap();
+        call_in(&mut leg, "1", "2");
         assert_eq!(
             record_of(&leg.cleared(Cause::NORMAL, s(1), &clock)).tellmsg,
             TellMsg::IvrHangup
@@ -1352,5 +1453,70 @@ mod tests {
         }));
         assert_eq!(record_of(&fx).talk_s, 14);
         assert_eq!(leg.talking_to(), Some(&ringer("8003", 32)));
+    }
+
+    #[test]
+    fn the_flow_starts_with_the_call_and_keys_reach_it_only_in_the_ivr() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(4));
+        let fx = call_in(&mut leg, "138", "400");
+        assert_eq!(
+            fx,
+            vec![
+                LegEffect::Switch(SwitchCommand::Answer { ch: ChNum(4) }),
+                LegEffect::LookupCustomer("138".into()),
+                LegEffect::Switch(SwitchCommand::Play {
+                    ch: ChNum(4),
+                    prompt: WELCOME_PROMPT.into(),
+                }),
+            ]
+        );
+        // The fixed flow ignores keys; they never end the welcome.
+        assert!(leg.digits("1", s(1), &clock).is_empty());
+        assert_eq!(leg.channel_state(), ChannelState::Ivr);
+        // A flow timer with no flow waiting on it does nothing.
+        assert!(leg.flow_timer(s(1), &clock).is_empty());
+    }
+
+    #[test]
+    fn without_a_group_the_call_is_released_when_the_welcome_ends() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(4));
+        leg.call_in(
+            TellGuid::new_v4(),
+            "138".into(),
+            "400".into(),
+            CallFlow::welcome_then(None),
+            s(0),
+            &clock,
+        )
+        .unwrap();
+        let fx = leg.play_done(true, s(2), &clock);
+        assert_eq!(record_of(&fx).hangup_by, HangupBy::System);
+        assert!(fx.contains(&LegEffect::Switch(SwitchCommand::Clear {
+            ch: ChNum(4),
+            cause: SYSTEM_FAILURE,
+        })));
+        assert_eq!(leg.channel_state(), ChannelState::Free);
+    }
+
+    #[test]
+    fn the_hold_music_loops_only_while_the_caller_is_held() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        queued(&mut leg);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        leg.seat_answered(ChNum(30), s(6), &clock);
+        // Talking: a prompt ending means nothing.
+        assert!(leg.play_done(true, s(7), &clock).is_empty());
+        let (flash, _) = leg.flash(ChNum(30), s(8), &clock).unwrap();
+        assert_eq!(flash, Flash::Held);
+        let again = vec![LegEffect::Switch(SwitchCommand::Play {
+            ch: ChNum(0),
+            prompt: HOLD_PROMPT.into(),
+        })];
+        assert_eq!(leg.play_done(true, s(20), &clock), again);
+        // A prompt stopped (the agent came back) is not replayed.
+        assert!(leg.play_done(false, s(21), &clock).is_empty());
     }
 }

@@ -195,6 +195,27 @@ impl TrunkActor {
                         ctx.cancel_future(h);
                     }
                 }
+                LegEffect::StartFlowTimer(d) => {
+                    if let Some(h) = self.flow_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                    let sleep = self.deps.clock.sleep(d);
+                    self.flow_timer = Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
+                        act.flow_timer = None;
+                        act.run(ctx, |act, ctx| {
+                            let (now, clock) = (act.now(), act.deps.clock.clone());
+                            if let Core::Inbound(leg) = &mut act.core {
+                                let fx = leg.flow_timer(now, &clock);
+                                act.leg_effects(fx, ctx);
+                            }
+                        });
+                    })));
+                }
+                LegEffect::CancelFlowTimer => {
+                    if let Some(h) = self.flow_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                }
                 LegEffect::Record(r) => self.deps.store.records.submit(StoreRecord::Call(r)),
                 LegEffect::Recording(r) => {
                     self.deps.store.records.submit(StoreRecord::Recording(r))
@@ -256,7 +277,6 @@ impl TrunkActor {
     pub(super) fn inbound_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
         let now = self.now();
         let clock = self.deps.clock.clone();
-        let default_group = self.deps.settings.default_group;
         let Core::Inbound(leg) = &mut self.core else {
             return;
         };
@@ -274,29 +294,19 @@ impl TrunkActor {
                 caller,
                 callee,
                 ..
-            } => match leg.call_in(guid, caller, callee, now) {
-                Ok(fx) => fx,
-                Err(e) => {
-                    tracing::warn!(ch = %self.desc.ch, "{}", e.0);
-                    vec![]
+            } => {
+                // The fixed flow until flow files exist (issue: call flows).
+                let flow = CallFlow::welcome_then(self.deps.settings.default_group);
+                match leg.call_in(guid, caller, callee, flow, now, &clock) {
+                    Ok(fx) => fx,
+                    Err(e) => {
+                        tracing::warn!(ch = %self.desc.ch, "{}", e.0);
+                        vec![]
+                    }
                 }
-            },
-            // The hold music loops while the caller waits on hold.
-            SwitchEvent::PlayDone {
-                completed: true, ..
-            } if matches!(leg.leg, Leg::Held { .. }) => {
-                vec![LegEffect::Switch(SwitchCommand::Play {
-                    ch: leg.ch,
-                    prompt: HOLD_PROMPT.into(),
-                })]
             }
-            SwitchEvent::PlayDone { .. } => match default_group {
-                Some(g) => leg.prompt_done(g, now),
-                None => {
-                    tracing::error!(ch = %self.desc.ch, "no [[group]] configured; releasing the call");
-                    leg.abort(now, &clock)
-                }
-            },
+            SwitchEvent::PlayDone { completed, .. } => leg.play_done(completed, now, &clock),
+            SwitchEvent::Dtmf { digits, .. } => leg.digits(&digits, now, &clock),
             SwitchEvent::Cleared { cause, .. } => leg.cleared(cause, now, &clock),
             _ => vec![],
         };

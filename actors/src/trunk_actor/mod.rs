@@ -14,7 +14,7 @@ use crate::clock::Mono;
 use crate::conference_actor::ConferenceActor;
 use crate::deps::{Deps, LookupCustomer, StoreRecord};
 use crate::leg::{
-    CUSTOMER_LOOKUP_TIMEOUT, Flash, HOLD_PROMPT, InboundLeg, Leg, LegEffect, Ringer, TransferTo,
+    CUSTOMER_LOOKUP_TIMEOUT, CallFlow, Flash, InboundLeg, LegEffect, Ringer, TransferTo,
 };
 use crate::messages::agent::{CallEnded, Connected, OfferWithdrawn, Offered, Transferred};
 use crate::messages::channel::*;
@@ -60,6 +60,8 @@ pub struct TrunkActor {
     /// group).
     me: Option<TrunkRef>,
     ring_timer: Option<SpawnHandle>,
+    /// The call flow's timer (IVR menus, waits).
+    flow_timer: Option<SpawnHandle>,
     /// The call's conference, while a supervisor is on it.
     conf: Option<ConferenceRef>,
 }
@@ -75,6 +77,7 @@ impl TrunkActor {
             agents: HashMap::new(),
             me: None,
             ring_timer: None,
+            flow_timer: None,
             conf: None,
         }
     }
@@ -211,6 +214,7 @@ impl Supervised for TrunkActor {
         let clock = self.deps.clock.clone();
         let old = std::mem::replace(&mut self.core, Self::fresh_core(&self.desc));
         self.ring_timer = None;
+        self.flow_timer = None;
         match old {
             Core::Inbound(mut leg) => {
                 let fx = leg.abort(now, &clock);
