@@ -25,7 +25,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate(a) => cli::migrate(&load(a.config.as_deref())?),
         Command::Serve(a) => {
             let config = load(a.config.as_deref())?;
-            spcti::serve::run(config)
+            spcti::serve::run(config).map_err(|e| e.to_string())
         }
     }
 }

@@ -107,11 +107,42 @@ pub struct Running {
     pub db_status: Arc<crate::storage::spool::SpoolStatus>,
 }
 
+/// Why the server could not start; each names the configuration key or the
+/// part at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create server.data_dir {}: {source}", path.display())]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot bind {key} {addr}: {source}")]
+    Bind {
+        key: &'static str,
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("database.url: {0}")]
+    Database(#[from] crate::storage::db::DbError),
+    #[error(transparent)]
+    Spool(#[from] crate::storage::spool::SpoolError),
+    #[error("switch.driver = \"sip\" is not supported by this build yet; use \"sim\"")]
+    DriverNotBuilt,
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+fn data_dir_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::DataDir {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// Builds the actor tree and opens every socket. Must run inside an actix system.
-pub async fn start(config: Config) -> Result<Running, String> {
+pub async fn start(config: Config) -> Result<Running, StartError> {
     let data_dir = config.server.data_dir.clone();
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("cannot create server.data_dir {}: {e}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir).map_err(data_dir_error(&data_dir))?;
     let clock = match config.server.clock {
         ClockMode::Real => Clock::real(),
         ClockMode::Manual => Clock::manual(),
@@ -122,8 +153,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     // Records go to the spool first; the spool writes them to whichever
     // database the URL names, and waits (on disk) while it is down.
     let spool =
-        crate::storage::spool::Spool::start(&data_dir.join("spool"), config.database.url.clone())
-            .map_err(|e| e.to_string())?;
+        crate::storage::spool::Spool::start(&data_dir.join("spool"), config.database.url.clone())?;
     let db_status = spool.handle().status().clone();
     let reads = crate::storage::db::ReadPool::new(&config.database.url, config.database.pool_size);
     // Writes only queue to the spool; the workers are for reads. A server
@@ -149,7 +179,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
         spool.handle().ledger().clone(),
     )
     .await
-    .map_err(|e| format!("cannot bind agent_udp.bind {}: {e}", config.agent_udp.bind))?;
+    .map_err(|source| StartError::Bind {
+        key: "agent_udp.bind",
+        addr: config.agent_udp.bind.to_string(),
+        source,
+    })?;
 
     let (driver, sim) = driver(&config, &clock, &data_dir)?;
     let descs = driver.channels();
@@ -247,7 +281,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             groups,
             router: router.clone(),
         })
-        .map_err(|_| "topology set twice")?;
+        .map_err(|_| StartError::Internal("topology set twice"))?;
     driver.connect(sink);
     let gate = crate::gateway::agent_udp::Gate {
         encoding: config.agent_udp.encoding,
@@ -268,7 +302,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
         monitor.clone(),
         crate::gateway::monitor_ws::Limits::default(),
     )
-    .map_err(|e| format!("cannot bind monitor.bind {}: {e}", config.monitor.bind))?;
+    .map_err(|source| StartError::Bind {
+        key: "monitor.bind",
+        addr: config.monitor.bind.to_string(),
+        source,
+    })?;
     actix_web::rt::spawn(monitor_server);
 
     let bound_cell = Arc::new(OnceLock::<Bound>::new());
@@ -297,8 +335,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
     .disable_signals()
     .shutdown_timeout(2)
     .bind(config.admin.bind)
-    .map_err(|e| format!("cannot bind admin.bind {}: {e}", config.admin.bind))?;
-    let admin_bound = *http.addrs().first().ok_or("admin.bind bound nothing")?;
+    .map_err(|source| StartError::Bind {
+        key: "admin.bind",
+        addr: config.admin.bind.to_string(),
+        source,
+    })?;
+    let admin_bound = *http
+        .addrs()
+        .first()
+        .ok_or(StartError::Internal("admin.bind bound nothing"))?;
     let bound = Bound {
         agent_udp: agent_bound,
         admin: admin_bound,
@@ -411,7 +456,11 @@ type Started = (Arc<dyn SwitchDriver>, Option<Addr<SimSwitch>>);
 
 /// Starts the switch driver `[switch] driver` names; the sim's address too,
 /// when it is the sim (tests and benches drive it directly).
-fn driver(config: &Config, clock: &Clock, data_dir: &std::path::Path) -> Result<Started, String> {
+fn driver(
+    config: &Config,
+    clock: &Clock,
+    data_dir: &std::path::Path,
+) -> Result<Started, StartError> {
     match config.switch.driver {
         Driver::Sim => {
             let sim = SimDriver::start(SimSwitch::new(
@@ -425,9 +474,7 @@ fn driver(config: &Config, clock: &Clock, data_dir: &std::path::Path) -> Result<
             let addr = sim.addr.clone();
             Ok((Arc::new(sim), Some(addr)))
         }
-        Driver::Sip => {
-            Err("switch.driver = \"sip\" is not supported by this build yet; use \"sim\"".into())
-        }
+        Driver::Sip => Err(StartError::DriverNotBuilt),
     }
 }
 
@@ -445,14 +492,10 @@ async fn stop_signal() {
 pub const FLUSH_WAIT: Duration = Duration::from_secs(10);
 
 /// Runs the server until it is stopped.
-pub fn run(config: Config) -> Result<(), String> {
+pub fn run(config: Config) -> Result<(), StartError> {
     init_logging();
-    std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
-        format!(
-            "cannot create server.data_dir {}: {e}",
-            config.server.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&config.server.data_dir)
+        .map_err(data_dir_error(&config.server.data_dir))?;
     let url = config.database.url.clone();
     match crate::storage::db::migrate(&url) {
         Ok(applied) => {
@@ -463,12 +506,8 @@ pub fn run(config: Config) -> Result<(), String> {
         // A SQLite file that cannot be opened, or a backend this build
         // cannot speak, is this machine's problem: stop and say so (records
         // would only pile up in the spool).
-        Err(e @ crate::storage::db::DbError::NotCompiled(_)) => {
-            return Err(format!("database.url: {e}"));
-        }
-        Err(e) if url.backend == crate::config::Backend::Sqlite => {
-            return Err(format!("database.url: {e}"));
-        }
+        Err(e @ crate::storage::db::DbError::NotCompiled(_)) => return Err(e.into()),
+        Err(e) if url.backend == crate::config::Backend::Sqlite => return Err(e.into()),
         // A database server that is down, refuses us or is misnamed must
         // not stop calls: one line, and records wait in the spool.
         Err(e) => tracing::error!(
@@ -495,7 +534,7 @@ pub fn run(config: Config) -> Result<(), String> {
         drain(&drainer, drain_wait).await;
         handle.stop(true).await;
         let _ = server.await;
-        Ok::<_, String>(running.spool)
+        Ok::<_, StartError>(running.spool)
     })?;
     tracing::info!("stopping: writing the spool to the database (at most {FLUSH_WAIT:?})");
     let left = spool.shutdown(FLUSH_WAIT);

@@ -2,6 +2,7 @@
 //! [`AgentCore`], talks to the agent's desktop client (6001, 6003, 6004,
 //! 6007, 6008) and keeps its groups told whether it can take a call.
 
+use crate::refusal::Refusal;
 use actix::prelude::*;
 use spcti_protocol::event::{
     AgentStateChanged, CallConnected, CallResult, LocalHangup, RemoteHangup, ScreenPop,
@@ -491,7 +492,7 @@ impl Handler<CallEnded> for AgentActor {
 
 /// A call placed from the seat occupies the agent.
 impl Handler<Placing> for AgentActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: Placing, ctx: &mut Context<Self>) -> Self::Result {
         self.run(ctx, |act, ctx| {
             let now = act.deps.clock.now();
@@ -499,12 +500,12 @@ impl Handler<Placing> for AgentActor {
             act.change(ctx, |c| placed = c.placing(m.call, now));
             placed.map_err(|r| match r {
                 crate::agent::Refusal::NotAvailable(AgentState::Offline) => {
-                    format!("{} is not logged in", act.core.tel)
+                    Refusal::NotLoggedIn(act.core.tel.clone())
                 }
-                _ => "you are already on a call".to_owned(),
+                _ => Refusal::AlreadyOnCall,
             })
         })
-        .unwrap_or_else(|| Err("internal error".into()))
+        .unwrap_or(Err(Refusal::Internal))
     }
 }
 
@@ -552,16 +553,16 @@ impl Handler<SeatInUse> for AgentActor {
 
 /// `*9` on the phone.
 impl Handler<PhoneLogout> for AgentActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, _: PhoneLogout, ctx: &mut Context<Self>) -> Self::Result {
         self.run(ctx, |act, ctx| {
             if act.core.status == Status::Offline {
-                return Err("not logged in".to_owned());
+                return Err(Refusal::state("not logged in"));
             }
             act.change(ctx, |c| c.logout());
             Ok(())
         })
-        .unwrap_or_else(|| Err("internal error".into()))
+        .unwrap_or(Err(Refusal::Internal))
     }
 }
 

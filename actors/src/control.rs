@@ -7,6 +7,7 @@
 //! asks the actors concerned and returns the reply's content, or the reason
 //! it could not be done (a 9000 Result=0 or a 9040 ResultSTR).
 
+use crate::refusal::Refusal;
 use spcti_protocol::event::DataReceived;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::reply::Stats;
@@ -26,8 +27,6 @@ use crate::messages::trunk::{
 };
 use crate::messages::{AgentRef, TrunkRef};
 use crate::outbound::{Far, Origin, Placed};
-
-const RESTARTING: &str = "internal error; the actor is restarting, try again";
 
 /// What an agent asks to pick up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,22 +49,22 @@ pub struct Picked {
     pub ringing: bool,
 }
 
-fn too_early(rang: std::time::Duration, min: std::time::Duration) -> String {
-    format!(
+fn too_early(rang: std::time::Duration, min: std::time::Duration) -> Refusal {
+    Refusal::state(format!(
         "the call has rung {} s; pick-up is allowed after {} s",
         rang.as_secs(),
         min.as_secs()
-    )
+    ))
 }
 
 /// The agent's view, refused unless it is logged in and on no call.
-async fn free_agent(agent: &AgentRef) -> Result<AgentView, String> {
-    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
+async fn free_agent(agent: &AgentRef) -> Result<AgentView, Refusal> {
+    let view = agent.send(GetAgent).await.map_err(Refusal::from)?;
     if view.state == AgentState::Offline {
-        return Err(format!("{} is not logged in", view.tel));
+        return Err(Refusal::NotLoggedIn(view.tel.clone()));
     }
     if view.call.is_some() {
-        return Err("you are already on a call".into());
+        return Err(Refusal::AlreadyOnCall);
     }
     Ok(view)
 }
@@ -74,7 +73,7 @@ async fn free_agent(agent: &AgentRef) -> Result<AgentView, String> {
 async fn ringing_in_groups(
     deps: &Deps,
     groups: impl Iterator<Item = GroupNo>,
-) -> Result<(ChNum, TrunkRef), String> {
+) -> Result<(ChNum, TrunkRef), Refusal> {
     let min_ring = deps.settings.pickup_min_ring;
     let mut best: Option<(Mono, ChNum, TrunkRef)> = None;
     let mut early = None;
@@ -95,49 +94,54 @@ async fn ringing_in_groups(
     match (best, early) {
         (Some((_, ch, trunk)), _) => Ok((ch, trunk)),
         (None, Some(rang)) => Err(too_early(rang, min_ring)),
-        (None, None) => Err("no call is ringing there".into()),
+        (None, None) => Err(Refusal::state("no call is ringing there")),
     }
 }
 
 /// Picks a ringing call up to `agent`'s seat: connected at once when the
 /// seat is lifted, rung otherwise. Refused before the call has rung
 /// `pickup_min_ring_s`.
-pub async fn pick_up(deps: Deps, agent: AgentRef, target: PickTarget) -> Result<Picked, String> {
+pub async fn pick_up(deps: Deps, agent: AgentRef, target: PickTarget) -> Result<Picked, Refusal> {
     let view = free_agent(&agent).await?;
     let (ch, trunk) = match &target {
         PickTarget::Any => {
             if view.groups.is_empty() {
-                return Err("you are in no group".into());
+                return Err(Refusal::state("you are in no group"));
             }
             ringing_in_groups(&deps, view.groups.iter().map(|(g, _)| *g)).await?
         }
         PickTarget::Group(g) => ringing_in_groups(&deps, std::iter::once(*g)).await?,
         PickTarget::Ext(ext) => {
             if *ext == view.tel {
-                return Err("the call is ringing your own seat: answer it".into());
+                return Err(Refusal::state(
+                    "the call is ringing your own seat: answer it",
+                ));
             }
             let seat = deps
                 .topo()
                 .seats
                 .get(ext)
                 .and_then(|ch| deps.seat(*ch))
-                .ok_or_else(|| format!("no extension {ext}"))?;
+                .ok_or_else(|| Refusal::NoExtension(ext.to_string()))?;
             let (call, since) = seat
                 .send(RingingFor)
                 .await
-                .map_err(|_| RESTARTING)?
-                .ok_or_else(|| format!("{ext} is not ringing"))?;
+                .map_err(Refusal::from)?
+                .ok_or_else(|| Refusal::state(format!("{ext} is not ringing")))?;
             let rang = deps.clock.now().saturating_sub(since);
             if rang < deps.settings.pickup_min_ring {
                 return Err(too_early(rang, deps.settings.pickup_min_ring));
             }
             // A call between two seats lives on the calling seat.
-            let trunk = deps.trunk(call).ok_or("not a trunk")?.clone();
+            let trunk = deps
+                .trunk(call)
+                .ok_or(Refusal::state("not a trunk"))?
+                .clone();
             (call, trunk)
         }
     };
     let lifted = match deps.channel(view.seat) {
-        Some(seat) => seat.send(GetChannel).await.map_err(|_| RESTARTING)?.state,
+        Some(seat) => seat.send(GetChannel).await.map_err(Refusal::from)?.state,
         None => ChannelState::Free,
     } == ChannelState::Dialing;
     let picker = Ringer {
@@ -152,7 +156,7 @@ pub async fn pick_up(deps: Deps, agent: AgentRef, target: PickTarget) -> Result<
             seat_lifted: lifted,
         })
         .await
-        .map_err(|_| RESTARTING)??;
+        .map_err(Refusal::from)??;
     tracing::info!(agent = %view.tel, trunk = %ch, ?target, ringing = !lifted, "picked up");
     Ok(Picked {
         trunk: ch,
@@ -206,25 +210,26 @@ pub fn channel_info(
     ch: Option<ChNum>,
     tel: Option<&TelNum>,
     work_no: Option<&WorkNo>,
-) -> Result<Vec<ChannelStatus>, String> {
+) -> Result<Vec<ChannelStatus>, Refusal> {
     let all = deps.monitor.channels();
     let tel = match (ch, tel, work_no) {
         (Some(ch), _, _) => {
             let one: Vec<ChannelStatus> = all.into_iter().filter(|c| c.ch_num == ch).collect();
             if one.is_empty() {
-                return Err(format!("no channel {ch}"));
+                return Err(Refusal::NoChannel(ch));
             }
             return Ok(with_agents(deps, one));
         }
         (None, Some(tel), _) => {
             if !deps.topo().seats.contains_key(tel) {
-                return Err(format!("no extension {tel}"));
+                return Err(Refusal::NoExtension(tel.to_string()));
             }
             tel.clone()
         }
-        (None, None, Some(w)) => agent_with_work_no(deps, w)
-            .ok_or_else(|| format!("no agent with WorkNo {w} is logged in"))?,
-        (None, None, None) => return Err("ChNum, TelNum or WorkNo is required".into()),
+        (None, None, Some(w)) => {
+            agent_with_work_no(deps, w).ok_or_else(|| Refusal::NoWorkNo(w.clone()))?
+        }
+        (None, None, None) => return Err(Refusal::invalid("ChNum, TelNum or WorkNo is required")),
     };
     let mut found: Vec<ChannelStatus> = all
         .into_iter()
@@ -238,10 +243,10 @@ pub fn channel_info(
 /// 1013: one group's statistics, or (no group) the whole floor's: agents
 /// counted once however many groups they serve; the service level weighted
 /// by each group's answered calls. Asked of the groups, so waits are as of now.
-pub async fn statistics(deps: Deps, group: Option<GroupNo>) -> Result<Stats, String> {
+pub async fn statistics(deps: Deps, group: Option<GroupNo>) -> Result<Stats, Refusal> {
     if let Some(g) = group {
-        let addr = deps.group(g).ok_or_else(|| format!("no group {g}"))?;
-        return addr.send(GetStats).await.map_err(|_| RESTARTING.to_owned());
+        let addr = deps.group(g).ok_or(Refusal::NoGroup(g))?;
+        return addr.send(GetStats).await.map_err(Refusal::from);
     }
     let mut total = Stats {
         group_no: None,
@@ -269,10 +274,7 @@ pub async fn statistics(deps: Deps, group: Option<GroupNo>) -> Result<Stats, Str
     }
     let mut weighted = 0u64;
     for addr in deps.topo().groups.values() {
-        let s = addr
-            .send(GetStats)
-            .await
-            .map_err(|_| RESTARTING.to_owned())?;
+        let s = addr.send(GetStats).await.map_err(Refusal::from)?;
         total.queued += s.queued;
         total.longest_wait_s = total.longest_wait_s.max(s.longest_wait_s);
         total.answered_today += s.answered_today;
@@ -286,38 +288,38 @@ pub async fn statistics(deps: Deps, group: Option<GroupNo>) -> Result<Stats, Str
 }
 
 /// The agent's view, refused unless it is on a call (connected).
-async fn talking(agent: &AgentRef) -> Result<(AgentView, ChNum), String> {
-    let view = agent.send(GetAgent).await.map_err(|_| RESTARTING)?;
+async fn talking(agent: &AgentRef) -> Result<(AgentView, ChNum), Refusal> {
+    let view = agent.send(GetAgent).await.map_err(Refusal::from)?;
     match (view.state, view.call) {
         (AgentState::Talking, Some(call)) => Ok((view, call)),
-        _ => Err(format!("{} is not on a call", view.tel)),
+        _ => Err(Refusal::state(format!("{} is not on a call", view.tel))),
     }
 }
 
 /// 1016: the agent only listens (`on`) or talks again.
-pub async fn mute(deps: Deps, agent: AgentRef, on: bool) -> Result<(), String> {
+pub async fn mute(deps: Deps, agent: AgentRef, on: bool) -> Result<(), Refusal> {
     let (view, call) = talking(&agent).await?;
-    let trunk = deps.channel(call).ok_or("the call is gone")?;
+    let trunk = deps.channel(call).ok_or(Refusal::CallGone)?;
     trunk
         .send(MuteSeat {
             seat: view.seat,
             on,
         })
         .await
-        .map_err(|_| RESTARTING)?
+        .map_err(Refusal::from)?
 }
 
 /// 1022: end the call `target` is talking on (the supervisor's 强拆).
-pub async fn force_hangup(deps: Deps, target: AgentRef) -> Result<(), String> {
+pub async fn force_hangup(deps: Deps, target: AgentRef) -> Result<(), Refusal> {
     let (view, call) = talking(&target).await?;
     tracing::info!(target = %view.tel, trunk = %call, "call force hung up by a supervisor");
     release(deps, call).await
 }
 
 /// 1027: release channel `ch`.
-pub async fn release(deps: Deps, ch: ChNum) -> Result<(), String> {
-    let chan = deps.channel(ch).ok_or_else(|| format!("no channel {ch}"))?;
-    chan.send(ForceRelease).await.map_err(|_| RESTARTING)?
+pub async fn release(deps: Deps, ch: ChNum) -> Result<(), Refusal> {
+    let chan = deps.channel(ch).ok_or(Refusal::NoChannel(ch))?;
+    chan.send(ForceRelease).await.map_err(Refusal::from)?
 }
 
 /// 1026: data for an agent's desktop program (6026).
@@ -326,14 +328,14 @@ pub async fn deliver_data(
     target: AgentRef,
     from: String,
     data: String,
-) -> Result<(), String> {
-    let view = target.send(GetAgent).await.map_err(|_| RESTARTING)?;
+) -> Result<(), Refusal> {
+    let view = target.send(GetAgent).await.map_err(Refusal::from)?;
     if view.state == AgentState::Offline {
-        return Err(format!("{} is not logged in", view.tel));
+        return Err(Refusal::NotLoggedIn(view.tel.clone()));
     }
     let to = view
         .client
-        .ok_or_else(|| format!("{} has no client address", view.tel))?;
+        .ok_or_else(|| Refusal::state(format!("{} has no client address", view.tel)))?;
     deps.client.do_send(SendToClient {
         to,
         message: DataReceived { from, data }.into(),
@@ -359,7 +361,7 @@ pub struct PlaceRequest {
 }
 
 /// Whether the whitelist lets the seat dial `callee` (as given, or as dialed).
-async fn whitelisted(deps: &Deps, callee: &str, dialed: &str) -> Result<(), String> {
+async fn whitelisted(deps: &Deps, callee: &str, dialed: &str) -> Result<(), Refusal> {
     for n in [callee, dialed] {
         match deps
             .store
@@ -369,17 +371,23 @@ async fn whitelisted(deps: &Deps, callee: &str, dialed: &str) -> Result<(), Stri
         {
             Ok(Ok(true)) => return Ok(()),
             Ok(Ok(false)) => {}
-            Ok(Err(e)) => return Err(format!("the whitelist cannot be read: {e}")),
-            Err(_) => return Err("the whitelist cannot be read".into()),
+            Ok(Err(e)) => {
+                return Err(Refusal::Storage(format!(
+                    "the whitelist cannot be read: {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(Refusal::Storage("the whitelist cannot be read".into()));
+            }
         }
     }
-    Err(format!(
-        "{callee} is not on the whitelist: outside calls are restricted"
+    Err(Refusal::Denied(
+        format!("{callee} is not on the whitelist: outside calls are restricted").into(),
     ))
 }
 
 /// Seizes a free trunk for a call placed from `owner`, or says none is free.
-async fn seize_trunk(deps: &Deps, seize: impl Fn() -> Seize) -> Result<ChNum, String> {
+async fn seize_trunk(deps: &Deps, seize: impl Fn() -> Seize) -> Result<ChNum, Refusal> {
     let free: Vec<ChNum> = deps
         .monitor
         .channels()
@@ -395,7 +403,7 @@ async fn seize_trunk(deps: &Deps, seize: impl Fn() -> Seize) -> Result<ChNum, St
             return Ok(ch);
         }
     }
-    Err("no trunk is free (Q.850 34)".into())
+    Err(Refusal::state("no trunk is free (Q.850 34)"))
 }
 
 /// Places a call from seat `tel`: its phone rings first unless lifted, then
@@ -406,32 +414,34 @@ pub async fn place_call(
     tel: TelNum,
     agent: Option<AgentRef>,
     req: PlaceRequest,
-) -> Result<TellGuid, String> {
+) -> Result<TellGuid, Refusal> {
     let seat_ch = *deps
         .topo()
         .seats
         .get(&tel)
-        .ok_or_else(|| format!("{tel} is not a seat extension"))?;
+        .ok_or_else(|| Refusal::state(format!("{tel} is not a seat extension")))?;
     let callee = req.callee.trim().to_owned();
     if callee.is_empty()
         || !callee
             .chars()
             .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
     {
-        return Err(format!("CalleeNo {callee:?} is not a number"));
+        return Err(Refusal::invalid(format!(
+            "CalleeNo {callee:?} is not a number"
+        )));
     }
     let view = match &agent {
-        Some(a) => Some(a.send(GetAgent).await.map_err(|_| RESTARTING)?),
+        Some(a) => Some(a.send(GetAgent).await.map_err(Refusal::from)?),
         None => None,
     }
     .filter(|v| v.state != AgentState::Offline);
     if req.origin == Origin::Client && view.is_none() {
-        return Err(format!("{tel} is not logged in"));
+        return Err(Refusal::NotLoggedIn(tel.clone()));
     }
     // Another party for the agent's conference call is no new call.
     let joining = req.meeting && view.as_ref().is_some_and(|v| v.call == Some(seat_ch));
     if !joining && view.as_ref().is_some_and(|v| v.call.is_some()) {
-        return Err("you are already on a call".into());
+        return Err(Refusal::AlreadyOnCall);
     }
     let ringer = view.as_ref().map(|v| Ringer {
         agent: v.tel.clone(),
@@ -454,7 +464,7 @@ pub async fn place_call(
     };
     let (far, dialed, caller) = if let Some(outside) = outside {
         if outside.is_empty() {
-            return Err("CalleeNo 0 dials no number".into());
+            return Err(Refusal::invalid("CalleeNo 0 dials no number"));
         }
         if deps.settings.whitelist_only {
             whitelisted(&deps, &callee, outside).await?;
@@ -472,10 +482,13 @@ pub async fn place_call(
         let trunk = seize_trunk(&deps, seize).await?;
         (Far::Trunk(trunk), outside.to_owned(), caller)
     } else {
-        let ext = as_extension
-            .ok_or_else(|| format!("no extension {callee}; outside numbers start with 0"))?;
+        let ext = as_extension.ok_or_else(|| {
+            Refusal::invalid(format!(
+                "no extension {callee}; outside numbers start with 0"
+            ))
+        })?;
         if ext == tel {
-            return Err("you cannot call your own extension".into());
+            return Err(Refusal::state("you cannot call your own extension"));
         }
         let ch = deps.topo().seats[&ext];
         (
@@ -484,7 +497,7 @@ pub async fn place_call(
             given_caller.unwrap_or_else(|| tel.to_string()),
         )
     };
-    let undo = |why: String| {
+    let undo = |why: Refusal| {
         if let Far::Trunk(t) = &far {
             if let Some(t) = deps.trunk(*t) {
                 t.do_send(FreeTrunk);
@@ -517,7 +530,7 @@ pub async fn place_call(
     if let Some(a) = agent.as_ref().filter(|_| !joining) {
         a.send(Placing { call: seat_ch })
             .await
-            .map_err(|_| undo(RESTARTING.into()))?
+            .map_err(|_| undo(Refusal::Restarting))?
             .map_err(undo)?;
     }
     let placed = Placed {
@@ -537,7 +550,7 @@ pub async fn place_call(
         started: deps.clock.now(),
         meeting: req.meeting,
     };
-    let seat = deps.seat(seat_ch).ok_or("the seat is gone")?;
+    let seat = deps.seat(seat_ch).ok_or(Refusal::Gone("seat"))?;
     let started = seat
         .send(StartCall {
             call: placed,
@@ -546,7 +559,7 @@ pub async fn place_call(
             hallh: req.hallh,
         })
         .await
-        .map_err(|_| RESTARTING.to_owned())
+        .map_err(Refusal::from)
         .and_then(|r| r);
     if let Err(why) = started {
         if let Some(a) = agent.as_ref().filter(|_| !joining) {
@@ -572,21 +585,21 @@ pub enum TransferTarget {
 }
 
 /// The channel of extension `ext`, refused unless its phone is on-hook and idle.
-async fn free_seat(deps: &Deps, ext: &TelNum) -> Result<ChNum, String> {
+async fn free_seat(deps: &Deps, ext: &TelNum) -> Result<ChNum, Refusal> {
     let seat = *deps
         .topo()
         .seats
         .get(ext)
-        .ok_or_else(|| format!("no extension {ext}"))?;
+        .ok_or_else(|| Refusal::NoExtension(ext.to_string()))?;
     if seat_state(deps, seat).await? != ChannelState::Free {
-        return Err(format!("{ext} is busy"));
+        return Err(Refusal::Busy(ext.clone()));
     }
     Ok(seat)
 }
 
-async fn seat_state(deps: &Deps, seat: ChNum) -> Result<ChannelState, String> {
-    let chan = deps.channel(seat).ok_or("the seat is gone")?;
-    Ok(chan.send(GetChannel).await.map_err(|_| RESTARTING)?.state)
+async fn seat_state(deps: &Deps, seat: ChNum) -> Result<ChannelState, Refusal> {
+    let chan = deps.channel(seat).ok_or(Refusal::Gone("seat"))?;
+    Ok(chan.send(GetChannel).await.map_err(Refusal::from)?.state)
 }
 
 /// 1008 / `*5` / `*6`: sends the call `agent` is talking on to an
@@ -596,24 +609,28 @@ pub async fn transfer(
     deps: Deps,
     agent: AgentRef,
     target: TransferTarget,
-) -> Result<(Option<ChNum>, TransType), String> {
+) -> Result<(Option<ChNum>, TransType), Refusal> {
     let (view, call) = talking(&agent).await?;
     // A call the agent placed is owned by its own seat.
     let placed = call == view.seat;
-    let here = deps.channel(call).ok_or("the call is gone")?;
+    let here = deps.channel(call).ok_or(Refusal::CallGone)?;
     let (to, target_agent, result) = match target {
         TransferTarget::Outside { .. } if placed => {
-            return Err("a call you placed cannot be transferred to an outside number".into());
+            return Err(Refusal::state(
+                "a call you placed cannot be transferred to an outside number",
+            ));
         }
         TransferTarget::Outside { number, caller } => {
             let dialed = number.strip_prefix('0').unwrap_or(&number).to_owned();
             if dialed.is_empty() || !dialed.chars().all(|c| c.is_ascii_digit()) {
-                return Err(format!("{number} is not an outside number"));
+                return Err(Refusal::invalid(format!(
+                    "{number} is not an outside number"
+                )));
             }
             if deps.settings.whitelist_only {
                 whitelisted(&deps, &number, &dialed).await?;
             }
-            let here = here.send(GetChannel).await.map_err(|_| RESTARTING)?;
+            let here = here.send(GetChannel).await.map_err(Refusal::from)?;
             // Shown to the far end: the given number, the center's, else
             // the caller's own.
             let caller = caller
@@ -640,22 +657,22 @@ pub async fn transfer(
         }
         TransferTarget::Group(g) => {
             if deps.group(g).is_none() {
-                return Err(format!("no group {g}"));
+                return Err(Refusal::NoGroup(g));
             }
             // The call stays on its trunk, queued: that is where it went.
             (TransferTo::Group(g), None, (Some(call), TransType::Group))
         }
         TransferTarget::Ext(ext, target_agent) => {
             if ext == view.tel {
-                return Err("you cannot transfer a call to yourself".into());
+                return Err(Refusal::state("you cannot transfer a call to yourself"));
             }
             let seat = free_seat(&deps, &ext).await?;
             let mut work_no = None;
             let target_agent = match target_agent {
                 Some(a) => {
-                    let v = a.send(GetAgent).await.map_err(|_| RESTARTING)?;
+                    let v = a.send(GetAgent).await.map_err(Refusal::from)?;
                     if v.call.is_some() {
-                        return Err(format!("{ext} is busy on a call"));
+                        return Err(Refusal::state(format!("{ext} is busy on a call")));
                     }
                     // Nobody logged in there: the phone rings without a pop.
                     (v.state != AgentState::Offline).then(|| {
@@ -679,14 +696,14 @@ pub async fn transfer(
     };
     if placed {
         // The seat's part ends; the far trunk takes the call over.
-        let seat = deps.seat(call).ok_or("the call is gone")?;
+        let seat = deps.seat(call).ok_or(Refusal::CallGone)?;
         let out = seat
             .send(HandOver {
                 to,
                 agent: target_agent,
             })
             .await
-            .map_err(|_| RESTARTING)??;
+            .map_err(Refusal::from)??;
         agent.do_send(Transferred { call: out });
         tracing::info!(agent = %view.tel, trunk = %out, ?result, "placed call transferred");
         // A placed call queued to a group waits on its far trunk.
@@ -702,7 +719,7 @@ pub async fn transfer(
     // A call between two seats lives on the calling seat.
     let trunk = deps
         .trunk(call)
-        .ok_or("only inbound calls can be transferred yet")?;
+        .ok_or(Refusal::OnlyInbound("transferred"))?;
     let sent = trunk
         .send(TransferCall {
             from_seat: view.seat,
@@ -710,7 +727,7 @@ pub async fn transfer(
             agent: target_agent,
         })
         .await
-        .map_err(|_| RESTARTING.to_owned())
+        .map_err(Refusal::from)
         .and_then(|r| r);
     if let Err(why) = sent {
         if let Some(t) = seized.and_then(|t| deps.trunk(t)) {
@@ -724,10 +741,12 @@ pub async fn transfer(
 
 /// 1009 (`only_ringing`) / 1007: the agent takes back the call it
 /// transferred, while it still rings at the target or (1007) waits in a queue.
-pub async fn retrieve(deps: Deps, agent: AgentRef, only_ringing: bool) -> Result<String, String> {
+pub async fn retrieve(deps: Deps, agent: AgentRef, only_ringing: bool) -> Result<String, Refusal> {
     let view = free_agent(&agent).await?;
-    let call = view.transferred.ok_or("you have transferred no call")?;
-    let trunk = deps.trunk(call).ok_or("the call is gone")?;
+    let call = view
+        .transferred
+        .ok_or(Refusal::state("you have transferred no call"))?;
+    let trunk = deps.trunk(call).ok_or(Refusal::CallGone)?;
     let lifted = seat_state(&deps, view.seat).await? == ChannelState::Dialing;
     trunk
         .send(RetrieveCall {
@@ -741,7 +760,7 @@ pub async fn retrieve(deps: Deps, agent: AgentRef, only_ringing: bool) -> Result
             seat_lifted: lifted,
         })
         .await
-        .map_err(|_| RESTARTING)?
+        .map_err(Refusal::from)?
 }
 
 /// A supervisor and the agent it acts on: (supervisor's view, its
@@ -752,20 +771,20 @@ async fn supervision(
     deps: &Deps,
     sup: &AgentRef,
     target: &AgentRef,
-) -> Result<(AgentView, bool, ChNum), String> {
-    let sv = sup.send(GetAgent).await.map_err(|_| RESTARTING)?;
+) -> Result<(AgentView, bool, ChNum), Refusal> {
+    let sv = sup.send(GetAgent).await.map_err(Refusal::from)?;
     if sv.state == AgentState::Offline {
-        return Err(format!("{} is not logged in", sv.tel));
+        return Err(Refusal::NotLoggedIn(sv.tel.clone()));
     }
     let (tv, call) = talking(target).await?;
     if tv.tel == sv.tel {
-        return Err("you cannot supervise yourself".into());
+        return Err(Refusal::state("you cannot supervise yourself"));
     }
     if call == tv.seat {
-        return Err("only inbound calls can be supervised yet".into());
+        return Err(Refusal::OnlyInbound("supervised"));
     }
     if sv.call.is_some_and(|c| c != call) {
-        return Err("you are already on a call".into());
+        return Err(Refusal::AlreadyOnCall);
     }
     let lifted = seat_state(deps, sv.seat).await? == ChannelState::Dialing;
     Ok((sv, lifted, call))
@@ -786,13 +805,11 @@ pub async fn supervise(
     sup: AgentRef,
     target: AgentRef,
     listen_only: bool,
-) -> Result<ConfNo, String> {
+) -> Result<ConfNo, Refusal> {
     // A supervisor already on this very call changes mode (listen <->
     // barge); `supervision` refuses one on another call.
     let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
-    let trunk = deps
-        .trunk(call)
-        .ok_or("only inbound calls can be supervised yet")?;
+    let trunk = deps.trunk(call).ok_or(Refusal::OnlyInbound("supervised"))?;
     let conf = trunk
         .send(Supervise {
             sup: ringer_of(&sv),
@@ -801,17 +818,15 @@ pub async fn supervise(
             seat_lifted: lifted,
         })
         .await
-        .map_err(|_| RESTARTING)??;
+        .map_err(Refusal::from)??;
     tracing::info!(supervisor = %sv.tel, trunk = %call, listen_only, "supervising");
     Ok(conf)
 }
 
 /// 1021: the supervisor takes `target`'s call; the agent is cut off.
-pub async fn take_over(deps: Deps, sup: AgentRef, target: AgentRef) -> Result<(), String> {
+pub async fn take_over(deps: Deps, sup: AgentRef, target: AgentRef) -> Result<(), Refusal> {
     let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
-    let trunk = deps
-        .trunk(call)
-        .ok_or("only inbound calls can be taken over yet")?;
+    let trunk = deps.trunk(call).ok_or(Refusal::OnlyInbound("taken over"))?;
     trunk
         .send(TakeOver {
             sup: ringer_of(&sv),
@@ -819,7 +834,7 @@ pub async fn take_over(deps: Deps, sup: AgentRef, target: AgentRef) -> Result<()
             seat_lifted: lifted,
         })
         .await
-        .map_err(|_| RESTARTING)??;
+        .map_err(Refusal::from)??;
     tracing::info!(supervisor = %sv.tel, trunk = %call, "call taken over");
     Ok(())
 }
@@ -830,11 +845,11 @@ pub async fn consult(
     agent: AgentRef,
     ext: TelNum,
     target_agent: Option<AgentRef>,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let (view, call) = talking(&agent).await?;
     let seat = free_seat(&deps, &ext).await?;
     let work_no = work_no_at(&deps, &ext);
-    let trunk = deps.trunk(call).ok_or("the call is gone")?;
+    let trunk = deps.trunk(call).ok_or(Refusal::CallGone)?;
     trunk
         .send(ConsultCall {
             from_seat: view.seat,
@@ -846,5 +861,5 @@ pub async fn consult(
             agent: target_agent,
         })
         .await
-        .map_err(|_| RESTARTING)?
+        .map_err(Refusal::from)?
 }

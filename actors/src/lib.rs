@@ -17,6 +17,7 @@ pub mod monitor;
 pub mod outbound;
 pub mod queue;
 pub mod records;
+pub mod refusal;
 pub mod router;
 pub mod seat;
 pub mod seat_actor;

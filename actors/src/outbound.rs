@@ -12,7 +12,7 @@ use std::time::Duration;
 use spcti_protocol::{Cause, ChNum, TelNum, TellGuid};
 
 use crate::clock::{Clock, Mono};
-use crate::leg::Ringer;
+use crate::leg::{NotNow, Ringer};
 use crate::records::{CallRecord, Direction, HangupBy, RecordingRow, TellMsg};
 use crate::switch::SwitchCommand;
 
@@ -247,9 +247,9 @@ impl OutboundCall {
     }
 
     /// 1016 on a placed call: the agent only listens (`on`) or talks again.
-    pub fn mute(&mut self, on: bool) -> Result<Vec<OutEffect>, &'static str> {
+    pub fn mute(&mut self, on: bool) -> Result<Vec<OutEffect>, NotNow> {
         let Out::Talking { call, .. } = &self.state else {
-            return Err("no call is connected");
+            return Err(NotNow("no call is connected"));
         };
         let (seat, far) = (call.seat, call.far.ch());
         if call.meeting {
@@ -285,10 +285,10 @@ impl OutboundCall {
         &mut self,
         now: Mono,
         clock: &Clock,
-    ) -> Result<(Placed, Vec<OutEffect>), &'static str> {
+    ) -> Result<(Placed, Vec<OutEffect>), NotNow> {
         match &self.state {
             Out::Talking { call, .. } if call.meeting => {
-                return Err("a conference call cannot be transferred");
+                return Err(NotNow("a conference call cannot be transferred"));
             }
             Out::Talking {
                 call: Placed {
@@ -296,8 +296,10 @@ impl OutboundCall {
                 },
                 ..
             } => {}
-            Out::Talking { .. } => return Err("a call between extensions cannot be transferred"),
-            _ => return Err("the call is not connected"),
+            Out::Talking { .. } => {
+                return Err(NotNow("a call between extensions cannot be transferred"));
+            }
+            _ => return Err(NotNow("the call is not connected")),
         }
         let Out::Talking {
             call,

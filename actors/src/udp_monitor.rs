@@ -8,6 +8,7 @@
 //! this actor itself falls behind the hub it skips what it missed and sends
 //! a fresh snapshot rather than stalling anything.
 
+use crate::refusal::Refusal;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -29,7 +30,7 @@ pub const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(1
 
 /// Add a platform; answers whether it was accepted (90991 MAC).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct AddPlatform(pub SocketAddr);
 
 /// A change on the floor (from the hub watcher).
@@ -104,15 +105,17 @@ impl Actor for UdpMonitor {
 
 /// 1015.
 impl Handler<AddPlatform> for UdpMonitor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: AddPlatform, _: &mut Context<Self>) -> Self::Result {
         let to = m.0;
         if to.ip().is_unspecified() || to.port() == 0 || to.ip().is_multicast() {
-            return Err(format!("{to} cannot receive datagrams"));
+            return Err(Refusal::invalid(format!("{to} cannot receive datagrams")));
         }
         if !self.platforms.contains(&to) {
             if self.platforms.len() >= MAX_PLATFORMS {
-                return Err(format!("already {MAX_PLATFORMS} monitor platforms"));
+                return Err(Refusal::state(format!(
+                    "already {MAX_PLATFORMS} monitor platforms"
+                )));
             }
             self.platforms.push(to);
             tracing::info!(platform = %to, "UDP monitor platform set");

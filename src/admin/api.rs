@@ -10,7 +10,7 @@ use spcti_actors::messages::router::{CrashActor, RestartActor};
 use spcti_actors::supervision::ListActors;
 use spcti_protocol::{Envelope, Message as Wire, to_json};
 
-use super::{Admin, error, resource};
+use super::{Admin, error, refused, resource};
 use crate::storage::directory::DirError;
 use crate::storage::query::{CallFilter, RecordingFilter};
 
@@ -84,7 +84,7 @@ async fn restart(a: Data, path: web::Path<String>) -> HttpResponse {
     }
     match a.router.send(RestartActor { path }).await {
         Ok(Ok(())) => HttpResponse::Accepted().json(json!({"restarting": true})),
-        Ok(Err(why)) => error(StatusCode::NOT_FOUND, why),
+        Ok(Err(why)) => refused(why),
         Err(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the router did not answer: {e}"),
@@ -108,7 +108,7 @@ async fn crash(a: Data, path: web::Path<String>) -> HttpResponse {
     }
     match a.router.send(CrashActor { path }).await {
         Ok(Ok(())) => HttpResponse::NoContent().finish(),
-        Ok(Err(why)) => error(StatusCode::NOT_FOUND, why),
+        Ok(Err(why)) => refused(why),
         Err(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the router did not answer: {e}"),

@@ -59,6 +59,12 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": message.into() }))
 }
 
+/// The actors refused: the status its kind says, the reason as the body.
+pub fn refused(why: spcti_actors::refusal::Refusal) -> HttpResponse {
+    let status = StatusCode::from_u16(why.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(status, why.to_string())
+}
+
 /// Compares without an early exit, so response times do not reveal how
 /// much of a guessed token was right.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,6 +1,7 @@
 //! What the agent actor (actors/src/agent_actor.rs) takes and answers.
 
 use crate::records::Customer;
+use crate::refusal::Refusal;
 use actix::prelude::*;
 use spcti_protocol::{AgentState, Cause, ChNum, GroupNo, TelNum, TellGuid, WorkNo};
 use std::net::SocketAddr;
@@ -73,7 +74,7 @@ pub struct CallEnded {
 
 /// The agent places a call from its seat (`call`, the seat's channel).
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct Placing {
     pub call: ChNum,
 }
@@ -110,7 +111,7 @@ pub struct SeatInUse(pub bool);
 
 /// `*9` on the seat phone.
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct PhoneLogout;
 
 /// What the router needs to know of an agent.

@@ -5,6 +5,7 @@
 //! channel without knowing which kind it is; [`super::TrunkRef`] and
 //! [`super::SeatRef`] also reach what only that kind does.
 
+use crate::refusal::Refusal;
 use actix::prelude::*;
 use spcti_protocol::{Cause, ChNum, ChannelState, TelNum, TellGuid};
 
@@ -29,12 +30,12 @@ pub struct GetChannel;
 /// seat connected to a call ends that call; a ringing seat stops ringing
 /// (the call goes on to other agents).
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct ForceRelease;
 
 /// Trunk: the agent on `seat` only listens (`on`) or talks again (1016).
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct MuteSeat {
     pub seat: ChNum,
     pub on: bool,

@@ -3,6 +3,7 @@
 use super::*;
 use crate::access::Session;
 use crate::messages::conference::ConferenceIndex;
+use crate::refusal::Refusal;
 use crate::seat::Feature;
 use actix::prelude::*;
 use spcti_protocol::{Envelope, Message as Wire, TelNum};
@@ -63,14 +64,14 @@ pub struct SeatHook {
 /// Make the actor at `path` (`channel:12`, `agent:8001`, `group:1`, `router`)
 /// panic: fault drills and tests of supervision.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct CrashActor {
     pub path: String,
 }
 
 /// Restart the actor at `path` (the operator's restart).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct RestartActor {
     pub path: String,
 }

@@ -7,6 +7,7 @@ use super::*;
 use crate::clock::Mono;
 use crate::leg::TransferTo;
 use crate::outbound::Placed;
+use crate::refusal::Refusal;
 use actix::prelude::*;
 use spcti_protocol::ChNum;
 
@@ -50,7 +51,7 @@ pub struct RingingFor;
 
 /// Seat: place this call (1003, or digits dialed on the phone).
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct StartCall {
     pub call: Placed,
     pub agent: Option<AgentRef>,
@@ -64,7 +65,7 @@ pub struct StartCall {
 /// ends; the far trunk takes the call over and sends it `to` (`agent`: the
 /// agent at the target seat). Answers the trunk.
 #[derive(Message)]
-#[rtype(result = "Result<ChNum, String>")]
+#[rtype(result = "Result<ChNum, Refusal>")]
 pub struct HandOver {
     pub to: TransferTo,
     pub agent: Option<AgentRef>,

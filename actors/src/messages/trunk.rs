@@ -5,6 +5,7 @@
 use super::channel::*;
 use super::*;
 use crate::leg::{Flash, Ringer, TransferTo};
+use crate::refusal::Refusal;
 use actix::prelude::*;
 use spcti_protocol::{ChNum, GroupNo, TellGuid};
 
@@ -19,7 +20,7 @@ pub struct OfferCall {
 /// Pick the ringing call on this trunk up to the picker's seat (connected
 /// at once when `seat_lifted`, rung otherwise). Answers the caller's number.
 #[derive(Message)]
-#[rtype(result = "Result<String, String>")]
+#[rtype(result = "Result<String, Refusal>")]
 pub struct PickUpCall {
     pub picker: Ringer,
     pub agent: AgentRef,
@@ -29,7 +30,7 @@ pub struct PickUpCall {
 /// Trunk: the agent on `from_seat` transfers the call (1008, `*5`, `*6`).
 /// `agent` is the agent at the target seat, if one is logged in there.
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct TransferCall {
     pub from_seat: ChNum,
     pub to: TransferTo,
@@ -38,14 +39,14 @@ pub struct TransferCall {
 
 /// Seat -> trunk: hook flash on the seat talking on this call.
 #[derive(Message)]
-#[rtype(result = "Result<Flash, String>")]
+#[rtype(result = "Result<Flash, Refusal>")]
 pub struct SeatFlash {
     pub seat: ChNum,
 }
 
 /// Trunk: the agent on hold (after a flash) consults extension `target`.
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct ConsultCall {
     pub from_seat: ChNum,
     pub target: Ringer,
@@ -55,7 +56,7 @@ pub struct ConsultCall {
 /// Trunk: a supervisor listens to (1019) or barges into (1020) the call.
 /// Answers the conference number.
 #[derive(Message)]
-#[rtype(result = "Result<spcti_protocol::ConfNo, String>")]
+#[rtype(result = "Result<spcti_protocol::ConfNo, Refusal>")]
 pub struct Supervise {
     pub sup: Ringer,
     pub agent: AgentRef,
@@ -65,7 +66,7 @@ pub struct Supervise {
 
 /// Trunk: a supervisor takes the call over (1021).
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct TakeOver {
     pub sup: Ringer,
     pub agent: AgentRef,
@@ -75,7 +76,7 @@ pub struct TakeOver {
 /// Trunk: the agent who transferred the call takes it back (1009, 1007).
 /// Answers the caller's number.
 #[derive(Message)]
-#[rtype(result = "Result<String, String>")]
+#[rtype(result = "Result<String, Refusal>")]
 pub struct RetrieveCall {
     pub by: Ringer,
     pub agent: AgentRef,
@@ -85,7 +86,7 @@ pub struct RetrieveCall {
 
 /// Trunk (seized for a placed call): take the call over and send it `to`.
 #[derive(Message)]
-#[rtype(result = "Result<(), String>")]
+#[rtype(result = "Result<(), Refusal>")]
 pub struct Adopt {
     pub call: crate::leg::CallInfo,
     pub to: TransferTo,

@@ -3,6 +3,7 @@
 //! carries seat feature codes to the actors they concern. Switch events do
 //! not pass through it: the driver delivers them to their channel's actor.
 
+use crate::refusal::Refusal;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -49,29 +50,33 @@ enum Routed {
 }
 
 /// A 9000 refusal of request `code`.
-fn fail(code: u32, tel: Option<&TelNum>, why: String) -> Routed {
-    Routed::Reply(Box::new(Wire::from(Ack::failed(code, tel.cloned(), why))))
+fn fail(code: u32, tel: Option<&TelNum>, why: impl std::fmt::Display) -> Routed {
+    Routed::Reply(Box::new(Wire::from(Ack::failed(
+        code,
+        tel.cloned(),
+        why.to_string(),
+    ))))
 }
 
 /// A refused 1008: 9030 with ResultCH -1 and the reason.
-fn transfer_failed(my_seat: spcti_protocol::ChNum, why: String) -> Routed {
+fn transfer_failed(my_seat: spcti_protocol::ChNum, why: Refusal) -> Routed {
     Routed::Reply(Box::new(
         TransferResult {
             ch_num: my_seat,
             result_ch: ResultCh(None),
             trans_type: None,
-            result_str: Some(why),
+            result_str: Some(why.to_string()),
         }
         .into(),
     ))
 }
 
 /// A 9000 from what a future found.
-fn acked(code: u32, tel: Option<TelNum>, f: BoxFuture<Result<(), String>>) -> Routed {
+fn acked(code: u32, tel: Option<TelNum>, f: BoxFuture<Result<(), Refusal>>) -> Routed {
     Routed::Later(Box::pin(async move {
         match f.await {
             Ok(()) => Ack::ok(code, tel).into(),
-            Err(why) => Ack::failed(code, tel, why).into(),
+            Err(why) => Ack::failed(code, tel, why.to_string()).into(),
         }
     }))
 }
@@ -81,7 +86,7 @@ macro_rules! existing {
     ($router:ident, $code:expr, $tel:expr) => {
         match $router.agents.get($tel) {
             Some(a) => a.clone(),
-            None => return fail($code, Some($tel), format!("{} is not logged in", $tel)),
+            None => return fail($code, Some($tel), Refusal::NotLoggedIn($tel.clone())),
         }
     };
 }
@@ -134,7 +139,7 @@ impl Router {
         }
     }
 
-    fn agent_for(&mut self, tel: &TelNum) -> Result<AgentRef, String> {
+    fn agent_for(&mut self, tel: &TelNum) -> Result<AgentRef, Refusal> {
         if let Some(a) = self.agents.get(tel) {
             return Ok(a.clone());
         }
@@ -143,7 +148,7 @@ impl Router {
             .topo()
             .seats
             .get(tel)
-            .ok_or_else(|| format!("{tel} is not a seat extension"))?;
+            .ok_or_else(|| Refusal::state(format!("{tel} is not a seat extension")))?;
         let deps = self.deps.clone();
         let tel2 = tel.clone();
         let addr = AgentRef::new(Supervisor::start(move |_| {
@@ -174,7 +179,7 @@ impl Router {
     /// A 1001 for a seat logged in from elsewhere takes it over: refused
     /// when the seat's agent has a password and this login was not checked
     /// against one; otherwise the old address hears 6001 offline.
-    fn take_over_seat(&mut self, from: SocketAddr, l: &Login) -> Result<(), String> {
+    fn take_over_seat(&mut self, from: SocketAddr, l: &Login) -> Result<(), Refusal> {
         if let Some(old) = self.access.session(&l.tel_num).cloned() {
             if old.addr != from {
                 let settings = &self.deps.settings;
@@ -187,10 +192,10 @@ impl Router {
                     .as_ref()
                     .is_some_and(|w| settings.protected.contains(w));
                 if held && !checked {
-                    return Err(format!(
+                    return Err(Refusal::Denied(format!(
                         "{} is logged in by an agent with a password; only a 1001 with a WorkNo and its Password may take the seat over",
                         l.tel_num
-                    ));
+                    ).into()));
                 }
                 tracing::info!(seat = %l.tel_num, old = %old.addr, new = %from, "seat taken over by a new login");
                 self.deps.client.do_send(SendToClient {
@@ -216,12 +221,15 @@ impl Router {
     }
 
     /// 1011's RetIP and 1015's platform: only where agent clients may be.
-    fn confined(&self, ip: std::net::IpAddr, what: &str) -> Result<(), String> {
+    fn confined(&self, ip: std::net::IpAddr, what: &str) -> Result<(), Refusal> {
         if self.deps.settings.client_networks.contains(ip) {
             Ok(())
         } else {
-            Err(format!(
-                "{what} {ip} is outside the networks agent clients may use ([agent_udp] allow)"
+            Err(Refusal::Denied(
+                format!(
+                    "{what} {ip} is outside the networks agent clients may use ([agent_udp] allow)"
+                )
+                .into(),
             ))
         }
     }
@@ -249,12 +257,12 @@ impl Router {
                         _ => None,
                     };
                     let seat = tel.and_then(|t| self.deps.topo().seats.get(t).copied());
-                    let why = match (&denied, seat) {
+                    let why = Refusal::Denied(match (&denied, seat) {
                         (Denied::SeatNotLoggedIn(t), None) => {
-                            format!("{t} is not a seat extension")
+                            format!("{t} is not a seat extension").into()
                         }
-                        _ => denied.to_string(),
-                    };
+                        _ => denied.to_string().into(),
+                    });
                     if let (Wire::Transfer(_), Some(ch_num)) = (msg, seat) {
                         return transfer_failed(ch_num, why);
                     }
@@ -264,7 +272,7 @@ impl Router {
                             PickUpResult {
                                 ch_num,
                                 result_ch: ResultCh(None),
-                                result_str: why,
+                                result_str: why.to_string(),
                                 in_call_num: String::new(),
                             }
                             .into(),
@@ -370,19 +378,19 @@ impl Router {
                         format!("{} is not a seat extension", p.tel_num),
                     );
                 };
-                let refused = |why: String| {
+                let refused = |why: Refusal| {
                     Routed::Reply(Box::new(
                         PickUpResult {
                             ch_num: my_seat,
                             result_ch: ResultCh(None),
-                            result_str: why,
+                            result_str: why.to_string(),
                             in_call_num: String::new(),
                         }
                         .into(),
                     ))
                 };
                 let Some(agent) = self.agents.get(&p.tel_num).cloned() else {
-                    return refused(format!("{} is not logged in", p.tel_num));
+                    return refused(Refusal::NotLoggedIn(p.tel_num.clone()));
                 };
                 let target = match self.pick_target(p.target.as_deref()) {
                     Ok(t) => t,
@@ -403,7 +411,7 @@ impl Router {
                         Err(why) => PickUpResult {
                             ch_num: my_seat,
                             result_ch: ResultCh(None),
-                            result_str: why,
+                            result_str: why.to_string(),
                             in_call_num: String::new(),
                         },
                     };
@@ -444,7 +452,9 @@ impl Router {
                                 .into(),
                             ],
                         },
-                        Err(why) => Wire::from(Ack::failed(code, Some(tel), why)).into(),
+                        Err(why) => {
+                            Wire::from(Ack::failed(code, Some(tel), why.to_string())).into()
+                        }
                     }
                 }))
             }
@@ -500,7 +510,7 @@ impl Router {
                 // Refusals are a 9030 too: ResultCH -1 and why (the manual).
                 let my_seat = self.deps.topo().seats[&t.tel_num];
                 let Some(agent) = self.agents.get(&t.tel_num).cloned() else {
-                    return transfer_failed(my_seat, format!("{} is not logged in", t.tel_num));
+                    return transfer_failed(my_seat, Refusal::NotLoggedIn(t.tel_num.clone()));
                 };
                 let target = match self.transfer_target(
                     t.trans_to_tel.as_deref(),
@@ -516,7 +526,7 @@ impl Router {
                     let (result_ch, trans_type, result_str) =
                         match control::transfer(deps, agent, target).await {
                             Ok((to, trans_type)) => (to, Some(trans_type), None),
-                            Err(why) => (None, None, Some(why)),
+                            Err(why) => (None, None, Some(why.to_string())),
                         };
                     TransferResult {
                         ch_num: my_seat,
@@ -640,7 +650,7 @@ impl Router {
             Wire::StatsQuery(q) => Routed::Later(Box::pin(async move {
                 match control::statistics(deps, q.group_no).await {
                     Ok(s) => s.into(),
-                    Err(why) => Ack::failed(code, None, why).into(),
+                    Err(why) => Ack::failed(code, None, why.to_string()).into(),
                 }
             })),
             Wire::SetMonitor(s) => {
@@ -727,7 +737,7 @@ impl Router {
         &self,
         ext: TelNum,
         agent: Option<AgentRef>,
-        target: Result<TransferTarget, String>,
+        target: Result<TransferTarget, Refusal>,
     ) {
         let target = match (agent, target) {
             (Some(agent), Ok(target)) => (agent, target),
@@ -785,7 +795,7 @@ impl Router {
             Feature::TransferToGroup(x) => {
                 let target = match x.parse().ok().map(GroupNo) {
                     Some(g) => self.transfer_target(None, None, Some(g), None, None),
-                    None => Err(format!("{x} is not a group number")),
+                    None => Err(Refusal::invalid(format!("{x} is not a group number"))),
                 };
                 self.phone_transfer(m.ext, agent, target);
                 return;
@@ -942,8 +952,8 @@ enum Target {
 
 impl Router {
     /// The actor at `channel:12`, `agent:8001`, `group:1` or `router`.
-    fn locate(&self, path: &str) -> Result<Target, String> {
-        let unknown = || format!("no actor {path}");
+    fn locate(&self, path: &str) -> Result<Target, Refusal> {
+        let unknown = || Refusal::NoActor(path.to_owned());
         let (kind, id) = path.split_once(':').unwrap_or((path, ""));
         Ok(match kind {
             "channel" => {
@@ -971,7 +981,7 @@ impl Router {
 
 /// A fault drill.
 impl Handler<CrashActor> for Router {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: CrashActor, ctx: &mut Context<Self>) -> Self::Result {
         match self.locate(&m.path)? {
             Target::Channel(a) => a.do_send(crate::messages::channel::Crash),
@@ -1003,7 +1013,7 @@ impl Handler<AgentAt> for Router {
 
 /// Finds the actor at `path` and restarts it.
 impl Handler<RestartActor> for Router {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: RestartActor, ctx: &mut Context<Self>) -> Self::Result {
         match self.locate(&m.path)? {
             Target::Channel(a) => a.do_send(Restart),

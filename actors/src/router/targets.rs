@@ -2,16 +2,17 @@
 //! data exchange's target agent, a pick-up's target, a transfer's target.
 
 use super::*;
+use crate::refusal::Refusal;
 
 impl Router {
     /// Checks a 1001 against the configuration and resolves its groups.
-    pub(super) fn login_groups(&self, l: &Login) -> Result<Vec<(GroupNo, u32)>, String> {
+    pub(super) fn login_groups(&self, l: &Login) -> Result<Vec<(GroupNo, u32)>, Refusal> {
         let settings = &self.deps.settings;
         let configured = l.work_no.as_ref().and_then(|w| settings.agents.get(w));
         if configured.is_none() && !settings.allow_unknown_agents {
             return Err(match &l.work_no {
-                Some(w) => format!("WorkNo {w} is not a configured agent"),
-                None => "WorkNo is required: unknown agents may not log in".into(),
+                Some(w) => Refusal::Denied(format!("WorkNo {w} is not a configured agent").into()),
+                None => Refusal::Denied("WorkNo is required: unknown agents may not log in".into()),
             });
         }
         let priority_of = |g: GroupNo| {
@@ -23,7 +24,7 @@ impl Router {
             let mut out = Vec::new();
             for g in &l.groups.0 {
                 if self.deps.group(*g).is_none() {
-                    return Err(format!("no group {g}"));
+                    return Err(Refusal::NoGroup(*g));
                 }
                 if !out.iter().any(|(n, _)| n == g) {
                     out.push((*g, priority_of(*g)));
@@ -42,7 +43,7 @@ impl Router {
 
     /// The agent actor named by a supervisor's or data-exchange `Target`:
     /// an extension with an agent, else a logged-in agent's job number.
-    pub(super) fn target_agent(&self, target: &str) -> Result<AgentRef, String> {
+    pub(super) fn target_agent(&self, target: &str) -> Result<AgentRef, Refusal> {
         let target = target.trim();
         if let Some(a) = TelNum::new(target).ok().and_then(|t| self.agents.get(&t)) {
             return Ok(a.clone());
@@ -51,12 +52,16 @@ impl Router {
             .ok()
             .and_then(|w| control::agent_with_work_no(&self.deps, &w))
             .and_then(|tel| self.agents.get(&tel).cloned())
-            .ok_or_else(|| format!("no agent {target} (extension or WorkNo) is logged in"))
+            .ok_or_else(|| {
+                Refusal::state(format!(
+                    "no agent {target} (extension or WorkNo) is logged in"
+                ))
+            })
     }
 
     /// What a pick-up `Target` names: a configured group number, else an
     /// extension (docs/protocol.md section 8).
-    pub(super) fn pick_target(&self, target: Option<&str>) -> Result<PickTarget, String> {
+    pub(super) fn pick_target(&self, target: Option<&str>) -> Result<PickTarget, Refusal> {
         let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(PickTarget::Any);
         };
@@ -70,7 +75,9 @@ impl Router {
         }
         match TelNum::new(t) {
             Ok(ext) if self.deps.topo().seats.contains_key(&ext) => Ok(PickTarget::Ext(ext)),
-            _ => Err(format!("{t} is neither a group nor an extension")),
+            _ => Err(Refusal::invalid(format!(
+                "{t} is neither a group nor an extension"
+            ))),
         }
     }
 
@@ -84,7 +91,7 @@ impl Router {
         group: Option<GroupNo>,
         caller: Option<String>,
         callee: Option<String>,
-    ) -> Result<TransferTarget, String> {
+    ) -> Result<TransferTarget, Refusal> {
         let ext = |tel: TelNum| {
             let agent = self.agents.get(&tel).cloned();
             TransferTarget::Ext(tel, agent)
@@ -106,20 +113,22 @@ impl Router {
                 return Ok(TransferTarget::Outside { number, caller });
             }
             return Err(if t.len() > 1 && t.starts_with('0') {
-                "transfers to outside numbers are off ([sys] transtoout)".into()
+                Refusal::Denied("transfers to outside numbers are off ([sys] transtoout)".into())
             } else {
-                format!("no extension {t}")
+                Refusal::NoExtension(t.to_owned())
             });
         }
         if let Some(w) = work_no {
             return control::agent_with_work_no(&self.deps, w)
                 .map(ext)
-                .ok_or_else(|| format!("no agent with WorkNo {w} is logged in"));
+                .ok_or_else(|| Refusal::NoWorkNo(w.clone()));
         }
         match group {
             Some(g) if self.deps.group(g).is_some() => Ok(TransferTarget::Group(g)),
-            Some(g) => Err(format!("no group {g}")),
-            None => Err("TransToTel, WorkNo or GroupNo is required".into()),
+            Some(g) => Err(Refusal::NoGroup(g)),
+            None => Err(Refusal::invalid(
+                "TransToTel, WorkNo or GroupNo is required",
+            )),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! a multi-party meeting (placed.rs). A call a trunk brings lives on the
 //! trunk; the seat only rings for it and is connected to it.
 
+use crate::refusal::Refusal;
 use std::collections::HashMap;
 
 use actix::prelude::*;
@@ -98,12 +99,12 @@ impl SeatActor {
     fn request<R>(
         &mut self,
         ctx: &mut Context<Self>,
-        f: impl FnOnce(&mut Self, &mut Context<Self>) -> Result<R, String>,
-    ) -> Result<R, String> {
+        f: impl FnOnce(&mut Self, &mut Context<Self>) -> Result<R, Refusal>,
+    ) -> Result<R, Refusal> {
         let registry = self.deps.registry.clone();
         let out = contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
         self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        out.unwrap_or_else(|| Err(Refusal::ChannelRestarted))
     }
 
     fn now(&self) -> Mono {
@@ -289,7 +290,7 @@ impl Handler<Restart> for SeatActor {
 
 /// The operator's (or a supervisor's) release.
 impl Handler<ForceRelease> for SeatActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, _: ForceRelease, ctx: &mut Context<Self>) -> Self::Result {
         let me = self.desc.ch;
         self.request(ctx, |act, ctx| {
@@ -302,7 +303,10 @@ impl Handler<ForceRelease> for SeatActor {
                 // The call is the trunk's: ending it there writes its record
                 // and tells everyone, this seat included.
                 Seat::Connected { call, .. } => {
-                    let trunk = act.deps.channel(call).ok_or("no such call")?;
+                    let trunk = act
+                        .deps
+                        .channel(call)
+                        .ok_or(Refusal::state("no such call"))?;
                     trunk.do_send(ForceRelease);
                     Ok(())
                 }
@@ -327,7 +331,7 @@ impl Handler<ForceRelease> for SeatActor {
                     });
                     Ok(())
                 }
-                Seat::OnHook => Err(format!("channel {me} is free")),
+                Seat::OnHook => Err(Refusal::state(format!("channel {me} is free"))),
             }
         })
     }

@@ -286,17 +286,17 @@ impl SeatActor {
 
 /// Place a call from this seat.
 impl Handler<StartCall> for SeatActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: StartCall, ctx: &mut Context<Self>) -> Self::Result {
         let me = self.desc.ch;
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let joining = act.meeting.is_some() && m.call.meeting;
             if !act.outs.is_empty() && !joining {
-                return Err("the seat is already placing a call".to_owned());
+                return Err(Refusal::state("the seat is already placing a call"));
             }
             if act.meeting.as_ref().is_some_and(|x| !x.agent_in()) {
-                return Err("the agent has left its conference call".to_owned());
+                return Err(Refusal::state("the agent has left its conference call"));
             }
             let (seat, ext) = (&mut act.seat, &act.ext);
             let lifted = match seat {
@@ -312,7 +312,7 @@ impl Handler<StartCall> for SeatActor {
                     true
                 }
                 Seat::Ringing { .. } | Seat::Connected { .. } => {
-                    return Err(format!("{ext} is busy"));
+                    return Err(Refusal::Busy(ext.clone()));
                 }
             };
             if let Some(h) = act.digit_timer.take() {
@@ -417,20 +417,22 @@ impl Handler<SeatHungUp> for SeatActor {
 
 /// Mute or unmute the agent on the call this seat placed.
 impl Handler<MuteSeat> for SeatActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             if !act.outs.is_empty() && m.seat != act.desc.ch {
-                return Err("only the agent who placed the call can mute on it".to_owned());
+                return Err(Refusal::state(
+                    "only the agent who placed the call can mute on it",
+                ));
             }
             let Some(out) = act
                 .outs
                 .iter_mut()
                 .find(|o| matches!(o.state, Out::Talking { .. }))
             else {
-                return Err("not a trunk".to_owned());
+                return Err(Refusal::state("not a trunk"));
             };
-            let fx = out.mute(m.on).map_err(str::to_owned)?;
+            let fx = out.mute(m.on).map_err(Refusal::from)?;
             let placed = out.call().cloned().expect("talking");
             act.out_effects(&placed, fx, ctx);
             Ok(())
@@ -440,18 +442,18 @@ impl Handler<MuteSeat> for SeatActor {
 
 /// The agent transfers the call this seat placed.
 impl Handler<HandOver> for SeatActor {
-    type Result = Result<ChNum, String>;
+    type Result = Result<ChNum, Refusal>;
     fn handle(&mut self, m: HandOver, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             if act.meeting.is_some() {
-                return Err("a conference call cannot be transferred".into());
+                return Err(Refusal::state("a conference call cannot be transferred"));
             }
             let Some(out) = act.outs.first_mut() else {
-                return Err("this seat placed no call".into());
+                return Err(Refusal::state("this seat placed no call"));
             };
-            let (placed, fx) = out.hand_over(now, &clock).map_err(str::to_owned)?;
+            let (placed, fx) = out.hand_over(now, &clock).map_err(Refusal::from)?;
             let Far::Trunk(trunk) = placed.far else {
                 unreachable!("hand_over takes trunk calls only")
             };
@@ -477,7 +479,7 @@ impl Handler<HandOver> for SeatActor {
                 segments: 1,
                 direction: crate::records::Direction::Out,
             };
-            let t = act.deps.trunk(trunk).ok_or("the trunk is gone")?;
+            let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
             t.do_send(Adopt {
                 call,
                 to: m.to,

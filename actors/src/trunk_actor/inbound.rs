@@ -393,19 +393,19 @@ impl Handler<SeatHungUp> for TrunkActor {
 
 /// Pick this trunk's ringing call up to another seat.
 impl Handler<PickUpCall> for TrunkActor {
-    type Result = Result<String, String>;
+    type Result = Result<String, Refusal>;
     fn handle(&mut self, m: PickUpCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("not a trunk".to_owned());
+                return Err(Refusal::state("not a trunk"));
             };
             let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
             let ring_timeout = act.deps.settings.ring_timeout;
             let fx = leg
                 .pick_up(m.picker.clone(), m.seat_lifted, now, ring_timeout, &clock)
-                .map_err(|e| e.0.to_owned())?;
+                .map_err(Refusal::from)?;
             act.agents.insert(m.picker.agent.clone(), m.agent);
             act.leg_effects(fx, ctx);
             Ok(caller)
@@ -415,13 +415,13 @@ impl Handler<PickUpCall> for TrunkActor {
 
 /// Mute or unmute the agent on this trunk's call.
 impl Handler<MuteSeat> for TrunkActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: MuteSeat, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("not a trunk".to_owned());
+                return Err(Refusal::state("not a trunk"));
             };
-            let fx = leg.mute(m.seat, m.on).map_err(|e| e.0.to_owned())?;
+            let fx = leg.mute(m.seat, m.on).map_err(Refusal::from)?;
             act.leg_effects(fx, ctx);
             Ok(())
         })
@@ -430,14 +430,14 @@ impl Handler<MuteSeat> for TrunkActor {
 
 /// Transfer this trunk's call.
 impl Handler<TransferCall> for TrunkActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: TransferCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("only inbound calls can be transferred yet".to_owned());
+                return Err(Refusal::OnlyInbound("transferred"));
             };
             let target = match &m.to {
                 TransferTo::Seat(r) => Some(r.agent.clone()),
@@ -445,7 +445,7 @@ impl Handler<TransferCall> for TrunkActor {
             };
             let fx = leg
                 .transfer(m.from_seat, m.to, now, ring_timeout, &clock)
-                .map_err(|e| e.0.to_owned())?;
+                .map_err(Refusal::from)?;
             if let (Some(t), Some(a)) = (target, m.agent) {
                 act.agents.insert(t, a);
             }
@@ -457,15 +457,15 @@ impl Handler<TransferCall> for TrunkActor {
 
 /// Hook flash from the agent's seat: hold, or back to the caller.
 impl Handler<SeatFlash> for TrunkActor {
-    type Result = Result<Flash, String>;
+    type Result = Result<Flash, Refusal>;
     fn handle(&mut self, m: SeatFlash, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("not a call a flash can hold".to_owned());
+                return Err(Refusal::state("not a call a flash can hold"));
             };
-            let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(|e| e.0.to_owned())?;
+            let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(Refusal::from)?;
             act.leg_effects(fx, ctx);
             Ok(flash)
         })
@@ -474,15 +474,15 @@ impl Handler<SeatFlash> for TrunkActor {
 
 /// The agent on hold consults an extension.
 impl Handler<ConsultCall> for TrunkActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: ConsultCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("the call is gone".to_owned());
+                return Err(Refusal::CallGone);
             };
             let fx = leg
                 .consult(m.from_seat, m.target.clone())
-                .map_err(|e| e.0.to_owned())?;
+                .map_err(Refusal::from)?;
             if let Some(a) = m.agent {
                 act.agents.insert(m.target.agent.clone(), a);
             }
@@ -494,16 +494,16 @@ impl Handler<ConsultCall> for TrunkActor {
 
 /// A supervisor joins the call.
 impl Handler<Supervise> for TrunkActor {
-    type Result = Result<spcti_protocol::ConfNo, String>;
+    type Result = Result<spcti_protocol::ConfNo, Refusal>;
     fn handle(&mut self, m: Supervise, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("only inbound calls can be supervised yet".to_owned());
+                return Err(Refusal::OnlyInbound("supervised"));
             };
             let no = leg.conf_no();
             let fx = leg
                 .supervise(m.sup.clone(), m.listen_only, m.seat_lifted)
-                .map_err(|e| e.0.to_owned())?;
+                .map_err(Refusal::from)?;
             act.agents.insert(m.sup.agent.clone(), m.agent);
             act.leg_effects(fx, ctx);
             Ok(no)
@@ -513,18 +513,18 @@ impl Handler<Supervise> for TrunkActor {
 
 /// A supervisor takes the call.
 impl Handler<TakeOver> for TrunkActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: TakeOver, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("only inbound calls can be taken over yet".to_owned());
+                return Err(Refusal::OnlyInbound("taken over"));
             };
             let fx = leg
                 .take_over(m.sup.clone(), m.seat_lifted, now, ring_timeout, &clock)
-                .map_err(|e| e.0.to_owned())?;
+                .map_err(Refusal::from)?;
             act.agents.insert(m.sup.agent.clone(), m.agent);
             act.leg_effects(fx, ctx);
             Ok(())
@@ -534,14 +534,14 @@ impl Handler<TakeOver> for TrunkActor {
 
 /// Give a transferred call back to the agent who transferred it.
 impl Handler<RetrieveCall> for TrunkActor {
-    type Result = Result<String, String>;
+    type Result = Result<String, Refusal>;
     fn handle(&mut self, m: RetrieveCall, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
             let Core::Inbound(leg) = &mut act.core else {
-                return Err("the call is gone".to_owned());
+                return Err(Refusal::CallGone);
             };
             let caller = leg.call().map(|c| c.caller.clone()).unwrap_or_default();
             let fx = leg
@@ -553,7 +553,7 @@ impl Handler<RetrieveCall> for TrunkActor {
                     ring_timeout,
                     &clock,
                 )
-                .map_err(|e| e.0.to_owned())?;
+                .map_err(Refusal::from)?;
             act.agents.insert(m.by.agent.clone(), m.agent);
             act.leg_effects(fx, ctx);
             Ok(caller)

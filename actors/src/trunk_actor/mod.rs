@@ -4,6 +4,7 @@
 //! The actor delivers switch events, peer messages and timers to the core
 //! and carries out what it returns.
 
+use crate::refusal::Refusal;
 use std::collections::HashMap;
 
 use actix::prelude::*;
@@ -97,12 +98,12 @@ impl TrunkActor {
     fn request<R>(
         &mut self,
         ctx: &mut Context<Self>,
-        f: impl FnOnce(&mut Self, &mut Context<Self>) -> Result<R, String>,
-    ) -> Result<R, String> {
+        f: impl FnOnce(&mut Self, &mut Context<Self>) -> Result<R, Refusal>,
+    ) -> Result<R, Refusal> {
         let registry = self.deps.registry.clone();
         let out = contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
         self.publish();
-        out.unwrap_or_else(|| Err("internal error; the channel was restarted".into()))
+        out.unwrap_or_else(|| Err(Refusal::ChannelRestarted))
     }
 
     fn now(&self) -> Mono {
@@ -282,7 +283,7 @@ impl Handler<Restart> for TrunkActor {
 
 /// The operator's (or a supervisor's) release.
 impl Handler<ForceRelease> for TrunkActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, _: ForceRelease, ctx: &mut Context<Self>) -> Self::Result {
         let me = self.desc.ch;
         self.request(ctx, |act, ctx| {
@@ -291,12 +292,15 @@ impl Handler<ForceRelease> for TrunkActor {
             match &mut act.core {
                 // The call belongs to whoever placed it.
                 Core::Seized(z) => {
-                    let owner = act.deps.channel(z.owner).ok_or("no such call")?;
+                    let owner = act
+                        .deps
+                        .channel(z.owner)
+                        .ok_or(Refusal::state("no such call"))?;
                     owner.do_send(ForceRelease);
                     Ok(())
                 }
                 Core::Inbound(leg) => {
-                    let fx = leg.release(now, &clock).map_err(|e| e.0.to_owned())?;
+                    let fx = leg.release(now, &clock).map_err(Refusal::from)?;
                     tracing::info!(ch = %me, "call released by request");
                     act.leg_effects(fx, ctx);
                     Ok(())

@@ -97,7 +97,7 @@ impl Handler<FarCleared> for TrunkActor {
 
 /// This seized trunk takes over the call its seat placed.
 impl Handler<Adopt> for TrunkActor {
-    type Result = Result<(), String>;
+    type Result = Result<(), Refusal>;
     fn handle(&mut self, m: Adopt, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             match &act.core {
@@ -108,10 +108,10 @@ impl Handler<Adopt> for TrunkActor {
                         cause: Cause::NORMAL,
                     });
                     act.core = Self::fresh_core(&act.desc);
-                    return Err("the caller hung up".into());
+                    return Err(Refusal::state("the caller hung up"));
                 }
                 Core::Seized(_) => {}
-                _ => return Err("the trunk carries no placed call".into()),
+                _ => return Err(Refusal::state("the trunk carries no placed call")),
             }
             let now = act.now();
             let ring_timeout = act.deps.settings.ring_timeout;
@@ -122,7 +122,7 @@ impl Handler<Adopt> for TrunkActor {
             };
             let fx = leg
                 .adopt(m.call, m.to, now, ring_timeout)
-                .map_err(|e| e.0.to_owned())?;
+                .map_err(Refusal::from)?;
             act.core = Core::Inbound(leg);
             if let (Some(t), Some(a)) = (target, m.agent) {
                 act.agents.insert(t, a);
