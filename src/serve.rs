@@ -166,11 +166,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         _ => config.database.pool_size as usize,
     };
     let admin_reads = reads.clone();
+    // An embedded database's screen-pop reads run on the caller's thread.
+    let quick = config.database.url.sqlite_path().map(|path| {
+        Arc::new(crate::storage::quick::QuickSqlite::new(path))
+            as Arc<dyn spcti_actors::deps::QuickCustomers>
+    });
     let (_, store) = crate::storage::store::Store::start(
         spool.handle(),
         config.database.timezone,
         reads,
         workers,
+        quick,
     );
 
     let (agent_udp, agent_socket, agent_bound) = crate::gateway::agent_udp::bind(

@@ -108,10 +108,21 @@ pub struct LookupCustomer(pub String);
 #[rtype(result = "Result<bool, String>")]
 pub struct CheckWhitelist(pub String);
 
+/// Screen-pop data that can be read at once, on the caller's thread,
+/// because reading it never waits: an embedded database read with no lock
+/// wait allowed. `None`: not answerable now (busy, failed); the caller then
+/// asks the store workers (`StoreHandle::customers`) as for a server
+/// database.
+pub trait QuickCustomers: Send + Sync {
+    fn customer(&self, phone: &str) -> Option<Option<Customer>>;
+}
+
 /// Storage, as the actors see it.
 #[derive(Clone)]
 pub struct StoreHandle {
     pub records: Arc<dyn RecordSink>,
+    /// Read in process without waiting, where the database allows it.
+    pub quick_customers: Option<Arc<dyn QuickCustomers>>,
     pub customers: Recipient<LookupCustomer>,
     pub whitelist: Recipient<CheckWhitelist>,
 }

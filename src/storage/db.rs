@@ -16,7 +16,6 @@ use spcti_actors::records::Customer;
 
 use crate::config::{Backend, DatabaseUrl};
 use crate::storage::rows::Record;
-use crate::storage::schema::sp_customer;
 
 /// The SQLite schema (migrations/sqlite), compiled into the binary.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -291,6 +290,35 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// The screen-pop data of a caller, on whichever connection `$c` is (one
+/// query for every backend and for the in-process reads, storage/quick.rs).
+macro_rules! customer_query {
+    ($c:expr, $phone:expr) => {
+        $crate::storage::schema::sp_customer::table
+            .filter($crate::storage::schema::sp_customer::phone.eq($phone))
+            .select((
+                $crate::storage::schema::sp_customer::name,
+                $crate::storage::schema::sp_customer::company,
+                $crate::storage::schema::sp_customer::address,
+                $crate::storage::schema::sp_customer::contact,
+            ))
+            .first::<(String, String, String, String)>($c)
+            .optional()
+            .map(|row| {
+                row.map(
+                    |(name, company, address, contact)| spcti_actors::records::Customer {
+                        name,
+                        company,
+                        address,
+                        contact,
+                    },
+                )
+            })
+    };
+}
+
+pub(crate) use customer_query;
+
 /// Pooled connections for reads (screen pops, whitelist, SIP passwords).
 #[derive(Clone)]
 pub enum ReadPool {
@@ -377,23 +405,8 @@ pub(crate) use with_conn;
 impl ReadPool {
     /// The screen-pop data of a caller.
     pub fn customer(&self, phone: &str) -> Result<Option<Customer>, String> {
-        let row = with_conn!(self, |c| sp_customer::table
-            .filter(sp_customer::phone.eq(phone))
-            .select((
-                sp_customer::name,
-                sp_customer::company,
-                sp_customer::address,
-                sp_customer::contact,
-            ))
-            .first::<(String, String, String, String)>(c)
-            .optional()
-            .map_err(|e| e.to_string())?);
-        Ok(row.map(|(name, company, address, contact)| Customer {
-            name,
-            company,
-            address,
-            contact,
-        }))
+        with_conn!(self, |c| customer_query!(c, phone)
+            .map_err(|e| e.to_string()))
     }
 
     /// Whether `number` is on the whitelist.

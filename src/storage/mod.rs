@@ -9,6 +9,7 @@ pub mod db;
 pub mod directory;
 pub mod ledger;
 pub mod query;
+pub mod quick;
 pub mod rows;
 pub mod schema;
 pub mod spool;

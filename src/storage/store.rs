@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use spcti_actors::deps::{CheckWhitelist, LookupCustomer, RecordSink, StoreHandle, StoreRecord};
+use spcti_actors::deps::{
+    CheckWhitelist, LookupCustomer, QuickCustomers, RecordSink, StoreHandle, StoreRecord,
+};
 use spcti_actors::records::Customer;
 
 use crate::config::TimeZone;
@@ -47,12 +49,14 @@ pub struct Store {
 
 impl Store {
     /// Starts `threads` store workers; returns their address and the handle
-    /// actors use.
+    /// actors use. `quick`: customer reads the callers may make themselves
+    /// (embedded SQLite; storage/quick.rs).
     pub fn start(
         spool: SpoolHandle,
         zone: TimeZone,
         reads: ReadPool,
         threads: usize,
+        quick: Option<Arc<dyn QuickCustomers>>,
     ) -> (Addr<Store>, StoreHandle) {
         let paused_until = Arc::new(AtomicU64::new(0));
         let epoch = Instant::now();
@@ -65,6 +69,7 @@ impl Store {
         });
         let handle = StoreHandle {
             records: Arc::new(Records { spool, zone }),
+            quick_customers: quick,
             customers: addr.clone().recipient(),
             whitelist: addr.clone().recipient(),
         };

@@ -15,6 +15,16 @@ impl TrunkActor {
             match e {
                 LegEffect::Switch(cmd) => self.switch(cmd),
                 LegEffect::LookupCustomer(phone) => {
+                    // An embedded database answers here, without a thread
+                    // hop (the screen pop's critical path, docs/performance.md).
+                    let quick = self.deps.store.quick_customers.as_ref();
+                    if let Some(customer) = quick.and_then(|q| q.customer(&phone)) {
+                        if let Core::Inbound(leg) = &mut self.core {
+                            let fx = leg.customer(customer, self.deps.clock.now());
+                            self.leg_effects(fx, ctx);
+                        }
+                        continue;
+                    }
                     let lookup = self.deps.store.customers.send(LookupCustomer(phone));
                     ctx.spawn(lookup.into_actor(self).map(|res, act, ctx| {
                         act.customer_answer(res.ok().flatten(), ctx);
