@@ -36,6 +36,9 @@ pub struct QueueGroupActor {
     deps: Deps,
     trunks: HashMap<ChNum, TrunkRef>,
     members: HashMap<TelNum, MemberAddr>,
+    /// How many members are in each state (9014's counts, kept as states
+    /// change rather than counted per message).
+    in_state: HashMap<AgentState, u32>,
 }
 
 const KIND: &str = "group";
@@ -47,6 +50,7 @@ impl QueueGroupActor {
             deps,
             trunks: HashMap::new(),
             members: HashMap::new(),
+            in_state: HashMap::new(),
         }
     }
 
@@ -86,13 +90,8 @@ impl QueueGroupActor {
     /// What a wallboard adds to 9014.
     pub fn extra(&self) -> GroupExtra {
         let st = &self.core.stats;
-        let (calls, talk) = self
-            .core
-            .members()
-            .iter()
-            .fold((0u32, Duration::ZERO), |(n, t), m| {
-                (n + m.calls_today, t + m.talk_today)
-            });
+        let (calls, talk) = self.core.totals();
+        let calls = u32::try_from(calls).unwrap_or(u32::MAX);
         let ended = st.answered + st.abandoned;
         GroupExtra {
             asa: st
@@ -108,19 +107,25 @@ impl QueueGroupActor {
     /// The group's queue and counters, as a 9014.
     pub fn stats(&self) -> Stats {
         let now = self.deps.clock.now();
-        let count = |s: AgentState| self.members.values().filter(|m| m.state == s).count() as u32;
+        let count = |s: AgentState| self.in_state.get(&s).copied().unwrap_or(0);
         Stats {
             group_no: Some(self.core.no),
             online: self.members.len() as u32,
-            ready: self.core.members().iter().filter(|m| m.available).count() as u32,
+            ready: self.core.ready_count() as u32,
             busy: count(AgentState::Busy) + count(AgentState::WrapUp),
             talking: count(AgentState::Talking),
             ringing: count(AgentState::Ringing),
-            queued: self.core.waiting().count() as u32,
+            queued: self.core.waiting_count() as u32,
             longest_wait_s: self.core.longest_wait(now).as_secs() as u32,
             answered_today: self.core.stats.answered,
             abandoned_today: self.core.stats.abandoned,
             service_level: self.core.service_level_percent(),
+        }
+    }
+
+    fn uncount(&mut self, state: AgentState) {
+        if let Some(n) = self.in_state.get_mut(&state) {
+            *n = n.saturating_sub(1);
         }
     }
 
@@ -177,7 +182,7 @@ impl Supervised for QueueGroupActor {
     /// Waiting callers and member states are re-announced by the trunks and
     /// agents that own them; the day's counters survive.
     fn restarting(&mut self, _: &mut Context<Self>) {
-        tracing::warn!(group = %self.core.no, waiting = self.core.waiting().count(), "group restarting");
+        tracing::warn!(group = %self.core.no, waiting = self.core.waiting_count(), "group restarting");
     }
 }
 
@@ -231,15 +236,20 @@ impl Handler<MemberState> for QueueGroupActor {
                 m.calls_today,
                 m.talk_today,
             );
-            act.members.insert(
+            let state = m.state;
+            let old = act.members.insert(
                 m.tel,
                 MemberAddr {
                     agent: m.agent,
                     seat: m.seat,
                     work_no: m.work_no,
-                    state: m.state,
+                    state,
                 },
             );
+            if let Some(old) = old {
+                act.uncount(old.state);
+            }
+            *act.in_state.entry(state).or_default() += 1;
         });
     }
 }
@@ -250,7 +260,9 @@ impl Handler<MemberLeft> for QueueGroupActor {
     fn handle(&mut self, m: MemberLeft, ctx: &mut Context<Self>) {
         self.run(ctx, |act| {
             act.core.remove_member(&m.tel);
-            act.members.remove(&m.tel);
+            if let Some(old) = act.members.remove(&m.tel) {
+                act.uncount(old.state);
+            }
         });
     }
 }
@@ -271,10 +283,10 @@ impl Handler<FindPickup> for QueueGroupActor {
         let mut oldest: Option<(ChNum, Mono)> = None;
         let mut youngest_rang = None;
         for (ch, _, since) in self.core.ringing() {
-            let rang = now.saturating_sub(*since);
+            let rang = now.saturating_sub(since);
             if rang >= m.min_ring {
-                if oldest.is_none_or(|(_, s)| *since < s) {
-                    oldest = Some((*ch, *since));
+                if oldest.is_none_or(|(c, s)| (since, ch) < (s, c)) {
+                    oldest = Some((ch, since));
                 }
             } else {
                 youngest_rang = Some(youngest_rang.map_or(rang, |r: Duration| r.max(rang)));

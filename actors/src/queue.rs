@@ -7,7 +7,7 @@
 //! one priority they go to the back of the line. The other strategies of
 //! config/spcti.toml only change the order within the best priority.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use spcti_protocol::{ChNum, GroupNo, TelNum};
@@ -63,16 +63,34 @@ pub struct DayStats {
     pub total_answer_wait: Duration,
 }
 
+/// A member's place in the offer order: priority first, then the
+/// strategy's keys, then the extension (a stable tie-break).
+type Rank = (u32, u128, u128, TelNum);
+
 /// The group.
+///
+/// Every operation a call makes is O(log n) in the members and callers
+/// (ordered indexes, running totals), so 10,000 agents and callers in one
+/// group cost no more per call than ten.
 #[derive(Debug)]
 pub struct QueueCore {
     pub no: GroupNo,
     pub strategy: Strategy,
     pub service_level: Duration,
-    members: Vec<Member>,
-    waiting: VecDeque<Waiting>,
-    /// Calls offered and ringing, with the agents ringing for each.
-    ringing: Vec<(ChNum, Vec<TelNum>, Mono)>,
+    members: HashMap<TelNum, Member>,
+    /// The available members, in offer order.
+    order: BTreeSet<Rank>,
+    /// Calls and talk time today over all members (the wallboard's AHT).
+    calls_total: u64,
+    talk_total: Duration,
+    /// Waiting callers by (since, arrival): first in line first.
+    waiting: BTreeMap<(Mono, u64), Waiting>,
+    waiting_at: HashMap<ChNum, (Mono, u64)>,
+    arrivals: u64,
+    /// Calls offered and ringing, with the agents ringing for each, and
+    /// since when (oldest first in `ringing_order`).
+    ringing: HashMap<ChNum, (Vec<TelNum>, Mono)>,
+    ringing_order: BTreeSet<(Mono, ChNum)>,
     offers_made: u64,
     pub stats: DayStats,
 }
@@ -83,9 +101,15 @@ impl QueueCore {
             no,
             strategy,
             service_level,
-            members: Vec::new(),
-            waiting: VecDeque::new(),
-            ringing: Vec::new(),
+            members: HashMap::new(),
+            order: BTreeSet::new(),
+            calls_total: 0,
+            talk_total: Duration::ZERO,
+            waiting: BTreeMap::new(),
+            waiting_at: HashMap::new(),
+            arrivals: 0,
+            ringing: HashMap::new(),
+            ringing_order: BTreeSet::new(),
             offers_made: 0,
             stats: DayStats::default(),
         }
@@ -104,19 +128,78 @@ impl QueueCore {
         true
     }
 
-    /// The members, in no particular order.
-    pub fn members(&self) -> &[Member] {
-        &self.members
+    /// A member's place in the offer order under this group's strategy.
+    fn rank(&self, m: &Member) -> Rank {
+        let idle = m.idle_since.as_nanos();
+        let (a, b) = match self.strategy {
+            Strategy::LongestIdle | Strategy::RingAll | Strategy::Random => (idle, 0),
+            Strategy::RoundRobin => (u128::from(m.last_offered), 0),
+            Strategy::FewestCalls => (u128::from(m.calls_today), idle),
+            Strategy::LeastTalkTime => (m.talk_today.as_nanos(), idle),
+        };
+        (m.priority, a, b, m.tel.clone())
+    }
+
+    /// Changes a member, keeping the order and the totals right.
+    fn modify(&mut self, tel: &TelNum, f: impl FnOnce(&mut Member)) {
+        let Some(old) = self.members.get(tel).cloned() else {
+            return;
+        };
+        if old.available {
+            let r = self.rank(&old);
+            self.order.remove(&r);
+        }
+        let mut m = old.clone();
+        f(&mut m);
+        self.calls_total = self.calls_total - u64::from(old.calls_today) + u64::from(m.calls_today);
+        self.talk_total = self.talk_total.saturating_sub(old.talk_today) + m.talk_today;
+        if m.available {
+            let r = self.rank(&m);
+            self.order.insert(r);
+        }
+        self.members.insert(tel.clone(), m);
+    }
+
+    /// How many members may be offered a call now.
+    pub fn ready_count(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Calls and talk time today over all members.
+    pub fn totals(&self) -> (u64, Duration) {
+        (self.calls_total, self.talk_total)
+    }
+
+    /// A member, by extension.
+    pub fn member(&self, tel: &TelNum) -> Option<&Member> {
+        self.members.get(tel)
     }
 
     /// The callers waiting, first in line first.
     pub fn waiting(&self) -> impl Iterator<Item = &Waiting> {
-        self.waiting.iter()
+        self.waiting.values()
+    }
+
+    /// How many callers wait.
+    pub fn waiting_count(&self) -> usize {
+        self.waiting.len()
     }
 
     /// Calls ringing at agents: (call channel, agents, since).
-    pub fn ringing(&self) -> &[(ChNum, Vec<TelNum>, Mono)] {
-        &self.ringing
+    pub fn ringing(&self) -> impl Iterator<Item = (ChNum, &[TelNum], Mono)> {
+        self.ringing
+            .iter()
+            .map(|(ch, (agents, since))| (*ch, agents.as_slice(), *since))
+    }
+
+    fn stop_ringing(&mut self, ch: ChNum) -> bool {
+        match self.ringing.remove(&ch) {
+            Some((_, since)) => {
+                self.ringing_order.remove(&(since, ch));
+                true
+            }
+            None => false,
+        }
     }
 
     /// An agent's state changed (login, ready, busy, call ended...).
@@ -130,61 +213,69 @@ impl QueueCore {
         calls_today: u32,
         talk_today: Duration,
     ) {
-        match self.members.iter_mut().find(|m| &m.tel == tel) {
-            Some(m) => {
-                m.priority = priority;
-                m.available = available;
-                m.idle_since = idle_since;
-                m.calls_today = calls_today;
-                m.talk_today = talk_today;
-            }
-            None => self.members.push(Member {
-                tel: tel.clone(),
-                priority,
-                available,
-                idle_since,
-                calls_today,
-                talk_today,
-                last_offered: 0,
-            }),
+        if !self.members.contains_key(tel) {
+            self.members.insert(
+                tel.clone(),
+                Member {
+                    tel: tel.clone(),
+                    priority,
+                    available: false,
+                    idle_since,
+                    calls_today: 0,
+                    talk_today: Duration::ZERO,
+                    last_offered: 0,
+                },
+            );
         }
+        self.modify(tel, |m| {
+            m.priority = priority;
+            m.available = available;
+            m.idle_since = idle_since;
+            m.calls_today = calls_today;
+            m.talk_today = talk_today;
+        });
     }
 
     /// An agent left the group (logged out).
     pub fn remove_member(&mut self, tel: &TelNum) {
-        self.members.retain(|m| &m.tel != tel);
+        self.modify(tel, |m| {
+            m.available = false;
+            m.calls_today = 0;
+            m.talk_today = Duration::ZERO;
+        });
+        self.members.remove(tel);
     }
 
     /// An offer the group made never reached these agents (the caller left
     /// first): they are free again.
     pub fn release(&mut self, ch: ChNum, agents: &[TelNum]) {
-        self.ringing.retain(|(c, _, _)| *c != ch);
-        for m in self.members.iter_mut().filter(|m| agents.contains(&m.tel)) {
-            m.available = true;
+        self.stop_ringing(ch);
+        for tel in agents {
+            self.modify(tel, |m| m.available = true);
         }
     }
 
     /// A caller joins the queue, behind everyone who came earlier.
     pub fn enqueue(&mut self, ch: ChNum, since: Mono, tried: Vec<TelNum>) {
-        self.ringing.retain(|(c, _, _)| *c != ch);
-        if self.waiting.iter().any(|w| w.ch == ch) {
+        self.stop_ringing(ch);
+        if self.waiting_at.contains_key(&ch) {
             return;
         }
-        let at = self
-            .waiting
-            .iter()
-            .position(|w| w.since > since)
-            .unwrap_or(self.waiting.len());
-        self.waiting.insert(at, Waiting { ch, since, tried });
+        self.arrivals += 1;
+        let key = (since, self.arrivals);
+        self.waiting_at.insert(ch, key);
+        self.waiting.insert(key, Waiting { ch, since, tried });
     }
 
     /// A call leaves the group: answered elsewhere, abandoned, or moved.
     /// Returns whether it was waiting or ringing here.
     pub fn remove_call(&mut self, ch: ChNum) -> bool {
-        let before = self.waiting.len() + self.ringing.len();
-        self.waiting.retain(|w| w.ch != ch);
-        self.ringing.retain(|(c, _, _)| *c != ch);
-        before != self.waiting.len() + self.ringing.len()
+        let waited = match self.waiting_at.remove(&ch) {
+            Some(key) => self.waiting.remove(&key).is_some(),
+            None => false,
+        };
+        let rang = self.stop_ringing(ch);
+        waited || rang
     }
 
     /// The caller hung up while waiting or ringing.
@@ -207,22 +298,24 @@ impl QueueCore {
     /// Matches waiting callers with free agents, first caller first.
     pub fn next_offers(&mut self, now: Mono) -> Vec<Offer> {
         let mut offers = Vec::new();
-        while let Some(front) = self.waiting.front() {
+        while let Some((&key, front)) = self.waiting.first_key_value() {
             let agents = self.choose(&front.tried);
             if agents.is_empty() {
                 break;
             }
-            let call = self.waiting.pop_front().expect("front exists");
+            let call = self.waiting.remove(&key).expect("front exists");
+            self.waiting_at.remove(&call.ch);
             for tel in &agents {
                 self.offers_made += 1;
                 let seq = self.offers_made;
-                if let Some(m) = self.members.iter_mut().find(|m| &m.tel == tel) {
-                    // Reserved until the agent reports back.
+                // Reserved until the agent reports back.
+                self.modify(tel, |m| {
                     m.available = false;
                     m.last_offered = seq;
-                }
+                });
             }
-            self.ringing.push((call.ch, agents.clone(), now));
+            self.ringing.insert(call.ch, (agents.clone(), now));
+            self.ringing_order.insert((now, call.ch));
             offers.push(Offer {
                 ch: call.ch,
                 agents,
@@ -233,41 +326,37 @@ impl QueueCore {
     }
 
     fn choose(&self, tried: &[TelNum]) -> Vec<TelNum> {
-        let free: Vec<&Member> = self.members.iter().filter(|m| m.available).collect();
-        let untried: Vec<&Member> = free
-            .iter()
-            .copied()
-            .filter(|m| !tried.contains(&m.tel))
-            .collect();
-        // Everyone free already let it ring out: try them again rather than let the caller wait.
-        let pool = if untried.is_empty() { free } else { untried };
-        let Some(best) = pool.iter().map(|m| m.priority).min() else {
+        // The first in order nobody tried; everyone free already let it
+        // ring out: try them again rather than let the caller wait.
+        let untried = self.order.iter().find(|r| !tried.contains(&r.3));
+        let Some(first) = untried.or_else(|| self.order.first()) else {
             return Vec::new();
         };
-        let mut top: Vec<&Member> = pool.into_iter().filter(|m| m.priority == best).collect();
+        let in_pool = |r: &&Rank| untried.is_none() || !tried.contains(&r.3);
+        let best = || {
+            self.order
+                .iter()
+                .skip_while(|r| r.0 < first.0)
+                .take_while(|r| r.0 == first.0)
+                .filter(in_pool)
+        };
         match self.strategy {
-            Strategy::RingAll => {
-                top.sort_by_key(|m| m.idle_since);
-                return top.into_iter().map(|m| m.tel.clone()).collect();
-            }
-            Strategy::LongestIdle => top.sort_by_key(|m| (m.idle_since, m.tel.clone())),
-            Strategy::RoundRobin => top.sort_by_key(|m| (m.last_offered, m.tel.clone())),
-            Strategy::FewestCalls => top.sort_by_key(|m| (m.calls_today, m.idle_since)),
-            Strategy::LeastTalkTime => top.sort_by_key(|m| (m.talk_today, m.idle_since)),
+            Strategy::RingAll => best().map(|r| r.3.clone()).collect(),
             Strategy::Random => {
-                let i = fastrand::usize(..top.len());
-                return vec![top[i].tel.clone()];
+                let top: Vec<&Rank> = best().collect();
+                vec![top[fastrand::usize(..top.len())].3.clone()]
             }
+            _ => vec![first.3.clone()],
         }
-        vec![top[0].tel.clone()]
     }
 
     /// The longest a current caller has waited.
     pub fn longest_wait(&self, now: Mono) -> Duration {
-        self.waiting
-            .iter()
-            .map(|w| w.since)
-            .chain(self.ringing.iter().map(|r| r.2))
+        let waiting = self.waiting.keys().next().map(|k| k.0);
+        let ringing = self.ringing_order.first().map(|r| r.0);
+        waiting
+            .into_iter()
+            .chain(ringing)
             .min()
             .map_or(Duration::ZERO, |s| now.saturating_sub(s))
     }
@@ -410,5 +499,66 @@ mod tests {
         assert_eq!(q.stats.answered, 2);
         assert_eq!(q.stats.abandoned, 0);
         assert_eq!(q.service_level_percent(), 50);
+    }
+
+    #[test]
+    fn ring_all_and_random_keep_to_the_best_priority_and_skip_who_rang_out() {
+        let mut q = group(Strategy::RingAll);
+        q.update_member(&t("8001"), 1, true, secs(3), 0, secs(0));
+        q.update_member(&t("8002"), 1, true, secs(1), 0, secs(0));
+        q.update_member(&t("8004"), 1, true, secs(2), 0, secs(0));
+        q.update_member(&t("8003"), 2, true, secs(0), 0, secs(0));
+        q.enqueue(ChNum(0), secs(10), vec![t("8002")]);
+        assert_eq!(q.next_offers(secs(10))[0].agents, [t("8004"), t("8001")]);
+
+        let mut q = group(Strategy::Random);
+        q.update_member(&t("8001"), 1, true, secs(3), 0, secs(0));
+        q.update_member(&t("8002"), 1, true, secs(1), 0, secs(0));
+        q.update_member(&t("8003"), 2, true, secs(0), 0, secs(0));
+        for ch in 0..20 {
+            q.enqueue(ChNum(ch), secs(10), vec![t("8001")]);
+            let o = q.next_offers(secs(10)).remove(0);
+            assert_eq!(
+                o.agents,
+                [t("8002")],
+                "the only untried agent of priority 1"
+            );
+            q.release(ChNum(ch), &o.agents);
+        }
+    }
+
+    #[test]
+    fn the_ready_count_and_totals_follow_every_change() {
+        let mut q = group(Strategy::LongestIdle);
+        for n in 0..100u32 {
+            q.update_member(
+                &t(&format!("{}", 8000 + n)),
+                1,
+                true,
+                secs(n.into()),
+                1,
+                secs(10),
+            );
+        }
+        assert_eq!((q.ready_count(), q.totals()), (100, (100, secs(1000))));
+        for ch in 0..30 {
+            q.enqueue(ChNum(ch), secs(200), vec![]);
+        }
+        let offers = q.next_offers(secs(200));
+        assert_eq!(offers.len(), 30);
+        // The longest idle first: 8000 .. 8029.
+        assert_eq!(offers[29].agents, [t("8029")]);
+        assert_eq!(q.ready_count(), 70);
+        q.update_member(&t("8000"), 1, true, secs(300), 2, secs(40));
+        assert_eq!((q.ready_count(), q.totals()), (71, (101, secs(1030))));
+        q.remove_member(&t("8000"));
+        assert_eq!((q.ready_count(), q.totals()), (70, (99, secs(990))));
+        assert_eq!(q.member(&t("8000")), None);
+        // Ringing calls count toward the longest wait until answered.
+        assert_eq!(q.longest_wait(secs(260)), secs(60));
+        for ch in 0..30 {
+            q.answered(ChNum(ch), secs(1));
+        }
+        assert_eq!(q.longest_wait(secs(260)), Duration::ZERO);
     }
 }
