@@ -280,6 +280,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .collect::<HashMap<_, _>>();
     topology
         .set(Topology {
+            arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             channels,
             trunks,
             seat_actors,

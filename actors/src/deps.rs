@@ -139,6 +139,8 @@ pub struct Topology {
     pub seats: HashMap<TelNum, ChNum>,
     pub groups: HashMap<GroupNo, GroupRef>,
     pub router: RouterRef,
+    /// The threads channels run on: channel `ch` on `arbiters[ch % len]`.
+    pub arbiters: Vec<actix::ArbiterHandle>,
 }
 
 /// Everything an actor needs from outside itself.
@@ -195,6 +197,17 @@ impl Deps {
     /// The actor of seat `ch` (`None` if `ch` is no seat).
     pub fn seat(&self, ch: ChNum) -> Option<&SeatRef> {
         self.topo().seat_actors.get(ch.0 as usize)?.as_ref()
+    }
+
+    /// The thread channel `ch` runs on. An agent runs beside its seat:
+    /// agents are spread over the threads as the channels are, instead of
+    /// all sharing the thread of the groups and the switch.
+    pub fn home(&self, ch: ChNum) -> actix::ArbiterHandle {
+        let arbiters = &self.topo().arbiters;
+        match arbiters.len() {
+            0 => actix::Arbiter::current(),
+            n => arbiters[ch.0 as usize % n].clone(),
+        }
     }
 
     /// The actor of group `no`.

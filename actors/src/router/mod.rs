@@ -151,7 +151,8 @@ impl Router {
             .ok_or_else(|| Refusal::state(format!("{tel} is not a seat extension")))?;
         let deps = self.deps.clone();
         let tel2 = tel.clone();
-        let addr = AgentRef::new(Supervisor::start(move |_| {
+        let home = deps.home(seat);
+        let addr = AgentRef::new(Supervisor::start_in_arbiter(&home, move |_| {
             AgentActor::new(tel2, seat, deps)
         }));
         if self.seats_in_use.contains(tel) {
