@@ -207,7 +207,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         clock: clock.clone(),
         switch: driver.commands(),
         store,
-        client: agent_udp.clone().recipient(),
+        client: agent_udp.clone(),
         phone: phone.recipient(),
         registry: registry.clone(),
         monitor: monitor.clone(),
