@@ -207,7 +207,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         clock: clock.clone(),
         switch: driver.commands(),
         store,
-        client: agent_udp.clone(),
+        client: agent_udp.clone().recipient(),
         phone: phone.recipient(),
         registry: registry.clone(),
         monitor: monitor.clone(),

@@ -59,14 +59,6 @@ pub struct SendToClient {
     pub message: Wire,
 }
 
-/// Where datagrams for clients go (the UDP gateway's outbox). Sending is a
-/// call on the sender's own thread, not a message: the pop leaves without
-/// waking another thread. A client's datagrams leave in the order of these
-/// calls, as they would through one mailbox.
-pub trait ClientSink: Send + Sync {
-    fn do_send(&self, m: SendToClient);
-}
-
 /// 1031: a key press for a desk phone, answered with its 9000 by the phone
 /// gateway (the HTTP call is I/O; no actor waits on it).
 #[derive(Debug, Clone, Message)]
@@ -157,7 +149,7 @@ pub struct Deps {
     pub clock: Clock,
     pub switch: Recipient<SwitchCommand>,
     pub store: StoreHandle,
-    pub client: Arc<dyn ClientSink>,
+    pub client: Recipient<SendToClient>,
     /// 1031's desk-phone HTTP requests.
     pub phone: Recipient<PhoneCommand>,
     pub registry: Addr<Registry>,

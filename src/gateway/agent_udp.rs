@@ -46,32 +46,16 @@ pub struct Gate {
     pub passwords: HashMap<WorkNo, String>,
 }
 
-/// The sending side: every reply and event for clients, in order per
-/// client. Senders call it on their own threads (agents, the router, the
-/// request tasks); the datagram leaves at once unless it must wait:
-/// end-of-call events, and whatever follows them for the same client, are
-/// queued and sent by the [`AgentUdp`] actor once their records are synced.
-///
-/// The queue is behind a mutex (an exception to architecture rule 5, for
-/// the socket's send order): it is held only for a non-blocking `sendto` or
-/// a queue push, so a client's datagrams leave in the order they were
-/// handed over, whichever threads handed them.
-pub struct Outbox {
-    /// The gateway's socket, as a plain non-blocking socket: a send never
-    /// depends on a runtime's readiness, from whichever thread it comes.
-    socket: std::net::UdpSocket,
-    encoding: TextEncoding,
-    ledger: Arc<Ledger>,
-    /// Per client, datagrams waiting (first in, first out); the head is an
-    /// end-of-call event, waiting for its ticket to be synced.
-    held: Mutex<HashMap<SocketAddr, VecDeque<Out>>>,
-    /// Sends what was held, once it may leave.
-    flusher: std::sync::OnceLock<Addr<AgentUdp>>,
-}
-
-/// Sends what the outbox held, as the spool syncs (one actor).
+/// Sends replies and events to clients on the gateway's socket.
 pub struct AgentUdp {
-    outbox: Arc<Outbox>,
+    socket: Arc<UdpSocket>,
+    encoding: TextEncoding,
+    /// One buffer for every event: steady-state sending does not allocate.
+    buf: String,
+    ledger: Arc<Ledger>,
+    /// Per client, datagrams waiting for the spool (first in, first out);
+    /// the head is an end-of-call event whose ticket is not yet synced.
+    held: HashMap<SocketAddr, VecDeque<Out>>,
 }
 
 impl Actor for AgentUdp {
@@ -93,106 +77,74 @@ pub fn ends_call(msg_type: u32) -> bool {
     matches!(msg_type, 6007 | 6008 | 6009 | 6024 | 6025)
 }
 
-/// Send what is held for this client and may leave now.
+/// A request's reply and the events it caused, in order.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-struct Flush(SocketAddr);
+pub struct Answered {
+    pub to: SocketAddr,
+    pub datagrams: Vec<(u32, Vec<u8>)>,
+}
 
 /// Datagrams held for the spool right now (all clients).
 pub static HELD: AtomicU64 = AtomicU64::new(0);
 
-thread_local! {
-    /// Each thread's encoding buffer: steady-state sending does not allocate.
-    static BUF: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(512));
-}
-
-impl Outbox {
-    /// Encodes and sends (or holds) a message for `to`.
-    pub fn send_message(&self, to: SocketAddr, message: &Wire) {
-        let bytes = BUF.with(|b| datagram(message, None, self.encoding, &mut b.borrow_mut()));
-        if let Some(bytes) = bytes {
-            self.push(to, message.msg_type(), bytes);
-        }
-    }
-
+impl AgentUdp {
     /// Sends now, or queues behind what this client is already waiting for.
-    /// End-of-call events always go through the queue: the actor sends them
-    /// after everything the call's ending did on its thread (the switch's
-    /// recording closed), even when their records are synced already.
-    pub fn push(&self, to: SocketAddr, msg_type: u32, bytes: Vec<u8>) {
-        let mut held = self.held.lock().expect("outbox lock");
-        if !ends_call(msg_type) && !held.contains_key(&to) {
-            self.transmit(to, msg_type, &bytes);
-            return;
-        }
+    fn push(&mut self, to: SocketAddr, msg_type: u32, bytes: Vec<u8>, ctx: &mut Context<Self>) {
         // Every record handed over before this moment belongs to calls that
         // ended before this event was made, this event's call included.
         let after = ends_call(msg_type)
             .then(|| self.ledger.issued())
             .filter(|t| !self.ledger.is_synced(*t));
+        if after.is_none() && !self.held.contains_key(&to) {
+            self.transmit(to, msg_type, &bytes);
+            return;
+        }
         HELD.fetch_add(1, Ordering::Relaxed);
-        let queue = held.entry(to).or_default();
+        let queue = self.held.entry(to).or_default();
         queue.push_back(Out {
             bytes,
             msg_type,
             after,
         });
         if queue.len() == 1 {
-            if let Some(f) = self.flusher.get() {
-                f.do_send(Flush(to));
-            }
+            self.flush(to, ctx);
         }
     }
 
     /// Sends this client's held datagrams up to the first whose ticket is
-    /// not synced yet; answers that ticket (to wait for), or `None` when
-    /// nothing is left.
-    fn release(&self, to: SocketAddr) -> Option<u64> {
-        let mut held = self.held.lock().expect("outbox lock");
-        let queue = held.get_mut(&to)?;
+    /// not synced yet, and waits for that one.
+    fn flush(&mut self, to: SocketAddr, ctx: &mut Context<Self>) {
+        let Some(mut queue) = self.held.remove(&to) else {
+            return;
+        };
         while let Some(head) = queue.front() {
             if let Some(t) = head.after.filter(|t| !self.ledger.is_synced(*t)) {
-                return Some(t);
+                let synced = self.ledger.wait(t);
+                ctx.spawn(
+                    synced
+                        .into_actor(self)
+                        .map(move |_, act, ctx| act.flush(to, ctx)),
+                );
+                self.held.insert(to, queue);
+                return;
             }
             let out = queue.pop_front().expect("a head");
             HELD.fetch_sub(1, Ordering::Relaxed);
             self.transmit(to, out.msg_type, &out.bytes);
         }
-        held.remove(&to);
-        None
     }
 
     fn transmit(&self, to: SocketAddr, msg_type: u32, bytes: &[u8]) {
         // UDP: never wait on a full socket buffer; a lost event is what a
         // UDP client already has to live with.
-        match self.socket.send_to(bytes, to) {
+        match self.socket.try_send_to(bytes, to) {
             Ok(_) => {
                 SENT.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
                 tracing::warn!(%to, msg_type, "datagram not sent: {e}");
             }
-        }
-    }
-}
-
-impl spcti_actors::deps::ClientSink for Outbox {
-    fn do_send(&self, m: SendToClient) {
-        self.send_message(m.to, &m.message);
-    }
-}
-
-/// Send what may leave; wait for the next ticket.
-impl Handler<Flush> for AgentUdp {
-    type Result = ();
-    fn handle(&mut self, Flush(to): Flush, ctx: &mut Context<Self>) {
-        if let Some(t) = self.outbox.release(to) {
-            let synced = self.outbox.ledger.wait(t);
-            ctx.spawn(
-                synced
-                    .into_actor(self)
-                    .map(move |_, _, ctx| ctx.notify(Flush(to))),
-            );
         }
     }
 }
@@ -317,6 +269,27 @@ impl LogLimit {
     }
 }
 
+/// An event for a client.
+impl Handler<SendToClient> for AgentUdp {
+    type Result = ();
+    fn handle(&mut self, m: SendToClient, ctx: &mut Context<Self>) {
+        let Some(bytes) = datagram(&m.message, None, self.encoding, &mut self.buf) else {
+            return;
+        };
+        self.push(m.to, m.message.msg_type(), bytes, ctx);
+    }
+}
+
+/// A reply and the events its request caused.
+impl Handler<Answered> for AgentUdp {
+    type Result = ();
+    fn handle(&mut self, m: Answered, ctx: &mut Context<Self>) {
+        for (msg_type, bytes) in m.datagrams {
+            self.push(m.to, msg_type, bytes, ctx);
+        }
+    }
+}
+
 /// A datagram for a log line: clipped, and escaped so that newlines and
 /// terminal escapes in it cannot forge or colour a line.
 pub fn clip(data: &[u8]) -> String {
@@ -414,7 +387,7 @@ async fn check_password(
 /// its place behind events this client is still waiting for).
 async fn handle(
     socket: Arc<UdpSocket>,
-    udp: Arc<Outbox>,
+    udp: Addr<AgentUdp>,
     gate: Arc<Gate>,
     lockout: Arc<Mutex<Lockout>>,
     router: RouterRef,
@@ -449,12 +422,19 @@ async fn handle(
             .iter()
             .filter_map(|m| datagram(m, None, encoding, &mut buf).map(|b| (m.msg_type(), b))),
     );
-    for (msg_type, bytes) in datagrams {
-        udp.push(from, msg_type, bytes);
+    if udp
+        .send(Answered {
+            to: from,
+            datagrams,
+        })
+        .await
+        .is_err()
+    {
+        tracing::warn!(%from, "reply not sent: the gateway is stopping");
     }
 }
 
-async fn serve(socket: Arc<UdpSocket>, udp: Arc<Outbox>, gate: Arc<Gate>, router: RouterRef) {
+async fn serve(socket: Arc<UdpSocket>, udp: Addr<AgentUdp>, gate: Arc<Gate>, router: RouterRef) {
     let encoding = gate.encoding;
     let lockout = Arc::new(Mutex::new(Lockout::default()));
     let mut log_limit = LogLimit::default();
@@ -539,29 +519,22 @@ pub async fn bind(
     bind: SocketAddr,
     encoding: TextEncoding,
     ledger: Arc<Ledger>,
-) -> std::io::Result<(Arc<Outbox>, Arc<UdpSocket>, SocketAddr)> {
-    let std_socket = std::net::UdpSocket::bind(bind)?;
-    std_socket.set_nonblocking(true)?;
-    let sender = std_socket.try_clone()?;
-    let socket = Arc::new(UdpSocket::from_std(std_socket)?);
+) -> std::io::Result<(Addr<AgentUdp>, Arc<UdpSocket>, SocketAddr)> {
+    let socket = Arc::new(UdpSocket::bind(bind).await?);
     let local = socket.local_addr()?;
-    let outbox = Arc::new(Outbox {
-        socket: sender,
+    let addr = AgentUdp {
+        socket: socket.clone(),
         encoding,
+        buf: String::with_capacity(512),
         ledger,
-        held: Mutex::new(HashMap::new()),
-        flusher: std::sync::OnceLock::new(),
-    });
-    let flusher = AgentUdp {
-        outbox: outbox.clone(),
+        held: HashMap::new(),
     }
     .start();
-    let _ = outbox.flusher.set(flusher);
-    Ok((outbox, socket, local))
+    Ok((addr, socket, local))
 }
 
 /// Starts answering requests on a bound socket.
-pub fn listen(socket: Arc<UdpSocket>, udp: Arc<Outbox>, gate: Gate, router: RouterRef) {
+pub fn listen(socket: Arc<UdpSocket>, udp: Addr<AgentUdp>, gate: Gate, router: RouterRef) {
     actix::spawn(serve(socket, udp, Arc::new(gate), router));
 }
 
@@ -614,9 +587,19 @@ mod tests {
         // A record of the call is handed over and not yet synced.
         let ticket = ledger.issue();
         for m in [hung_up.clone(), ready.clone()] {
-            udp.send_message(client.local_addr().unwrap(), &m);
+            udp.send(SendToClient {
+                to: client.local_addr().unwrap(),
+                message: m,
+            })
+            .await
+            .unwrap();
         }
-        udp.send_message(other.local_addr().unwrap(), &ready);
+        udp.send(SendToClient {
+            to: other.local_addr().unwrap(),
+            message: ready.clone(),
+        })
+        .await
+        .unwrap();
         assert_eq!(read(&other), Some(6001), "another client is not held");
         assert_eq!(
             read(&client),
@@ -637,15 +620,13 @@ mod tests {
         assert_eq!(read(&client), Some(6001), "what followed keeps its place");
         assert_eq!(HELD.load(Ordering::Relaxed), 0);
 
-        // Nothing pending: an end-of-call event leaves without a wait for
-        // the spool (sent by the gateway's actor, on this test's thread).
-        udp.send_message(client.local_addr().unwrap(), &hung_up);
-        for _ in 0..500 {
-            if HELD.load(Ordering::Relaxed) == 0 {
-                break;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
-        }
+        // Nothing pending: an end-of-call event leaves at once.
+        udp.send(SendToClient {
+            to: client.local_addr().unwrap(),
+            message: hung_up,
+        })
+        .await
+        .unwrap();
         assert_eq!(read(&client), Some(6007));
     }
 
