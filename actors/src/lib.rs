@@ -6,6 +6,7 @@ pub mod access;
 pub mod agent;
 pub mod agent_actor;
 pub mod clock;
+pub mod closing;
 pub mod conference_actor;
 pub mod control;
 pub mod deps;

@@ -439,19 +439,23 @@ impl SimSwitch {
         }
     }
 
+    /// Stops the recording on `ch` and says when it is closed: always, so
+    /// that the call's end never waits for a recording that did not run.
     fn stop_record(&mut self, ch: ChNum) {
         let now = self.clock.now();
-        let Some(rec) = self
+        let rec = self
             .channels
             .get_mut(ch.0 as usize)
-            .and_then(|c| c.recording.take())
-        else {
-            return;
+            .and_then(|c| c.recording.take());
+        let (file, duration) = match rec.map(|r| r.finish(now)) {
+            Some(Ok(done)) => done,
+            Some(Err(e)) => {
+                tracing::error!(%ch, "recording could not be finished: {e}");
+                Default::default()
+            }
+            None => Default::default(),
         };
-        match rec.finish(now) {
-            Ok((file, duration)) => self.emit(SwitchEvent::RecordDone { ch, file, duration }),
-            Err(e) => tracing::error!(%ch, "recording could not be finished: {e}"),
-        }
+        self.emit(SwitchEvent::RecordDone { ch, file, duration });
     }
 
     fn command(&mut self, cmd: SwitchCommand, ctx: &mut Context<Self>) {

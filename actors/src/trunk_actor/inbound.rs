@@ -7,6 +7,36 @@ use super::*;
 impl TrunkActor {
     pub(super) fn leg_effects(&mut self, mut fx: Vec<LegEffect>, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
+        // An ending that stopped a recording tells the agents once the
+        // switch has closed the file (closing.rs).
+        let stopped = fx.iter().find_map(|e| match e {
+            LegEffect::Switch(SwitchCommand::StopRecord { ch }) => Some(*ch),
+            _ => None,
+        });
+        if let Some(rec) = stopped.filter(|_| !self.restarting) {
+            let (tell, now): (Vec<_>, Vec<_>) = fx.into_iter().partition(|e| {
+                matches!(
+                    e,
+                    LegEffect::AgentCallEnded { .. }
+                        | LegEffect::AgentTransferred { .. }
+                        | LegEffect::AgentCutOff { .. }
+                )
+            });
+            fx = now;
+            if !tell.is_empty() {
+                let id = self.closing.hold(rec, tell);
+                let guard = actix::clock::sleep(RECORDING_CLOSE_GUARD);
+                ctx.spawn(guard.into_actor(self).map(move |_, act, ctx| {
+                    act.run(ctx, |act, ctx| {
+                        let late = act.closing.expire(id);
+                        if !late.is_empty() {
+                            tracing::warn!(ch = %rec, "the switch never reported the recording closed; the agents are told the call ended");
+                            act.leg_effects(late, ctx);
+                        }
+                    });
+                }));
+            }
+        }
         // Records first: whoever hears of this call's end (the agent's
         // 6007) must find its records already handed to the spool.
         // (A stable sort: every other effect keeps its order.)

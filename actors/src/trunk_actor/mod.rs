@@ -12,6 +12,7 @@ use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::{Cause, ChNum, ChType, ChannelState, TellGuid};
 
 use crate::clock::Mono;
+use crate::closing::{Closing, RECORDING_CLOSE_GUARD};
 use crate::conference_actor::ConferenceActor;
 use crate::deps::{Deps, LookupCustomer, StoreRecord};
 use crate::leg::{
@@ -65,6 +66,12 @@ pub struct TrunkActor {
     flow_timer: Option<SpawnHandle>,
     /// The call's conference, while a supervisor is on it.
     conf: Option<ConferenceRef>,
+    /// Agents' end-of-call notifications waiting for the recording the
+    /// ending stopped to be closed (closing.rs).
+    closing: Closing<LegEffect>,
+    /// Restarting after a failure: the agents are told at once (the actor's
+    /// timers and peers' handles do not survive the restart).
+    restarting: bool,
 }
 
 const KIND: &str = "channel";
@@ -80,6 +87,8 @@ impl TrunkActor {
             ring_timer: None,
             flow_timer: None,
             conf: None,
+            closing: Closing::default(),
+            restarting: false,
         }
     }
 
@@ -218,7 +227,10 @@ impl Supervised for TrunkActor {
         self.flow_timer = None;
         match old {
             Core::Inbound(mut leg) => {
-                let fx = leg.abort(now, &clock);
+                let mut fx = leg.abort(now, &clock);
+                // What an earlier ending still held is told now too.
+                fx.extend(self.closing.drain());
+                self.restarting = true;
                 let _ = contain(
                     self,
                     ctx,
@@ -227,6 +239,7 @@ impl Supervised for TrunkActor {
                     None,
                     |act, ctx| act.leg_effects(fx, ctx),
                 );
+                self.restarting = false;
             }
             Core::Seized(z) => {
                 if let Some(o) = self.deps.channel(z.owner) {
@@ -249,9 +262,15 @@ impl Supervised for TrunkActor {
 impl Handler<SwitchEvent> for TrunkActor {
     type Result = ();
     fn handle(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
-        self.run(ctx, |act, ctx| match act.core {
-            Core::Inbound(_) => act.inbound_event(ev, ctx),
-            Core::Seized(_) => act.seized_event(ev),
+        self.run(ctx, |act, ctx| match (&act.core, ev) {
+            // A recording this trunk's call stopped is closed: the agents
+            // may hear the call ended now.
+            (Core::Inbound(_), SwitchEvent::RecordDone { ch, .. }) => {
+                let fx = act.closing.closed(ch);
+                act.leg_effects(fx, ctx);
+            }
+            (Core::Inbound(_), ev) => act.inbound_event(ev, ctx),
+            (Core::Seized(_), ev) => act.seized_event(ev),
         });
     }
 }
