@@ -12,6 +12,7 @@ use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::{Cause, ChNum, ChType, ChannelState, TelNum, TellGuid};
 
 use crate::clock::Mono;
+use crate::closing::{Closing, RECORDING_CLOSE_GUARD};
 use crate::conference_actor::ConferenceActor;
 use crate::deps::{Deps, StoreRecord};
 use crate::leg::Flash;
@@ -56,6 +57,11 @@ pub struct SeatActor {
     /// The call it was last rung for or connected to, for the record of a
     /// phone left off-hook after it (tellmsg 5).
     last_call: Option<SeatCall>,
+    /// What agents are to be told of a placed call's end, waiting for its
+    /// recording (on this seat) to be closed (closing.rs).
+    closing: Closing<placed::Tell>,
+    /// Restarting after a failure: the agents are told at once.
+    restarting: bool,
 }
 
 /// Who a seat's last call was with.
@@ -85,6 +91,8 @@ impl SeatActor {
             in_use: false,
             keys: InCallKeys::default(),
             last_call: None,
+            closing: Closing::default(),
+            restarting: false,
         }
     }
 
@@ -216,6 +224,13 @@ impl Supervised for SeatActor {
         let seat = std::mem::replace(&mut self.seat, Seat::OnHook);
         self.digit_timer = None;
         self.keys.reset();
+        // What an earlier ending still holds is told now: no event will
+        // release it after the restart; and this ending tells at once.
+        self.closing
+            .drain()
+            .into_iter()
+            .for_each(placed::Tell::send);
+        self.restarting = true;
         if !self.outs.is_empty() {
             let _ = contain(
                 self,
@@ -235,6 +250,7 @@ impl Supervised for SeatActor {
                 trunk.do_send(ForceRelease);
             }
         }
+        self.restarting = false;
         self.switch(SwitchCommand::Clear {
             ch: self.desc.ch,
             cause: Cause(41),
@@ -246,7 +262,17 @@ impl Supervised for SeatActor {
 impl Handler<SwitchEvent> for SeatActor {
     type Result = ();
     fn handle(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
-        self.run(ctx, |act, ctx| act.seat_event(ev, ctx));
+        self.run(ctx, |act, ctx| match ev {
+            // The recording of a call this seat placed is closed: the
+            // agents may hear the call ended now.
+            SwitchEvent::RecordDone { ch, .. } => {
+                act.closing
+                    .closed(ch)
+                    .into_iter()
+                    .for_each(placed::Tell::send);
+            }
+            ev => act.seat_event(ev, ctx),
+        });
     }
 }
 

@@ -120,6 +120,22 @@ impl SeatActor {
         ctx: &mut Context<Self>,
     ) {
         let me = self.desc.ch;
+        // An ending that stopped this seat's recording tells the agents
+        // once the switch has closed the file (closing.rs); everything
+        // else happens now. (A meeting's legs are recorded on their far
+        // channels and end for the agent as a whole.)
+        let wait = !self.restarting
+            && fx.iter().any(
+                |e| matches!(e, OutEffect::Switch(SwitchCommand::StopRecord { ch }) if *ch == me),
+            );
+        let mut tell: Vec<Tell> = Vec::new();
+        let mut say = |t: Tell| {
+            if wait {
+                tell.push(t);
+            } else {
+                t.send();
+            }
+        };
         // Records first, as for an inbound call (leg_effects).
         // (A stable sort: every other effect keeps its order.)
         fx.sort_by_key(|e| !matches!(e, OutEffect::Record(_) | OutEffect::Recording(_)));
@@ -157,14 +173,20 @@ impl SeatActor {
                     }
                     if let Some(a) = self.far_agents.remove(&seat) {
                         // Its offer ends, or the calling side hung up.
-                        a.do_send(OfferWithdrawn {
-                            call: me,
-                            rang_out: false,
-                        });
-                        a.do_send(CallEnded {
-                            call: me,
-                            by_agent: false,
-                        });
+                        say(Tell::Withdrawn(
+                            a.clone(),
+                            OfferWithdrawn {
+                                call: me,
+                                rang_out: false,
+                            },
+                        ));
+                        say(Tell::Ended(
+                            a,
+                            CallEnded {
+                                call: me,
+                                by_agent: false,
+                            },
+                        ));
                     }
                 }
                 OutEffect::FreeTrunk(ch) => {
@@ -236,13 +258,16 @@ impl SeatActor {
                 }
                 OutEffect::CallResult { answered, cause } => {
                     if let Some(a) = &self.out_agent {
-                        a.do_send(OutboundResult {
-                            guid: call.guid,
-                            caller: call.caller.clone(),
-                            callee: call.callee.clone(),
-                            answered,
-                            cause,
-                        });
+                        say(Tell::Result(
+                            a.clone(),
+                            OutboundResult {
+                                guid: call.guid,
+                                caller: call.caller.clone(),
+                                callee: call.callee.clone(),
+                                answered,
+                                cause,
+                            },
+                        ));
                     }
                 }
                 OutEffect::AgentConnected => {
@@ -272,7 +297,7 @@ impl SeatActor {
                         });
                     }
                     if let Some(a) = &self.out_agent {
-                        a.do_send(CallEnded { call: me, by_agent });
+                        say(Tell::Ended(a.clone(), CallEnded { call: me, by_agent }));
                     }
                 }
                 OutEffect::Record(r) => self.deps.store.records.submit(StoreRecord::Call(r)),
@@ -280,6 +305,35 @@ impl SeatActor {
                     self.deps.store.records.submit(StoreRecord::Recording(r))
                 }
             }
+        }
+        if !tell.is_empty() {
+            let id = self.closing.hold(me, tell);
+            let guard = actix::clock::sleep(RECORDING_CLOSE_GUARD);
+            ctx.spawn(guard.into_actor(self).map(move |_, act, _| {
+                let late = act.closing.expire(id);
+                if !late.is_empty() {
+                    tracing::warn!(ch = %me, "the switch never reported the recording closed; the agents are told the call ended");
+                }
+                late.into_iter().for_each(Tell::send);
+            }));
+        }
+    }
+}
+
+/// What an agent is told when a placed call ends, held until the call's
+/// recording is closed.
+pub(super) enum Tell {
+    Ended(AgentRef, CallEnded),
+    Withdrawn(AgentRef, OfferWithdrawn),
+    Result(AgentRef, OutboundResult),
+}
+
+impl Tell {
+    pub(super) fn send(self) {
+        match self {
+            Tell::Ended(a, m) => a.do_send(m),
+            Tell::Withdrawn(a, m) => a.do_send(m),
+            Tell::Result(a, m) => a.do_send(m),
         }
     }
 }
