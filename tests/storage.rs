@@ -122,7 +122,7 @@ fn migrations_are_embedded_and_run_once(db: &TestDb) {
     let first = spcti::storage::db::migrate(&db.url()).unwrap();
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(spcti::storage::db::migrate(&db.url()).unwrap().is_empty());
-    // Every table of database.md is there and readable.
+    // Every table of the schema (migrations/) is there and readable.
     let r = reads(db);
     assert!(r.all_calls().unwrap().is_empty());
     assert!(r.all_recordings().unwrap().is_empty());

@@ -6,8 +6,9 @@
 //! actions out with the effects it already has, so queues, pops, transfers
 //! and recording do not know whether a flow or the fixed behaviour sent the
 //! call. Today's only flow is [`CallFlow::WelcomeThenGroup`]: the welcome
-//! prompt, then the first group; the flow engine of flows.md is the next
-//! variant (docs/architecture.md, "Where the flow engine goes").
+//! prompt, then the first group; the flow engine of the call-flow contract
+//! is the next variant (docs/architecture.md, "Where the flow engine
+//! goes").
 
 use std::time::Duration;
 
