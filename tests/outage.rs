@@ -251,3 +251,55 @@ fn a_server_killed_while_postgres_is_stopped_loses_nothing() {
         server.log()
     );
 }
+
+/// A database that hangs (the customer table locked by another session)
+/// costs a screen pop only its customer fields: the call is offered once
+/// the lookup's 3 s have passed on the server's clock, without them, and
+/// lookups answer again once the lock is gone.
+#[test]
+fn a_hanging_customer_lookup_pops_the_call_without_customer_fields() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    let Some((_turn, _cluster, db)) =
+        setup("a_hanging_customer_lookup_pops_the_call_without_customer_fields")
+    else {
+        return;
+    };
+    // The server migrates the database before anything is locked.
+    let server = Server::with_config(support::DEFAULT_CONFIG, &[("SPCTI_DATABASE__URL", &db.url)]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let mut lock = diesel::pg::PgConnection::establish(&db.url).unwrap();
+    // (Apart: in one simple query the BEGIN would take the INSERT into the
+    // transaction the ROLLBACK below undoes.)
+    lock.batch_execute(
+        "INSERT INTO sp_customer (phone, name) VALUES ('13800138000', 'Zhang Wei');",
+    )
+    .unwrap();
+    lock.batch_execute("BEGIN; LOCK TABLE sp_customer IN ACCESS EXCLUSIVE MODE;")
+        .unwrap();
+
+    let (trunk, guid) = server.call("13800138000", "4008001234");
+    server.through_ivr(trunk);
+    // The lookup hangs; its 3 s on the server's clock pass.
+    server.advance(3_000);
+    let pop = agent.expect("6003");
+    assert_eq!(pop["TellGUID"], guid);
+    assert_eq!(pop["CustName"], "", "no customer fields from a hung lookup");
+    server.act("/sim/extensions/8001/offhook", None);
+    agent.expect("6004");
+    server.act("/sim/extensions/8001/onhook", None);
+    agent.expect("6007");
+    agent.expect_state("ready");
+
+    lock.batch_execute("ROLLBACK;").unwrap();
+    let (trunk, guid) = server.call("13800138000", "4008001234");
+    server.through_ivr(trunk);
+    let pop = agent.expect("6003");
+    assert_eq!(pop["TellGUID"], guid);
+    assert_eq!(
+        pop["CustName"],
+        "Zhang Wei",
+        "lookups answer again\n{}",
+        server.log()
+    );
+}
