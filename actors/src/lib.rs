@@ -5,6 +5,7 @@
 pub mod access;
 pub mod agent;
 pub mod agent_actor;
+pub mod channel_host;
 pub mod clock;
 pub mod closing;
 pub mod conference_actor;

@@ -67,6 +67,18 @@ pub struct DayStats {
 /// strategy's keys, then the extension (a stable tie-break).
 type Rank = (u32, u128, u128, TelNum);
 
+/// A member's place in the offer order under `strategy`.
+fn rank(strategy: Strategy, m: &Member) -> Rank {
+    let idle = m.idle_since.as_nanos();
+    let (a, b) = match strategy {
+        Strategy::LongestIdle | Strategy::RingAll | Strategy::Random => (idle, 0),
+        Strategy::RoundRobin => (u128::from(m.last_offered), 0),
+        Strategy::FewestCalls => (u128::from(m.calls_today), idle),
+        Strategy::LeastTalkTime => (m.talk_today.as_nanos(), idle),
+    };
+    (m.priority, a, b, m.tel.clone())
+}
+
 /// The group.
 ///
 /// Every operation a call makes is O(log n) in the members and callers
@@ -128,36 +140,22 @@ impl QueueCore {
         true
     }
 
-    /// A member's place in the offer order under this group's strategy.
-    fn rank(&self, m: &Member) -> Rank {
-        let idle = m.idle_since.as_nanos();
-        let (a, b) = match self.strategy {
-            Strategy::LongestIdle | Strategy::RingAll | Strategy::Random => (idle, 0),
-            Strategy::RoundRobin => (u128::from(m.last_offered), 0),
-            Strategy::FewestCalls => (u128::from(m.calls_today), idle),
-            Strategy::LeastTalkTime => (m.talk_today.as_nanos(), idle),
-        };
-        (m.priority, a, b, m.tel.clone())
-    }
-
     /// Changes a member, keeping the order and the totals right.
     fn modify(&mut self, tel: &TelNum, f: impl FnOnce(&mut Member)) {
-        let Some(old) = self.members.get(tel).cloned() else {
+        let strategy = self.strategy;
+        let Some(m) = self.members.get_mut(tel) else {
             return;
         };
-        if old.available {
-            let r = self.rank(&old);
-            self.order.remove(&r);
-        }
-        let mut m = old.clone();
-        f(&mut m);
-        self.calls_total = self.calls_total - u64::from(old.calls_today) + u64::from(m.calls_today);
-        self.talk_total = self.talk_total.saturating_sub(old.talk_today) + m.talk_today;
         if m.available {
-            let r = self.rank(&m);
-            self.order.insert(r);
+            self.order.remove(&rank(strategy, m));
         }
-        self.members.insert(tel.clone(), m);
+        let (calls, talk) = (m.calls_today, m.talk_today);
+        f(m);
+        self.calls_total = self.calls_total - u64::from(calls) + u64::from(m.calls_today);
+        self.talk_total = self.talk_total.saturating_sub(talk) + m.talk_today;
+        if m.available {
+            self.order.insert(rank(strategy, m));
+        }
     }
 
     /// How many members may be offered a call now.

@@ -11,6 +11,7 @@ use actix::prelude::*;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::{Cause, ChNum, ChType, ChannelState, TelNum, TellGuid};
 
+use crate::channel_host::{ChannelHost, KIND};
 use crate::clock::Mono;
 use crate::closing::{Closing, RECORDING_CLOSE_GUARD};
 use crate::conference_actor::ConferenceActor;
@@ -72,8 +73,6 @@ struct SeatCall {
     callee: String,
 }
 
-const KIND: &str = "channel";
-
 impl SeatActor {
     pub fn new(desc: ChannelDesc, ext: TelNum, deps: Deps) -> Self {
         SeatActor {
@@ -94,40 +93,6 @@ impl SeatActor {
             closing: Closing::default(),
             restarting: false,
         }
-    }
-
-    /// The supervision path: `channel:12`.
-    pub fn path(&self) -> String {
-        format!("channel:{}", self.desc.ch)
-    }
-
-    /// Answers another actor's request: the work runs contained (a panic
-    /// restarts this channel, is reported to supervision and answered as an
-    /// error), and monitors see what it changed.
-    fn request<R>(
-        &mut self,
-        ctx: &mut Context<Self>,
-        f: impl FnOnce(&mut Self, &mut Context<Self>) -> Result<R, Refusal>,
-    ) -> Result<R, Refusal> {
-        let registry = self.deps.registry.clone();
-        let out = contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
-        self.publish();
-        out.unwrap_or_else(|| Err(Refusal::ChannelRestarted))
-    }
-
-    fn now(&self) -> Mono {
-        self.deps.clock.now()
-    }
-
-    fn switch(&self, cmd: SwitchCommand) {
-        self.deps.switch.do_send(cmd);
-    }
-
-    fn run(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self, &mut Context<Self>)) {
-        let registry = self.deps.registry.clone();
-        contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
-        // Every change goes through here: monitors see it as it happens.
-        self.publish();
     }
 
     /// The phone's state, and the channel it hears (if one).
@@ -179,6 +144,16 @@ impl SeatActor {
             show_state: String::new(),
             time: self.deps.clock.wall(),
         }
+    }
+}
+
+impl ChannelHost for SeatActor {
+    fn deps(&self) -> &Deps {
+        &self.deps
+    }
+
+    fn channel(&self) -> ChNum {
+        self.desc.ch
     }
 
     /// Tells monitors the channel's state and, when the phone left or

@@ -11,7 +11,7 @@ use actix::prelude::*;
 use spcti_protocol::monitor::ChannelStatus;
 use spcti_protocol::{Cause, ChNum, ChType, ChannelState, TellGuid};
 
-use crate::clock::Mono;
+use crate::channel_host::{ChannelHost, KIND};
 use crate::closing::{Closing, RECORDING_CLOSE_GUARD};
 use crate::conference_actor::ConferenceActor;
 use crate::deps::{Deps, LookupCustomer, StoreRecord};
@@ -74,8 +74,6 @@ pub struct TrunkActor {
     restarting: bool,
 }
 
-const KIND: &str = "channel";
-
 impl TrunkActor {
     pub fn new(desc: ChannelDesc, deps: Deps) -> Self {
         TrunkActor {
@@ -94,40 +92,6 @@ impl TrunkActor {
 
     fn fresh_core(desc: &ChannelDesc) -> Core {
         Core::Inbound(Box::new(InboundLeg::new(desc.ch)))
-    }
-
-    /// The supervision path: `channel:12`.
-    pub fn path(&self) -> String {
-        format!("channel:{}", self.desc.ch)
-    }
-
-    /// Answers another actor's request: the work runs contained (a panic
-    /// restarts this channel, is reported to supervision and answered as an
-    /// error), and monitors see what it changed.
-    fn request<R>(
-        &mut self,
-        ctx: &mut Context<Self>,
-        f: impl FnOnce(&mut Self, &mut Context<Self>) -> Result<R, Refusal>,
-    ) -> Result<R, Refusal> {
-        let registry = self.deps.registry.clone();
-        let out = contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
-        self.publish();
-        out.unwrap_or_else(|| Err(Refusal::ChannelRestarted))
-    }
-
-    fn now(&self) -> Mono {
-        self.deps.clock.now()
-    }
-
-    fn switch(&self, cmd: SwitchCommand) {
-        self.deps.switch.do_send(cmd);
-    }
-
-    fn run(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut Self, &mut Context<Self>)) {
-        let registry = self.deps.registry.clone();
-        contain(self, ctx, |a| a.path(), KIND, Some(&registry), f);
-        // Every change goes through here: monitors see it as it happens.
-        self.publish();
     }
 
     /// The state, as a 6012.
@@ -191,6 +155,16 @@ impl TrunkActor {
                 call: None,
             },
         }
+    }
+}
+
+impl ChannelHost for TrunkActor {
+    fn deps(&self) -> &Deps {
+        &self.deps
+    }
+
+    fn channel(&self) -> ChNum {
+        self.desc.ch
     }
 
     /// Tells monitors the trunk's state.
