@@ -334,8 +334,22 @@ pub struct SysConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowConfig {
+    /// Flow files, `<name>.json` (flows.md).
     pub dir: PathBuf,
+    /// The flow of inbound calls no `[[route]]` matches.
+    pub inbound: String,
+    /// (startflow) the sub-flow the far party of an outbound call enters
+    /// when the agent hangs up first; empty: hang up.
     pub startflow: String,
+}
+
+/// One `[[route]]`: calls to `callee` run `flow` (first match wins).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Exact, or a prefix ending in `*`.
+    pub callee: String,
+    pub flow: String,
 }
 
 /// One `[[group]]`.
@@ -399,6 +413,8 @@ pub struct Config {
     pub sys: SysConfig,
     pub phone: PhoneConfig,
     pub flow: FlowConfig,
+    #[serde(rename = "route", default)]
+    pub routes: Vec<RouteConfig>,
     #[serde(rename = "group")]
     pub groups: Vec<GroupConfig>,
     #[serde(rename = "agent")]
@@ -566,8 +582,26 @@ impl Config {
         if self.sys.ring_timeout_s == 0 {
             return Err(bad(file, "sys.ring_timeout_s", 0, "at least 1 second"));
         }
-        if self.flow.startflow.trim().is_empty() {
-            return Err(bad(file, "flow.startflow", "\"\"", "a flow name"));
+        let flow_name = "a flow name: letters, digits, `_` or `-`";
+        if !spcti_actors::flow::load::is_flow_name(&self.flow.inbound) {
+            return Err(bad(file, "flow.inbound", format!("{:?}", self.flow.inbound), flow_name));
+        }
+        if !self.flow.startflow.is_empty()
+            && !spcti_actors::flow::load::is_flow_name(&self.flow.startflow)
+        {
+            let v = format!("{:?}", self.flow.startflow);
+            return Err(bad(file, "flow.startflow", v, "empty, or a flow name"));
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            let pattern = r.callee.strip_suffix('*').unwrap_or(&r.callee);
+            if r.callee.is_empty() || pattern.contains('*') {
+                let v = format!("{:?}", r.callee);
+                let allowed = "a dialed number, or a prefix ending in *";
+                return Err(bad(file, format!("route[{i}].callee"), v, allowed));
+            }
+            if !spcti_actors::flow::load::is_flow_name(&r.flow) {
+                return Err(bad(file, format!("route[{i}].flow"), format!("{:?}", r.flow), flow_name));
+            }
         }
         let mut groups = HashSet::new();
         for (i, g) in self.groups.iter().enumerate() {

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod flows;
 pub mod gateway;
 pub mod password;
 pub mod prometheus;

@@ -126,6 +126,8 @@ pub enum StartError {
     Database(#[from] crate::storage::db::DbError),
     #[error(transparent)]
     Spool(#[from] crate::storage::spool::SpoolError),
+    #[error(transparent)]
+    Flows(#[from] crate::flows::FlowsError),
     #[error("switch.driver = \"sip\" is not supported by this build yet; use \"sim\"")]
     DriverNotBuilt,
     #[error("internal error: {0}")]
@@ -147,6 +149,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         ClockMode::Real => Clock::real(),
         ClockMode::Manual => Clock::manual(),
     };
+    // The call flows first: a broken flow keeps the server from starting
+    // before it opens any port or touches the database.
+    let prompts = Prompts::load(&config.sim.prompt_dir);
+    let known = crate::flows::Known::of(&config, prompts.names());
+    let flows = Arc::new(crate::flows::load(&config, &known)?);
     let registry = Registry::new(clock.clone()).start();
     let monitor = spcti_actors::monitor::MonitorHub::new();
 
@@ -191,7 +198,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         source,
     })?;
 
-    let (driver, sim) = driver(&config, &clock, &data_dir)?;
+    let (driver, sim) = driver(&config, &clock, &data_dir, prompts)?;
     let descs = driver.channels();
 
     // The server's own ports, known once every socket is bound: never a phone's.
@@ -212,6 +219,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         registry: registry.clone(),
         monitor: monitor.clone(),
         settings: Arc::new(settings(&config)),
+        flows: flows.clone(),
         topology: topology.clone(),
         draining: draining.clone(),
     };
@@ -467,6 +475,7 @@ fn driver(
     config: &Config,
     clock: &Clock,
     data_dir: &std::path::Path,
+    prompts: Prompts,
 ) -> Result<Started, StartError> {
     match config.switch.driver {
         Driver::Sim => {
@@ -474,7 +483,7 @@ fn driver(
                 config.sim.trunks,
                 &config.sim.extensions.0,
                 clock.clone(),
-                Prompts::load(&config.sim.prompt_dir),
+                prompts,
                 data_dir.join("recordings"),
                 Duration::from_millis(config.sim.answer_delay_ms),
             ));

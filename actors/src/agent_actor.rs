@@ -424,7 +424,7 @@ impl Handler<Offered> for AgentActor {
                 cust_company: m.customer.company,
                 cust_address: m.customer.address,
                 cust_contact: m.customer.contact,
-                extra: Vec::new(),
+                extra: m.popup,
             });
         });
     }

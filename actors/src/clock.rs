@@ -93,6 +93,11 @@ impl Clock {
         self.0.origin_wall + chrono::Duration::from_std(at).unwrap_or_default()
     }
 
+    /// The server's local wall time now (flows' opening hours).
+    pub fn local_wall(&self) -> NaiveDateTime {
+        local_or_utc(self.wall(), true)
+    }
+
     /// Today's date in the zone of the stored timestamps (UTC, or the
     /// server's local zone when `local`): the day "today" counters count.
     pub fn today(&self, local: bool) -> chrono::NaiveDate {

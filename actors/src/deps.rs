@@ -156,6 +156,8 @@ pub struct Deps {
     /// What monitors and the wallboard watch.
     pub monitor: crate::monitor::MonitorHub,
     pub settings: Arc<Settings>,
+    /// The call flows, their routes and globals (shared; reloaded in place).
+    pub flows: Arc<crate::flow::FlowBook>,
     pub topology: Arc<OnceLock<Topology>>,
     /// Set when the server is stopping: new arrivals are refused as busy.
     pub draining: Arc<std::sync::atomic::AtomicBool>,

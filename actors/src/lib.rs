@@ -11,6 +11,7 @@ pub mod closing;
 pub mod conference_actor;
 pub mod control;
 pub mod deps;
+pub mod flow;
 pub mod group_actor;
 pub mod leg;
 pub mod mailbox;

@@ -20,6 +20,55 @@ const BUILT_IN: &[(&str, &[u8])] = &[
         "goodbye",
         include_bytes!("../../config/prompts/goodbye.wav"),
     ),
+    // The flows' `say` node speaks digits with these.
+    (
+        "digit_0",
+        include_bytes!("../../config/prompts/digit_0.wav"),
+    ),
+    (
+        "digit_1",
+        include_bytes!("../../config/prompts/digit_1.wav"),
+    ),
+    (
+        "digit_2",
+        include_bytes!("../../config/prompts/digit_2.wav"),
+    ),
+    (
+        "digit_3",
+        include_bytes!("../../config/prompts/digit_3.wav"),
+    ),
+    (
+        "digit_4",
+        include_bytes!("../../config/prompts/digit_4.wav"),
+    ),
+    (
+        "digit_5",
+        include_bytes!("../../config/prompts/digit_5.wav"),
+    ),
+    (
+        "digit_6",
+        include_bytes!("../../config/prompts/digit_6.wav"),
+    ),
+    (
+        "digit_7",
+        include_bytes!("../../config/prompts/digit_7.wav"),
+    ),
+    (
+        "digit_8",
+        include_bytes!("../../config/prompts/digit_8.wav"),
+    ),
+    (
+        "digit_9",
+        include_bytes!("../../config/prompts/digit_9.wav"),
+    ),
+    (
+        "digit_star",
+        include_bytes!("../../config/prompts/digit_star.wav"),
+    ),
+    (
+        "digit_hash",
+        include_bytes!("../../config/prompts/digit_hash.wav"),
+    ),
 ];
 
 /// Sample rate of recordings (what Keygoe boards record).
@@ -64,6 +113,18 @@ impl Prompts {
             }
         }
         Prompts { lengths }
+    }
+
+    /// Whether there is a prompt `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.lengths.contains_key(name)
+    }
+
+    /// Every prompt's name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.lengths.keys().cloned().collect();
+        v.sort();
+        v
     }
 
     /// How long `name` plays.

@@ -78,6 +78,9 @@ impl Server {
             .env("SPCTI_MONITOR__BIND", "127.0.0.1:0")
             .env("SPCTI_IP_SEAT__BIND", "127.0.0.1:0")
             .env("SPCTI_SERVER__DATA_DIR", data.to_str().unwrap())
+            // Each server its own flows (none: the built-in flow), never
+            // the repository's config/flows.
+            .env("SPCTI_FLOW__DIR", dir.path().join("flows").to_str().unwrap())
             .env("SPCTI_SERVER__CLOCK", "manual")
             .env("SPCTI_SIM__TRUNKS", "4")
             .env("SPCTI_SIM__EXTENSIONS", "8001-8005")

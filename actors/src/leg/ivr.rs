@@ -4,20 +4,23 @@
 //! keys, its timer, data from a client) and answers what to do
 //! ([`IvrAction`]: play, arm a timer, queue, release). The leg carries the
 //! actions out with the effects it already has, so queues, pops, transfers
-//! and recording do not know whether a flow or the fixed behaviour sent the
-//! call. Today's only flow is [`CallFlow::WelcomeThenGroup`]: the welcome
-//! prompt, then the first group; the flow engine of the call-flow contract
-//! is the next variant (docs/architecture.md, "Where the flow engine
-//! goes").
+//! and recording do not know which flow sent the call. The flow is a
+//! [`FlowRun`] of the flow engine (actors/src/flow/); without flow files
+//! every call runs the built-in one (the welcome prompt, then the first
+//! group: `flow::builtin_default`). docs/architecture.md, "Where the flow
+//! engine goes".
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use spcti_protocol::GroupNo;
+use spcti_protocol::{ChNum, GroupNo};
 
 use super::CallInfo;
-use crate::clock::Mono;
+use crate::clock::{Clock, Mono};
+use crate::flow::{Flow, FlowBook, FlowEnv, FlowRun};
 
-/// The prompt every inbound call hears in the fixed flow.
+/// The prompt every inbound call hears in the built-in flow.
 pub const WELCOME_PROMPT: &str = "welcome";
 
 /// What a flow hears.
@@ -39,57 +42,60 @@ pub enum IvrInput {
 pub enum IvrAction {
     /// Play a prompt to the caller; its end comes back as `PlayDone`.
     Play(String),
+    /// Stop the prompt playing (a key barged in).
+    StopPlay,
     /// Arm the flow's timer (replacing one armed before).
     StartTimer(Duration),
     CancelTimer,
     /// Queue the call to a group (once the caller's data is in, for the
     /// screen pop); the flow is done.
-    Queue(GroupNo),
+    Queue { group: GroupNo, priority: u32 },
+    /// The flow ended: a normal clearing by the system.
+    Hangup,
     /// The flow cannot go on: the system releases the call, saying why.
-    Release(&'static str),
+    Release(String),
 }
 
-/// The flow a call runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallFlow {
-    /// Play the welcome prompt, then queue to `group` (the first
-    /// `[[group]]`; none configured: release).
-    WelcomeThenGroup { group: Option<GroupNo> },
+/// The environment of one flow step, from the server's flows and clock.
+pub fn with_env<R>(
+    flows: &FlowBook,
+    now: Mono,
+    clock: &Clock,
+    f: impl FnOnce(&FlowEnv<'_>) -> R,
+) -> R {
+    let local = clock.local_wall();
+    flows.with(|globals, look| {
+        f(&FlowEnv {
+            now,
+            local,
+            globals,
+            flows: look,
+        })
+    })
 }
 
-impl CallFlow {
-    /// The fixed flow.
-    pub fn welcome_then(group: Option<GroupNo>) -> Self {
-        CallFlow::WelcomeThenGroup { group }
-    }
+/// A call's first variables: `caller`, `callee`, `ch`, `tellguid`.
+pub fn call_vars(call: &CallInfo, ch: ChNum) -> BTreeMap<String, String> {
+    [
+        ("caller", call.caller.clone()),
+        ("callee", call.callee.clone()),
+        ("ch", ch.0.to_string()),
+        ("tellguid", call.guid.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
 
-    /// The call entered the flow (answered).
-    pub fn start(&mut self, _call: &CallInfo, _now: Mono) -> Vec<IvrAction> {
-        match self {
-            CallFlow::WelcomeThenGroup { .. } => vec![IvrAction::Play(WELCOME_PROMPT.into())],
-        }
-    }
-
-    /// Something happened on the call.
-    pub fn step(&mut self, input: IvrInput, _call: &CallInfo, _now: Mono) -> Vec<IvrAction> {
-        match (self, input) {
-            // Stopped or played out, the welcome is over.
-            (CallFlow::WelcomeThenGroup { group }, IvrInput::PlayDone { .. }) => match group {
-                Some(g) => vec![IvrAction::Queue(*g)],
-                None => vec![IvrAction::Release(
-                    "no [[group]] configured; releasing the call",
-                )],
-            },
-            // The fixed flow takes no keys, sets no timer and waits for no
-            // data.
-            (CallFlow::WelcomeThenGroup { .. }, _) => vec![],
-        }
-    }
+/// A run of `flow` for `call` on trunk `ch`.
+pub fn run_for(flow: Arc<Flow>, call: &CallInfo, ch: ChNum) -> FlowRun {
+    FlowRun::new(flow, call_vars(call, ch))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flow::builtin_default;
     use crate::records::Direction;
     use spcti_protocol::TellGuid;
 
@@ -107,33 +113,41 @@ mod tests {
             returned: false,
             segments: 0,
             direction: Direction::In,
+            popup: Vec::new(),
         }
     }
 
+    fn step(f: &mut FlowRun, i: IvrInput) -> Vec<IvrAction> {
+        let book = FlowBook::default();
+        with_env(&book, Mono::ZERO, &Clock::manual(), |env| f.step(i, env))
+    }
+
     #[test]
-    fn the_fixed_flow_plays_the_welcome_then_queues() {
-        let (c, t) = (call(), Mono::from_secs(1));
-        let mut f = CallFlow::welcome_then(Some(GroupNo(3)));
-        assert_eq!(f.start(&c, t), vec![IvrAction::Play("welcome".into())]);
-        // Keys, data and timers do nothing in it.
-        assert!(f.step(IvrInput::Digits("1".into()), &c, t).is_empty());
-        assert!(f.step(IvrInput::Data("x".into()), &c, t).is_empty());
-        assert!(f.step(IvrInput::Timer, &c, t).is_empty());
+    fn the_built_in_flow_plays_the_welcome_then_queues() {
+        let book = FlowBook::default();
+        let mut f = run_for(Arc::new(builtin_default(Some(GroupNo(3)))), &call(), ChNum(2));
+        assert_eq!(f.vars["ch"], "2");
+        let first = with_env(&book, Mono::ZERO, &Clock::manual(), |env| f.start(env));
+        assert_eq!(first, vec![IvrAction::Play("welcome".into())]);
+        // Keys, data and timers do not end the welcome.
+        assert!(step(&mut f, IvrInput::Digits("1".into())).is_empty());
+        assert!(step(&mut f, IvrInput::Data("x".into())).is_empty());
+        assert!(step(&mut f, IvrInput::Timer).is_empty());
         assert_eq!(
-            f.step(IvrInput::PlayDone { completed: false }, &c, t),
-            vec![IvrAction::Queue(GroupNo(3))],
+            step(&mut f, IvrInput::PlayDone { completed: false }),
+            vec![IvrAction::Queue { group: GroupNo(3), priority: 0 }],
             "a stopped welcome ends it too"
         );
     }
 
     #[test]
-    fn without_a_group_the_fixed_flow_releases() {
-        let c = call();
-        let mut f = CallFlow::welcome_then(None);
-        f.start(&c, Mono::ZERO);
-        assert!(matches!(
-            f.step(IvrInput::PlayDone { completed: true }, &c, Mono::ZERO)[..],
-            [IvrAction::Release(_)]
-        ));
+    fn without_a_group_the_built_in_flow_hangs_up_after_the_welcome() {
+        let book = FlowBook::default();
+        let mut f = run_for(Arc::new(builtin_default(None)), &call(), ChNum(0));
+        with_env(&book, Mono::ZERO, &Clock::manual(), |env| f.start(env));
+        assert_eq!(
+            step(&mut f, IvrInput::PlayDone { completed: true }),
+            vec![IvrAction::Hangup]
+        );
     }
 }

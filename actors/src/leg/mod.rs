@@ -4,11 +4,13 @@
 //! The trunk leg owns the call (its GUID, numbers, times, recording); the
 //! seat legs and agents it rings only report back to it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use spcti_protocol::{Cause, ChNum, ChannelState, ConfNo, GroupNo, TelNum, TellGuid, WorkNo};
 
 use crate::clock::{Clock, Mono};
+use crate::flow::{Flow, FlowBook, FlowRun};
 use crate::records::{CallRecord, Customer, Direction, HangupBy, RecordingRow, TellMsg};
 use crate::switch::SwitchCommand;
 
@@ -17,7 +19,7 @@ pub mod ivr;
 mod supervise;
 mod transfer;
 
-pub use ivr::{CallFlow, IvrAction, IvrInput, WELCOME_PROMPT};
+pub use ivr::{IvrAction, IvrInput, WELCOME_PROMPT};
 
 /// How long a call waits for its customer data before it is offered without it.
 pub const CUSTOMER_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -50,6 +52,9 @@ pub struct CallInfo {
     /// `in` for a call that came in; `out` for one an agent placed and then
     /// transferred (the trunk took it over).
     pub direction: Direction,
+    /// The flow's variables for the screen pop (flows.md `popup`), taken
+    /// when the flow queued the call.
+    pub popup: Vec<(String, String)>,
 }
 
 /// Where a transfer sends the call.
@@ -84,7 +89,7 @@ pub enum Leg {
     /// The call is in its flow (the IVR).
     Ivr {
         call: CallInfo,
-        flow: CallFlow,
+        flow: FlowRun,
         /// The flow queued the call to this group; it joins the queue once
         /// the customer lookup answered (the pop needs the data).
         queue_when_known: Option<GroupNo>,
@@ -353,15 +358,18 @@ impl InboundLeg {
         self.leg = leg;
     }
 
-    /// A call arrives: answer it, look the caller up, and start its flow.
+    /// A call arrives: answer it, look the caller up, and start `flow`
+    /// (the version the call keeps to its end).
+    #[allow(clippy::too_many_arguments)]
     pub fn call_in(
         &mut self,
         guid: TellGuid,
         caller: String,
         callee: String,
-        mut flow: CallFlow,
+        flow: Arc<Flow>,
         now: Mono,
         clock: &Clock,
+        flows: &FlowBook,
     ) -> Result<Vec<LegEffect>, NotNow> {
         if self.leg != Leg::Free {
             return Err(NotNow("a call arrived on a busy trunk"));
@@ -379,12 +387,14 @@ impl InboundLeg {
             returned: false,
             segments: 0,
             direction: Direction::In,
+            popup: Vec::new(),
         };
         let mut fx = vec![
             LegEffect::Switch(SwitchCommand::Answer { ch: self.ch }),
             LegEffect::LookupCustomer(call.caller.clone()),
         ];
-        let actions = flow.start(&call, now);
+        let mut flow = ivr::run_for(flow, &call, self.ch);
+        let actions = ivr::with_env(flows, now, clock, |env| flow.start(env));
         self.to(Leg::Ivr {
             call,
             flow,
@@ -415,31 +425,48 @@ impl InboundLeg {
     }
 
     /// A prompt ended: on hold the music loops; in the IVR the flow goes on.
-    pub fn play_done(&mut self, completed: bool, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+    pub fn play_done(
+        &mut self,
+        completed: bool,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
         match &self.leg {
             Leg::Held { .. } if completed => vec![LegEffect::Switch(SwitchCommand::Play {
                 ch: self.ch,
                 prompt: HOLD_PROMPT.into(),
             })],
-            Leg::Ivr { .. } => self.flow_input(IvrInput::PlayDone { completed }, now, clock),
+            Leg::Ivr { .. } => self.flow_input(IvrInput::PlayDone { completed }, now, clock, flows),
             _ => vec![],
         }
     }
 
     /// The caller pressed keys: only a flow listens to them.
-    pub fn digits(&mut self, digits: &str, now: Mono, clock: &Clock) -> Vec<LegEffect> {
-        self.flow_input(IvrInput::Digits(digits.to_owned()), now, clock)
+    pub fn digits(
+        &mut self,
+        digits: &str,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        self.flow_input(IvrInput::Digits(digits.to_owned()), now, clock, flows)
     }
 
     /// The flow's timer ran out.
-    pub fn flow_timer(&mut self, now: Mono, clock: &Clock) -> Vec<LegEffect> {
-        self.flow_input(IvrInput::Timer, now, clock)
+    pub fn flow_timer(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
+        self.flow_input(IvrInput::Timer, now, clock, flows)
     }
 
     /// An input for the call's flow; nothing outside the IVR.
-    pub fn flow_input(&mut self, input: IvrInput, now: Mono, clock: &Clock) -> Vec<LegEffect> {
+    pub fn flow_input(
+        &mut self,
+        input: IvrInput,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
         let Leg::Ivr {
-            call,
             flow,
             queue_when_known: None,
             ..
@@ -448,7 +475,7 @@ impl InboundLeg {
             // No flow, or it is done (queued; the lookup is still out).
             return vec![];
         };
-        let actions = flow.step(input, call, now);
+        let actions = ivr::with_env(flows, now, clock, |env| flow.step(input, env));
         self.flow_actions(actions, now, clock)
     }
 
@@ -463,9 +490,9 @@ impl InboundLeg {
         for a in actions {
             let Leg::Ivr {
                 call,
+                flow,
                 queue_when_known,
                 timer,
-                ..
             } = &mut self.leg
             else {
                 break; // queued or released: the flow is done
@@ -480,22 +507,33 @@ impl InboundLeg {
                         prompt,
                     }));
                 }
+                IvrAction::StopPlay => {
+                    *timer = armed;
+                    fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
+                }
                 IvrAction::StartTimer(d) => {
                     *timer = true;
                     fx.push(LegEffect::StartFlowTimer(d));
                 }
                 IvrAction::CancelTimer if armed => fx.push(LegEffect::CancelFlowTimer),
                 IvrAction::CancelTimer => {}
-                IvrAction::Queue(group) => {
+                IvrAction::Queue { group, priority: _ } => {
                     if armed {
                         fx.push(LegEffect::CancelFlowTimer);
                     }
                     call.group = Some(group);
+                    call.popup = flow.popup();
                     if call.customer.is_none() {
                         *queue_when_known = Some(group);
                     } else {
                         fx.extend(self.enqueue(group, now));
                     }
+                }
+                IvrAction::Hangup => {
+                    if armed {
+                        fx.push(LegEffect::CancelFlowTimer);
+                    }
+                    fx.extend(self.end(HangupBy::System, Cause::NORMAL, now, clock));
                 }
                 IvrAction::Release(why) => {
                     tracing::error!(ch = %self.ch, "{why}");
@@ -1084,7 +1122,7 @@ mod tests {
 
     /// A call in the fixed flow to group 1.
     fn call_in(leg: &mut InboundLeg, caller: &str, callee: &str) -> Vec<LegEffect> {
-        let flow = CallFlow::welcome_then(Some(GroupNo(1)));
+        let flow = Arc::new(crate::flow::builtin_default(Some(GroupNo(1))));
         leg.call_in(
             TellGuid::new_v4(),
             caller.into(),
@@ -1092,6 +1130,7 @@ mod tests {
             flow,
             s(0),
             &Clock::manual(),
+            &FlowBook::default(),
         )
         .unwrap()
     }
@@ -1099,14 +1138,14 @@ mod tests {
     fn queued(leg: &mut InboundLeg) {
         call_in(leg, "138", "400");
         leg.customer(None, s(1));
-        leg.play_done(true, s(3), &Clock::manual());
+        leg.play_done(true, s(3), &Clock::manual(), &FlowBook::default());
     }
 
     #[test]
     fn the_call_is_queued_only_once_the_customer_lookup_answered() {
         let mut leg = InboundLeg::new(ChNum(0));
         call_in(&mut leg, "138", "400");
-        assert!(leg.play_done(true, s(2), &Clock::manual()).is_empty());
+        assert!(leg.play_done(true, s(2), &Clock::manual(), &FlowBook::default()).is_empty());
         assert_eq!(leg.channel_state(), ChannelState::Ivr);
         let c = Customer {
             name: "Zhang".into(),
@@ -1471,31 +1510,32 @@ mod tests {
                 }),
             ]
         );
-        // The fixed flow ignores keys; they never end the welcome.
-        assert!(leg.digits("1", s(1), &clock).is_empty());
+        // The built-in flow ignores keys; they never end the welcome.
+        assert!(leg.digits("1", s(1), &clock, &FlowBook::default()).is_empty());
         assert_eq!(leg.channel_state(), ChannelState::Ivr);
         // A flow timer with no flow waiting on it does nothing.
-        assert!(leg.flow_timer(s(1), &clock).is_empty());
+        assert!(leg.flow_timer(s(1), &clock, &FlowBook::default()).is_empty());
     }
 
     #[test]
-    fn without_a_group_the_call_is_released_when_the_welcome_ends() {
+    fn without_a_group_the_call_is_hung_up_when_the_welcome_ends() {
         let clock = Clock::manual();
         let mut leg = InboundLeg::new(ChNum(4));
         leg.call_in(
             TellGuid::new_v4(),
             "138".into(),
             "400".into(),
-            CallFlow::welcome_then(None),
+            Arc::new(crate::flow::builtin_default(None)),
             s(0),
             &clock,
+            &FlowBook::default(),
         )
         .unwrap();
-        let fx = leg.play_done(true, s(2), &clock);
+        let fx = leg.play_done(true, s(2), &clock, &FlowBook::default());
         assert_eq!(record_of(&fx).hangup_by, HangupBy::System);
         assert!(fx.contains(&LegEffect::Switch(SwitchCommand::Clear {
             ch: ChNum(4),
-            cause: SYSTEM_FAILURE,
+            cause: Cause::NORMAL,
         })));
         assert_eq!(leg.channel_state(), ChannelState::Free);
     }
@@ -1508,15 +1548,15 @@ mod tests {
         leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
         leg.seat_answered(ChNum(30), s(6), &clock);
         // Talking: a prompt ending means nothing.
-        assert!(leg.play_done(true, s(7), &clock).is_empty());
+        assert!(leg.play_done(true, s(7), &clock, &FlowBook::default()).is_empty());
         let (flash, _) = leg.flash(ChNum(30), s(8), &clock).unwrap();
         assert_eq!(flash, Flash::Held);
         let again = vec![LegEffect::Switch(SwitchCommand::Play {
             ch: ChNum(0),
             prompt: HOLD_PROMPT.into(),
         })];
-        assert_eq!(leg.play_done(true, s(20), &clock), again);
+        assert_eq!(leg.play_done(true, s(20), &clock, &FlowBook::default()), again);
         // A prompt stopped (the agent came back) is not replayed.
-        assert!(leg.play_done(false, s(21), &clock).is_empty());
+        assert!(leg.play_done(false, s(21), &clock, &FlowBook::default()).is_empty());
     }
 }

@@ -46,6 +46,8 @@ pub struct Offered {
     pub customer: Customer,
     /// The agent asked for this call (pick-up): it may ring while busy.
     pub pick_up: bool,
+    /// Flow variables for the screen pop (flows.md `popup`).
+    pub popup: Vec<(String, String)>,
 }
 
 /// The offer ended without this agent answering.

@@ -161,6 +161,7 @@ impl SeatActor {
                             waited: std::time::Duration::ZERO,
                             customer: Default::default(),
                             pick_up: true,
+                            popup: Vec::new(),
                         });
                     }
                 }
@@ -532,6 +533,7 @@ impl Handler<HandOver> for SeatActor {
                 returned: false,
                 segments: 1,
                 direction: crate::records::Direction::Out,
+                popup: Vec::new(),
             };
             let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
             t.do_send(Adopt {

@@ -245,7 +245,7 @@ impl TrunkActor {
                         act.run(ctx, |act, ctx| {
                             let (now, clock) = (act.now(), act.deps.clock.clone());
                             if let Core::Inbound(leg) = &mut act.core {
-                                let fx = leg.flow_timer(now, &clock);
+                                let fx = leg.flow_timer(now, &clock, &act.deps.flows);
                                 act.leg_effects(fx, ctx);
                             }
                         });
@@ -310,6 +310,7 @@ impl TrunkActor {
                 waited,
                 customer: call.customer.clone().unwrap_or_default(),
                 pick_up,
+                popup: call.popup.clone(),
             });
         }
     }
@@ -335,9 +336,16 @@ impl TrunkActor {
                 callee,
                 ..
             } => {
-                // The fixed flow until flow files exist (issue: call flows).
-                let flow = CallFlow::welcome_then(self.deps.settings.default_group);
-                match leg.call_in(guid, caller, callee, flow, now, &clock) {
+                // The flow routed for the dialed number, at its current
+                // version; the server always has its inbound flow (the
+                // built-in one without files), so the fallback is only a
+                // guard against a flow removed in between.
+                let flow = self.deps.flows.for_callee(&callee).unwrap_or_else(|| {
+                    tracing::error!(%callee, "no flow for this call; running the built-in one");
+                    std::sync::Arc::new(crate::flow::builtin_default(self.deps.settings.default_group))
+                });
+                let flows = &self.deps.flows;
+                match leg.call_in(guid, caller, callee, flow, now, &clock, flows) {
                     Ok(fx) => fx,
                     Err(e) => {
                         tracing::warn!(ch = %self.desc.ch, "{}", e.0);
@@ -345,8 +353,10 @@ impl TrunkActor {
                     }
                 }
             }
-            SwitchEvent::PlayDone { completed, .. } => leg.play_done(completed, now, &clock),
-            SwitchEvent::Dtmf { digits, .. } => leg.digits(&digits, now, &clock),
+            SwitchEvent::PlayDone { completed, .. } => {
+                leg.play_done(completed, now, &clock, &self.deps.flows)
+            }
+            SwitchEvent::Dtmf { digits, .. } => leg.digits(&digits, now, &clock, &self.deps.flows),
             SwitchEvent::Cleared { cause, .. } => leg.cleared(cause, now, &clock),
             _ => vec![],
         };

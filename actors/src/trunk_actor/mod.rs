@@ -16,7 +16,7 @@ use crate::closing::{Closing, RECORDING_CLOSE_GUARD};
 use crate::conference_actor::ConferenceActor;
 use crate::deps::{Deps, LookupCustomer, StoreRecord};
 use crate::leg::{
-    CUSTOMER_LOOKUP_TIMEOUT, CallFlow, Flash, InboundLeg, LegEffect, Ringer, TransferTo,
+    CUSTOMER_LOOKUP_TIMEOUT, Flash, InboundLeg, LegEffect, Ringer, TransferTo,
 };
 use crate::messages::agent::{CallEnded, Connected, OfferWithdrawn, Offered, Transferred};
 use crate::messages::channel::*;

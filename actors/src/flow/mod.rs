@@ -1,0 +1,193 @@
+//! Call flows (the IVR engine of flows.md), sans-I/O.
+//!
+//! - [`load`]: a flow file's JSON, checked into a [`Flow`]: every error
+//!   names the flow, the node and the field.
+//! - [`expr`]: rhai expressions and `{name}` templates, compiled once per
+//!   flow version.
+//! - [`run`]: [`FlowRun`], one call's position in its flow, stepped by the
+//!   trunk's leg with the inputs of `leg::IvrInput` and answering
+//!   `leg::IvrAction`s (docs/architecture.md, "Where the flow engine goes").
+//! - [`book`]: the loaded flows, their versions, routing by dialed number
+//!   and the global variables, shared by every trunk.
+//!
+//! Reading and writing the files is the binary's (src/flows.rs): nothing
+//! here does I/O.
+
+pub mod book;
+pub mod expr;
+pub mod load;
+pub mod run;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use spcti_protocol::GroupNo;
+
+pub use book::{FlowBook, Route};
+pub use expr::{Expr, Template};
+pub use load::{CheckContext, FlowError, parse_flow};
+pub use run::{FlowEnv, FlowRun};
+
+/// A checked flow version, shared (`Arc`) by the calls running it.
+#[derive(Debug)]
+pub struct Flow {
+    pub name: String,
+    /// 1 for the first version saved; calls keep the version they started on.
+    pub version: u32,
+    pub start: String,
+    /// Variables shown in the 6003 screen pop, as tags of their name.
+    pub popup: Vec<String>,
+    pub nodes: BTreeMap<String, Node>,
+    /// The file as loaded (the designer's layout with it).
+    pub source: serde_json::Value,
+}
+
+/// Where an exit leads: a node, or `None`, the flow ends there (a
+/// sub-flow returns to its caller; the top flow hangs up).
+pub type Exit = Option<String>;
+
+/// Opening hours: days (bit 0 = Monday) and minutes of the day, `to`
+/// exclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub days: u8,
+    pub from: u16,
+    pub to: u16,
+}
+
+/// What a `say` node speaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Say {
+    /// Digit by digit.
+    Digits(Template),
+    /// As a number ("one hundred and twenty").
+    Number(Template),
+}
+
+/// One node of a flow, by kind (flows.md, "Node kinds").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Play {
+        prompt: String,
+        barge_in: bool,
+        next: Exit,
+    },
+    Say {
+        say: Say,
+        next: Exit,
+    },
+    Menu {
+        prompt: String,
+        timeout: Duration,
+        retries: u32,
+        choices: BTreeMap<char, String>,
+        invalid: Exit,
+        fail: Exit,
+    },
+    Collect {
+        prompt: Option<String>,
+        var: String,
+        min: usize,
+        max: usize,
+        terminator: Option<char>,
+        timeout: Duration,
+        next: Exit,
+        fail: Exit,
+    },
+    Set {
+        vars: Vec<(String, Expr)>,
+        next: Exit,
+    },
+    Branch {
+        cond: Expr,
+        then: Exit,
+        otherwise: Exit,
+    },
+    Time {
+        open: Vec<Window>,
+        closed_if: Option<Expr>,
+        open_next: Exit,
+        closed_next: Exit,
+    },
+    Queue {
+        group: GroupNo,
+        priority: u32,
+    },
+    Subflow {
+        flow: String,
+        next: Exit,
+    },
+    Wait {
+        timeout: Duration,
+        next: Exit,
+        fail: Exit,
+    },
+    Hangup,
+}
+
+impl Node {
+    /// Every exit, with the field naming it (for checking and drawing);
+    /// `None`: the flow ends there.
+    pub fn exits(&self) -> Vec<(String, Option<&str>)> {
+        fn e<'a>(f: &str, x: &'a Exit) -> (String, Option<&'a str>) {
+            (f.to_owned(), x.as_deref())
+        }
+        match self {
+            Node::Play { next, .. }
+            | Node::Say { next, .. }
+            | Node::Set { next, .. }
+            | Node::Subflow { next, .. } => vec![e("next", next)],
+            Node::Menu {
+                choices,
+                invalid,
+                fail,
+                ..
+            } => {
+                let mut v: Vec<_> = choices
+                    .iter()
+                    .map(|(k, n)| (format!("choices.{k}"), Some(n.as_str())))
+                    .collect();
+                v.push(e("invalid", invalid));
+                v.push(e("fail", fail));
+                v
+            }
+            Node::Collect { next, fail, .. } | Node::Wait { next, fail, .. } => {
+                vec![e("next", next), e("fail", fail)]
+            }
+            Node::Branch {
+                then, otherwise, ..
+            } => vec![e("then", then), e("else", otherwise)],
+            Node::Time {
+                open_next,
+                closed_next,
+                ..
+            } => vec![e("open_next", open_next), e("closed_next", closed_next)],
+            Node::Queue { .. } | Node::Hangup => vec![],
+        }
+    }
+}
+
+/// The flow every call runs when no flow file exists: today's behaviour
+/// (the welcome prompt, then `group`).
+pub fn builtin_default(group: Option<GroupNo>) -> Flow {
+    let mut nodes = BTreeMap::new();
+    nodes.insert(
+        "welcome".to_owned(),
+        Node::Play {
+            prompt: crate::leg::WELCOME_PROMPT.to_owned(),
+            barge_in: false,
+            next: group.map(|_| "queue".to_owned()),
+        },
+    );
+    if let Some(group) = group {
+        nodes.insert("queue".to_owned(), Node::Queue { group, priority: 0 });
+    }
+    Flow {
+        name: "default".into(),
+        version: 0,
+        start: "welcome".into(),
+        popup: Vec::new(),
+        nodes,
+        source: serde_json::Value::Null,
+    }
+}
