@@ -28,6 +28,42 @@ pub use expr::{Expr, Template};
 pub use load::{CheckContext, FlowError, parse_flow};
 pub use run::{FlowEnv, FlowRun};
 
+/// The prompt every inbound call hears in the built-in flow.
+pub const WELCOME_PROMPT: &str = "welcome";
+
+/// What a flow hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IvrInput {
+    /// The prompt it asked for ended (`completed`: played to its end, not
+    /// stopped).
+    PlayDone { completed: bool },
+    /// The caller pressed keys.
+    Digits(String),
+    /// The timer it armed ran out.
+    Timer,
+    /// A client sent data for this call (1026 `ch:`).
+    Data(String),
+}
+
+/// What a flow wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IvrAction {
+    /// Play a prompt to the caller; its end comes back as `PlayDone`.
+    Play(String),
+    /// Stop the prompt playing (a key barged in).
+    StopPlay,
+    /// Arm the flow's timer (replacing one armed before).
+    StartTimer(Duration),
+    CancelTimer,
+    /// Queue the call to a group (once the caller's data is in, for the
+    /// screen pop); the flow is done.
+    Queue { group: GroupNo, priority: u32 },
+    /// The flow ended: a normal clearing by the system.
+    Hangup,
+    /// The flow cannot go on: the system releases the call, saying why.
+    Release(String),
+}
+
 /// A checked flow version, shared (`Arc`) by the calls running it.
 #[derive(Debug)]
 pub struct Flow {
@@ -174,7 +210,7 @@ pub fn builtin_default(group: Option<GroupNo>) -> Flow {
     nodes.insert(
         "welcome".to_owned(),
         Node::Play {
-            prompt: crate::leg::WELCOME_PROMPT.to_owned(),
+            prompt: WELCOME_PROMPT.to_owned(),
             barge_in: false,
             next: group.map(|_| "queue".to_owned()),
         },

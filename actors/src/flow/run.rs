@@ -23,7 +23,7 @@ use super::expr::Vars;
 use super::load::digit_prompt;
 use super::{Exit, Flow, Node, Say};
 use crate::clock::Mono;
-use crate::leg::{IvrAction, IvrInput};
+use super::{IvrAction, IvrInput};
 
 /// Nodes passed without waiting, per input, before the run is stopped.
 pub const MAX_HOPS: usize = 100;

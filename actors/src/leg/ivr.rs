@@ -12,49 +12,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
-
-use spcti_protocol::{ChNum, GroupNo};
+use spcti_protocol::ChNum;
 
 use super::CallInfo;
 use crate::clock::{Clock, Mono};
 use crate::flow::{Flow, FlowBook, FlowEnv, FlowRun};
 
-/// The prompt every inbound call hears in the built-in flow.
-pub const WELCOME_PROMPT: &str = "welcome";
-
-/// What a flow hears.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IvrInput {
-    /// The prompt it asked for ended (`completed`: played to its end, not
-    /// stopped).
-    PlayDone { completed: bool },
-    /// The caller pressed keys.
-    Digits(String),
-    /// The timer it armed ran out.
-    Timer,
-    /// A client sent data for this call (1026 `ch:`).
-    Data(String),
-}
-
-/// What a flow wants done.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IvrAction {
-    /// Play a prompt to the caller; its end comes back as `PlayDone`.
-    Play(String),
-    /// Stop the prompt playing (a key barged in).
-    StopPlay,
-    /// Arm the flow's timer (replacing one armed before).
-    StartTimer(Duration),
-    CancelTimer,
-    /// Queue the call to a group (once the caller's data is in, for the
-    /// screen pop); the flow is done.
-    Queue { group: GroupNo, priority: u32 },
-    /// The flow ended: a normal clearing by the system.
-    Hangup,
-    /// The flow cannot go on: the system releases the call, saying why.
-    Release(String),
-}
+pub use crate::flow::{IvrAction, IvrInput, WELCOME_PROMPT};
 
 /// The environment of one flow step, from the server's flows and clock.
 pub fn with_env<R>(
@@ -97,7 +61,7 @@ mod tests {
     use super::*;
     use crate::flow::builtin_default;
     use crate::records::Direction;
-    use spcti_protocol::TellGuid;
+    use spcti_protocol::{GroupNo, TellGuid};
 
     fn call() -> CallInfo {
         CallInfo {
