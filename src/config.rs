@@ -584,7 +584,12 @@ impl Config {
         }
         let flow_name = "a flow name: letters, digits, `_` or `-`";
         if !spcti_actors::flow::load::is_flow_name(&self.flow.inbound) {
-            return Err(bad(file, "flow.inbound", format!("{:?}", self.flow.inbound), flow_name));
+            return Err(bad(
+                file,
+                "flow.inbound",
+                format!("{:?}", self.flow.inbound),
+                flow_name,
+            ));
         }
         if !self.flow.startflow.is_empty()
             && !spcti_actors::flow::load::is_flow_name(&self.flow.startflow)
@@ -600,7 +605,12 @@ impl Config {
                 return Err(bad(file, format!("route[{i}].callee"), v, allowed));
             }
             if !spcti_actors::flow::load::is_flow_name(&r.flow) {
-                return Err(bad(file, format!("route[{i}].flow"), format!("{:?}", r.flow), flow_name));
+                return Err(bad(
+                    file,
+                    format!("route[{i}].flow"),
+                    format!("{:?}", r.flow),
+                    flow_name,
+                ));
             }
         }
         let mut groups = HashSet::new();

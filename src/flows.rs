@@ -10,7 +10,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use spcti_actors::flow::{CheckContext, Flow, FlowBook, FlowError, Route, builtin_default, parse_flow};
+use spcti_actors::flow::{
+    CheckContext, Flow, FlowBook, FlowError, Route, builtin_default, parse_flow,
+};
 use spcti_protocol::GroupNo;
 
 use crate::config::Config;
@@ -133,7 +135,10 @@ pub fn load(config: &Config, known: &Known) -> Result<FlowBook, FlowsError> {
                 flow: r.flow.clone(),
                 node: None,
                 field: None,
-                message: format!("route[{i}] (callee {:?}) names it, but there is no such flow file", r.callee),
+                message: format!(
+                    "route[{i}] (callee {:?}) names it, but there is no such flow file",
+                    r.callee
+                ),
             });
         }
     }

@@ -62,6 +62,21 @@ impl Server {
         Server::spawn(dir, all)
     }
 
+    /// Starts the binary with call flows in its `[flow] dir`: (name, JSON).
+    pub fn with_flows(config: &str, flows: &[(&str, &str)], env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spcti.toml"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+        for (name, text) in flows {
+            std::fs::write(dir.path().join("flows").join(format!("{name}.json")), text).unwrap();
+        }
+        let data = dir.path().join("data");
+        let db = format!("sqlite://{}", data.join("spcti.db").display());
+        let mut all = vec![("SPCTI_DATABASE__URL".to_owned(), db)];
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Server::spawn(dir, all)
+    }
+
     /// Starts the binary on `dir` (its `spcti.toml` and `data/`).
     fn spawn(dir: tempfile::TempDir, env: Vec<(String, String)>) -> Server {
         let file = dir.path().join("spcti.toml");
@@ -80,7 +95,10 @@ impl Server {
             .env("SPCTI_SERVER__DATA_DIR", data.to_str().unwrap())
             // Each server its own flows (none: the built-in flow), never
             // the repository's config/flows.
-            .env("SPCTI_FLOW__DIR", dir.path().join("flows").to_str().unwrap())
+            .env(
+                "SPCTI_FLOW__DIR",
+                dir.path().join("flows").to_str().unwrap(),
+            )
             .env("SPCTI_SERVER__CLOCK", "manual")
             .env("SPCTI_SIM__TRUNKS", "4")
             .env("SPCTI_SIM__EXTENSIONS", "8001-8005")
@@ -290,6 +308,31 @@ impl Server {
     pub fn advance(&self, ms: u64) {
         let (status, b) = self.post("/sim/clock/advance", json!({"ms": ms}));
         assert_eq!(status, 200, "{b}");
+    }
+
+    /// Moves the manual clock `step_ms` at a time until `f` holds for
+    /// channel `ch` (at most `steps` steps). For timers armed by an event
+    /// the test cannot see: each step fires whatever is armed by then.
+    pub fn advance_until(
+        &self,
+        ch: u32,
+        what: &str,
+        step_ms: u64,
+        steps: u32,
+        f: impl Fn(&Value) -> bool,
+    ) -> Value {
+        for _ in 0..steps {
+            self.advance(step_ms);
+            let deadline = Instant::now() + Duration::from_millis(300);
+            while Instant::now() < deadline {
+                let c = self.channel(ch);
+                if f(&c) {
+                    return c;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        panic!("never {what}: {}\n{}", self.channel(ch), self.log());
     }
 
     pub fn channel(&self, ch: u32) -> Value {

@@ -140,9 +140,9 @@ impl Template {
                 parts.push(Part::Text(rest[..open].to_owned()));
             }
             let after = &rest[open + 1..];
-            let close = after
-                .find('}')
-                .ok_or_else(|| format!("`{{` at {} is never closed", src.len() - rest.len() + open))?;
+            let close = after.find('}').ok_or_else(|| {
+                format!("`{{` at {} is never closed", src.len() - rest.len() + open)
+            })?;
             let name = after[..close].trim();
             let part = match name.strip_prefix("global.") {
                 Some(g) if is_var_name(g) => Part::Global(g.to_owned()),
@@ -200,10 +200,23 @@ mod tests {
         };
         let e = Expr::compile("customer_id.starts_with(\"9\")").unwrap();
         assert!(e.truth(&v).unwrap());
-        assert!(Expr::compile("global.holiday == \"1\"").unwrap().truth(&v).unwrap());
-        assert!(!Expr::compile("global.nope == \"1\"").unwrap().truth(&v).unwrap());
+        assert!(
+            Expr::compile("global.holiday == \"1\"")
+                .unwrap()
+                .truth(&v)
+                .unwrap()
+        );
+        assert!(
+            !Expr::compile("global.nope == \"1\"")
+                .unwrap()
+                .truth(&v)
+                .unwrap()
+        );
         assert_eq!(
-            Expr::compile("caller + \"-\" + customer_id").unwrap().text(&v).unwrap(),
+            Expr::compile("caller + \"-\" + customer_id")
+                .unwrap()
+                .text(&v)
+                .unwrap(),
             "138-9123"
         );
         // Not a condition: an error, which the engine reports.

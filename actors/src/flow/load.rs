@@ -109,7 +109,10 @@ pub fn parse_flow(
         message,
     };
     for k in top.keys() {
-        if !matches!(k.as_str(), "name" | "start" | "popup" | "nodes" | "description") {
+        if !matches!(
+            k.as_str(),
+            "name" | "start" | "popup" | "nodes" | "description"
+        ) {
             errors.push(top_err(k, "unknown field".into()));
         }
     }
@@ -124,7 +127,10 @@ pub fn parse_flow(
     let start = match top.get("start") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => {
-            errors.push(top_err("start", "missing: the node a call starts at".into()));
+            errors.push(top_err(
+                "start",
+                "missing: the node a call starts at".into(),
+            ));
             String::new()
         }
     };
@@ -254,9 +260,7 @@ impl<'a> Fields<'a, '_> {
 
     fn get(&mut self, field: &'static str) -> Option<&'a Value> {
         self.used.insert(field);
-        self.obj
-            .and_then(|o| o.get(field))
-            .filter(|v| !v.is_null())
+        self.obj.and_then(|o| o.get(field)).filter(|v| !v.is_null())
     }
 
     fn string(&mut self, field: &'static str, required: bool) -> Option<String> {
@@ -280,7 +284,10 @@ impl<'a> Fields<'a, '_> {
             Some(v) => match v.as_u64() {
                 Some(n) if n <= max => n,
                 _ => {
-                    self.err(Some(field), format!("{v} is not a whole number from 0 to {max}"));
+                    self.err(
+                        Some(field),
+                        format!("{v} is not a whole number from 0 to {max}"),
+                    );
                     default
                 }
             },
@@ -310,7 +317,12 @@ impl<'a> Fields<'a, '_> {
         self.string(field, false)
     }
 
-    fn prompt(&mut self, field: &'static str, required: bool, cx: &CheckContext<'_>) -> Option<String> {
+    fn prompt(
+        &mut self,
+        field: &'static str,
+        required: bool,
+        cx: &CheckContext<'_>,
+    ) -> Option<String> {
         let p = self.string(field, required)?;
         if !(cx.prompt)(&p) {
             self.err(Some(field), format!("no prompt `{p}`"));
@@ -345,7 +357,10 @@ impl<'a> Fields<'a, '_> {
         let Some(obj) = self.obj else { return };
         let unknown: Vec<String> = obj
             .keys()
-            .filter(|k| !self.used.contains(k.as_str()) && !matches!(k.as_str(), "kind" | "x" | "y" | "label"))
+            .filter(|k| {
+                !self.used.contains(k.as_str())
+                    && !matches!(k.as_str(), "kind" | "x" | "y" | "label")
+            })
             .cloned()
             .collect();
         for k in unknown {
@@ -374,7 +389,10 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             let digits = f.template("digits");
             f.not_built("number", "speaking a number (use `digits`)");
             if digits.is_none() {
-                f.err(Some("digits"), "missing: the digits to speak, e.g. `{customer_id}`".into());
+                f.err(
+                    Some("digits"),
+                    "missing: the digits to speak, e.g. `{customer_id}`".into(),
+                );
             }
             for c in DTMF.chars().take(12) {
                 let p = digit_prompt(c).expect("a digit");
@@ -397,7 +415,10 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
                         let key = match k.chars().collect::<Vec<_>>()[..] {
                             [c] if DTMF.contains(c) => c,
                             _ => {
-                                f.err(Some("choices"), format!("`{k}` is not one key (0-9, *, #, A-D)"));
+                                f.err(
+                                    Some("choices"),
+                                    format!("`{k}` is not one key (0-9, *, #, A-D)"),
+                                );
                                 continue;
                             }
                         };
@@ -405,7 +426,10 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
                             Some(to) if !to.is_empty() => {
                                 choices.insert(key, to.to_owned());
                             }
-                            _ => f.err(Some("choices"), format!("key `{k}` leads to {v}, not a node")),
+                            _ => f.err(
+                                Some("choices"),
+                                format!("key `{k}` leads to {v}, not a node"),
+                            ),
                         }
                     }
                 }
@@ -429,14 +453,22 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             let min = f.number("min", 1, 64) as usize;
             let max = f.number("max", 32, 64) as usize;
             if max == 0 || min > max {
-                f.err(Some("max"), format!("{max} keys at most, but at least {min}"));
+                f.err(
+                    Some("max"),
+                    format!("{max} keys at most, but at least {min}"),
+                );
             }
             let terminator = match f.get("terminator") {
                 None => Some('#'),
                 Some(Value::String(s)) if s.is_empty() => None,
-                Some(Value::String(s)) if s.len() == 1 && DTMF.contains(s.as_str()) => s.chars().next(),
+                Some(Value::String(s)) if s.len() == 1 && DTMF.contains(s.as_str()) => {
+                    s.chars().next()
+                }
                 Some(v) => {
-                    f.err(Some("terminator"), format!("{v} is not one key, or \"\" for none"));
+                    f.err(
+                        Some("terminator"),
+                        format!("{v} is not one key, or \"\" for none"),
+                    );
                     None
                 }
             };
@@ -495,7 +527,10 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
                     }
                 }
                 None => {}
-                Some(v) => f.err(Some("open"), format!("{v} is not a list of {{days, from, to}}")),
+                Some(v) => f.err(
+                    Some("open"),
+                    format!("{v} is not a list of {{days, from, to}}"),
+                ),
             }
             Node::Time {
                 open,
@@ -639,7 +674,15 @@ mod tests {
         .unwrap();
         assert_eq!(f.start, "m");
         assert_eq!(f.popup, ["id"]);
-        assert!(matches!(f.nodes["c"], Node::Collect { min: 2, max: 4, terminator: Some('#'), .. }));
+        assert!(matches!(
+            f.nodes["c"],
+            Node::Collect {
+                min: 2,
+                max: 4,
+                terminator: Some('#'),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -664,7 +707,11 @@ mod tests {
         for w in want {
             assert!(e.iter().any(|x| x == w), "{w} not in {e:#?}");
         }
-        assert!(e.iter().any(|x| x.starts_with("flow `t`, node `b`, field `if`: `1 +` does not compile")), "{e:#?}");
+        assert!(
+            e.iter()
+                .any(|x| x.starts_with("flow `t`, node `b`, field `if`: `1 +` does not compile")),
+            "{e:#?}"
+        );
     }
 
     #[test]
@@ -673,9 +720,16 @@ mod tests {
         assert!(errors("{")[0].contains("not valid JSON"));
         let e = errors(r#"{"name":"other","start":"a","nodes":{"a":{"kind":"hangup"}},"extra":1}"#);
         assert!(e.iter().any(|x| x.contains("field `name`")), "{e:?}");
-        assert!(e.iter().any(|x| x.contains("field `extra`: unknown field")), "{e:?}");
+        assert!(
+            e.iter().any(|x| x.contains("field `extra`: unknown field")),
+            "{e:?}"
+        );
         let e = errors(r#"{"start":"b","nodes":{"a":{"kind":"hangup"}}}"#);
-        assert!(e.iter().any(|x| x == "flow `t`, field `start`: no node `b`"), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|x| x == "flow `t`, field `start`: no node `b`"),
+            "{e:?}"
+        );
         assert!(parse_flow("../etc", "{}", 1, &cx_all()).is_err());
     }
 
@@ -694,9 +748,19 @@ mod tests {
 
     #[test]
     fn nodes_not_built_yet_are_refused_by_name() {
-        let e = errors(r#"{"start":"v","nodes":{"v":{"kind":"voicemail","prompt":"x","max_s":5}}}"#);
-        assert!(e.iter().any(|x| x == "flow `t`, node `v`, field `kind`: `voicemail` nodes are not built yet"), "{e:?}");
+        let e =
+            errors(r#"{"start":"v","nodes":{"v":{"kind":"voicemail","prompt":"x","max_s":5}}}"#);
+        assert!(
+            e.iter()
+                .any(|x| x
+                    == "flow `t`, node `v`, field `kind`: `voicemail` nodes are not built yet"),
+            "{e:?}"
+        );
         let e = errors(r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"max_wait_s":30}}}"#);
-        assert!(e.iter().any(|x| x.contains("field `max_wait_s`") && x.contains("not built yet")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|x| x.contains("field `max_wait_s`") && x.contains("not built yet")),
+            "{e:?}"
+        );
     }
 }

@@ -57,7 +57,10 @@ pub enum IvrAction {
     CancelTimer,
     /// Queue the call to a group (once the caller's data is in, for the
     /// screen pop); the flow is done.
-    Queue { group: GroupNo, priority: u32 },
+    Queue {
+        group: GroupNo,
+        priority: u32,
+    },
     /// The flow ended: a normal clearing by the system.
     Hangup,
     /// The flow cannot go on: the system releases the call, saying why.

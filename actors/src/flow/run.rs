@@ -22,8 +22,8 @@ use spcti_protocol::GroupNo;
 use super::expr::Vars;
 use super::load::digit_prompt;
 use super::{Exit, Flow, Node, Say};
-use crate::clock::Mono;
 use super::{IvrAction, IvrInput};
+use crate::clock::Mono;
 
 /// Nodes passed without waiting, per input, before the run is stopped.
 pub const MAX_HOPS: usize = 100;
@@ -59,7 +59,9 @@ enum At {
     /// Between nodes.
     Idle,
     /// A `play` node's prompt.
-    Playing { barge_in: bool },
+    Playing {
+        barge_in: bool,
+    },
     /// A `say` node: the digit prompts still to play.
     Saying(VecDeque<String>),
     MenuPrompt,
@@ -144,7 +146,12 @@ impl FlowRun {
     }
 
     /// Jumps to `node` of `flow` (1005): what the call was doing stops.
-    pub fn jump(&mut self, flow: Arc<Flow>, node: Option<String>, env: &FlowEnv<'_>) -> Result<Out, String> {
+    pub fn jump(
+        &mut self,
+        flow: Arc<Flow>,
+        node: Option<String>,
+        env: &FlowEnv<'_>,
+    ) -> Result<Out, String> {
         let node = node.unwrap_or_else(|| flow.start.clone());
         if !flow.nodes.contains_key(&node) {
             return Err(format!("flow `{}` has no node `{node}`", flow.name));
@@ -161,7 +168,12 @@ impl FlowRun {
     /// Stops what the current node was doing (its prompt, its timer).
     fn interrupt(&mut self) -> Out {
         let mut out = Vec::new();
-        if self.plays > 0 && matches!(self.at, At::Playing { .. } | At::Saying(_) | At::MenuPrompt | At::CollectPrompt) {
+        if self.plays > 0
+            && matches!(
+                self.at,
+                At::Playing { .. } | At::Saying(_) | At::MenuPrompt | At::CollectPrompt
+            )
+        {
             out.push(IvrAction::StopPlay);
         }
         self.cancel_timer(&mut out);
@@ -262,25 +274,41 @@ impl FlowRun {
         }
         let flow = Arc::clone(&self.flow.0);
         let Some(node) = flow.nodes.get(&id) else {
-            let why = format!("flow `{}` has no node `{id}`; releasing the call", flow.name);
+            let why = format!(
+                "flow `{}` has no node `{id}`; releasing the call",
+                flow.name
+            );
             return self.fail(why, out);
         };
         self.node = id;
         self.at = At::Idle;
         match node {
-            Node::Play { prompt, barge_in, next } => {
+            Node::Play {
+                prompt,
+                barge_in,
+                next,
+            } => {
                 if *barge_in && !self.keys.is_empty() {
                     // Keys pressed ahead skip it, and are kept for what follows.
                     return self.goto(next.clone(), env, out, hops);
                 }
                 self.play(prompt.clone(), out);
-                self.at = At::Playing { barge_in: *barge_in };
+                self.at = At::Playing {
+                    barge_in: *barge_in,
+                };
             }
-            Node::Say { say: Say::Digits(t) | Say::Number(t), next } => {
-                let vars = Vars { call: &self.vars, globals: env.globals };
-                let mut left: VecDeque<String> = t.fill(&vars).chars().filter_map(digit_prompt).collect();
+            Node::Say {
+                say: Say::Digits(t) | Say::Number(t),
+                next,
+            } => {
+                let vars = Vars {
+                    call: &self.vars,
+                    globals: env.globals,
+                };
+                let mut left: VecDeque<String> =
+                    t.fill(&vars).chars().filter_map(digit_prompt).collect();
                 match left.pop_front() {
-                    None => return self.goto(next.clone(), env, out, hops),
+                    None => self.goto(next.clone(), env, out, hops),
                     Some(first) => {
                         self.play(first, out);
                         self.at = At::Saying(left);
@@ -316,7 +344,10 @@ impl FlowRun {
             }
             Node::Set { vars, next } => {
                 for (name, e) in vars {
-                    let v = e.text(&Vars { call: &self.vars, globals: env.globals });
+                    let v = e.text(&Vars {
+                        call: &self.vars,
+                        globals: env.globals,
+                    });
                     let v = v.unwrap_or_else(|why| {
                         tracing::warn!(flow = %flow.name, node = %self.node, var = %name, "set: {why}");
                         String::new()
@@ -325,19 +356,38 @@ impl FlowRun {
                 }
                 self.goto(next.clone(), env, out, hops);
             }
-            Node::Branch { cond, then, otherwise } => {
-                let t = cond.truth(&Vars { call: &self.vars, globals: env.globals });
+            Node::Branch {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let t = cond.truth(&Vars {
+                    call: &self.vars,
+                    globals: env.globals,
+                });
                 let t = t.unwrap_or_else(|why| {
                     tracing::warn!(flow = %flow.name, node = %self.node, "branch takes `else`: {why}");
                     false
                 });
-                self.goto(if t { then.clone() } else { otherwise.clone() }, env, out, hops);
+                self.goto(
+                    if t { then.clone() } else { otherwise.clone() },
+                    env,
+                    out,
+                    hops,
+                );
             }
-            Node::Time { open, closed_if, open_next, closed_next } => {
+            Node::Time {
+                open,
+                closed_if,
+                open_next,
+                closed_next,
+            } => {
                 let day = env.local.weekday().num_days_from_monday();
                 let minute = (env.local.hour() * 60 + env.local.minute()) as u16;
                 let in_hours = open.is_empty()
-                    || open.iter().any(|w| w.days & (1 << day) != 0 && (w.from..w.to).contains(&minute));
+                    || open
+                        .iter()
+                        .any(|w| w.days & (1 << day) != 0 && (w.from..w.to).contains(&minute));
                 let closed = closed_if.as_ref().is_some_and(|e| {
                     e.truth(&Vars { call: &self.vars, globals: env.globals })
                         .unwrap_or_else(|why| {
@@ -345,7 +395,11 @@ impl FlowRun {
                             false
                         })
                 });
-                let next = if in_hours && !closed { open_next } else { closed_next };
+                let next = if in_hours && !closed {
+                    open_next
+                } else {
+                    closed_next
+                };
                 self.goto(next.clone(), env, out, hops);
             }
             Node::Queue { group, priority } => {
@@ -358,7 +412,9 @@ impl FlowRun {
             }
             Node::Subflow { flow: name, next } => {
                 if self.stack.len() >= MAX_DEPTH {
-                    let why = format!("sub-flows nested deeper than {MAX_DEPTH} at `{name}`; releasing the call");
+                    let why = format!(
+                        "sub-flows nested deeper than {MAX_DEPTH} at `{name}`; releasing the call"
+                    );
                     return self.fail(why, out);
                 }
                 let Some(sub) = (env.flows)(name) else {
@@ -465,7 +521,12 @@ impl FlowRun {
     }
 
     fn menu_key(&mut self, k: char, env: &FlowEnv<'_>, out: &mut Out, hops: usize) {
-        let Some(Node::Menu { choices, invalid, .. }) = self.node() else { return };
+        let Some(Node::Menu {
+            choices, invalid, ..
+        }) = self.node()
+        else {
+            return;
+        };
         match choices.get(&k) {
             Some(to) => {
                 let to = to.clone();
@@ -488,7 +549,9 @@ impl FlowRun {
     /// Counts a failed try; `false` when the tries are used up (the
     /// run went to `fail`).
     fn menu_failed(&mut self, env: &FlowEnv<'_>, out: &mut Out, hops: usize) -> bool {
-        let Some(Node::Menu { retries, fail, .. }) = self.node() else { return false };
+        let Some(Node::Menu { retries, fail, .. }) = self.node() else {
+            return false;
+        };
         let (retries, fail) = (*retries, fail.clone());
         let n = self.tries.entry(self.node.clone()).or_default();
         *n += 1;
@@ -501,7 +564,12 @@ impl FlowRun {
     }
 
     fn collect_key(&mut self, k: char, env: &FlowEnv<'_>, out: &mut Out, hops: usize) {
-        let Some(Node::Collect { max, terminator, .. }) = self.node() else { return };
+        let Some(Node::Collect {
+            max, terminator, ..
+        }) = self.node()
+        else {
+            return;
+        };
         let (max, term) = (*max, *terminator);
         if Some(k) == term {
             return self.collect_end(env, out, hops);
@@ -516,7 +584,16 @@ impl FlowRun {
 
     fn collect_end(&mut self, env: &FlowEnv<'_>, out: &mut Out, hops: usize) {
         self.cancel_timer(out);
-        let Some(Node::Collect { var, min, next, fail, .. }) = self.node() else { return };
+        let Some(Node::Collect {
+            var,
+            min,
+            next,
+            fail,
+            ..
+        }) = self.node()
+        else {
+            return;
+        };
         let (var, min, next, fail) = (var.clone(), *min, next.clone(), fail.clone());
         let got = std::mem::take(&mut self.collected);
         if got.len() >= min {
@@ -528,12 +605,11 @@ impl FlowRun {
     }
 
     fn timed_out(&mut self, env: &FlowEnv<'_>, out: &mut Out) {
-        match self.at {
-            At::MenuKeys => {
-                if self.menu_failed(env, out, 0) {
-                    let me = self.node.clone();
-                    self.enter(me, env, out, 1);
-                }
+        match self.at.clone() {
+            // A failed try with tries left plays the menu again.
+            At::MenuKeys if self.menu_failed(env, out, 0) => {
+                let me = self.node.clone();
+                self.enter(me, env, out, 1);
             }
             // Time ran out: enough keys are an answer, too few a failure.
             At::CollectKeys => self.collect_end(env, out, 0),
@@ -628,13 +704,28 @@ mod tests {
         assert_eq!(t.done(), vec![StartTimer(Duration::from_secs(5))]);
         assert_eq!(
             t.keys("2"),
-            vec![CancelTimer, Queue { group: GroupNo(2), priority: 3 }]
+            vec![
+                CancelTimer,
+                Queue {
+                    group: GroupNo(2),
+                    priority: 3
+                }
+            ]
         );
         assert!(t.run.done());
         // A key during the prompt stops it and counts at once.
         let mut t = T::new(MENU);
         t.start();
-        assert_eq!(t.keys("1"), vec![StopPlay, Queue { group: GroupNo(1), priority: 0 }]);
+        assert_eq!(
+            t.keys("1"),
+            vec![
+                StopPlay,
+                Queue {
+                    group: GroupNo(1),
+                    priority: 0
+                }
+            ]
+        );
     }
 
     #[test]
@@ -660,7 +751,13 @@ mod tests {
         t.done();
         assert_eq!(
             t.keys("1"),
-            vec![CancelTimer, Queue { group: GroupNo(1), priority: 0 }]
+            vec![
+                CancelTimer,
+                Queue {
+                    group: GroupNo(1),
+                    priority: 0
+                }
+            ]
         );
     }
 
@@ -691,8 +788,25 @@ mod tests {
             t.keys("9"),
             vec![StopPlay, StartTimer(Duration::from_secs(4))]
         );
-        assert_eq!(t.keys("12"), vec![CancelTimer, StartTimer(Duration::from_secs(4)), CancelTimer, StartTimer(Duration::from_secs(4))]);
-        assert_eq!(t.keys("#"), vec![CancelTimer, Queue { group: GroupNo(2), priority: 0 }]);
+        assert_eq!(
+            t.keys("12"),
+            vec![
+                CancelTimer,
+                StartTimer(Duration::from_secs(4)),
+                CancelTimer,
+                StartTimer(Duration::from_secs(4))
+            ]
+        );
+        assert_eq!(
+            t.keys("#"),
+            vec![
+                CancelTimer,
+                Queue {
+                    group: GroupNo(2),
+                    priority: 0
+                }
+            ]
+        );
         assert_eq!(t.run.vars["id"], "912");
         assert_eq!(t.run.popup(), vec![("id".to_owned(), "912".to_owned())]);
     }
@@ -703,7 +817,13 @@ mod tests {
         t.start();
         t.done();
         t.keys("1234");
-        assert_eq!(t.step(Timer), vec![Queue { group: GroupNo(1), priority: 0 }]);
+        assert_eq!(
+            t.step(Timer),
+            vec![Queue {
+                group: GroupNo(1),
+                priority: 0
+            }]
+        );
         assert_eq!(t.run.vars["id"], "1234");
         let mut t = T::new(COLLECT);
         t.start();
@@ -720,7 +840,13 @@ mod tests {
         let mut t = T::new(COLLECT);
         t.start();
         t.done();
-        assert_eq!(t.keys("123456").last(), Some(&Queue { group: GroupNo(1), priority: 0 }));
+        assert_eq!(
+            t.keys("123456").last(),
+            Some(&Queue {
+                group: GroupNo(1),
+                priority: 0
+            })
+        );
     }
 
     #[test]
@@ -734,7 +860,13 @@ mod tests {
         t.start();
         // No barge-in: the welcome plays on; the key waits.
         assert!(t.keys("2").is_empty());
-        assert_eq!(t.done(), vec![Queue { group: GroupNo(1), priority: 0 }]);
+        assert_eq!(
+            t.done(),
+            vec![Queue {
+                group: GroupNo(1),
+                priority: 0
+            }]
+        );
     }
 
     #[test]
@@ -746,7 +878,13 @@ mod tests {
             "o":{"kind":"queue","group":1},
             "c":{"kind":"hangup"}}}"#;
         let mut t = T::new(text);
-        assert_eq!(t.start(), vec![Queue { group: GroupNo(1), priority: 0 }]);
+        assert_eq!(
+            t.start(),
+            vec![Queue {
+                group: GroupNo(1),
+                priority: 0
+            }]
+        );
         assert_eq!(t.run.vars["tag"], "138-x");
         // A holiday closes the open hours.
         let mut t = T::new(text);
@@ -785,8 +923,15 @@ mod tests {
         assert_eq!(t.run.position().0, "survey");
         assert_eq!(t.keys("5"), vec![StopPlay, Play("thanks".into())]);
         assert_eq!(t.run.vars["score"], "5");
-        assert!(t.step(PlayDone { completed: false }).is_empty(), "`rate`, stopped");
-        assert_eq!(t.done(), vec![Play("goodbye".into())], "thanks ended: back in main");
+        assert!(
+            t.step(PlayDone { completed: false }).is_empty(),
+            "`rate`, stopped"
+        );
+        assert_eq!(
+            t.done(),
+            vec![Play("goodbye".into())],
+            "thanks ended: back in main"
+        );
         assert_eq!(t.run.position(), ("main", 1, "bye"));
         assert_eq!(t.done(), vec![Hangup]);
     }
@@ -813,7 +958,13 @@ mod tests {
         assert_eq!(t.start(), vec![StartTimer(Duration::from_secs(10))]);
         assert_eq!(
             t.step(Data("42".into())),
-            vec![CancelTimer, Queue { group: GroupNo(1), priority: 0 }]
+            vec![
+                CancelTimer,
+                Queue {
+                    group: GroupNo(1),
+                    priority: 0
+                }
+            ]
         );
         assert_eq!(t.run.vars["data"], "42");
         let mut t = T::new(text);
@@ -831,7 +982,13 @@ mod tests {
         assert_eq!(t.done(), vec![Play("digit_3".into())]);
         assert_eq!(t.done(), vec![Play("digit_8".into())]);
         assert_eq!(t.done(), vec![Play("digit_hash".into())]);
-        assert_eq!(t.done(), vec![Queue { group: GroupNo(1), priority: 0 }]);
+        assert_eq!(
+            t.done(),
+            vec![Queue {
+                group: GroupNo(1),
+                priority: 0
+            }]
+        );
     }
 
     #[test]
@@ -839,7 +996,10 @@ mod tests {
         let mut t = T::new(MENU);
         t.start();
         t.done();
-        let other = flow("survey", r#"{"start":"a","nodes":{"a":{"kind":"play","prompt":"rate"}}}"#);
+        let other = flow(
+            "survey",
+            r#"{"start":"a","nodes":{"a":{"kind":"play","prompt":"rate"}}}"#,
+        );
         let out = t.with(|r, e| r.jump(other.clone(), None, e)).unwrap();
         assert_eq!(out, vec![CancelTimer, Play("rate".into())]);
         assert!(t.with(|r, e| r.jump(other, Some("zz".into()), e)).is_err());

@@ -10,9 +10,9 @@
 //! group: `flow::builtin_default`). docs/architecture.md, "Where the flow
 //! engine goes".
 
+use spcti_protocol::ChNum;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use spcti_protocol::ChNum;
 
 use super::CallInfo;
 use crate::clock::{Clock, Mono};
@@ -89,7 +89,11 @@ mod tests {
     #[test]
     fn the_built_in_flow_plays_the_welcome_then_queues() {
         let book = FlowBook::default();
-        let mut f = run_for(Arc::new(builtin_default(Some(GroupNo(3)))), &call(), ChNum(2));
+        let mut f = run_for(
+            Arc::new(builtin_default(Some(GroupNo(3)))),
+            &call(),
+            ChNum(2),
+        );
         assert_eq!(f.vars["ch"], "2");
         let first = with_env(&book, Mono::ZERO, &Clock::manual(), |env| f.start(env));
         assert_eq!(first, vec![IvrAction::Play("welcome".into())]);
@@ -99,7 +103,10 @@ mod tests {
         assert!(step(&mut f, IvrInput::Timer).is_empty());
         assert_eq!(
             step(&mut f, IvrInput::PlayDone { completed: false }),
-            vec![IvrAction::Queue { group: GroupNo(3), priority: 0 }],
+            vec![IvrAction::Queue {
+                group: GroupNo(3),
+                priority: 0
+            }],
             "a stopped welcome ends it too"
         );
     }

@@ -1145,7 +1145,10 @@ mod tests {
     fn the_call_is_queued_only_once_the_customer_lookup_answered() {
         let mut leg = InboundLeg::new(ChNum(0));
         call_in(&mut leg, "138", "400");
-        assert!(leg.play_done(true, s(2), &Clock::manual(), &FlowBook::default()).is_empty());
+        assert!(
+            leg.play_done(true, s(2), &Clock::manual(), &FlowBook::default())
+                .is_empty()
+        );
         assert_eq!(leg.channel_state(), ChannelState::Ivr);
         let c = Customer {
             name: "Zhang".into(),
@@ -1511,10 +1514,16 @@ mod tests {
             ]
         );
         // The built-in flow ignores keys; they never end the welcome.
-        assert!(leg.digits("1", s(1), &clock, &FlowBook::default()).is_empty());
+        assert!(
+            leg.digits("1", s(1), &clock, &FlowBook::default())
+                .is_empty()
+        );
         assert_eq!(leg.channel_state(), ChannelState::Ivr);
         // A flow timer with no flow waiting on it does nothing.
-        assert!(leg.flow_timer(s(1), &clock, &FlowBook::default()).is_empty());
+        assert!(
+            leg.flow_timer(s(1), &clock, &FlowBook::default())
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1548,15 +1557,24 @@ mod tests {
         leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
         leg.seat_answered(ChNum(30), s(6), &clock);
         // Talking: a prompt ending means nothing.
-        assert!(leg.play_done(true, s(7), &clock, &FlowBook::default()).is_empty());
+        assert!(
+            leg.play_done(true, s(7), &clock, &FlowBook::default())
+                .is_empty()
+        );
         let (flash, _) = leg.flash(ChNum(30), s(8), &clock).unwrap();
         assert_eq!(flash, Flash::Held);
         let again = vec![LegEffect::Switch(SwitchCommand::Play {
             ch: ChNum(0),
             prompt: HOLD_PROMPT.into(),
         })];
-        assert_eq!(leg.play_done(true, s(20), &clock, &FlowBook::default()), again);
+        assert_eq!(
+            leg.play_done(true, s(20), &clock, &FlowBook::default()),
+            again
+        );
         // A prompt stopped (the agent came back) is not replayed.
-        assert!(leg.play_done(false, s(21), &clock, &FlowBook::default()).is_empty());
+        assert!(
+            leg.play_done(false, s(21), &clock, &FlowBook::default())
+                .is_empty()
+        );
     }
 }

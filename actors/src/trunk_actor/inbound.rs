@@ -342,7 +342,9 @@ impl TrunkActor {
                 // guard against a flow removed in between.
                 let flow = self.deps.flows.for_callee(&callee).unwrap_or_else(|| {
                     tracing::error!(%callee, "no flow for this call; running the built-in one");
-                    std::sync::Arc::new(crate::flow::builtin_default(self.deps.settings.default_group))
+                    std::sync::Arc::new(crate::flow::builtin_default(
+                        self.deps.settings.default_group,
+                    ))
                 });
                 let flows = &self.deps.flows;
                 match leg.call_in(guid, caller, callee, flow, now, &clock, flows) {

@@ -15,9 +15,7 @@ use crate::channel_host::{ChannelHost, KIND};
 use crate::closing::{Closing, RECORDING_CLOSE_GUARD};
 use crate::conference_actor::ConferenceActor;
 use crate::deps::{Deps, LookupCustomer, StoreRecord};
-use crate::leg::{
-    CUSTOMER_LOOKUP_TIMEOUT, Flash, InboundLeg, LegEffect, Ringer, TransferTo,
-};
+use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, Flash, InboundLeg, LegEffect, Ringer, TransferTo};
 use crate::messages::agent::{CallEnded, Connected, OfferWithdrawn, Offered, Transferred};
 use crate::messages::channel::*;
 use crate::messages::conference::{Close, Join};

@@ -1,0 +1,249 @@
+//! Call flows end to end (docs/flows.md): flow files in the server's
+//! `[flow] dir`, a sim call, the caller's keys over `/sim`, the prompts the
+//! caller heard read back from the sim, and the agent's screen pop over UDP.
+//! Prompt lengths (built in): welcome 2.0 s, busy 1.4 s, goodbye 1.2 s,
+//! digits 0.4 s. Trunks are channels 0-3; seats 8001-8005 channels 4-8.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::{Client, DEFAULT_CONFIG, Server};
+
+fn heard(c: &Value) -> Vec<String> {
+    c["heard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn keys(server: &Server, ch: u32, digits: &str) {
+    server.act(
+        &format!("/sim/channels/{ch}/dtmf"),
+        Some(json!({ "digits": digits })),
+    );
+}
+
+const MENU: &str = r#"{
+  "name": "default", "start": "menu",
+  "nodes": {
+    "menu":  {"kind": "menu", "prompt": "welcome", "timeout_s": 5, "retries": 2,
+              "choices": {"1": "sales", "2": "bye"}, "invalid": "sorry", "fail": "bye", "x": 10, "y": 10},
+    "sorry": {"kind": "play", "prompt": "busy", "next": "menu"},
+    "sales": {"kind": "queue", "group": 1},
+    "bye":   {"kind": "play", "prompt": "goodbye"}
+  }
+}"#;
+
+#[test]
+fn a_menu_replays_after_an_invalid_key_and_a_timeout_then_queues_on_a_choice() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", MENU)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "playing the menu", |c| c["playing"] == "welcome");
+
+    // A wrong key stops the menu: the `invalid` node's prompt, then the menu again.
+    keys(&server, ch, "9");
+    server.wait_channel(ch, "playing invalid", |c| c["playing"] == "busy");
+    server.advance(1_400);
+    let c = server.wait_channel(ch, "the menu again", |c| heard(c).len() == 3);
+    assert_eq!(heard(&c), ["welcome", "busy", "welcome"]);
+    assert_eq!(c["playing"], "welcome");
+
+    // Silence: after the prompt and 5 s, the menu plays once more (the
+    // second failure of two retries).
+    let c = server.advance_until(ch, "the menu after a timeout", 1_000, 12, |c| {
+        heard(c).len() == 4
+    });
+    assert_eq!(heard(&c), ["welcome", "busy", "welcome", "welcome"]);
+
+    // Pressed during the prompt, a choice counts at once.
+    keys(&server, ch, "1");
+    let pop = agent.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["GroupNo"].as_str()),
+        (Some(guid.as_str()), Some("1"))
+    );
+    server.wait_channel(ch, "prompt stopped", |c| c["playing"].is_null());
+}
+
+#[test]
+fn a_menu_whose_tries_run_out_takes_fail_and_the_flow_hangs_up_at_its_end() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", MENU)], &[]);
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "playing the menu", |c| c["playing"] == "welcome");
+    // Three wrong keys: the third failure is past the two retries.
+    for n in 0..3 {
+        keys(&server, ch, "7");
+        if n < 2 {
+            server.wait_channel(ch, "playing invalid", |c| c["playing"] == "busy");
+            server.advance(1_400);
+            server.wait_channel(ch, "the menu again", |c| c["playing"] == "welcome");
+        }
+    }
+    server.wait_channel(ch, "playing goodbye", |c| c["playing"] == "goodbye");
+    server.advance(1_200);
+    server.wait_channel(ch, "hung up", |c| c["state"] == "free");
+    // The call's record: ended in the IVR (tellmsg 7), by the system.
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1, rows[0].2.as_str()),
+        (guid.as_str(), 7, "system")
+    );
+}
+
+const COLLECT: &str = r##"{
+  "name": "ivr", "start": "ask", "popup": ["customer_id"],
+  "nodes": {
+    "ask":  {"kind": "collect", "prompt": "welcome", "var": "customer_id", "min": 4, "max": 8,
+             "terminator": "#", "timeout_s": 6, "next": "read", "fail": "ask"},
+    "read": {"kind": "say", "digits": "{customer_id}", "next": "vip"},
+    "vip":  {"kind": "branch", "if": "customer_id.starts_with(\"9\")", "then": "vipq", "else": "std"},
+    "vipq": {"kind": "queue", "group": 2},
+    "std":  {"kind": "queue", "group": 1}
+  }
+}"##;
+
+const TWO_GROUPS: &str = r#"
+[flow]
+inbound = "ivr"
+
+[[group]]
+no = 1
+name = "Service"
+strategy = "longest-idle"
+
+[[group]]
+no = 2
+name = "VIP"
+strategy = "longest-idle"
+
+[[agent]]
+work_no = "1001"
+groups = [{ no = 1, priority = 1 }]
+
+[[agent]]
+work_no = "1002"
+groups = [{ no = 2, priority = 1 }]
+"#;
+
+#[test]
+fn collected_digits_are_read_back_branch_the_call_and_pop_on_the_agents_screen() {
+    let server = Server::with_flows(TWO_GROUPS, &[("ivr", COLLECT)], &[]);
+    let mut service = Client::login(&server, "8001", "1001");
+    let mut vip = Client::login(&server, "8002", "1002");
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "asking", |c| c["playing"] == "welcome");
+    // Keys during the prompt stop it; `#` ends the number.
+    keys(&server, ch, "9123#");
+    let c = server.wait_channel(ch, "reading back", |c| c["playing"] == "digit_9");
+    assert_eq!(heard(&c), ["welcome", "digit_9"]);
+    let c = server.advance_until(ch, "read back", 400, 10, |c| heard(c).len() == 5);
+    assert_eq!(
+        heard(&c),
+        ["welcome", "digit_9", "digit_1", "digit_2", "digit_3"]
+    );
+    server.advance(400);
+    // A number starting with 9 goes to the VIP group, with it on the pop.
+    let pop = vip.expect("6003");
+    assert_eq!(pop["TellGUID"], guid.as_str());
+    assert_eq!(pop["GroupNo"], "2");
+    assert_eq!(pop["customer_id"], "9123");
+    assert!(
+        service
+            .drain(std::time::Duration::from_millis(200))
+            .iter()
+            .all(|m| m["MsgType"] != "6003")
+    );
+}
+
+#[test]
+fn collect_times_out_to_fail_with_too_few_keys_and_takes_enough_ones() {
+    let server = Server::with_flows(TWO_GROUPS, &[("ivr", COLLECT)], &[]);
+    let mut service = Client::login(&server, "8001", "1001");
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "asking", |c| c["playing"] == "welcome");
+    server.advance(2_000);
+    keys(&server, ch, "12");
+    // Two keys are too few: after 6 s of silence `fail` asks again.
+    let c = server.advance_until(ch, "asked again", 1_000, 12, |c| heard(c).len() == 2);
+    assert_eq!(heard(&c), ["welcome", "welcome"]);
+    server.advance(2_000);
+    keys(&server, ch, "12345");
+    // Five keys and silence: enough, read back, then the service group.
+    server.advance_until(ch, "reading back", 1_000, 12, |c| c["playing"] == "digit_1");
+    server.advance_until(ch, "read back", 400, 12, |c| heard(c).len() == 7);
+    server.advance(400);
+    let pop = service.expect("6003");
+    assert_eq!(
+        (pop["GroupNo"].as_str(), pop["customer_id"].as_str()),
+        (Some("1"), Some("12345"))
+    );
+}
+
+#[test]
+fn routes_pick_the_flow_by_dialed_number() {
+    let sales = r#"{"start": "q", "nodes": {"q": {"kind": "queue", "group": 1}}}"#;
+    let config = format!("{DEFAULT_CONFIG}\n[[route]]\ncallee = \"400800*\"\nflow = \"sales\"\n");
+    let server = Server::with_flows(&config, &[("default", MENU), ("sales", sales)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    // Routed: straight to the queue, no prompt.
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    assert_eq!(agent.expect("6003")["TellGUID"], guid.as_str());
+    assert!(heard(&server.channel(ch)).is_empty());
+    // Any other number: the inbound flow's menu.
+    let (ch2, _) = server.call("13900139000", "95555");
+    server.wait_channel(ch2, "the menu", |c| c["playing"] == "welcome");
+}
+
+/// `spcti serve` on a flow dir holding `flows`: its exit code and stderr.
+fn serve_with(flows: &[(&str, &str)], config: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    for (name, text) in flows {
+        std::fs::write(dir.path().join("flows").join(format!("{name}.json")), text).unwrap();
+    }
+    std::fs::write(dir.path().join("spcti.toml"), config).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_spcti"))
+        .args(["serve", "--config"])
+        .arg(dir.path().join("spcti.toml"))
+        .env("SPCTI_FLOW__DIR", dir.path().join("flows"))
+        .env("SPCTI_SERVER__DATA_DIR", dir.path().join("data"))
+        .env("SPCTI_AGENT_UDP__BIND", "127.0.0.1:0")
+        .env("SPCTI_ADMIN__BIND", "127.0.0.1:0")
+        .env("SPCTI_MONITOR__BIND", "127.0.0.1:0")
+        .env("SPCTI_IP_SEAT__BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_broken_flow_keeps_the_server_from_starting_and_every_error_is_named() {
+    let broken = r#"{"start": "menu", "nodes": {
+        "menu": {"kind": "menu", "prompt": "no-such-prompt", "choices": {"1": "gone"}},
+        "q": {"kind": "queue", "group": 7},
+        "x": {"kind": "branch", "if": "caller ==", "then": "q"}}}"#;
+    let (code, err) = serve_with(&[("default", broken)], DEFAULT_CONFIG);
+    assert_ne!(code, Some(0), "{err}");
+    for want in [
+        "flow `default`, node `menu`, field `prompt`: no prompt `no-such-prompt`",
+        "flow `default`, node `menu`, field `choices.1`: no node `gone`",
+        "flow `default`, node `q`, field `group`: no group 7",
+        "flow `default`, node `x`, field `if`: `caller ==` does not compile",
+        "flow `default`, node `q`: no path from `menu` reaches it",
+    ] {
+        assert!(err.contains(want), "{want:?} not in:\n{err}");
+    }
+    // A route to a flow that has no file is refused too.
+    let config = format!("{DEFAULT_CONFIG}\n[[route]]\ncallee = \"400*\"\nflow = \"sales\"\n");
+    let (code, err) = serve_with(&[], &config);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("flow `sales`: route[0]"), "{err}");
+}
