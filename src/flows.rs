@@ -161,3 +161,138 @@ pub fn load(config: &Config, known: &Known) -> Result<FlowBook, FlowsError> {
         .collect();
     Ok(FlowBook::new(flows, routes, config.flow.inbound.clone()))
 }
+
+/// Re-reads flow files on request (1029), on the system thread: flow files
+/// are small and reloads rare, so a blocking read here costs nothing a
+/// call would notice.
+pub struct FlowFiles {
+    dir: PathBuf,
+    inbound: String,
+    known: Known,
+    book: std::sync::Arc<FlowBook>,
+}
+
+impl FlowFiles {
+    pub fn new(config: &Config, known: Known, book: std::sync::Arc<FlowBook>) -> Self {
+        FlowFiles {
+            dir: config.flow.dir.clone(),
+            inbound: config.flow.inbound.clone(),
+            known,
+            book,
+        }
+    }
+
+    /// Reads and checks `name`; installs it as a new version when its text
+    /// changed. Errors leave the running version in place.
+    fn reload_one(&self, name: &str, present: &BTreeSet<String>) -> Result<bool, Vec<FlowError>> {
+        let path = self.dir.join(format!("{name}.json"));
+        let whole = |message: String| {
+            vec![FlowError {
+                flow: name.to_owned(),
+                node: None,
+                field: None,
+                message,
+            }]
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            // The built-in inbound flow has no file to read.
+            Err(_)
+                if name == self.inbound && self.book.get(name).is_some_and(|f| f.version == 0) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => return Err(whole(format!("cannot read {}: {e}", path.display()))),
+        };
+        let running = self.book.get(name);
+        let cx = CheckContext {
+            group: &|g: GroupNo| self.known.groups.contains(&g.0),
+            prompt: &|p: &str| self.known.prompts.contains(p),
+            flow: &|f: &str| present.contains(f) || self.book.get(f).is_some(),
+        };
+        let version = running.as_ref().map_or(1, |f| f.version + 1);
+        let flow = parse_flow(name, &text, version, &cx)?;
+        if running.as_ref().is_some_and(|r| r.source == flow.source) {
+            return Ok(false);
+        }
+        // The running version's text is kept too, the first time it is
+        // replaced (versions are only written when they change).
+        if let Some(r) = running.as_ref().filter(|r| r.version >= 1) {
+            let old = self
+                .dir
+                .join(".versions")
+                .join(name)
+                .join(format!("{}.json", r.version));
+            if !old.exists() {
+                let text = serde_json::to_string_pretty(&r.source).unwrap_or_default();
+                keep_version(&self.dir, name, r.version, &text);
+            }
+        }
+        keep_version(&self.dir, name, version, &text);
+        self.book.install(flow);
+        Ok(true)
+    }
+}
+
+/// Keeps a copy of version `n` of `name` (flows.md: every version is kept).
+fn keep_version(dir: &Path, name: &str, n: u32, text: &str) {
+    let kept = dir.join(".versions").join(name);
+    let r = std::fs::create_dir_all(&kept)
+        .and_then(|_| std::fs::write(kept.join(format!("{n}.json")), text));
+    if let Err(e) = r {
+        tracing::warn!(flow = %name, version = n, "could not keep this version: {e}");
+    }
+}
+
+impl actix::Actor for FlowFiles {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<spcti_actors::deps::ReloadFlows> for FlowFiles {
+    type Result = Result<Vec<String>, spcti_actors::refusal::Refusal>;
+
+    fn handle(
+        &mut self,
+        m: spcti_actors::deps::ReloadFlows,
+        _: &mut Self::Context,
+    ) -> Self::Result {
+        use spcti_actors::refusal::Refusal;
+        let present = names(&self.dir).map_err(|e| Refusal::Storage(e.to_string()))?;
+        let which: Vec<String> = match m.0 {
+            Some(name) => {
+                if !spcti_actors::flow::load::is_flow_name(&name) {
+                    return Err(Refusal::invalid(format!("{name:?} is not a flow name")));
+                }
+                if !present.contains(&name) && self.book.get(&name).is_none() {
+                    return Err(Refusal::invalid(format!("no flow `{name}`")));
+                }
+                vec![name]
+            }
+            None => present.iter().cloned().collect(),
+        };
+        let mut reloaded = Vec::new();
+        let mut errors = Vec::new();
+        for name in &which {
+            match self.reload_one(name, &present) {
+                Ok(true) => reloaded.push(name.clone()),
+                Ok(false) => {}
+                Err(e) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(reloaded)
+        } else {
+            // The broken flows keep running their old versions; the others
+            // were reloaded.
+            let mut why = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            if !reloaded.is_empty() {
+                why.push_str(&format!(" (reloaded: {})", reloaded.join(", ")));
+            }
+            Err(Refusal::invalid(why))
+        }
+    }
+}

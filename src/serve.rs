@@ -154,6 +154,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let prompts = Prompts::load(&config.sim.prompt_dir);
     let known = crate::flows::Known::of(&config, prompts.names());
     let flows = Arc::new(crate::flows::load(&config, &known)?);
+    let flow_files = crate::flows::FlowFiles::new(&config, known, flows.clone()).start();
     let registry = Registry::new(clock.clone()).start();
     let monitor = spcti_actors::monitor::MonitorHub::new();
 
@@ -220,6 +221,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         monitor: monitor.clone(),
         settings: Arc::new(settings(&config)),
         flows: flows.clone(),
+        flow_files: flow_files.recipient(),
         topology: topology.clone(),
         draining: draining.clone(),
     };

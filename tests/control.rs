@@ -428,8 +428,9 @@ fn data_exchange_reaches_the_target_agent() {
     let mut crm = Client::operator(&server, "8003", "9003");
     crm.request_ok("<MsgType>1026</MsgType><Target>8002</Target><Data>x</Data>");
     assert_eq!(b.expect("6026")["From"], "8003");
+    // A trunk with no call has no flow to take data.
     crm.send("<MsgType>1026</MsgType><Target>ch:1</Target><Data>x</Data>");
-    assert_refused(&crm.expect("9000"), "flows");
+    assert_refused(&crm.expect("9000"), "the channel has no call");
     crm.send("<MsgType>1026</MsgType><Target>8005</Target><Data>x</Data>");
     assert_refused(&crm.expect("9000"), "no agent 8005");
 }

@@ -247,3 +247,143 @@ fn a_broken_flow_keeps_the_server_from_starting_and_every_error_is_named() {
     assert_ne!(code, Some(0), "{err}");
     assert!(err.contains("flow `sales`: route[0]"), "{err}");
 }
+
+const HOURS: &str = r#"{
+  "start": "hours",
+  "nodes": {
+    "hours":  {"kind": "time", "open": [{"days": "mon-sun", "from": "00:00", "to": "24:00"}],
+               "closed_if": "global.holiday == \"1\"", "open_next": "q", "closed_next": "closed"},
+    "q":      {"kind": "queue", "group": 1},
+    "closed": {"kind": "play", "prompt": "goodbye"}
+  }
+}"#;
+
+#[test]
+fn a_holiday_global_set_by_1030_closes_the_time_node_until_it_is_cleared() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", HOURS)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    agent.request_ok("<MsgType>1030</MsgType><VarName>holiday</VarName><VarValue>1</VarValue>");
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "closed", |c| c["playing"] == "goodbye");
+    server.advance(1_200);
+    server.wait_channel(ch, "hung up", |c| c["state"] == "free");
+    // An empty value clears it: open again.
+    agent.request_ok("<MsgType>1030</MsgType><VarName>holiday</VarName><VarValue></VarValue>");
+    let (_, guid) = server.call("13800138000", "4008001234");
+    assert_eq!(agent.expect("6003")["TellGUID"], guid.as_str());
+    // A name an expression could not read is refused.
+    agent.send("<MsgType>1030</MsgType><VarName>my var</VarName><VarValue>1</VarValue>");
+    support::assert_refused(&agent.expect("9000"), "not a variable name");
+}
+
+const WAIT: &str = r#"{
+  "start": "w", "popup": ["order"],
+  "nodes": {
+    "w":     {"kind": "wait", "timeout_s": 60, "next": "keep", "fail": "other"},
+    "keep":  {"kind": "set", "vars": {"order": "\"order-\" + data"}, "next": "q"},
+    "q":     {"kind": "queue", "group": 1},
+    "other": {"kind": "play", "prompt": "busy", "next": "q"}
+  }
+}"#;
+
+#[test]
+fn data_for_a_channel_wakes_its_wait_node_and_1006_reads_the_flows_variables() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", WAIT)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "answered", |c| c["state"] == "talking");
+    // 1006 while the caller is in the flow: the call's own variables.
+    agent.send(&format!(
+        "<MsgType>1006</MsgType><ChNum>{ch}</ChNum><VarName>caller</VarName>"
+    ));
+    let v = agent.expect("9006");
+    assert_eq!(
+        (v["ChNum"].as_str(), v["VarValue"].as_str()),
+        (Some(ch.to_string().as_str()), Some("13800138000"))
+    );
+    // 1026 to `ch:N`: the flow's `data`; the wait node goes on to the queue.
+    agent.request_ok(&format!(
+        "<MsgType>1026</MsgType><Target>ch:{ch}</Target><Data>77</Data>"
+    ));
+    let pop = agent.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["order"].as_str()),
+        (Some(guid.as_str()), Some("order-77"))
+    );
+    // By TelNum: the agent's call, as the flow left it.
+    agent.send("<MsgType>1006</MsgType><TelNum>8001</TelNum><VarName>data</VarName>");
+    assert_eq!(agent.expect("9006")["VarValue"], "77");
+    agent.send("<MsgType>1006</MsgType><TelNum>8001</TelNum><VarName>nothing</VarName>");
+    assert_eq!(agent.expect("9006")["VarValue"], "");
+    // The call left its flow: no more data for it, and no jumping it.
+    agent.send(&format!(
+        "<MsgType>1026</MsgType><Target>ch:{ch}</Target><Data>x</Data>"
+    ));
+    support::assert_refused(&agent.expect("9000"), "left its flow");
+    // A seat channel runs no flow.
+    agent.send("<MsgType>1006</MsgType><ChNum>4</ChNum><VarName>x</VarName>");
+    support::assert_refused(&agent.expect("9000"), "is a seat");
+}
+
+#[test]
+fn switch_flow_1005_sends_a_caller_to_another_node_and_refuses_unknown_ones() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", WAIT)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "answered", |c| c["state"] == "talking");
+    agent.send(&format!(
+        "<MsgType>1005</MsgType><ChNum>{ch}</ChNum><Flow>default</Flow><Node>nowhere</Node>"
+    ));
+    support::assert_refused(&agent.expect("9000"), "no node `nowhere`");
+    agent.send(&format!(
+        "<MsgType>1005</MsgType><ChNum>{ch}</ChNum><Flow>sales</Flow>"
+    ));
+    support::assert_refused(&agent.expect("9000"), "no flow `sales`");
+    agent.request_ok(&format!(
+        "<MsgType>1005</MsgType><ChNum>{ch}</ChNum><Flow>default</Flow><Node>other</Node>"
+    ));
+    server.wait_channel(ch, "jumped", |c| c["playing"] == "busy");
+    server.advance(1_400);
+    agent.expect("6003");
+}
+
+#[test]
+fn reload_1029_installs_a_fixed_file_and_refuses_a_broken_one_keeping_the_old() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", HOURS)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let file = server
+        .data_dir()
+        .parent()
+        .unwrap()
+        .join("flows")
+        .join("default.json");
+    // Broken: refused with the node named; calls still run the old version.
+    std::fs::write(
+        &file,
+        r#"{"start": "m", "nodes": {"m": {"kind": "queue", "group": 42}}}"#,
+    )
+    .unwrap();
+    agent.send("<MsgType>1029</MsgType><Flow>default</Flow>");
+    support::assert_refused(
+        &agent.expect("9000"),
+        "flow `default`, node `m`, field `group`: no group 42",
+    );
+    let (_, guid) = server.call("13800138000", "4008001234");
+    assert_eq!(agent.expect("6003")["TellGUID"], guid.as_str());
+    server.act("/sim/extensions/8001/offhook", None);
+    agent.expect("6004");
+    server.act("/sim/extensions/8001/onhook", None);
+    agent.expect("6007");
+    // Fixed: a play before the queue; new calls hear it.
+    std::fs::write(
+        &file,
+        r#"{"start": "p", "nodes": {"p": {"kind": "play", "prompt": "busy", "next": "q"}, "q": {"kind": "queue", "group": 1}}}"#,
+    )
+    .unwrap();
+    agent.request_ok("<MsgType>1029</MsgType>");
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "the new version", |c| c["playing"] == "busy");
+    // Both versions are kept.
+    let kept = file.parent().unwrap().join(".versions").join("default");
+    assert!(kept.join("1.json").exists() && kept.join("2.json").exists());
+}

@@ -341,12 +341,17 @@ fn bad_datagrams_get_9000_and_the_server_keeps_working() {
         (
             b"<MsgType>1005</MsgType><TelNum>8001</TelNum><Flow>sales</Flow>",
             "1005",
-            "not supported yet: call flows are not built yet",
+            "no flow `sales`",
         ),
         (
-            b"<MsgType>1029</MsgType><Flow>default</Flow>",
+            b"<MsgType>1029</MsgType><Flow>sales</Flow>",
             "1029",
-            "not supported yet: call flows are not built yet",
+            "no flow `sales`",
+        ),
+        (
+            b"<MsgType>1028</MsgType><TimerNo>1</TimerNo><OnOff>on</OnOff><Period>1000</Period><Flow>t</Flow>",
+            "1028",
+            "not supported yet: timers running flows are not built yet",
         ),
         (
             b"<MsgType>1024</MsgType><TelNum>8005</TelNum><CalleeNo>02150001234</CalleeNo><FileName>a.tif</FileName>",

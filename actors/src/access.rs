@@ -102,7 +102,9 @@ pub fn need(m: &Wire) -> Need {
         ForceHangup(x) => Need::Supervisor {
             own: Some(x.tel_num.clone()),
         },
-        ForceRelease(_) | SetMonitor(_) | Timer(_) | SetGlobal(_) => Need::Supervisor { own: None },
+        ForceRelease(_) | SetMonitor(_) | Timer(_) | SetGlobal(_) | ReloadFlow(_) => {
+            Need::Supervisor { own: None }
+        }
         ChannelInfoQuery(q) => Need::ChannelInfo {
             ch: q.ch_num,
             tel: q.tel_num.clone(),

@@ -102,6 +102,13 @@ pub trait RecordSink: Send + Sync {
 #[rtype(result = "Option<Customer>")]
 pub struct LookupCustomer(pub String);
 
+/// Re-reads flow files (1029): one flow, or all when `None`. Answers the
+/// names of the flows reloaded; a broken file is refused with its errors
+/// and its old version keeps running (the binary's src/flows.rs).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Vec<String>, crate::refusal::Refusal>")]
+pub struct ReloadFlows(pub Option<String>);
+
 /// Whether a number may be dialed under `whitelist_only`: an exact entry or
 /// a prefix entry ending in `*`. `Err` when the database cannot be read.
 #[derive(Debug, Clone, Message)]
@@ -158,6 +165,8 @@ pub struct Deps {
     pub settings: Arc<Settings>,
     /// The call flows, their routes and globals (shared; reloaded in place).
     pub flows: Arc<crate::flow::FlowBook>,
+    /// Where 1029 asks for the flow files to be read again.
+    pub flow_files: Recipient<ReloadFlows>,
     pub topology: Arc<OnceLock<Topology>>,
     /// Set when the server is stopping: new arrivals are refused as busy.
     pub draining: Arc<std::sync::atomic::AtomicBool>,

@@ -140,6 +140,11 @@ pub fn parse_flow(
         Some(Value::Array(a)) => {
             for v in a {
                 match v.as_str() {
+                    // A protocol tag's name would clash in the 6003.
+                    Some(s) if spcti_protocol::tags::Tag::from_name(s).is_some() => errors.push(top_err(
+                        "popup",
+                        format!("`{s}` is a tag of the 6003 itself; copy it to another name with a `set` node"),
+                    )),
                     Some(s) if is_var_name(s) => popup.push(s.to_owned()),
                     _ => errors.push(top_err("popup", format!("{v} is not a variable name"))),
                 }

@@ -78,6 +78,7 @@ mod tests {
             segments: 0,
             direction: Direction::In,
             popup: Vec::new(),
+            vars: Default::default(),
         }
     }
 

@@ -55,6 +55,9 @@ pub struct CallInfo {
     /// The flow's variables for the screen pop (flows.md `popup`), taken
     /// when the flow queued the call.
     pub popup: Vec<(String, String)>,
+    /// Every flow variable as the flow left them when it queued the call
+    /// (1006 reads them while the agent talks).
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// Where a transfer sends the call.
@@ -388,6 +391,7 @@ impl InboundLeg {
             segments: 0,
             direction: Direction::In,
             popup: Vec::new(),
+            vars: Default::default(),
         };
         let mut fx = vec![
             LegEffect::Switch(SwitchCommand::Answer { ch: self.ch }),
@@ -479,6 +483,71 @@ impl InboundLeg {
         self.flow_actions(actions, now, clock)
     }
 
+    /// A flow variable of the call (1006): `""` when unset. While the call
+    /// is in its flow, the flow's; after, as the flow left them.
+    pub fn flow_var(&self, name: &str) -> Result<String, NotNow> {
+        let vars = match &self.leg {
+            Leg::Free => return Err(NotNow("the channel has no call")),
+            Leg::Ivr { flow, .. } => &flow.vars,
+            _ => match self.call() {
+                Some(c) => &c.vars,
+                None => return Err(NotNow("the channel has no call")),
+            },
+        };
+        Ok(vars.get(name).cloned().unwrap_or_default())
+    }
+
+    /// Data from a client for the call's flow (1026 `ch:`): it is the
+    /// flow's `data`, and a `wait` node goes on.
+    pub fn flow_data(
+        &mut self,
+        data: String,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        match &self.leg {
+            Leg::Ivr {
+                queue_when_known: None,
+                ..
+            } => Ok(self.flow_input(IvrInput::Data(data), now, clock, flows)),
+            Leg::Free => Err(NotNow("the channel has no call")),
+            _ => Err(NotNow(
+                "the call has left its flow (it is queued or talking)",
+            )),
+        }
+    }
+
+    /// Sends the call in its flow to `node` of `flow` (1005; the flow's
+    /// start when `None`). Only while the call is in its flow: a call with
+    /// an agent stays with the agent.
+    pub fn flow_jump(
+        &mut self,
+        to: Arc<Flow>,
+        node: Option<String>,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Result<Vec<LegEffect>, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let Leg::Ivr {
+            flow,
+            queue_when_known: None,
+            ..
+        } = &mut self.leg
+        else {
+            return Err(match self.leg {
+                Leg::Free => Refusal::state("the channel has no call"),
+                _ => Refusal::state(
+                    "the call has left its flow (it is queued or talking); only a call in its flow can be switched",
+                ),
+            });
+        };
+        let actions = ivr::with_env(flows, now, clock, |env| flow.jump(to, node, env))
+            .map_err(Refusal::invalid)?;
+        Ok(self.flow_actions(actions, now, clock))
+    }
+
     /// Carries out what the flow asked, with the leg's own effects.
     fn flow_actions(
         &mut self,
@@ -523,6 +592,7 @@ impl InboundLeg {
                     }
                     call.group = Some(group);
                     call.popup = flow.popup();
+                    call.vars = flow.vars.clone();
                     if call.customer.is_none() {
                         *queue_when_known = Some(group);
                     } else {

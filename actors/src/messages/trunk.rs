@@ -110,7 +110,23 @@ pub struct Seize {
 #[rtype(result = "()")]
 pub struct FreeTrunk;
 
+/// A client's request to the call flow on this trunk (1005, 1006, 1026
+/// `ch:`). Answers a variable's value for `Get`, `""` otherwise.
+#[derive(Message)]
+#[rtype(result = "Result<String, Refusal>")]
+pub enum FlowRequest {
+    /// 1006: a flow variable (`""` when unset).
+    Get(String),
+    /// 1026 `ch:`: the flow's `data`; a `wait` node goes on.
+    Data(String),
+    /// 1005: go to `node` of `flow` (its start when `None`).
+    Jump {
+        flow: std::sync::Arc<crate::flow::Flow>,
+        node: Option<String>,
+    },
+}
+
 crate::mailbox::handle!(
     /// A handle on a `TrunkActor`: every message it takes, without its type.
-    TrunkRef, TrunkMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, OfferCall, PickUpCall, TransferCall, SeatFlash, ConsultCall, Supervise, TakeOver, RetrieveCall, Adopt, Seize, FreeTrunk]
+    TrunkRef, TrunkMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, OfferCall, PickUpCall, TransferCall, SeatFlash, ConsultCall, Supervise, TakeOver, RetrieveCall, Adopt, Seize, FreeTrunk, FlowRequest]
 );

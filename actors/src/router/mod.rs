@@ -31,6 +31,7 @@ use crate::udp_monitor::{AddPlatform, UdpMonitor};
 
 use crate::messages::router::*;
 
+mod flows;
 mod targets;
 
 // ---- the actor ------------------------------------------------------------
@@ -121,7 +122,7 @@ const KIND: &str = "router";
 /// capability, so a site knows what it is waiting for.
 pub fn not_built(code: u32) -> &'static str {
     match code {
-        1005 | 1006 | 1028 | 1029 | 1030 => "not supported yet: call flows are not built yet",
+        1028 => "not supported yet: timers running flows are not built yet",
         1024 => "not supported yet: fax is not built yet",
         _ => "not supported yet",
     }
@@ -304,6 +305,10 @@ impl Router {
             | Wire::SetMonitor(_)
             | Wire::ConfQuery(_)) => self.query(code, msg),
             msg @ (Wire::DataExchange(_) | Wire::PhoneControl(_)) => self.exchange(from, code, msg),
+            msg @ (Wire::SwitchFlow(_)
+            | Wire::GetVariable(_)
+            | Wire::ReloadFlow(_)
+            | Wire::SetGlobal(_)) => self.flow_request(code, msg),
             other if other.direction() == Some(Direction::FromServer) => fail(
                 code,
                 None,
@@ -703,12 +708,20 @@ impl Router {
                 let target = match d.target {
                     DataTarget::Agent(a) => target!(self, code, None, &a),
                     DataTarget::Channel(ch) => {
-                        return fail(
+                        let trunk = match Self::flow_trunk(&deps, ch) {
+                            Ok(t) => t,
+                            Err(why) => return fail(code, None, why),
+                        };
+                        return acked(
                             code,
                             None,
-                            format!(
-                                "channel {ch} runs no flow to take data: flows are not built yet"
-                            ),
+                            Box::pin(async move {
+                                trunk
+                                    .send(crate::messages::trunk::FlowRequest::Data(d.data))
+                                    .await
+                                    .map_err(Refusal::from)?
+                                    .map(|_| ())
+                            }),
                         );
                     }
                 };

@@ -534,6 +534,7 @@ impl Handler<HandOver> for SeatActor {
                 segments: 1,
                 direction: crate::records::Direction::Out,
                 popup: Vec::new(),
+                vars: Default::default(),
             };
             let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
             t.do_send(Adopt {

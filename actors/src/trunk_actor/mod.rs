@@ -26,6 +26,7 @@ use crate::messages::{AgentRef, ConferenceRef, TrunkRef};
 use crate::supervision::{Restart, announce, contain, restart_now};
 use crate::switch::{ChannelDesc, SwitchCommand, SwitchEvent};
 
+mod flow;
 mod inbound;
 mod seized;
 
