@@ -520,7 +520,8 @@ impl InboundLeg {
 
     /// Sends the call in its flow to `node` of `flow` (1005; the flow's
     /// start when `None`). Only while the call is in its flow: a call with
-    /// an agent stays with the agent.
+    /// an agent stays with the agent. Refused: `Ok` the state, `Err` the
+    /// node.
     pub fn flow_jump(
         &mut self,
         to: Arc<Flow>,
@@ -528,23 +529,22 @@ impl InboundLeg {
         now: Mono,
         clock: &Clock,
         flows: &FlowBook,
-    ) -> Result<Vec<LegEffect>, crate::refusal::Refusal> {
-        use crate::refusal::Refusal;
+    ) -> Result<Vec<LegEffect>, Result<NotNow, String>> {
         let Leg::Ivr {
             flow,
             queue_when_known: None,
             ..
         } = &mut self.leg
         else {
-            return Err(match self.leg {
-                Leg::Free => Refusal::state("the channel has no call"),
-                _ => Refusal::state(
+            return Err(Ok(match self.leg {
+                Leg::Free => NotNow("the channel has no call"),
+                _ => NotNow(
                     "the call has left its flow (it is queued or talking); only a call in its flow can be switched",
                 ),
-            });
+            }));
         };
-        let actions = ivr::with_env(flows, now, clock, |env| flow.jump(to, node, env))
-            .map_err(Refusal::invalid)?;
+        let actions =
+            ivr::with_env(flows, now, clock, |env| flow.jump(to, node, env)).map_err(Err)?;
         Ok(self.flow_actions(actions, now, clock))
     }
 

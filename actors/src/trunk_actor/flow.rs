@@ -23,7 +23,11 @@ impl Handler<FlowRequest> for TrunkActor {
                 ),
                 FlowRequest::Jump { flow, node } => (
                     String::new(),
-                    leg.flow_jump(flow, node, now, &clock, &flows)?,
+                    leg.flow_jump(flow, node, now, &clock, &flows)
+                        .map_err(|e| match e {
+                            Ok(state) => Refusal::from(state),
+                            Err(node) => Refusal::invalid(node),
+                        })?,
                 ),
             };
             act.leg_effects(fx, ctx);
