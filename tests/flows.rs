@@ -387,3 +387,77 @@ fn reload_1029_installs_a_fixed_file_and_refuses_a_broken_one_keeping_the_old() 
     let kept = file.parent().unwrap().join(".versions").join("default");
     assert!(kept.join("1.json").exists() && kept.join("2.json").exists());
 }
+
+const WAITING: &str = r#"{
+  "start": "q",
+  "nodes": {
+    "q":    {"kind": "queue", "group": 1, "music": "queue", "max_wait_s": 20, "overflow": "sorry"},
+    "sorry": {"kind": "play", "prompt": "goodbye"}
+  }
+}"#;
+
+#[test]
+fn queue_music_loops_until_an_agent_answers() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", WAITING)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    agent.request_ok("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "music", |c| c["playing"] == "queue");
+    // The 3 s melody plays again and again while the caller waits.
+    let c = server.advance_until(ch, "music again", 3_000, 3, |c| heard(c).len() == 2);
+    assert_eq!(heard(&c), ["queue", "queue"]);
+    // An agent frees up: the call rings it and the music stops on answer.
+    // Back from busy (1001 while logged in).
+    agent.request_ok("<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>");
+    agent.expect("6003");
+    server.act("/sim/extensions/8001/offhook", None);
+    agent.expect("6004");
+    let c = server.wait_channel(ch, "linked, music off", |c| {
+        c["playing"].is_null() && c["link"] == 4
+    });
+    assert_eq!(c["state"], "talking");
+}
+
+#[test]
+fn max_wait_and_an_empty_group_send_the_caller_to_overflow() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", WAITING)], &[]);
+    // Nobody logged in: straight to `overflow`.
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "overflowed", |c| c["playing"] == "goodbye");
+    server.advance(1_200);
+    server.wait_channel(ch, "hung up", |c| c["state"] == "free");
+    let rows = server.call_records(1);
+    assert_eq!((rows[0].0.as_str(), rows[0].1), (guid.as_str(), 7));
+    // Logged in but busy: the caller waits with music, then after 20 s overflows.
+    let mut agent = Client::login(&server, "8001", "1001");
+    agent.request_ok("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "music", |c| c["playing"] == "queue");
+    // (1 s steps: a step longer than the goodbye would play it out unseen.)
+    let c = server.advance_until(ch, "overflowed", 1_000, 30, |c| c["playing"] == "goodbye");
+    assert!(heard(&c).len() >= 7, "{c}");
+    // The group no longer counts it.
+    let (_, stats) = server.http("GET", "/api/groups", None);
+    assert_eq!(stats[0]["Queued"], "0", "{stats}");
+}
+
+#[test]
+fn a_flows_caller_priority_puts_its_callers_ahead_in_the_queue() {
+    let normal = r#"{"start": "q", "nodes": {"q": {"kind": "queue", "group": 1}}}"#;
+    let vip = r#"{"start": "q", "nodes": {"q": {"kind": "queue", "group": 1, "priority": 5}}}"#;
+    let config = format!("{DEFAULT_CONFIG}\n[[route]]\ncallee = \"888\"\nflow = \"vip\"\n");
+    let server = Server::with_flows(&config, &[("default", normal), ("vip", vip)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    agent.request_ok("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
+    let (_, first) = server.call("13800000001", "95555");
+    let (_, second) = server.call("13800000002", "888");
+    // Both wait; the agent comes back: the VIP caller, who came later, rings first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while server.http("GET", "/api/groups", None).1[0]["Queued"] != "2" {
+        assert!(std::time::Instant::now() < deadline, "never both queued");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    agent.request_ok("<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>");
+    assert_eq!(agent.expect("6003")["TellGUID"], second.as_str());
+    assert_ne!(first, second);
+}

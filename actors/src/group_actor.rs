@@ -12,7 +12,7 @@ use spcti_protocol::{AgentState, ChNum, GroupNo, TelNum, WorkNo};
 use crate::clock::Mono;
 use crate::deps::Deps;
 use crate::leg::Ringer;
-use crate::messages::trunk::OfferCall;
+use crate::messages::trunk::{OfferCall, Unstaffed};
 use crate::messages::{AgentRef, TrunkRef};
 use crate::monitor::GroupExtra;
 use crate::queue::QueueCore;
@@ -191,8 +191,11 @@ impl Handler<Enqueue> for QueueGroupActor {
     type Result = ();
     fn handle(&mut self, m: Enqueue, ctx: &mut Context<Self>) {
         self.run(ctx, |act| {
+            if act.members.is_empty() {
+                m.trunk.do_send(Unstaffed);
+            }
             act.trunks.insert(m.ch, m.trunk);
-            act.core.enqueue(m.ch, m.since, m.tried);
+            act.core.enqueue(m.ch, m.since, m.tried, m.priority);
         });
     }
 }
@@ -262,6 +265,14 @@ impl Handler<MemberLeft> for QueueGroupActor {
             act.core.remove_member(&m.tel);
             if let Some(old) = act.members.remove(&m.tel) {
                 act.uncount(old.state);
+            }
+            // The last agent logged out: the callers waiting are told.
+            if act.members.is_empty() {
+                for w in act.core.waiting() {
+                    if let Some(t) = act.trunks.get(&w.ch) {
+                        t.do_send(Unstaffed);
+                    }
+                }
             }
         });
     }

@@ -31,10 +31,16 @@ pub struct Member {
     last_offered: u64,
 }
 
+/// A waiting caller's place: higher caller priority first (a flow's
+/// `queue` node sets it; 0 by default), then who came first.
+type WaitKey = (std::cmp::Reverse<u32>, Mono, u64);
+
 /// A caller waiting in the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
     pub ch: ChNum,
+    /// Higher is served first (flows.md `queue` node `priority`).
+    pub priority: u32,
     /// When the caller joined the queue (kept across re-offers).
     pub since: Mono,
     /// Agents that let this call ring out; they are offered it again only
@@ -95,9 +101,12 @@ pub struct QueueCore {
     /// Calls and talk time today over all members (the wallboard's AHT).
     calls_total: u64,
     talk_total: Duration,
-    /// Waiting callers by (since, arrival): first in line first.
-    waiting: BTreeMap<(Mono, u64), Waiting>,
-    waiting_at: HashMap<ChNum, (Mono, u64)>,
+    /// Waiting callers by (caller priority, highest first; since;
+    /// arrival): first in line first.
+    waiting: BTreeMap<WaitKey, Waiting>,
+    waiting_at: HashMap<ChNum, WaitKey>,
+    /// The same callers by (since, arrival): who waited longest.
+    waiting_since: BTreeSet<(Mono, u64)>,
     arrivals: u64,
     /// Calls offered and ringing, with the agents ringing for each, and
     /// since when (oldest first in `ringing_order`).
@@ -119,6 +128,7 @@ impl QueueCore {
             talk_total: Duration::ZERO,
             waiting: BTreeMap::new(),
             waiting_at: HashMap::new(),
+            waiting_since: BTreeSet::new(),
             arrivals: 0,
             ringing: HashMap::new(),
             ringing_order: BTreeSet::new(),
@@ -253,23 +263,36 @@ impl QueueCore {
         }
     }
 
-    /// A caller joins the queue, behind everyone who came earlier.
-    pub fn enqueue(&mut self, ch: ChNum, since: Mono, tried: Vec<TelNum>) {
+    /// A caller joins the queue, behind everyone of its priority or
+    /// higher who came earlier.
+    pub fn enqueue(&mut self, ch: ChNum, since: Mono, tried: Vec<TelNum>, priority: u32) {
         self.stop_ringing(ch);
         if self.waiting_at.contains_key(&ch) {
             return;
         }
         self.arrivals += 1;
-        let key = (since, self.arrivals);
+        let key = (std::cmp::Reverse(priority), since, self.arrivals);
         self.waiting_at.insert(ch, key);
-        self.waiting.insert(key, Waiting { ch, since, tried });
+        self.waiting_since.insert((since, self.arrivals));
+        let w = Waiting {
+            ch,
+            priority,
+            since,
+            tried,
+        };
+        self.waiting.insert(key, w);
+    }
+
+    fn unwait(&mut self, key: &WaitKey) -> Option<Waiting> {
+        self.waiting_since.remove(&(key.1, key.2));
+        self.waiting.remove(key)
     }
 
     /// A call leaves the group: answered elsewhere, abandoned, or moved.
     /// Returns whether it was waiting or ringing here.
     pub fn remove_call(&mut self, ch: ChNum) -> bool {
         let waited = match self.waiting_at.remove(&ch) {
-            Some(key) => self.waiting.remove(&key).is_some(),
+            Some(key) => self.unwait(&key).is_some(),
             None => false,
         };
         let rang = self.stop_ringing(ch);
@@ -301,7 +324,7 @@ impl QueueCore {
             if agents.is_empty() {
                 break;
             }
-            let call = self.waiting.remove(&key).expect("front exists");
+            let call = self.unwait(&key).expect("front exists");
             self.waiting_at.remove(&call.ch);
             for tel in &agents {
                 self.offers_made += 1;
@@ -350,7 +373,7 @@ impl QueueCore {
 
     /// The longest a current caller has waited.
     pub fn longest_wait(&self, now: Mono) -> Duration {
-        let waiting = self.waiting.keys().next().map(|k| k.0);
+        let waiting = self.waiting_since.first().map(|k| k.0);
         let ringing = self.ringing_order.first().map(|r| r.0);
         waiting
             .into_iter()
@@ -387,9 +410,9 @@ mod tests {
         let mut q = group(Strategy::LongestIdle);
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         assert!(q.roll(day));
-        q.enqueue(ChNum(0), Duration::ZERO, vec![]);
+        q.enqueue(ChNum(0), Duration::ZERO, vec![], 0);
         q.answered(ChNum(0), secs(3));
-        q.enqueue(ChNum(1), Duration::ZERO, vec![]);
+        q.enqueue(ChNum(1), Duration::ZERO, vec![], 0);
         q.abandoned(ChNum(1));
         assert!(!q.roll(day), "the same day keeps its counts");
         assert_eq!((q.stats.answered, q.stats.abandoned), (1, 1));
@@ -407,10 +430,10 @@ mod tests {
         q.update_member(&t("8001"), 2, true, secs(1), 0, secs(0));
         q.update_member(&t("8002"), 1, true, secs(50), 0, secs(0));
         q.update_member(&t("8003"), 1, true, secs(10), 0, secs(0));
-        q.enqueue(ChNum(0), secs(100), vec![]);
-        q.enqueue(ChNum(1), secs(101), vec![]);
-        q.enqueue(ChNum(2), secs(102), vec![]);
-        q.enqueue(ChNum(3), secs(103), vec![]);
+        q.enqueue(ChNum(0), secs(100), vec![], 0);
+        q.enqueue(ChNum(1), secs(101), vec![], 0);
+        q.enqueue(ChNum(2), secs(102), vec![], 0);
+        q.enqueue(ChNum(3), secs(103), vec![], 0);
         let offers = q.next_offers(secs(110));
         let order: Vec<_> = offers
             .iter()
@@ -426,24 +449,40 @@ mod tests {
     }
 
     #[test]
+    fn a_higher_caller_priority_is_served_first_and_the_longest_wait_stays_true() {
+        let mut q = group(Strategy::LongestIdle);
+        q.enqueue(ChNum(0), secs(100), vec![], 0);
+        q.enqueue(ChNum(1), secs(105), vec![], 1);
+        q.enqueue(ChNum(2), secs(106), vec![], 1);
+        let order: Vec<_> = q.waiting().map(|w| w.ch.0).collect();
+        assert_eq!(order, [1, 2, 0], "priority 1 first, in arrival order");
+        // The longest wait is the earliest caller's, whatever its place.
+        assert_eq!(q.longest_wait(secs(110)), secs(10));
+        q.update_member(&t("8001"), 1, true, secs(1), 0, secs(0));
+        assert_eq!(q.next_offers(secs(110))[0].ch, ChNum(1));
+        q.remove_call(ChNum(0));
+        assert_eq!(q.longest_wait(secs(110)), secs(4));
+    }
+
+    #[test]
     fn an_agent_who_let_it_ring_out_is_tried_last() {
         let mut q = group(Strategy::LongestIdle);
         q.update_member(&t("8001"), 1, true, secs(1), 0, secs(0));
         q.update_member(&t("8002"), 1, true, secs(5), 0, secs(0));
-        q.enqueue(ChNum(0), secs(10), vec![t("8001")]);
+        q.enqueue(ChNum(0), secs(10), vec![t("8001")], 0);
         assert_eq!(q.next_offers(secs(11))[0].agents, [t("8002")]);
         // Alone, they get it again.
         let mut q = group(Strategy::LongestIdle);
         q.update_member(&t("8001"), 1, true, secs(1), 0, secs(0));
-        q.enqueue(ChNum(0), secs(10), vec![t("8001")]);
+        q.enqueue(ChNum(0), secs(10), vec![t("8001")], 0);
         assert_eq!(q.next_offers(secs(11))[0].agents, [t("8001")]);
     }
 
     #[test]
     fn requeued_callers_keep_their_place() {
         let mut q = group(Strategy::LongestIdle);
-        q.enqueue(ChNum(5), secs(20), vec![]);
-        q.enqueue(ChNum(4), secs(10), vec![]);
+        q.enqueue(ChNum(5), secs(20), vec![], 0);
+        q.enqueue(ChNum(4), secs(10), vec![], 0);
         let order: Vec<_> = q.waiting().map(|w| w.ch.0).collect();
         assert_eq!(order, [4, 5]);
     }
@@ -454,7 +493,7 @@ mod tests {
         q.update_member(&t("8001"), 1, true, secs(3), 0, secs(0));
         q.update_member(&t("8002"), 1, true, secs(1), 0, secs(0));
         q.update_member(&t("8003"), 2, true, secs(0), 0, secs(0));
-        q.enqueue(ChNum(0), secs(10), vec![]);
+        q.enqueue(ChNum(0), secs(10), vec![], 0);
         assert_eq!(q.next_offers(secs(10))[0].agents, [t("8002"), t("8001")]);
 
         let mut q = group(Strategy::RoundRobin);
@@ -463,7 +502,7 @@ mod tests {
         }
         let mut seen = Vec::new();
         for ch in 0..4 {
-            q.enqueue(ChNum(ch), secs(ch as u64), vec![]);
+            q.enqueue(ChNum(ch), secs(ch as u64), vec![], 0);
             let o = q.next_offers(secs(10)).remove(0);
             seen.push(o.agents[0].as_str().to_owned());
             // The agent finishes and is free again.
@@ -475,21 +514,21 @@ mod tests {
         let mut q = group(Strategy::FewestCalls);
         q.update_member(&t("8001"), 1, true, secs(0), 5, secs(0));
         q.update_member(&t("8002"), 1, true, secs(9), 2, secs(0));
-        q.enqueue(ChNum(0), secs(10), vec![]);
+        q.enqueue(ChNum(0), secs(10), vec![], 0);
         assert_eq!(q.next_offers(secs(10))[0].agents, [t("8002")]);
 
         let mut q = group(Strategy::LeastTalkTime);
         q.update_member(&t("8001"), 1, true, secs(0), 0, secs(500));
         q.update_member(&t("8002"), 1, true, secs(9), 0, secs(60));
-        q.enqueue(ChNum(0), secs(10), vec![]);
+        q.enqueue(ChNum(0), secs(10), vec![], 0);
         assert_eq!(q.next_offers(secs(10))[0].agents, [t("8002")]);
     }
 
     #[test]
     fn statistics() {
         let mut q = group(Strategy::LongestIdle);
-        q.enqueue(ChNum(0), secs(0), vec![]);
-        q.enqueue(ChNum(1), secs(5), vec![]);
+        q.enqueue(ChNum(0), secs(0), vec![], 0);
+        q.enqueue(ChNum(1), secs(5), vec![], 0);
         assert_eq!(q.longest_wait(secs(30)), secs(30));
         q.answered(ChNum(0), secs(10));
         q.answered(ChNum(1), secs(40));
@@ -506,7 +545,7 @@ mod tests {
         q.update_member(&t("8002"), 1, true, secs(1), 0, secs(0));
         q.update_member(&t("8004"), 1, true, secs(2), 0, secs(0));
         q.update_member(&t("8003"), 2, true, secs(0), 0, secs(0));
-        q.enqueue(ChNum(0), secs(10), vec![t("8002")]);
+        q.enqueue(ChNum(0), secs(10), vec![t("8002")], 0);
         assert_eq!(q.next_offers(secs(10))[0].agents, [t("8004"), t("8001")]);
 
         let mut q = group(Strategy::Random);
@@ -514,7 +553,7 @@ mod tests {
         q.update_member(&t("8002"), 1, true, secs(1), 0, secs(0));
         q.update_member(&t("8003"), 2, true, secs(0), 0, secs(0));
         for ch in 0..20 {
-            q.enqueue(ChNum(ch), secs(10), vec![t("8001")]);
+            q.enqueue(ChNum(ch), secs(10), vec![t("8001")], 0);
             let o = q.next_offers(secs(10)).remove(0);
             assert_eq!(
                 o.agents,
@@ -540,7 +579,7 @@ mod tests {
         }
         assert_eq!((q.ready_count(), q.totals()), (100, (100, secs(1000))));
         for ch in 0..30 {
-            q.enqueue(ChNum(ch), secs(200), vec![]);
+            q.enqueue(ChNum(ch), secs(200), vec![], 0);
         }
         let offers = q.next_offers(secs(200));
         assert_eq!(offers.len(), 30);

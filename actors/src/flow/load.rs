@@ -552,17 +552,21 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
                 f.err(Some("group"), format!("no group {g}"));
             }
             for (field, what) in [
-                ("music", "music while waiting"),
                 ("announce_every_s", "position announcements"),
-                ("max_wait_s", "leaving the queue after a while"),
                 ("next", "continuing after the agent hangs up"),
-                ("overflow", "overflow"),
             ] {
                 f.not_built(field, what);
             }
+            let max_wait = match f.number("max_wait_s", 0, 86_400) {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            };
             Node::Queue {
                 group: GroupNo(g),
                 priority: f.number("priority", 0, 1_000) as u32,
+                music: f.prompt("music", false, cx),
+                max_wait,
+                overflow: f.exit("overflow"),
             }
         }
         "subflow" => {
@@ -761,10 +765,10 @@ mod tests {
                     == "flow `t`, node `v`, field `kind`: `voicemail` nodes are not built yet"),
             "{e:?}"
         );
-        let e = errors(r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"max_wait_s":30}}}"#);
+        let e = errors(r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"next":"q"}}}"#);
         assert!(
             e.iter()
-                .any(|x| x.contains("field `max_wait_s`") && x.contains("not built yet")),
+                .any(|x| x.contains("field `next`") && x.contains("not built yet")),
             "{e:?}"
         );
     }

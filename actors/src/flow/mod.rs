@@ -56,10 +56,14 @@ pub enum IvrAction {
     StartTimer(Duration),
     CancelTimer,
     /// Queue the call to a group (once the caller's data is in, for the
-    /// screen pop); the flow is done.
+    /// screen pop), at this caller priority (higher first), looping
+    /// `music` while it waits; after `max_wait` (or, when the node has an
+    /// `overflow` exit, with nobody logged in) the flow goes on there.
     Queue {
         group: GroupNo,
         priority: u32,
+        music: Option<String>,
+        max_wait: Option<Duration>,
     },
     /// The flow ended: a normal clearing by the system.
     Hangup,
@@ -150,7 +154,15 @@ pub enum Node {
     },
     Queue {
         group: GroupNo,
+        /// Caller priority in the group, higher first.
         priority: u32,
+        /// Played, looped, while the caller waits.
+        music: Option<String>,
+        /// Longest wait before `overflow`.
+        max_wait: Option<Duration>,
+        /// Where the caller goes after `max_wait`, or when nobody is
+        /// logged in to the group.
+        overflow: Exit,
     },
     Subflow {
         flow: String,
@@ -201,7 +213,8 @@ impl Node {
                 closed_next,
                 ..
             } => vec![e("open_next", open_next), e("closed_next", closed_next)],
-            Node::Queue { .. } | Node::Hangup => vec![],
+            Node::Queue { overflow, .. } => vec![e("overflow", overflow)],
+            Node::Hangup => vec![],
         }
     }
 }
@@ -219,7 +232,14 @@ pub fn builtin_default(group: Option<GroupNo>) -> Flow {
         },
     );
     if let Some(group) = group {
-        nodes.insert("queue".to_owned(), Node::Queue { group, priority: 0 });
+        let queue = Node::Queue {
+            group,
+            priority: 0,
+            music: None,
+            max_wait: None,
+            overflow: None,
+        };
+        nodes.insert("queue".to_owned(), queue);
     }
     Flow {
         name: "default".into(),

@@ -165,6 +165,38 @@ impl FlowRun {
         Ok(out)
     }
 
+    /// A prompt the flow did not ask for (the queue's music) was stopped
+    /// as the call came back to the flow: its end is still to come and is
+    /// not the end of the flow's next prompt.
+    pub fn owe_play_done(&mut self) {
+        self.plays += 1;
+    }
+
+    /// Whether the queue node the call waits at has an `overflow` exit
+    /// (so nobody logged in sends the caller on rather than waiting).
+    pub fn has_overflow(&self) -> bool {
+        matches!(
+            self.node(),
+            Some(Node::Queue {
+                overflow: Some(_),
+                ..
+            })
+        )
+    }
+
+    /// The call left the queue of its `queue` node (waited `max_wait`, or
+    /// nobody is logged in): the flow goes on at `overflow`.
+    pub fn overflow(&mut self, env: &FlowEnv<'_>) -> Out {
+        let mut out = Vec::new();
+        let next = self.exit(|n| match n {
+            Node::Queue { overflow, .. } => overflow.clone(),
+            _ => None,
+        });
+        self.at = At::Idle;
+        self.goto(next, env, &mut out, 0);
+        out
+    }
+
     /// Stops what the current node was doing (its prompt, its timer).
     fn interrupt(&mut self) -> Out {
         let mut out = Vec::new();
@@ -402,12 +434,20 @@ impl FlowRun {
                 };
                 self.goto(next.clone(), env, out, hops);
             }
-            Node::Queue { group, priority } => {
+            Node::Queue {
+                group,
+                priority,
+                music,
+                max_wait,
+                ..
+            } => {
                 self.at = At::Done;
                 self.cancel_timer(out);
                 out.push(IvrAction::Queue {
                     group: GroupNo(group.0),
                     priority: *priority,
+                    music: music.clone(),
+                    max_wait: *max_wait,
                 });
             }
             Node::Subflow { flow: name, next } => {
@@ -708,7 +748,9 @@ mod tests {
                 CancelTimer,
                 Queue {
                     group: GroupNo(2),
-                    priority: 3
+                    priority: 3,
+                    music: None,
+                    max_wait: None
                 }
             ]
         );
@@ -722,7 +764,9 @@ mod tests {
                 StopPlay,
                 Queue {
                     group: GroupNo(1),
-                    priority: 0
+                    priority: 0,
+                    music: None,
+                    max_wait: None
                 }
             ]
         );
@@ -755,7 +799,9 @@ mod tests {
                 CancelTimer,
                 Queue {
                     group: GroupNo(1),
-                    priority: 0
+                    priority: 0,
+                    music: None,
+                    max_wait: None
                 }
             ]
         );
@@ -803,7 +849,9 @@ mod tests {
                 CancelTimer,
                 Queue {
                     group: GroupNo(2),
-                    priority: 0
+                    priority: 0,
+                    music: None,
+                    max_wait: None
                 }
             ]
         );
@@ -821,7 +869,9 @@ mod tests {
             t.step(Timer),
             vec![Queue {
                 group: GroupNo(1),
-                priority: 0
+                priority: 0,
+                music: None,
+                max_wait: None
             }]
         );
         assert_eq!(t.run.vars["id"], "1234");
@@ -844,7 +894,9 @@ mod tests {
             t.keys("123456").last(),
             Some(&Queue {
                 group: GroupNo(1),
-                priority: 0
+                priority: 0,
+                music: None,
+                max_wait: None
             })
         );
     }
@@ -864,7 +916,9 @@ mod tests {
             t.done(),
             vec![Queue {
                 group: GroupNo(1),
-                priority: 0
+                priority: 0,
+                music: None,
+                max_wait: None
             }]
         );
     }
@@ -882,7 +936,9 @@ mod tests {
             t.start(),
             vec![Queue {
                 group: GroupNo(1),
-                priority: 0
+                priority: 0,
+                music: None,
+                max_wait: None
             }]
         );
         assert_eq!(t.run.vars["tag"], "138-x");
@@ -962,7 +1018,9 @@ mod tests {
                 CancelTimer,
                 Queue {
                     group: GroupNo(1),
-                    priority: 0
+                    priority: 0,
+                    music: None,
+                    max_wait: None
                 }
             ]
         );
@@ -986,7 +1044,9 @@ mod tests {
             t.done(),
             vec![Queue {
                 group: GroupNo(1),
-                priority: 0
+                priority: 0,
+                music: None,
+                max_wait: None
             }]
         );
     }

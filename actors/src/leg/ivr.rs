@@ -20,6 +20,16 @@ use crate::flow::{Flow, FlowBook, FlowEnv, FlowRun};
 
 pub use crate::flow::{IvrAction, IvrInput, WELCOME_PROMPT};
 
+/// What a flow's `queue` node asked of the call's wait in the queue, and
+/// the flow parked at that node (it goes on at `overflow`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStay {
+    pub priority: u32,
+    pub music: Option<String>,
+    pub max_wait: Option<std::time::Duration>,
+    pub flow: FlowRun,
+}
+
 /// The environment of one flow step, from the server's flows and clock.
 pub fn with_env<R>(
     flows: &FlowBook,
@@ -79,6 +89,7 @@ mod tests {
             direction: Direction::In,
             popup: Vec::new(),
             vars: Default::default(),
+            stay: None,
         }
     }
 
@@ -106,7 +117,9 @@ mod tests {
             step(&mut f, IvrInput::PlayDone { completed: false }),
             vec![IvrAction::Queue {
                 group: GroupNo(3),
-                priority: 0
+                priority: 0,
+                music: None,
+                max_wait: None
             }],
             "a stopped welcome ends it too"
         );

@@ -24,6 +24,10 @@ pub use ivr::{IvrAction, IvrInput, WELCOME_PROMPT};
 /// How long a call waits for its customer data before it is offered without it.
 pub const CUSTOMER_LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How soon a call whose `max_wait` ran out while it rang an agent is
+/// looked at again.
+pub const MAX_WAIT_RECHECK: Duration = Duration::from_secs(1);
+
 /// Cause used when the system itself tears a call down (Q.850 41, temporary failure).
 pub const SYSTEM_FAILURE: Cause = Cause(41);
 
@@ -58,6 +62,21 @@ pub struct CallInfo {
     /// Every flow variable as the flow left them when it queued the call
     /// (1006 reads them while the agent talks).
     pub vars: std::collections::BTreeMap<String, String>,
+    /// The flow's wishes for the wait in the queue (none when a transfer
+    /// or no flow queued it).
+    pub stay: Option<Box<ivr::QueueStay>>,
+}
+
+impl CallInfo {
+    /// Caller priority in the queue (0 unless a flow set it).
+    pub fn priority(&self) -> u32 {
+        self.stay.as_ref().map_or(0, |s| s.priority)
+    }
+
+    /// The music the caller hears while waiting, if the flow chose one.
+    pub fn music(&self) -> Option<&str> {
+        self.stay.as_ref().and_then(|s| s.music.as_deref())
+    }
 }
 
 /// Where a transfer sends the call.
@@ -179,6 +198,8 @@ pub enum LegEffect {
         group: GroupNo,
         since: Mono,
         tried: Vec<TelNum>,
+        /// Caller priority, higher first.
+        priority: u32,
     },
     /// The call left the group's queue; `abandoned` when the caller hung up.
     LeaveQueue {
@@ -392,6 +413,7 @@ impl InboundLeg {
             direction: Direction::In,
             popup: Vec::new(),
             vars: Default::default(),
+            stay: None,
         };
         let mut fx = vec![
             LegEffect::Switch(SwitchCommand::Answer { ch: self.ch }),
@@ -442,6 +464,7 @@ impl InboundLeg {
                 prompt: HOLD_PROMPT.into(),
             })],
             Leg::Ivr { .. } => self.flow_input(IvrInput::PlayDone { completed }, now, clock, flows),
+            Leg::Queued { .. } | Leg::Ringing { .. } => self.music_done(completed),
             _ => vec![],
         }
     }
@@ -459,7 +482,14 @@ impl InboundLeg {
 
     /// The flow's timer ran out.
     pub fn flow_timer(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
-        self.flow_input(IvrInput::Timer, now, clock, flows)
+        match &self.leg {
+            // The queue node's `max_wait` ran out.
+            Leg::Queued { .. } => self.overflow(now, clock, flows),
+            // An agent is being rung: let the ring decide, and look again
+            // shortly (the call overflows if it comes back to the queue).
+            Leg::Ringing { .. } => vec![LegEffect::StartFlowTimer(MAX_WAIT_RECHECK)],
+            _ => self.flow_input(IvrInput::Timer, now, clock, flows),
+        }
     }
 
     /// An input for the call's flow; nothing outside the IVR.
@@ -586,13 +616,24 @@ impl InboundLeg {
                 }
                 IvrAction::CancelTimer if armed => fx.push(LegEffect::CancelFlowTimer),
                 IvrAction::CancelTimer => {}
-                IvrAction::Queue { group, priority: _ } => {
+                IvrAction::Queue {
+                    group,
+                    priority,
+                    music,
+                    max_wait,
+                } => {
                     if armed {
                         fx.push(LegEffect::CancelFlowTimer);
                     }
                     call.group = Some(group);
                     call.popup = flow.popup();
                     call.vars = flow.vars.clone();
+                    call.stay = Some(Box::new(ivr::QueueStay {
+                        priority,
+                        music,
+                        max_wait,
+                        flow: flow.clone(),
+                    }));
                     if call.customer.is_none() {
                         *queue_when_known = Some(group);
                     } else {
@@ -623,12 +664,84 @@ impl InboundLeg {
         };
         call.group = Some(group);
         call.queued_at = Some(now);
-        self.to(Leg::Queued { call });
-        vec![LegEffect::Enqueue {
+        let mut fx = vec![LegEffect::Enqueue {
             group,
             since: now,
             tried: Vec::new(),
-        }]
+            priority: call.priority(),
+        }];
+        if let Some(music) = call.music() {
+            fx.push(LegEffect::Switch(SwitchCommand::Play {
+                ch: self.ch,
+                prompt: music.to_owned(),
+            }));
+        }
+        if let Some(d) = call.stay.as_ref().and_then(|s| s.max_wait) {
+            fx.push(LegEffect::StartFlowTimer(d));
+        }
+        self.to(Leg::Queued { call });
+        fx
+    }
+
+    /// The queue's music ended: it plays again while the caller waits
+    /// (queued, or ringing an agent).
+    fn music_done(&self, completed: bool) -> Vec<LegEffect> {
+        let call = match &self.leg {
+            Leg::Queued { call } | Leg::Ringing { call, .. } if completed => call,
+            _ => return vec![],
+        };
+        match call.music() {
+            Some(m) => vec![LegEffect::Switch(SwitchCommand::Play {
+                ch: self.ch,
+                prompt: m.to_owned(),
+            })],
+            None => vec![],
+        }
+    }
+
+    /// The group has nobody logged in: a caller whose flow has somewhere
+    /// else to go (`overflow`) goes there; others wait for an agent.
+    pub fn unstaffed(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
+        match &self.leg {
+            Leg::Queued { call } if call.stay.as_ref().is_some_and(|s| s.flow.has_overflow()) => {
+                self.overflow(now, clock, flows)
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The caller leaves the queue for the flow's `overflow` exit.
+    fn overflow(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
+        let Leg::Queued { mut call } = std::mem::take(&mut self.leg) else {
+            return vec![];
+        };
+        let Some(stay) = call.stay.take() else {
+            self.to(Leg::Queued { call });
+            return vec![];
+        };
+        let mut fx = vec![LegEffect::CancelFlowTimer];
+        if let Some(group) = call.group {
+            fx.push(LegEffect::LeaveQueue {
+                group,
+                abandoned: false,
+            });
+        }
+        let mut flow = stay.flow;
+        if stay.music.is_some() {
+            // One music play is always out while the caller waits (each
+            // end plays it again); its end comes after this stop.
+            fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
+            flow.owe_play_done();
+        }
+        let actions = ivr::with_env(flows, now, clock, |env| flow.overflow(env));
+        self.to(Leg::Ivr {
+            call,
+            flow,
+            queue_when_known: None,
+            timer: false,
+        });
+        fx.extend(self.flow_actions(actions, now, clock));
+        fx
     }
 
     /// The group offers the call to these agents.
@@ -670,6 +783,7 @@ impl InboundLeg {
                 group,
                 since: call.queued_at.unwrap_or(call.started),
                 tried: call.tried.clone(),
+                priority: call.priority(),
             });
         }
         self.to(Leg::Queued { call });
@@ -742,6 +856,14 @@ impl InboundLeg {
             ),
         };
         fx.push(LegEffect::CancelRingTimer);
+        if let Some(stay) = &call.stay {
+            if stay.music.is_some() {
+                fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
+            }
+            if stay.max_wait.is_some() {
+                fx.push(LegEffect::CancelFlowTimer);
+            }
+        }
         fx.push(LegEffect::Switch(SwitchCommand::Link {
             a: self.ch,
             b: agent.seat,
@@ -1230,7 +1352,8 @@ mod tests {
             vec![LegEffect::Enqueue {
                 group: GroupNo(1),
                 since: s(3),
-                tried: vec![]
+                tried: vec![],
+                priority: 0,
             }]
         );
         // A late timeout changes nothing.
@@ -1330,7 +1453,8 @@ mod tests {
         assert!(fx.contains(&LegEffect::Enqueue {
             group: GroupNo(1),
             since: s(3),
-            tried: vec![tel("8001"), tel("8002")]
+            tried: vec![tel("8001"), tel("8002")],
+            priority: 0,
         }));
         // A late timer does nothing; a late answer is an orphan.
         assert!(leg.ring_timeout().is_empty());
@@ -1646,5 +1770,114 @@ mod tests {
             leg.play_done(false, s(21), &clock, &FlowBook::default())
                 .is_empty()
         );
+    }
+
+    fn queue_flow(node: &str) -> Arc<Flow> {
+        let out = match node.contains("\"out\"") {
+            true => r#","out":{"kind":"play","prompt":"goodbye"}"#,
+            false => "",
+        };
+        let text = format!(r#"{{"start":"q","nodes":{{"q":{node}{out}}}}}"#);
+        let cx = crate::flow::CheckContext {
+            group: &|_| true,
+            prompt: &|_| true,
+            flow: &|_| true,
+        };
+        Arc::new(crate::flow::parse_flow("t", &text, 1, &cx).unwrap())
+    }
+
+    fn queued_with(flow: Arc<Flow>, clock: &Clock) -> (InboundLeg, Vec<LegEffect>) {
+        let mut leg = InboundLeg::new(ChNum(0));
+        let book = FlowBook::default();
+        leg.call_in(
+            TellGuid::new_v4(),
+            "138".into(),
+            "400".into(),
+            flow,
+            s(0),
+            clock,
+            &book,
+        )
+        .unwrap();
+        let fx = leg.customer(None, s(1));
+        (leg, fx)
+    }
+
+    #[test]
+    fn queue_music_loops_while_waiting_and_ringing_and_stops_on_answer() {
+        let clock = Clock::manual();
+        let book = FlowBook::default();
+        let flow = queue_flow(r#"{"kind":"queue","group":1,"priority":2,"music":"queue"}"#);
+        let (mut leg, fx) = queued_with(flow, &clock);
+        let music = LegEffect::Switch(SwitchCommand::Play {
+            ch: ChNum(0),
+            prompt: "queue".into(),
+        });
+        assert!(fx.contains(&LegEffect::Enqueue {
+            group: GroupNo(1),
+            since: s(1),
+            tried: vec![],
+            priority: 2,
+        }));
+        assert!(fx.contains(&music));
+        assert_eq!(
+            leg.play_done(true, s(4), &clock, &book),
+            vec![music.clone()]
+        );
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        assert_eq!(leg.play_done(true, s(7), &clock, &book), vec![music]);
+        let fx = leg.seat_answered(ChNum(30), s(8), &clock);
+        let stop = fx
+            .iter()
+            .position(|e| *e == LegEffect::Switch(SwitchCommand::StopPlay { ch: ChNum(0) }));
+        let link = fx
+            .iter()
+            .position(|e| matches!(e, LegEffect::Switch(SwitchCommand::Link { .. })));
+        assert!(stop < link && stop.is_some(), "{fx:?}");
+        // Talking: the stopped music does not come back.
+        assert!(leg.play_done(false, s(9), &clock, &book).is_empty());
+    }
+
+    #[test]
+    fn max_wait_and_an_unstaffed_group_send_the_caller_to_overflow() {
+        let clock = Clock::manual();
+        let book = FlowBook::default();
+        let flow = queue_flow(r#"{"kind":"queue","group":1,"max_wait_s":30,"overflow":"out"}"#);
+        let (mut leg, fx) = queued_with(flow.clone(), &clock);
+        assert!(fx.contains(&LegEffect::StartFlowTimer(s(30))));
+        let fx = leg.flow_timer(s(31), &clock, &book);
+        assert!(fx.contains(&LegEffect::LeaveQueue {
+            group: GroupNo(1),
+            abandoned: false
+        }));
+        assert!(fx.contains(&LegEffect::Switch(SwitchCommand::Play {
+            ch: ChNum(0),
+            prompt: "goodbye".into()
+        })));
+        assert_eq!(leg.channel_state(), ChannelState::Ivr);
+        // Ringing when the wait runs out: looked at again shortly.
+        let (mut leg, _) = queued_with(flow.clone(), &clock);
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        assert_eq!(
+            leg.flow_timer(s(31), &clock, &book),
+            vec![LegEffect::StartFlowTimer(MAX_WAIT_RECHECK)]
+        );
+        // Nobody logged in: overflow at once.
+        let (mut leg, _) = queued_with(flow, &clock);
+        assert!(!leg.unstaffed(s(2), &clock, &book).is_empty());
+        assert_eq!(leg.channel_state(), ChannelState::Ivr);
+        // With music: the stopped music's end is not the end of `out`'s prompt.
+        let flow = queue_flow(
+            r#"{"kind":"queue","group":1,"music":"queue","max_wait_s":30,"overflow":"out"}"#,
+        );
+        let (mut leg, _) = queued_with(flow, &clock);
+        leg.flow_timer(s(31), &clock, &book);
+        assert!(leg.play_done(false, s(31), &clock, &book).is_empty());
+        assert_eq!(leg.channel_state(), ChannelState::Ivr);
+        // Without an overflow exit the caller waits for an agent.
+        let flow = queue_flow(r#"{"kind":"queue","group":1}"#);
+        let (mut leg, _) = queued_with(flow, &clock);
+        assert!(leg.unstaffed(s(2), &clock, &book).is_empty());
+        assert_eq!(leg.channel_state(), ChannelState::Queued);
     }
 }

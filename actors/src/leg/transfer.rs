@@ -47,10 +47,13 @@ impl InboundLeg {
                 call.group = Some(group);
                 call.queued_at = Some(now);
                 call.tried.clear();
+                // The flow's queue wishes were for the group it chose.
+                call.stay = None;
                 fx.push(LegEffect::Enqueue {
                     group,
                     since: now,
                     tried: Vec::new(),
+                    priority: 0,
                 });
                 self.to(Leg::Queued { call });
             }
@@ -349,11 +352,13 @@ impl InboundLeg {
             TransferTo::Group(group) => {
                 call.group = Some(group);
                 call.queued_at = Some(now);
+                call.stay = None;
                 self.to(Leg::Queued { call });
                 vec![LegEffect::Enqueue {
                     group,
                     since: now,
                     tried: Vec::new(),
+                    priority: 0,
                 }]
             }
             TransferTo::Outside { .. } => {

@@ -15,6 +15,8 @@ pub struct Enqueue {
     pub ch: ChNum,
     pub since: Mono,
     pub tried: Vec<TelNum>,
+    /// Caller priority, higher first (a flow's `queue` node).
+    pub priority: u32,
     pub trunk: TrunkRef,
 }
 

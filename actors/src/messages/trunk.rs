@@ -126,7 +126,13 @@ pub enum FlowRequest {
     },
 }
 
+/// Group -> trunk: nobody is logged in to the group the call waits in
+/// (a flow's `overflow` takes the caller elsewhere).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unstaffed;
+
 crate::mailbox::handle!(
     /// A handle on a `TrunkActor`: every message it takes, without its type.
-    TrunkRef, TrunkMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, OfferCall, PickUpCall, TransferCall, SeatFlash, ConsultCall, Supervise, TakeOver, RetrieveCall, Adopt, Seize, FreeTrunk, FlowRequest]
+    TrunkRef, TrunkMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, OfferCall, PickUpCall, TransferCall, SeatFlash, ConsultCall, Supervise, TakeOver, RetrieveCall, Adopt, Seize, FreeTrunk, FlowRequest, Unstaffed]
 );

@@ -535,6 +535,7 @@ impl Handler<HandOver> for SeatActor {
                 direction: crate::records::Direction::Out,
                 popup: Vec::new(),
                 vars: Default::default(),
+                stay: None,
             };
             let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
             t.do_send(Adopt {

@@ -35,3 +35,17 @@ impl Handler<FlowRequest> for TrunkActor {
         })
     }
 }
+
+impl Handler<Unstaffed> for TrunkActor {
+    type Result = ();
+    fn handle(&mut self, _: Unstaffed, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let (now, clock) = (act.now(), act.deps.clock.clone());
+            let flows = act.deps.flows.clone();
+            if let Core::Inbound(leg) = &mut act.core {
+                let fx = leg.unstaffed(now, &clock, &flows);
+                act.leg_effects(fx, ctx);
+            }
+        });
+    }
+}

@@ -71,11 +71,13 @@ impl TrunkActor {
                     group,
                     since,
                     tried,
+                    priority,
                 } => match self.deps.group(group) {
                     Some(g) => g.do_send(Enqueue {
                         ch: me,
                         since,
                         tried,
+                        priority,
                         trunk: self
                             .me
                             .get_or_insert_with(|| TrunkRef::new(ctx.address()))
