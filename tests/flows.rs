@@ -461,3 +461,103 @@ fn a_flows_caller_priority_puts_its_callers_ahead_in_the_queue() {
     assert_eq!(agent.expect("6003")["TellGUID"], second.as_str());
     assert_ne!(first, second);
 }
+
+/// The shipped survey flow (config/flows/survey.json).
+fn shipped_survey() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/flows/survey.json"
+    ))
+    .unwrap()
+}
+
+const WITH_SURVEY: &str = r#"{
+  "start": "w",
+  "nodes": {
+    "w": {"kind": "play", "prompt": "welcome", "next": "q"},
+    "q": {"kind": "queue", "group": 1, "next": "rate"},
+    "rate": {"kind": "subflow", "flow": "survey"}
+  }
+}"#;
+
+fn surveys(server: &Server, n: usize) -> Vec<(String, String, String, String)> {
+    use diesel::prelude::*;
+    use spcti::storage::schema::sp_survey::dsl::*;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let path = server.data_dir().join("spcti.db");
+        let mut conn = spcti::storage::db::open_sqlite(path.to_str().unwrap()).unwrap();
+        let rows: Vec<(String, String, String, String)> = sp_survey
+            .select((tellguid, answer, work_no, flow))
+            .load(&mut conn)
+            .unwrap();
+        if rows.len() >= n || std::time::Instant::now() > deadline {
+            return rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn after_the_agent_hangs_up_the_caller_rates_the_call_and_the_answer_is_kept() {
+    let survey = shipped_survey();
+    let server = Server::with_flows(
+        DEFAULT_CONFIG,
+        &[("default", WITH_SURVEY), ("survey", &survey)],
+        &[],
+    );
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (ch, guid) = server.talking(&mut agent, 8001);
+    // The agent hangs up first: the caller stays, hearing the survey.
+    server.act("/sim/extensions/8001/onhook", None);
+    agent.expect("6007");
+    let c = server.wait_channel(ch, "asked to rate", |c| c["playing"] == "survey");
+    assert!(c["link"].is_null(), "{c}");
+    keys(&server, ch, "4");
+    server.wait_channel(ch, "thanked", |c| c["playing"] == "thanks");
+    server.advance(1_000);
+    server.wait_channel(ch, "hung up", |c| c["state"] == "free");
+    // The talk's record (answered, ended by the agent), and the answer.
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1, rows[0].2.as_str()),
+        (guid.as_str(), 9, "agent")
+    );
+    let s = surveys(&server, 1);
+    assert_eq!(
+        s,
+        [(
+            guid.clone(),
+            "4".to_owned(),
+            "1001".to_owned(),
+            "survey v1".to_owned()
+        )]
+    );
+    // Only one call record: the survey adds none.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(server.call_records(1).len(), 1);
+}
+
+#[test]
+fn switch_flow_1005_sends_a_talking_caller_to_the_survey_and_the_agent_is_free() {
+    let survey = shipped_survey();
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("survey", &survey)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (ch, guid) = server.talking(&mut agent, 8001);
+    agent.request_ok("<MsgType>1005</MsgType><TelNum>8001</TelNum><Flow>survey</Flow>");
+    server.wait_channel(ch, "asked to rate", |c| {
+        c["playing"] == "survey" && c["link"].is_null()
+    });
+    agent.expect("6007");
+    // A key that is not 1-5, then a good one on the second asking.
+    keys(&server, ch, "9");
+    server.wait_channel(ch, "asked again", |c| {
+        heard(c).iter().filter(|p| *p == "survey").count() == 2
+    });
+    keys(&server, ch, "5");
+    server.wait_channel(ch, "thanked", |c| c["playing"] == "thanks");
+    server.advance(1_000);
+    server.wait_channel(ch, "hung up", |c| c["state"] == "free");
+    assert_eq!(surveys(&server, 1)[0].1, "5");
+    assert_eq!(server.call_records(1)[0].0, guid);
+}

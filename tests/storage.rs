@@ -120,7 +120,7 @@ suite!(
 
 fn migrations_are_embedded_and_run_once(db: &TestDb) {
     let first = spcti::storage::db::migrate(&db.url()).unwrap();
-    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first.len(), 2, "{first:?}");
     assert!(spcti::storage::db::migrate(&db.url()).unwrap().is_empty());
     // Every table of the schema (migrations/) is there and readable.
     let r = reads(db);

@@ -84,6 +84,7 @@ pub enum StoreRecord {
     Call(Box<CallRecord>),
     Recording(Box<RecordingRow>),
     AgentState(Box<AgentStateChange>),
+    Survey(Box<crate::records::SurveyAnswer>),
 }
 
 /// Where records go: the durable spool.

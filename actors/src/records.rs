@@ -135,3 +135,19 @@ pub struct Customer {
     pub address: String,
     pub contact: String,
 }
+
+/// One `sp_survey` row: a caller's answer to the survey a flow ran after
+/// the agent hung up (flows.md; the flow variable `survey`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyAnswer {
+    pub key: String,
+    pub guid: TellGuid,
+    pub caller: String,
+    /// The agent the caller talked to.
+    pub tel_num: String,
+    pub work_no: String,
+    pub answer: String,
+    /// The flow (and version) that asked.
+    pub flow: String,
+    pub at: NaiveDateTime,
+}

@@ -20,6 +20,9 @@ const BUILT_IN: &[(&str, &[u8])] = &[
         "goodbye",
         include_bytes!("../../config/prompts/goodbye.wav"),
     ),
+    // The shipped survey flow's (config/flows/survey.json).
+    ("survey", include_bytes!("../../config/prompts/survey.wav")),
+    ("thanks", include_bytes!("../../config/prompts/thanks.wav")),
     // The flows' `say` node speaks digits with these.
     (
         "digit_0",

@@ -149,16 +149,20 @@ impl Conn {
     /// Writes records in one transaction. A record whose key is already in
     /// its table is skipped: replaying the spool never writes a row twice.
     pub fn write(&mut self, records: &[&Record]) -> Result<(), DbError> {
-        use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
+        use crate::storage::schema::{
+            sp_agentregstate, sp_survey, sp_tellrec, spfaxrecord, sprecord,
+        };
         // One multi-row INSERT per table: a round trip per table, not per
         // row. Order within a table is kept (ids follow the spool).
         let (mut calls, mut recs, mut states, mut faxes) = (vec![], vec![], vec![], vec![]);
+        let mut surveys = vec![];
         for r in records {
             match r {
                 Record::Call(r) => calls.push(r),
                 Record::Recording(r) => recs.push(r),
                 Record::AgentState(r) => states.push(r),
                 Record::Fax(r) => faxes.push(r),
+                Record::Survey(r) => surveys.push(r),
             }
         }
         // Only a duplicate key is skipped, nothing else: SQLite's and
@@ -192,6 +196,10 @@ impl Conn {
                         let $t = spfaxrecord::rec_key;
                         insert!(c, spfaxrecord, faxes, $target)?;
                     }
+                    if !surveys.is_empty() {
+                        let $t = sp_survey::rec_key;
+                        insert!(c, sp_survey, surveys, $target)?;
+                    }
                     Ok::<(), diesel::result::Error>(())
                 })
             };
@@ -209,6 +217,9 @@ impl Conn {
                     }
                     for r in faxes {
                         insert!(c, spfaxrecord, r, spfaxrecord::rec_key)?;
+                    }
+                    for r in surveys {
+                        insert!(c, sp_survey, r, sp_survey::rec_key)?;
                     }
                     Ok::<(), diesel::result::Error>(())
                 })

@@ -6,9 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use spcti_actors::deps::{AgentStateChange, StoreRecord};
-use spcti_actors::records::{CallRecord, RecordingRow};
+use spcti_actors::records::{CallRecord, RecordingRow, SurveyAnswer};
 
-use crate::storage::schema::{sp_agentregstate, sp_tellrec, spfaxrecord, sprecord};
+use crate::storage::schema::{sp_agentregstate, sp_survey, sp_tellrec, spfaxrecord, sprecord};
 
 /// One `sp_tellrec` row.
 #[derive(
@@ -87,6 +87,22 @@ pub struct FaxRow {
     pub tellguid: String,
 }
 
+/// One `sp_survey` row.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Insertable, Queryable, Selectable,
+)]
+#[diesel(table_name = sp_survey)]
+pub struct SurveyRow {
+    pub rec_key: String,
+    pub tellguid: String,
+    pub caller_no: String,
+    pub tel_num: String,
+    pub work_no: String,
+    pub answer: String,
+    pub flow: String,
+    pub answer_time: NaiveDateTime,
+}
+
 /// Anything written through the spool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", content = "r")]
@@ -95,6 +111,7 @@ pub enum Record {
     Recording(RecordingDbRow),
     AgentState(AgentStateRow),
     Fax(FaxRow),
+    Survey(SurveyRow),
 }
 
 /// Cuts `s` to at most `n` characters (the column is `varchar(n)`, which
@@ -125,6 +142,7 @@ impl Record {
             }
             Record::AgentState(r) => r.change_time = f(r.change_time),
             Record::Fax(r) => r.start_time = f(r.start_time),
+            Record::Survey(r) => r.answer_time = f(r.answer_time),
         }
     }
 
@@ -176,6 +194,15 @@ impl Record {
                 c(&mut r.result, 20);
                 c(&mut r.tellguid, 50);
             }
+            Record::Survey(r) => {
+                c(&mut r.rec_key, 64);
+                c(&mut r.tellguid, 50);
+                c(&mut r.caller_no, 30);
+                c(&mut r.tel_num, 30);
+                c(&mut r.work_no, 30);
+                c(&mut r.answer, 30);
+                c(&mut r.flow, 80);
+            }
         }
         cut
     }
@@ -187,6 +214,7 @@ impl Record {
             Record::Recording(r) => &r.rec_key,
             Record::AgentState(r) => &r.rec_key,
             Record::Fax(r) => &r.rec_key,
+            Record::Survey(r) => &r.rec_key,
         }
     }
 }
@@ -251,7 +279,23 @@ impl From<StoreRecord> for Record {
             StoreRecord::Call(r) => Record::from(&*r),
             StoreRecord::Recording(r) => Record::from(&*r),
             StoreRecord::AgentState(r) => Record::from(&*r),
+            StoreRecord::Survey(r) => Record::from(&*r),
         }
+    }
+}
+
+impl From<&SurveyAnswer> for Record {
+    fn from(r: &SurveyAnswer) -> Self {
+        Record::Survey(SurveyRow {
+            rec_key: r.key.clone(),
+            tellguid: r.guid.to_string(),
+            caller_no: r.caller.clone(),
+            tel_num: r.tel_num.clone(),
+            work_no: r.work_no.clone(),
+            answer: r.answer.clone(),
+            flow: r.flow.clone(),
+            answer_time: ms(r.at),
+        })
     }
 }
 

@@ -56,6 +56,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    sp_survey (id) {
+        id -> Integer,
+        rec_key -> Text,
+        tellguid -> Text,
+        caller_no -> Text,
+        tel_num -> Text,
+        work_no -> Text,
+        answer -> Text,
+        flow -> Text,
+        answer_time -> Timestamp,
+    }
+}
+
+diesel::table! {
     whitelist (id) {
         id -> Integer,
         number -> Text,

@@ -551,12 +551,7 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             } else if !(cx.group)(GroupNo(g)) {
                 f.err(Some("group"), format!("no group {g}"));
             }
-            for (field, what) in [
-                ("announce_every_s", "position announcements"),
-                ("next", "continuing after the agent hangs up"),
-            ] {
-                f.not_built(field, what);
-            }
+            f.not_built("announce_every_s", "position announcements");
             let max_wait = match f.number("max_wait_s", 0, 86_400) {
                 0 => None,
                 s => Some(Duration::from_secs(s)),
@@ -567,6 +562,7 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
                 music: f.prompt("music", false, cx),
                 max_wait,
                 overflow: f.exit("overflow"),
+                next: f.exit("next"),
             }
         }
         "subflow" => {
@@ -765,10 +761,12 @@ mod tests {
                     == "flow `t`, node `v`, field `kind`: `voicemail` nodes are not built yet"),
             "{e:?}"
         );
-        let e = errors(r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"next":"q"}}}"#);
+        let e = errors(
+            r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"announce_every_s":30}}}"#,
+        );
         assert!(
             e.iter()
-                .any(|x| x.contains("field `next`") && x.contains("not built yet")),
+                .any(|x| x.contains("field `announce_every_s`") && x.contains("not built yet")),
             "{e:?}"
         );
     }

@@ -163,6 +163,9 @@ pub enum Node {
         /// Where the caller goes after `max_wait`, or when nobody is
         /// logged in to the group.
         overflow: Exit,
+        /// Where the caller goes when the agent hangs up first (the
+        /// satisfaction survey); none: the call ends with the agent.
+        next: Exit,
     },
     Subflow {
         flow: String,
@@ -213,7 +216,9 @@ impl Node {
                 closed_next,
                 ..
             } => vec![e("open_next", open_next), e("closed_next", closed_next)],
-            Node::Queue { overflow, .. } => vec![e("overflow", overflow)],
+            Node::Queue { overflow, next, .. } => {
+                vec![e("overflow", overflow), e("next", next)]
+            }
             Node::Hangup => vec![],
         }
     }
@@ -238,6 +243,7 @@ pub fn builtin_default(group: Option<GroupNo>) -> Flow {
             music: None,
             max_wait: None,
             overflow: None,
+            next: None,
         };
         nodes.insert("queue".to_owned(), queue);
     }

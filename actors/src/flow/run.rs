@@ -172,6 +172,26 @@ impl FlowRun {
         self.plays += 1;
     }
 
+    /// Whether the queue node the call waited at goes on when the agent
+    /// hangs up first (`next`).
+    pub fn has_next(&self) -> bool {
+        matches!(self.node(), Some(Node::Queue { next: Some(_), .. }))
+    }
+
+    /// The agent hung up first: the caller goes on at the queue node's
+    /// `next` (the survey).
+    pub fn after_agent(&mut self, env: &FlowEnv<'_>) -> Out {
+        let mut out = Vec::new();
+        let next = self.exit(|n| match n {
+            Node::Queue { next, .. } => next.clone(),
+            _ => None,
+        });
+        self.at = At::Idle;
+        self.keys.clear();
+        self.goto(next, env, &mut out, 0);
+        out
+    }
+
     /// Whether the queue node the call waits at has an `overflow` exit
     /// (so nobody logged in sends the caller on rather than waiting).
     pub fn has_overflow(&self) -> bool {

@@ -90,6 +90,7 @@ mod tests {
             popup: Vec::new(),
             vars: Default::default(),
             stay: None,
+            after_talk: false,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::records::{CallRecord, Customer, Direction, HangupBy, RecordingRow, Te
 use crate::switch::SwitchCommand;
 
 mod hold;
+mod in_flow;
 pub mod ivr;
 mod supervise;
 mod transfer;
@@ -65,6 +66,9 @@ pub struct CallInfo {
     /// The flow's wishes for the wait in the queue (none when a transfer
     /// or no flow queued it).
     pub stay: Option<Box<ivr::QueueStay>>,
+    /// The caller went back into a flow after talking to an agent (the
+    /// survey): the talk's record is written; the flow's end adds none.
+    pub after_talk: bool,
 }
 
 impl CallInfo {
@@ -270,6 +274,8 @@ pub enum LegEffect {
     },
     StartRingTimer(Duration),
     CancelRingTimer,
+    /// A survey answer to keep (`sp_survey`).
+    Survey(Box<crate::records::SurveyAnswer>),
     /// The call flow's timer (its `Timer` input when it runs out).
     StartFlowTimer(Duration),
     CancelFlowTimer,
@@ -414,6 +420,7 @@ impl InboundLeg {
             popup: Vec::new(),
             vars: Default::default(),
             stay: None,
+            after_talk: false,
         };
         let mut fx = vec![
             LegEffect::Switch(SwitchCommand::Answer { ch: self.ch }),
@@ -467,281 +474,6 @@ impl InboundLeg {
             Leg::Queued { .. } | Leg::Ringing { .. } => self.music_done(completed),
             _ => vec![],
         }
-    }
-
-    /// The caller pressed keys: only a flow listens to them.
-    pub fn digits(
-        &mut self,
-        digits: &str,
-        now: Mono,
-        clock: &Clock,
-        flows: &FlowBook,
-    ) -> Vec<LegEffect> {
-        self.flow_input(IvrInput::Digits(digits.to_owned()), now, clock, flows)
-    }
-
-    /// The flow's timer ran out.
-    pub fn flow_timer(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
-        match &self.leg {
-            // The queue node's `max_wait` ran out.
-            Leg::Queued { .. } => self.overflow(now, clock, flows),
-            // An agent is being rung: let the ring decide, and look again
-            // shortly (the call overflows if it comes back to the queue).
-            Leg::Ringing { .. } => vec![LegEffect::StartFlowTimer(MAX_WAIT_RECHECK)],
-            _ => self.flow_input(IvrInput::Timer, now, clock, flows),
-        }
-    }
-
-    /// An input for the call's flow; nothing outside the IVR.
-    pub fn flow_input(
-        &mut self,
-        input: IvrInput,
-        now: Mono,
-        clock: &Clock,
-        flows: &FlowBook,
-    ) -> Vec<LegEffect> {
-        let Leg::Ivr {
-            flow,
-            queue_when_known: None,
-            ..
-        } = &mut self.leg
-        else {
-            // No flow, or it is done (queued; the lookup is still out).
-            return vec![];
-        };
-        let actions = ivr::with_env(flows, now, clock, |env| flow.step(input, env));
-        self.flow_actions(actions, now, clock)
-    }
-
-    /// A flow variable of the call (1006): `""` when unset. While the call
-    /// is in its flow, the flow's; after, as the flow left them.
-    pub fn flow_var(&self, name: &str) -> Result<String, NotNow> {
-        let vars = match &self.leg {
-            Leg::Free => return Err(NotNow("the channel has no call")),
-            Leg::Ivr { flow, .. } => &flow.vars,
-            _ => match self.call() {
-                Some(c) => &c.vars,
-                None => return Err(NotNow("the channel has no call")),
-            },
-        };
-        Ok(vars.get(name).cloned().unwrap_or_default())
-    }
-
-    /// Data from a client for the call's flow (1026 `ch:`): it is the
-    /// flow's `data`, and a `wait` node goes on.
-    pub fn flow_data(
-        &mut self,
-        data: String,
-        now: Mono,
-        clock: &Clock,
-        flows: &FlowBook,
-    ) -> Result<Vec<LegEffect>, NotNow> {
-        match &self.leg {
-            Leg::Ivr {
-                queue_when_known: None,
-                ..
-            } => Ok(self.flow_input(IvrInput::Data(data), now, clock, flows)),
-            Leg::Free => Err(NotNow("the channel has no call")),
-            _ => Err(NotNow(
-                "the call has left its flow (it is queued or talking)",
-            )),
-        }
-    }
-
-    /// Sends the call in its flow to `node` of `flow` (1005; the flow's
-    /// start when `None`). Only while the call is in its flow: a call with
-    /// an agent stays with the agent. Refused: `Ok` the state, `Err` the
-    /// node.
-    pub fn flow_jump(
-        &mut self,
-        to: Arc<Flow>,
-        node: Option<String>,
-        now: Mono,
-        clock: &Clock,
-        flows: &FlowBook,
-    ) -> Result<Vec<LegEffect>, Result<NotNow, String>> {
-        let Leg::Ivr {
-            flow,
-            queue_when_known: None,
-            ..
-        } = &mut self.leg
-        else {
-            return Err(Ok(match self.leg {
-                Leg::Free => NotNow("the channel has no call"),
-                _ => NotNow(
-                    "the call has left its flow (it is queued or talking); only a call in its flow can be switched",
-                ),
-            }));
-        };
-        let actions =
-            ivr::with_env(flows, now, clock, |env| flow.jump(to, node, env)).map_err(Err)?;
-        Ok(self.flow_actions(actions, now, clock))
-    }
-
-    /// Carries out what the flow asked, with the leg's own effects.
-    fn flow_actions(
-        &mut self,
-        actions: Vec<IvrAction>,
-        now: Mono,
-        clock: &Clock,
-    ) -> Vec<LegEffect> {
-        let mut fx = Vec::new();
-        for a in actions {
-            let Leg::Ivr {
-                call,
-                flow,
-                queue_when_known,
-                timer,
-            } = &mut self.leg
-            else {
-                break; // queued or released: the flow is done
-            };
-            // A flow's timer does not outlive the flow.
-            let armed = std::mem::take(timer);
-            match a {
-                IvrAction::Play(prompt) => {
-                    *timer = armed;
-                    fx.push(LegEffect::Switch(SwitchCommand::Play {
-                        ch: self.ch,
-                        prompt,
-                    }));
-                }
-                IvrAction::StopPlay => {
-                    *timer = armed;
-                    fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
-                }
-                IvrAction::StartTimer(d) => {
-                    *timer = true;
-                    fx.push(LegEffect::StartFlowTimer(d));
-                }
-                IvrAction::CancelTimer if armed => fx.push(LegEffect::CancelFlowTimer),
-                IvrAction::CancelTimer => {}
-                IvrAction::Queue {
-                    group,
-                    priority,
-                    music,
-                    max_wait,
-                } => {
-                    if armed {
-                        fx.push(LegEffect::CancelFlowTimer);
-                    }
-                    call.group = Some(group);
-                    call.popup = flow.popup();
-                    call.vars = flow.vars.clone();
-                    call.stay = Some(Box::new(ivr::QueueStay {
-                        priority,
-                        music,
-                        max_wait,
-                        flow: flow.clone(),
-                    }));
-                    if call.customer.is_none() {
-                        *queue_when_known = Some(group);
-                    } else {
-                        fx.extend(self.enqueue(group, now));
-                    }
-                }
-                IvrAction::Hangup => {
-                    if armed {
-                        fx.push(LegEffect::CancelFlowTimer);
-                    }
-                    fx.extend(self.end(HangupBy::System, Cause::NORMAL, now, clock));
-                }
-                IvrAction::Release(why) => {
-                    tracing::error!(ch = %self.ch, "{why}");
-                    if armed {
-                        fx.push(LegEffect::CancelFlowTimer);
-                    }
-                    fx.extend(self.abort(now, clock));
-                }
-            }
-        }
-        fx
-    }
-
-    fn enqueue(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
-        let Leg::Ivr { mut call, .. } = std::mem::take(&mut self.leg) else {
-            return vec![];
-        };
-        call.group = Some(group);
-        call.queued_at = Some(now);
-        let mut fx = vec![LegEffect::Enqueue {
-            group,
-            since: now,
-            tried: Vec::new(),
-            priority: call.priority(),
-        }];
-        if let Some(music) = call.music() {
-            fx.push(LegEffect::Switch(SwitchCommand::Play {
-                ch: self.ch,
-                prompt: music.to_owned(),
-            }));
-        }
-        if let Some(d) = call.stay.as_ref().and_then(|s| s.max_wait) {
-            fx.push(LegEffect::StartFlowTimer(d));
-        }
-        self.to(Leg::Queued { call });
-        fx
-    }
-
-    /// The queue's music ended: it plays again while the caller waits
-    /// (queued, or ringing an agent).
-    fn music_done(&self, completed: bool) -> Vec<LegEffect> {
-        let call = match &self.leg {
-            Leg::Queued { call } | Leg::Ringing { call, .. } if completed => call,
-            _ => return vec![],
-        };
-        match call.music() {
-            Some(m) => vec![LegEffect::Switch(SwitchCommand::Play {
-                ch: self.ch,
-                prompt: m.to_owned(),
-            })],
-            None => vec![],
-        }
-    }
-
-    /// The group has nobody logged in: a caller whose flow has somewhere
-    /// else to go (`overflow`) goes there; others wait for an agent.
-    pub fn unstaffed(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
-        match &self.leg {
-            Leg::Queued { call } if call.stay.as_ref().is_some_and(|s| s.flow.has_overflow()) => {
-                self.overflow(now, clock, flows)
-            }
-            _ => vec![],
-        }
-    }
-
-    /// The caller leaves the queue for the flow's `overflow` exit.
-    fn overflow(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
-        let Leg::Queued { mut call } = std::mem::take(&mut self.leg) else {
-            return vec![];
-        };
-        let Some(stay) = call.stay.take() else {
-            self.to(Leg::Queued { call });
-            return vec![];
-        };
-        let mut fx = vec![LegEffect::CancelFlowTimer];
-        if let Some(group) = call.group {
-            fx.push(LegEffect::LeaveQueue {
-                group,
-                abandoned: false,
-            });
-        }
-        let mut flow = stay.flow;
-        if stay.music.is_some() {
-            // One music play is always out while the caller waits (each
-            // end plays it again); its end comes after this stop.
-            fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
-            flow.owe_play_done();
-        }
-        let actions = ivr::with_env(flows, now, clock, |env| flow.overflow(env));
-        self.to(Leg::Ivr {
-            call,
-            flow,
-            queue_when_known: None,
-            timer: false,
-        });
-        fx.extend(self.flow_actions(actions, now, clock));
-        fx
     }
 
     /// The group offers the call to these agents.
@@ -1104,6 +836,20 @@ impl InboundLeg {
         now: Mono,
         clock: &Clock,
     ) -> Vec<LegEffect> {
+        self.end_talk(by, cause, now, clock, true).0
+    }
+
+    /// Ends the talk: its recording, link, record and the agent's end;
+    /// the caller is cleared too unless `clear` is false (the caller goes
+    /// back into a flow). Hands back the call.
+    fn end_talk(
+        &mut self,
+        by: HangupBy,
+        cause: Cause,
+        now: Mono,
+        clock: &Clock,
+        clear: bool,
+    ) -> (Vec<LegEffect>, CallInfo, Ringer) {
         let Leg::Talking {
             call,
             agent,
@@ -1122,12 +868,17 @@ impl InboundLeg {
                 a: self.ch,
                 b: agent.seat,
             }),
-            LegEffect::Switch(SwitchCommand::Clear { ch: self.ch, cause }),
-            LegEffect::AgentCallEnded {
-                ringer: agent.clone(),
-                by_agent: by == HangupBy::Agent,
-            },
         ]);
+        if clear {
+            fx.push(LegEffect::Switch(SwitchCommand::Clear {
+                ch: self.ch,
+                cause,
+            }));
+        }
+        fx.push(LegEffect::AgentCallEnded {
+            ringer: agent.clone(),
+            by_agent: by == HangupBy::Agent,
+        });
         let ending = Ending {
             agent: Some(&agent),
             answered_at: Some(answered_at),
@@ -1150,7 +901,7 @@ impl InboundLeg {
             clock,
         ));
         self.to(Leg::Free);
-        fx
+        (fx, call, agent)
     }
 
     /// The agent's seat hung up.
@@ -1160,6 +911,7 @@ impl InboundLeg {
         now: Mono,
         ring_timeout: Duration,
         clock: &Clock,
+        flows: &FlowBook,
     ) -> Vec<LegEffect> {
         match &self.leg {
             Leg::Held { agent, .. } if agent.seat == seat => {
@@ -1184,8 +936,12 @@ impl InboundLeg {
                 let agent = agent.clone();
                 Self::consult_over(&call, &agent, b, answered, now, clock)
             }
-            Leg::Talking { agent, .. } if agent.seat == seat => {
-                self.finish_talk(HangupBy::Agent, Cause::NORMAL, now, clock)
+            Leg::Talking { agent, call, .. } if agent.seat == seat => {
+                match call.stay.as_ref().is_some_and(|s| s.flow.has_next()) {
+                    // The caller goes on (the survey).
+                    true => self.talk_to_flow(None, now, clock, flows),
+                    false => self.finish_talk(HangupBy::Agent, Cause::NORMAL, now, clock),
+                }
             }
             Leg::Talking {
                 supervisor: Some(s),
@@ -1229,6 +985,28 @@ impl InboundLeg {
         let clear = LegEffect::Switch(SwitchCommand::Clear { ch: self.ch, cause });
         match std::mem::take(&mut self.leg) {
             Leg::Free => vec![],
+            // Back in a flow after the talk (the survey): the talk's record
+            // was written; the answer, if any, is kept with the call.
+            Leg::Ivr { call, flow, .. } if call.after_talk => {
+                let mut fx = vec![
+                    LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }),
+                    clear,
+                ];
+                if let Some(answer) = flow.vars.get("survey").filter(|a| !a.is_empty()) {
+                    let (name, version, _) = flow.position();
+                    fx.push(LegEffect::Survey(Box::new(crate::records::SurveyAnswer {
+                        key: format!("survey:{}", call.guid),
+                        guid: call.guid,
+                        caller: call.caller.clone(),
+                        tel_num: flow.vars.get("agent").cloned().unwrap_or_default(),
+                        work_no: flow.vars.get("agent_work_no").cloned().unwrap_or_default(),
+                        answer: answer.clone(),
+                        flow: format!("{name} v{version}"),
+                        at: clock.wall_at(now),
+                    })));
+                }
+                fx
+            }
             Leg::Ivr { call, .. } => vec![
                 LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }),
                 clear,
@@ -1379,7 +1157,7 @@ mod tests {
             group: GroupNo(1),
             waited: s(5)
         }));
-        let fx = leg.seat_hung_up(ChNum(30), s(68), s(45), &clock);
+        let fx = leg.seat_hung_up(ChNum(30), s(68), s(45), &clock, &FlowBook::default());
         let r = record_of(&fx);
         assert_eq!(
             (r.tellmsg, r.hangup_by, r.talk_s),
@@ -1637,7 +1415,7 @@ mod tests {
         assert!(fx.contains(&LegEffect::ConnectSeat {
             ringer: ringer("8001", 30)
         }));
-        let fx = leg.seat_hung_up(ChNum(30), s(20), s(45), &clock);
+        let fx = leg.seat_hung_up(ChNum(30), s(20), s(45), &clock, &FlowBook::default());
         let r = record_of(&fx);
         assert_eq!(r.tellmsg, TellMsg::TransferredBack);
         assert!(r.record_file.as_deref().unwrap().ends_with("-2.wav"));
@@ -1672,7 +1450,7 @@ mod tests {
         }));
         assert_eq!(leg.conf_no(), ConfNo(2));
         // The agent is still muted: back to a one-way link.
-        let fx = leg.seat_hung_up(ChNum(32), s(9), s(45), &clock);
+        let fx = leg.seat_hung_up(ChNum(32), s(9), s(45), &clock, &FlowBook::default());
         assert_eq!(fx[0], LegEffect::ConfClose);
         assert!(fx.contains(&LegEffect::Switch(SwitchCommand::Link {
             a: ChNum(30),

@@ -536,6 +536,7 @@ impl Handler<HandOver> for SeatActor {
                 popup: Vec::new(),
                 vars: Default::default(),
                 stay: None,
+                after_talk: false,
             };
             let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
             t.do_send(Adopt {

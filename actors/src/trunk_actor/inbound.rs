@@ -259,6 +259,7 @@ impl TrunkActor {
                     }
                 }
                 LegEffect::Record(r) => self.deps.store.records.submit(StoreRecord::Call(r)),
+                LegEffect::Survey(r) => self.deps.store.records.submit(StoreRecord::Survey(r)),
                 LegEffect::Recording(r) => {
                     self.deps.store.records.submit(StoreRecord::Recording(r))
                 }
@@ -438,7 +439,7 @@ impl Handler<SeatHungUp> for TrunkActor {
             let clock = act.deps.clock.clone();
             if let Core::Inbound(leg) = &mut act.core {
                 let ring_timeout = act.deps.settings.ring_timeout;
-                let fx = leg.seat_hung_up(m.seat, now, ring_timeout, &clock);
+                let fx = leg.seat_hung_up(m.seat, now, ring_timeout, &clock, &act.deps.flows);
                 act.leg_effects(fx, ctx);
             }
         });

@@ -1,0 +1,363 @@
+//! The call while a flow has it: the caller's keys and the flow's timer
+//! reach the flow; what the flow asks is carried out with the leg's
+//! effects; the queue node's wishes (priority, music, `max_wait`,
+//! `overflow`); clients' requests (1005, 1006, 1026 `ch:`); and the way
+//! back into a flow when the agent hangs up first (the survey).
+
+use std::sync::Arc;
+
+use spcti_protocol::{Cause, GroupNo};
+
+use super::*;
+use crate::flow::{Flow, FlowBook};
+
+impl InboundLeg {
+    /// The caller pressed keys: only a flow listens to them.
+    pub fn digits(
+        &mut self,
+        digits: &str,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        self.flow_input(IvrInput::Digits(digits.to_owned()), now, clock, flows)
+    }
+
+    /// The flow's timer ran out.
+    pub fn flow_timer(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
+        match &self.leg {
+            // The queue node's `max_wait` ran out.
+            Leg::Queued { .. } => self.overflow(now, clock, flows),
+            // An agent is being rung: let the ring decide, and look again
+            // shortly (the call overflows if it comes back to the queue).
+            Leg::Ringing { .. } => vec![LegEffect::StartFlowTimer(MAX_WAIT_RECHECK)],
+            _ => self.flow_input(IvrInput::Timer, now, clock, flows),
+        }
+    }
+
+    /// An input for the call's flow; nothing outside the IVR.
+    pub fn flow_input(
+        &mut self,
+        input: IvrInput,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        let Leg::Ivr {
+            flow,
+            queue_when_known: None,
+            ..
+        } = &mut self.leg
+        else {
+            // No flow, or it is done (queued; the lookup is still out).
+            return vec![];
+        };
+        let actions = ivr::with_env(flows, now, clock, |env| flow.step(input, env));
+        self.flow_actions(actions, now, clock)
+    }
+
+    /// A flow variable of the call (1006): `""` when unset. While the call
+    /// is in its flow, the flow's; after, as the flow left them.
+    pub fn flow_var(&self, name: &str) -> Result<String, NotNow> {
+        let vars = match &self.leg {
+            Leg::Free => return Err(NotNow("the channel has no call")),
+            Leg::Ivr { flow, .. } => &flow.vars,
+            _ => match self.call() {
+                Some(c) => &c.vars,
+                None => return Err(NotNow("the channel has no call")),
+            },
+        };
+        Ok(vars.get(name).cloned().unwrap_or_default())
+    }
+
+    /// Data from a client for the call's flow (1026 `ch:`): it is the
+    /// flow's `data`, and a `wait` node goes on.
+    pub fn flow_data(
+        &mut self,
+        data: String,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Result<Vec<LegEffect>, NotNow> {
+        match &self.leg {
+            Leg::Ivr {
+                queue_when_known: None,
+                ..
+            } => Ok(self.flow_input(IvrInput::Data(data), now, clock, flows)),
+            Leg::Free => Err(NotNow("the channel has no call")),
+            _ => Err(NotNow(
+                "the call has left its flow (it is queued or talking)",
+            )),
+        }
+    }
+
+    /// Sends the call in its flow to `node` of `flow` (1005; the flow's
+    /// start when `None`): while the call is in its flow, or talking to
+    /// an agent (who leaves the call; its talk is recorded as ended by
+    /// the agent). Refused: `Ok` the state, `Err` the node.
+    pub fn flow_jump(
+        &mut self,
+        to: Arc<Flow>,
+        node: Option<String>,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Result<Vec<LegEffect>, Result<NotNow, String>> {
+        // Talking: the agent sends the caller on (to the survey, a PIN
+        // entry) and is done with the call.
+        if matches!(
+            self.leg,
+            Leg::Talking {
+                supervisor: None,
+                ..
+            }
+        ) {
+            let node = node.unwrap_or_else(|| to.start.clone());
+            if !to.nodes.contains_key(&node) {
+                return Err(Err(format!("flow `{}` has no node `{node}`", to.name)));
+            }
+            return Ok(self.talk_to_flow(Some((to, Some(node))), now, clock, flows));
+        }
+        let Leg::Ivr {
+            flow,
+            queue_when_known: None,
+            ..
+        } = &mut self.leg
+        else {
+            return Err(Ok(match self.leg {
+                Leg::Free => NotNow("the channel has no call"),
+                Leg::Talking { .. } => NotNow("a supervisor is on the call"),
+                _ => NotNow(
+                    "the call is not in its flow or with an agent (queued, ringing or on hold)",
+                ),
+            }));
+        };
+        let actions =
+            ivr::with_env(flows, now, clock, |env| flow.jump(to, node, env)).map_err(Err)?;
+        Ok(self.flow_actions(actions, now, clock))
+    }
+
+    /// Carries out what the flow asked, with the leg's own effects.
+    pub(super) fn flow_actions(
+        &mut self,
+        actions: Vec<IvrAction>,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let mut fx = Vec::new();
+        for a in actions {
+            let Leg::Ivr {
+                call,
+                flow,
+                queue_when_known,
+                timer,
+            } = &mut self.leg
+            else {
+                break; // queued or released: the flow is done
+            };
+            // A flow's timer does not outlive the flow.
+            let armed = std::mem::take(timer);
+            match a {
+                IvrAction::Play(prompt) => {
+                    *timer = armed;
+                    fx.push(LegEffect::Switch(SwitchCommand::Play {
+                        ch: self.ch,
+                        prompt,
+                    }));
+                }
+                IvrAction::StopPlay => {
+                    *timer = armed;
+                    fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
+                }
+                IvrAction::StartTimer(d) => {
+                    *timer = true;
+                    fx.push(LegEffect::StartFlowTimer(d));
+                }
+                IvrAction::CancelTimer if armed => fx.push(LegEffect::CancelFlowTimer),
+                IvrAction::CancelTimer => {}
+                IvrAction::Queue {
+                    group,
+                    priority,
+                    music,
+                    max_wait,
+                } => {
+                    if armed {
+                        fx.push(LegEffect::CancelFlowTimer);
+                    }
+                    call.group = Some(group);
+                    call.popup = flow.popup();
+                    call.vars = flow.vars.clone();
+                    call.stay = Some(Box::new(ivr::QueueStay {
+                        priority,
+                        music,
+                        max_wait,
+                        flow: flow.clone(),
+                    }));
+                    if call.customer.is_none() {
+                        *queue_when_known = Some(group);
+                    } else {
+                        fx.extend(self.enqueue(group, now));
+                    }
+                }
+                IvrAction::Hangup => {
+                    if armed {
+                        fx.push(LegEffect::CancelFlowTimer);
+                    }
+                    fx.extend(self.end(HangupBy::System, Cause::NORMAL, now, clock));
+                }
+                IvrAction::Release(why) => {
+                    tracing::error!(ch = %self.ch, "{why}");
+                    if armed {
+                        fx.push(LegEffect::CancelFlowTimer);
+                    }
+                    fx.extend(self.abort(now, clock));
+                }
+            }
+        }
+        fx
+    }
+
+    pub(super) fn enqueue(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
+        let Leg::Ivr { mut call, .. } = std::mem::take(&mut self.leg) else {
+            return vec![];
+        };
+        call.group = Some(group);
+        call.queued_at = Some(now);
+        let mut fx = vec![LegEffect::Enqueue {
+            group,
+            since: now,
+            tried: Vec::new(),
+            priority: call.priority(),
+        }];
+        if let Some(music) = call.music() {
+            fx.push(LegEffect::Switch(SwitchCommand::Play {
+                ch: self.ch,
+                prompt: music.to_owned(),
+            }));
+        }
+        if let Some(d) = call.stay.as_ref().and_then(|s| s.max_wait) {
+            fx.push(LegEffect::StartFlowTimer(d));
+        }
+        self.to(Leg::Queued { call });
+        fx
+    }
+
+    /// The queue's music ended: it plays again while the caller waits
+    /// (queued, or ringing an agent).
+    pub(super) fn music_done(&self, completed: bool) -> Vec<LegEffect> {
+        let call = match &self.leg {
+            Leg::Queued { call } | Leg::Ringing { call, .. } if completed => call,
+            _ => return vec![],
+        };
+        match call.music() {
+            Some(m) => vec![LegEffect::Switch(SwitchCommand::Play {
+                ch: self.ch,
+                prompt: m.to_owned(),
+            })],
+            None => vec![],
+        }
+    }
+
+    /// The group has nobody logged in: a caller whose flow has somewhere
+    /// else to go (`overflow`) goes there; others wait for an agent.
+    pub fn unstaffed(&mut self, now: Mono, clock: &Clock, flows: &FlowBook) -> Vec<LegEffect> {
+        match &self.leg {
+            Leg::Queued { call } if call.stay.as_ref().is_some_and(|s| s.flow.has_overflow()) => {
+                self.overflow(now, clock, flows)
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The caller leaves the queue for the flow's `overflow` exit.
+    pub(super) fn overflow(
+        &mut self,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        let Leg::Queued { mut call } = std::mem::take(&mut self.leg) else {
+            return vec![];
+        };
+        let Some(stay) = call.stay.take() else {
+            self.to(Leg::Queued { call });
+            return vec![];
+        };
+        let mut fx = vec![LegEffect::CancelFlowTimer];
+        if let Some(group) = call.group {
+            fx.push(LegEffect::LeaveQueue {
+                group,
+                abandoned: false,
+            });
+        }
+        let mut flow = stay.flow;
+        if stay.music.is_some() {
+            // One music play is always out while the caller waits (each
+            // end plays it again); its end comes after this stop.
+            fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
+            flow.owe_play_done();
+        }
+        let actions = ivr::with_env(flows, now, clock, |env| flow.overflow(env));
+        self.to(Leg::Ivr {
+            call,
+            flow,
+            queue_when_known: None,
+            timer: false,
+        });
+        fx.extend(self.flow_actions(actions, now, clock));
+        fx
+    }
+
+    /// The agent leaves the call and the caller goes on in a flow: at the
+    /// queue node's `next` when the agent hung up first (`to` is `None`),
+    /// or at `to`'s node (1005 while talking). The talk ends as if the
+    /// agent hung up; the caller is not cleared.
+    pub(super) fn talk_to_flow(
+        &mut self,
+        to: Option<(Arc<Flow>, Option<String>)>,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        let (mut fx, mut call, agent) =
+            self.end_talk(HangupBy::Agent, Cause::NORMAL, now, clock, false);
+        call.after_talk = true;
+        let stay = call.stay.take();
+        let (mut flow, actions) = match (to, stay) {
+            (Some((f, node)), stay) => {
+                let mut run = ivr::run_for(f.clone(), &call, self.ch);
+                // The variables so far go with the caller.
+                for (k, v) in stay
+                    .map(|s| s.flow.vars)
+                    .unwrap_or_else(|| call.vars.clone())
+                {
+                    run.vars.entry(k).or_insert(v);
+                }
+                let actions = ivr::with_env(flows, now, clock, |env| run.jump(f, node, env));
+                (
+                    run,
+                    actions.unwrap_or_else(|why| vec![IvrAction::Release(why)]),
+                )
+            }
+            (None, Some(stay)) => {
+                let mut run = stay.flow;
+                let actions = ivr::with_env(flows, now, clock, |env| run.after_agent(env));
+                (run, actions)
+            }
+            (None, None) => unreachable!("checked by the callers"),
+        };
+        // Who talked to the caller, for the survey.
+        flow.vars.insert("agent".into(), agent.agent.to_string());
+        let work_no = agent.work_no.as_ref().map(ToString::to_string);
+        flow.vars
+            .insert("agent_work_no".into(), work_no.unwrap_or_default());
+        self.to(Leg::Ivr {
+            call,
+            flow,
+            queue_when_known: None,
+            timer: false,
+        });
+        fx.extend(self.flow_actions(actions, now, clock));
+        fx
+    }
+}
