@@ -155,6 +155,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let known = crate::flows::Known::of(&config, prompts.names());
     let flows = Arc::new(crate::flows::load(&config, &known)?);
     let flow_files = crate::flows::FlowFiles::new(&config, known, flows.clone()).start();
+    let flow_timers =
+        spcti_actors::flow_timers::FlowTimers::new(clock.clone(), flows.clone()).start();
     let registry = Registry::new(clock.clone()).start();
     let monitor = spcti_actors::monitor::MonitorHub::new();
 
@@ -222,6 +224,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         settings: Arc::new(settings(&config)),
         flows: flows.clone(),
         flow_files: flow_files.recipient(),
+        flow_timers: flow_timers.recipient(),
         topology: topology.clone(),
         draining: draining.clone(),
     };

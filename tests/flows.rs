@@ -561,3 +561,52 @@ fn switch_flow_1005_sends_a_talking_caller_to_the_survey_and_the_agent_is_free()
     assert_eq!(surveys(&server, 1)[0].1, "5");
     assert_eq!(server.call_records(1)[0].0, guid);
 }
+
+#[test]
+fn a_timer_1028_runs_a_callerless_flow_that_sets_a_global_the_callers_flow_reads() {
+    let gate = r#"{"start": "gate", "nodes": {
+        "gate": {"kind": "branch", "if": "global.open == \"1\"", "then": "q", "else": "closed"},
+        "q": {"kind": "queue", "group": 1},
+        "closed": {"kind": "play", "prompt": "goodbye"}}}"#;
+    let opener =
+        r#"{"start": "s", "nodes": {"s": {"kind": "set", "vars": {"global.open": "\"1\""}}}}"#;
+    let server = Server::with_flows(
+        DEFAULT_CONFIG,
+        &[("default", gate), ("opener", opener)],
+        &[],
+    );
+    let mut agent = Client::login(&server, "8001", "1001");
+    // A flow with a caller's node cannot run on a timer.
+    agent.send("<MsgType>1028</MsgType><TimerNo>1</TimerNo><OnOff>on</OnOff><Period>1000</Period><Flow>default</Flow>");
+    support::assert_refused(&agent.expect("9000"), "node `closed` is a `play`");
+    agent.send("<MsgType>1028</MsgType><TimerNo>2</TimerNo><OnOff>on</OnOff>");
+    support::assert_refused(&agent.expect("9000"), "timer 2 has no Period yet");
+    agent.request_ok("<MsgType>1028</MsgType><TimerNo>1</TimerNo><OnOff>on</OnOff><Period>60000</Period><Flow>opener</Flow>");
+    // Before the first tick: closed.
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "closed", |c| c["playing"] == "goodbye");
+    server.advance(1_200);
+    server.wait_channel(ch, "hung up", |c| c["state"] == "free");
+    // A minute later the timer's flow has opened the lines.
+    server.advance(60_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (ch, guid) = server.call("13800138000", "4008001234");
+        let c = server.wait_channel(ch, "routed", |c| {
+            c["playing"] == "goodbye" || c["state"] == "talking"
+        });
+        if c["playing"].is_null() {
+            assert_eq!(agent.expect("6003")["TellGUID"], guid.as_str());
+            break;
+        }
+        // The tick was still on its way: this caller heard "closed".
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timer never opened the lines"
+        );
+        server.act(&format!("/sim/channels/{ch}/hangup"), None);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Off: the flow no longer runs (and turning off needs nothing else).
+    agent.request_ok("<MsgType>1028</MsgType><TimerNo>1</TimerNo><OnOff>off</OnOff>");
+}

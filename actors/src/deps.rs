@@ -168,6 +168,8 @@ pub struct Deps {
     pub flows: Arc<crate::flow::FlowBook>,
     /// Where 1029 asks for the flow files to be read again.
     pub flow_files: Recipient<ReloadFlows>,
+    /// The flow timers (1028).
+    pub flow_timers: Recipient<crate::messages::timers::SetTimer>,
     pub topology: Arc<OnceLock<Topology>>,
     /// Set when the server is stopping: new arrivals are refused as busy.
     pub draining: Arc<std::sync::atomic::AtomicBool>,

@@ -12,6 +12,7 @@ pub mod conference_actor;
 pub mod control;
 pub mod deps;
 pub mod flow;
+pub mod flow_timers;
 pub mod group_actor;
 pub mod leg;
 pub mod mailbox;

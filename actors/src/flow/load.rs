@@ -493,7 +493,9 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             match f.get("vars") {
                 Some(Value::Object(m)) if !m.is_empty() => {
                     for (k, v) in m {
-                        if !is_var_name(k) {
+                        // `global.NAME` sets a global (as 1030 does).
+                        let name = k.strip_prefix("global.").unwrap_or(k);
+                        if !is_var_name(name) {
                             f.err(Some("vars"), format!("`{k}` is not a variable name"));
                             continue;
                         }

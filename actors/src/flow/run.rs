@@ -40,6 +40,27 @@ pub struct FlowEnv<'a> {
     pub globals: &'a BTreeMap<String, String>,
     /// The current version of a flow, by name (sub-flows).
     pub flows: &'a dyn Fn(&str) -> Option<Arc<Flow>>,
+    /// Globals the step set (`set` with `global.NAME`); the caller stores
+    /// them once the step is over (an empty value removes one).
+    pub set: std::cell::RefCell<BTreeMap<String, String>>,
+}
+
+impl FlowEnv<'_> {
+    /// The globals as this step sees them: with what it set.
+    pub fn with_globals<R>(&self, f: impl FnOnce(&BTreeMap<String, String>) -> R) -> R {
+        let set = self.set.borrow();
+        if set.is_empty() {
+            return f(self.globals);
+        }
+        let mut all = self.globals.clone();
+        for (k, v) in set.iter() {
+            match v.is_empty() {
+                true => all.remove(k),
+                false => all.insert(k.clone(), v.clone()),
+            };
+        }
+        f(&all)
+    }
 }
 
 /// A flow version held by a call; equal when it is the same version.
@@ -353,12 +374,13 @@ impl FlowRun {
                 say: Say::Digits(t) | Say::Number(t),
                 next,
             } => {
-                let vars = Vars {
-                    call: &self.vars,
-                    globals: env.globals,
-                };
-                let mut left: VecDeque<String> =
-                    t.fill(&vars).chars().filter_map(digit_prompt).collect();
+                let text = env.with_globals(|g| {
+                    t.fill(&Vars {
+                        call: &self.vars,
+                        globals: g,
+                    })
+                });
+                let mut left: VecDeque<String> = text.chars().filter_map(digit_prompt).collect();
                 match left.pop_front() {
                     None => self.goto(next.clone(), env, out, hops),
                     Some(first) => {
@@ -396,15 +418,26 @@ impl FlowRun {
             }
             Node::Set { vars, next } => {
                 for (name, e) in vars {
-                    let v = e.text(&Vars {
-                        call: &self.vars,
-                        globals: env.globals,
+                    let v = env.with_globals(|g| {
+                        e.text(&Vars {
+                            call: &self.vars,
+                            globals: g,
+                        })
                     });
                     let v = v.unwrap_or_else(|why| {
                         tracing::warn!(flow = %flow.name, node = %self.node, var = %name, "set: {why}");
                         String::new()
                     });
-                    self.vars.insert(name.clone(), v);
+                    match name.strip_prefix("global.") {
+                        // Seen by the rest of this step at once; stored for
+                        // every flow when the step is over.
+                        Some(g) => {
+                            env.set.borrow_mut().insert(g.to_owned(), v);
+                        }
+                        None => {
+                            self.vars.insert(name.clone(), v);
+                        }
+                    }
                 }
                 self.goto(next.clone(), env, out, hops);
             }
@@ -413,9 +446,11 @@ impl FlowRun {
                 then,
                 otherwise,
             } => {
-                let t = cond.truth(&Vars {
-                    call: &self.vars,
-                    globals: env.globals,
+                let t = env.with_globals(|g| {
+                    cond.truth(&Vars {
+                        call: &self.vars,
+                        globals: g,
+                    })
                 });
                 let t = t.unwrap_or_else(|why| {
                     tracing::warn!(flow = %flow.name, node = %self.node, "branch takes `else`: {why}");
@@ -441,7 +476,7 @@ impl FlowRun {
                         .iter()
                         .any(|w| w.days & (1 << day) != 0 && (w.from..w.to).contains(&minute));
                 let closed = closed_if.as_ref().is_some_and(|e| {
-                    e.truth(&Vars { call: &self.vars, globals: env.globals })
+                    env.with_globals(|g| e.truth(&Vars { call: &self.vars, globals: g }))
                         .unwrap_or_else(|why| {
                             tracing::warn!(flow = %flow.name, node = %self.node, "closed_if counts as false: {why}");
                             false
@@ -732,6 +767,7 @@ mod tests {
                 local: self.local,
                 globals: &self.globals,
                 flows: &look,
+                set: Default::default(),
             };
             f(&mut self.run, &env)
         }
@@ -1048,6 +1084,28 @@ mod tests {
         let mut t = T::new(text);
         t.start();
         assert_eq!(t.step(Timer), vec![Hangup]);
+    }
+
+    #[test]
+    fn set_can_write_a_global_that_the_same_step_already_reads() {
+        let mut t = T::new(
+            r#"{"start":"s","nodes":{
+            "s":{"kind":"set","vars":{"global.open":"\"1\""},"next":"b"},
+            "b":{"kind":"branch","if":"global.open == \"1\"","then":"q","else":"h"},
+            "q":{"kind":"queue","group":1},"h":{"kind":"hangup"}}}"#,
+        );
+        let (out, set) = t.with(|r, e| (r.start(e), e.set.borrow().clone()));
+        assert_eq!(
+            out,
+            vec![Queue {
+                group: GroupNo(1),
+                priority: 0,
+                music: None,
+                max_wait: None
+            }]
+        );
+        assert_eq!(set["open"], "1");
+        assert!(!t.run.vars.contains_key("global.open"));
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub struct QueueStay {
     pub flow: FlowRun,
 }
 
-/// The environment of one flow step, from the server's flows and clock.
+/// The environment of one flow step, from the server's flows and clock;
+/// the globals the step set are stored once it is over (outside the
+/// book's read lock).
 pub fn with_env<R>(
     flows: &FlowBook,
     now: Mono,
@@ -38,14 +40,21 @@ pub fn with_env<R>(
     f: impl FnOnce(&FlowEnv<'_>) -> R,
 ) -> R {
     let local = clock.local_wall();
-    flows.with(|globals, look| {
-        f(&FlowEnv {
+    let (r, set) = flows.with(|globals, look| {
+        let env = FlowEnv {
             now,
             local,
             globals,
             flows: look,
-        })
-    })
+            set: Default::default(),
+        };
+        let r = f(&env);
+        (r, env.set.into_inner())
+    });
+    for (k, v) in set {
+        flows.set_global(&k, &v);
+    }
+    r
 }
 
 /// A call's first variables: `caller`, `callee`, `ch`, `tellguid`.

@@ -9,6 +9,7 @@ pub mod conference;
 pub mod group;
 pub mod router;
 pub mod seat;
+pub mod timers;
 pub mod trunk;
 
 pub use agent::AgentRef;

@@ -1,6 +1,6 @@
 //! Clients' requests about call flows (docs/flows.md "Messages"): 1005
-//! switch a call's flow, 1006 read a flow variable, 1029 reload flow
-//! files, 1030 set a global; 1026 `ch:` data is routed with the other
+//! switch a call's flow, 1006 read a flow variable, 1028 timers, 1029
+//! reload flow files, 1030 set a global; 1026 `ch:` data is routed with the other
 //! data exchanges and reaches the trunk through `Router::flow_trunk`.
 
 use super::*;
@@ -65,6 +65,26 @@ impl Router {
                 }
                 deps.flows.set_global(&g.var_name, &g.var_value);
                 Routed::Reply(Box::new(Ack::ok(code, None).into()))
+            }
+            Wire::Timer(t) => {
+                let set = crate::messages::timers::SetTimer {
+                    no: t.timer_no,
+                    on: t.on,
+                    period: t
+                        .period_ms
+                        .map(|ms| std::time::Duration::from_millis(ms.into())),
+                    flow: t.flow,
+                };
+                acked(
+                    code,
+                    None,
+                    Box::pin(async move {
+                        deps.flow_timers
+                            .send(set)
+                            .await
+                            .map_err(|_| Refusal::Internal)?
+                    }),
+                )
             }
             Wire::ReloadFlow(r) => {
                 let name = r.flow.filter(|f| !f.trim().is_empty());

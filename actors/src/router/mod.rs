@@ -122,7 +122,6 @@ const KIND: &str = "router";
 /// capability, so a site knows what it is waiting for.
 pub fn not_built(code: u32) -> &'static str {
     match code {
-        1028 => "not supported yet: timers running flows are not built yet",
         1024 => "not supported yet: fax is not built yet",
         _ => "not supported yet",
     }
@@ -308,7 +307,8 @@ impl Router {
             msg @ (Wire::SwitchFlow(_)
             | Wire::GetVariable(_)
             | Wire::ReloadFlow(_)
-            | Wire::SetGlobal(_)) => self.flow_request(code, msg),
+            | Wire::SetGlobal(_)
+            | Wire::Timer(_)) => self.flow_request(code, msg),
             other if other.direction() == Some(Direction::FromServer) => fail(
                 code,
                 None,
