@@ -610,3 +610,66 @@ fn a_timer_1028_runs_a_callerless_flow_that_sets_a_global_the_callers_flow_reads
     // Off: the flow no longer runs (and turning off needs nothing else).
     agent.request_ok("<MsgType>1028</MsgType><TimerNo>1</TimerNo><OnOff>off</OnOff>");
 }
+
+#[test]
+fn voicemail_keeps_the_message_with_a_tellmsg_16_record_listed_for_search() {
+    let flow = r#"{"start": "vm", "nodes": {
+        "vm": {"kind": "voicemail", "prompt": "busy", "max_s": 60, "next": "bye"},
+        "bye": {"kind": "play", "prompt": "goodbye"}}}"#;
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", flow)], &[]);
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "the beep", |c| c["playing"] == "busy");
+    server.advance(1_400);
+    server.wait_channel(ch, "recording", |c| !c["recording"].is_null());
+    // Five seconds of message, then `#`.
+    server.advance(5_000);
+    keys(&server, ch, "#");
+    server.wait_channel(ch, "goodbye", |c| {
+        c["playing"] == "goodbye" && c["recording"].is_null()
+    });
+    server.advance(1_200);
+    server.wait_channel(ch, "hung up", |c| c["state"] == "free");
+    let rows = server.call_records(1);
+    let (g, tellmsg, by, _, file) = &rows[0];
+    assert_eq!(
+        (g.as_str(), *tellmsg, by.as_str()),
+        (guid.as_str(), 16, "system")
+    );
+    let file = file.clone().expect("the record names the message");
+    let wav = server.data_dir().join("recordings").join(&file);
+    let len = std::fs::metadata(&wav).unwrap().len();
+    // 8 kHz, 16-bit: about 5 s of audio.
+    assert!(
+        (70_000..100_000).contains(&len),
+        "{} is {len} bytes",
+        wav.display()
+    );
+    // Listed for /search, with its audio.
+    let (_, recs) = server.http("GET", "/api/recordings?caller=13800138000", None);
+    let rec = &recs["recordings"][0];
+    assert_eq!(rec["tellguid"], guid.as_str(), "{recs}");
+    assert_eq!(rec["duration_s"], 5, "{recs}");
+    assert!(
+        rec["audio"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/recordings/")
+    );
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_leaving_a_message_still_leaves_it() {
+    let flow = r#"{"start": "vm", "nodes": {"vm": {"kind": "voicemail", "max_s": 60}}}"#;
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", flow)], &[]);
+    let (ch, guid) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "recording", |c| !c["recording"].is_null());
+    server.advance(3_000);
+    server.act(&format!("/sim/channels/{ch}/hangup"), None);
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1, rows[0].2.as_str()),
+        (guid.as_str(), 16, "caller")
+    );
+    let (_, recs) = server.http("GET", "/api/recordings?caller=13800138000", None);
+    assert_eq!(recs["recordings"][0]["duration_s"], 3, "{recs}");
+}

@@ -89,6 +89,7 @@ pub fn callerless(flow: &Flow) -> Result<(), String> {
             Node::Queue { .. } => "queue",
             Node::Subflow { .. } => "subflow",
             Node::Wait { .. } => "wait",
+            Node::Voicemail { .. } => "voicemail",
         };
         return Err(format!(
             "flow `{}`, node `{id}` is a `{kind}`: a timer's flow has no caller (set, branch, time and hangup only)",

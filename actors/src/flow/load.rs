@@ -583,7 +583,12 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             fail: f.exit("fail"),
         },
         "hangup" => Node::Hangup,
-        "transfer" | "voicemail" | "http" => {
+        "voicemail" => Node::Voicemail {
+            prompt: f.prompt("prompt", false, cx),
+            max: f.seconds("max_s", 120),
+            next: f.exit("next"),
+        },
+        "transfer" | "http" => {
             f.err(Some("kind"), format!("`{kind}` nodes are not built yet"));
             return None;
         }
@@ -755,12 +760,10 @@ mod tests {
 
     #[test]
     fn nodes_not_built_yet_are_refused_by_name() {
-        let e =
-            errors(r#"{"start":"v","nodes":{"v":{"kind":"voicemail","prompt":"x","max_s":5}}}"#);
+        let e = errors(r#"{"start":"v","nodes":{"v":{"kind":"http","url":"x"}}}"#);
         assert!(
             e.iter()
-                .any(|x| x
-                    == "flow `t`, node `v`, field `kind`: `voicemail` nodes are not built yet"),
+                .any(|x| x == "flow `t`, node `v`, field `kind`: `http` nodes are not built yet"),
             "{e:?}"
         );
         let e = errors(

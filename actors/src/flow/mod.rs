@@ -65,6 +65,12 @@ pub enum IvrAction {
         music: Option<String>,
         max_wait: Option<Duration>,
     },
+    /// Record the caller (a voicemail), at most `max`; the flow stops it.
+    StartRecording {
+        max: Duration,
+    },
+    /// The voicemail is over: close the recording and keep it.
+    StopRecording,
     /// The flow ended: a normal clearing by the system.
     Hangup,
     /// The flow cannot go on: the system releases the call, saying why.
@@ -171,6 +177,11 @@ pub enum Node {
         flow: String,
         next: Exit,
     },
+    Voicemail {
+        prompt: Option<String>,
+        max: Duration,
+        next: Exit,
+    },
     Wait {
         timeout: Duration,
         next: Exit,
@@ -190,7 +201,8 @@ impl Node {
             Node::Play { next, .. }
             | Node::Say { next, .. }
             | Node::Set { next, .. }
-            | Node::Subflow { next, .. } => vec![e("next", next)],
+            | Node::Subflow { next, .. }
+            | Node::Voicemail { next, .. } => vec![e("next", next)],
             Node::Menu {
                 choices,
                 invalid,

@@ -91,6 +91,10 @@ enum At {
     CollectKeys,
     /// A `wait` node, for data (1026 `ch:`).
     Waiting,
+    /// A `voicemail` node's prompt, then the recording (`#` or its
+    /// `max_s` ends it; so does the caller hanging up).
+    VoicemailPrompt,
+    Recording,
     /// Queued or hung up: the flow is over for this call.
     Done,
 }
@@ -248,6 +252,10 @@ impl FlowRun {
             )
         {
             out.push(IvrAction::StopPlay);
+        }
+        if self.at == At::Recording {
+            // A message cut short by a jump is kept as it is.
+            out.push(IvrAction::StopRecording);
         }
         self.cancel_timer(&mut out);
         self.at = At::Idle;
@@ -525,6 +533,17 @@ impl FlowRun {
                 self.start_timer(*timeout, out);
                 self.at = At::Waiting;
             }
+            Node::Voicemail { prompt, .. } => {
+                // Keys pressed before are not part of the message.
+                self.keys.clear();
+                match prompt {
+                    Some(p) => {
+                        self.play(p.clone(), out);
+                        self.at = At::VoicemailPrompt;
+                    }
+                    None => self.start_recording(out),
+                }
+            }
             Node::Hangup => {
                 self.at = At::Done;
                 self.cancel_timer(out);
@@ -564,8 +583,29 @@ impl FlowRun {
                 }
             }
             At::CollectPrompt => self.collect_wait(out),
+            At::VoicemailPrompt => self.start_recording(out),
             _ => {}
         }
+    }
+
+    fn start_recording(&mut self, out: &mut Out) {
+        if let Some(Node::Voicemail { max, .. }) = self.node() {
+            let max = *max;
+            out.push(IvrAction::StartRecording { max });
+            self.start_timer(max, out);
+            self.at = At::Recording;
+        }
+    }
+
+    /// The message is over (`#`, or `max_s`): kept, and the flow goes on.
+    fn stop_recording(&mut self, env: &FlowEnv<'_>, out: &mut Out) {
+        self.cancel_timer(out);
+        out.push(IvrAction::StopRecording);
+        let next = self.exit(|n| match n {
+            Node::Voicemail { next, .. } => next.clone(),
+            _ => None,
+        });
+        self.goto(next, env, out, 0);
     }
 
     fn collect_wait(&mut self, out: &mut Out) {
@@ -602,7 +642,9 @@ impl FlowRun {
                 self.collect_key(k, env, out, 0);
             }
             At::CollectKeys => self.collect_key(k, env, out, 0),
-            At::Done => {}
+            // `#` ends the message; other keys are part of it.
+            At::Recording if k == '#' => self.stop_recording(env, out),
+            At::Recording | At::VoicemailPrompt | At::Done => {}
             // Playing without barge-in, saying digits, waiting for data:
             // kept for the next menu or collect.
             _ => self.push_key(k),
@@ -708,6 +750,7 @@ impl FlowRun {
             }
             // Time ran out: enough keys are an answer, too few a failure.
             At::CollectKeys => self.collect_end(env, out, 0),
+            At::Recording => self.stop_recording(env, out),
             At::Waiting => {
                 let fail = self.exit(|n| match n {
                     Node::Wait { fail, .. } => fail.clone(),
@@ -1106,6 +1149,29 @@ mod tests {
         );
         assert_eq!(set["open"], "1");
         assert!(!t.run.vars.contains_key("global.open"));
+    }
+
+    #[test]
+    fn voicemail_records_after_its_prompt_until_hash_or_its_limit() {
+        let text = r#"{"start":"v","nodes":{
+            "v":{"kind":"voicemail","prompt":"beep","max_s":60,"next":"bye"},
+            "bye":{"kind":"play","prompt":"goodbye"}}}"#;
+        let mut t = T::new(text);
+        assert_eq!(t.start(), vec![Play("beep".into())]);
+        // Keys during the prompt are not the end of a message not begun.
+        assert!(t.keys("#").is_empty());
+        let max = Duration::from_secs(60);
+        assert_eq!(t.done(), vec![StartRecording { max }, StartTimer(max)]);
+        assert!(t.keys("12").is_empty(), "keys are part of the message");
+        assert_eq!(
+            t.keys("#"),
+            vec![CancelTimer, StopRecording, Play("goodbye".into())]
+        );
+        // The limit ends it too.
+        let mut t = T::new(text);
+        t.start();
+        t.done();
+        assert_eq!(t.step(Timer), vec![StopRecording, Play("goodbye".into())]);
     }
 
     #[test]

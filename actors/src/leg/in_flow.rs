@@ -9,7 +9,7 @@ use std::sync::Arc;
 use spcti_protocol::{Cause, GroupNo};
 
 use super::*;
-use crate::flow::{Flow, FlowBook};
+use crate::flow::{Flow, FlowBook, FlowRun};
 
 impl InboundLeg {
     /// The caller pressed keys: only a flow listens to them.
@@ -199,6 +199,33 @@ impl InboundLeg {
                         fx.extend(self.enqueue(group, now));
                     }
                 }
+                IvrAction::StartRecording { max: _ } => {
+                    *timer = armed;
+                    // The flow's own timer bounds it (`max_s`).
+                    let file = format!(
+                        "{}/{}-vm.wav",
+                        clock.wall_at(now).format("%Y%m%d"),
+                        call.guid
+                    );
+                    fx.push(LegEffect::Switch(SwitchCommand::Record {
+                        ch: self.ch,
+                        file: file.clone().into(),
+                    }));
+                    call.voicemail = Some(ivr::Voicemail {
+                        file,
+                        since: now,
+                        closed: false,
+                    });
+                }
+                IvrAction::StopRecording => {
+                    *timer = armed;
+                    let call = call.clone();
+                    let (close, call) = self.close_voicemail(call, now, clock);
+                    fx.extend(close);
+                    if let Leg::Ivr { call: c, .. } = &mut self.leg {
+                        *c = call;
+                    }
+                }
                 IvrAction::Hangup => {
                     if armed {
                         fx.push(LegEffect::CancelFlowTimer);
@@ -358,6 +385,72 @@ impl InboundLeg {
             timer: false,
         });
         fx.extend(self.flow_actions(actions, now, clock));
+        fx
+    }
+
+    /// Closes the caller's voicemail if it is still recording, and keeps
+    /// it (`sprecord`).
+    pub(super) fn close_voicemail(
+        &self,
+        mut call: CallInfo,
+        now: Mono,
+        clock: &Clock,
+    ) -> (Vec<LegEffect>, CallInfo) {
+        let mut fx = Vec::new();
+        if let Some(vm) = call.voicemail.as_mut().filter(|v| !v.closed) {
+            vm.closed = true;
+            let (since, file) = (vm.since, vm.file.clone());
+            fx.push(LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }));
+            let key = format!("vm:{}:{}", call.guid, self.ch);
+            fx.push(self.recording_row(&call, key, None, (since, file), now, clock));
+        }
+        (fx, call)
+    }
+
+    /// The call ended while a flow had it: its records.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn ivr_ended(
+        &self,
+        call: CallInfo,
+        flow: &FlowRun,
+        clear: LegEffect,
+        by: HangupBy,
+        cause: Cause,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let mut fx = vec![
+            LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }),
+            clear,
+        ];
+        let (close, call) = self.close_voicemail(call, now, clock);
+        fx.extend(close);
+        // Back in a flow after the talk (the survey): the talk's record was
+        // written; the answer, if any, is kept with the call.
+        if call.after_talk {
+            if let Some(answer) = flow.vars.get("survey").filter(|a| !a.is_empty()) {
+                let (name, version, _) = flow.position();
+                fx.push(LegEffect::Survey(Box::new(crate::records::SurveyAnswer {
+                    key: format!("survey:{}", call.guid),
+                    guid: call.guid,
+                    caller: call.caller.clone(),
+                    tel_num: flow.vars.get("agent").cloned().unwrap_or_default(),
+                    work_no: flow.vars.get("agent_work_no").cloned().unwrap_or_default(),
+                    answer: answer.clone(),
+                    flow: format!("{name} v{version}"),
+                    at: clock.wall_at(now),
+                })));
+            }
+            return fx;
+        }
+        let ending = match &call.voicemail {
+            Some(vm) => Ending {
+                recording: Some(&vm.file),
+                ..Ending::unanswered(TellMsg::Voicemail, by, cause)
+            },
+            None => Ending::unanswered(TellMsg::IvrHangup, by, cause),
+        };
+        fx.push(self.record(&call, ending, now, clock));
         fx
     }
 }

@@ -30,6 +30,15 @@ pub struct QueueStay {
     pub flow: FlowRun,
 }
 
+/// A voicemail on the call: its file (relative to `data_dir/recordings`),
+/// when the recording started, and when it was closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voicemail {
+    pub file: String,
+    pub since: Mono,
+    pub closed: bool,
+}
+
 /// The environment of one flow step, from the server's flows and clock;
 /// the globals the step set are stored once it is over (outside the
 /// book's read lock).
@@ -100,6 +109,7 @@ mod tests {
             vars: Default::default(),
             stay: None,
             after_talk: false,
+            voicemail: None,
         }
     }
 

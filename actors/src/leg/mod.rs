@@ -69,6 +69,9 @@ pub struct CallInfo {
     /// The caller went back into a flow after talking to an agent (the
     /// survey): the talk's record is written; the flow's end adds none.
     pub after_talk: bool,
+    /// A voicemail the caller left or is leaving: the call's record says
+    /// so (tellmsg 16) and names its file.
+    pub voicemail: Option<ivr::Voicemail>,
 }
 
 impl CallInfo {
@@ -421,6 +424,7 @@ impl InboundLeg {
             vars: Default::default(),
             stay: None,
             after_talk: false,
+            voicemail: None,
         };
         let mut fx = vec![
             LegEffect::Switch(SwitchCommand::Answer { ch: self.ch }),
@@ -985,38 +989,9 @@ impl InboundLeg {
         let clear = LegEffect::Switch(SwitchCommand::Clear { ch: self.ch, cause });
         match std::mem::take(&mut self.leg) {
             Leg::Free => vec![],
-            // Back in a flow after the talk (the survey): the talk's record
-            // was written; the answer, if any, is kept with the call.
-            Leg::Ivr { call, flow, .. } if call.after_talk => {
-                let mut fx = vec![
-                    LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }),
-                    clear,
-                ];
-                if let Some(answer) = flow.vars.get("survey").filter(|a| !a.is_empty()) {
-                    let (name, version, _) = flow.position();
-                    fx.push(LegEffect::Survey(Box::new(crate::records::SurveyAnswer {
-                        key: format!("survey:{}", call.guid),
-                        guid: call.guid,
-                        caller: call.caller.clone(),
-                        tel_num: flow.vars.get("agent").cloned().unwrap_or_default(),
-                        work_no: flow.vars.get("agent_work_no").cloned().unwrap_or_default(),
-                        answer: answer.clone(),
-                        flow: format!("{name} v{version}"),
-                        at: clock.wall_at(now),
-                    })));
-                }
-                fx
+            Leg::Ivr { call, flow, .. } => {
+                self.ivr_ended(call, &flow, clear, by, cause, now, clock)
             }
-            Leg::Ivr { call, .. } => vec![
-                LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }),
-                clear,
-                self.record(
-                    &call,
-                    Ending::unanswered(TellMsg::IvrHangup, by, cause),
-                    now,
-                    clock,
-                ),
-            ],
             Leg::Queued { call } => {
                 let mut fx = vec![clear];
                 if let Some(group) = call.group {

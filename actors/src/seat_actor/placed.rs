@@ -537,6 +537,7 @@ impl Handler<HandOver> for SeatActor {
                 vars: Default::default(),
                 stay: None,
                 after_talk: false,
+                voicemail: None,
             };
             let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
             t.do_send(Adopt {
