@@ -155,8 +155,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let known = crate::flows::Known::of(&config, prompts.names());
     let flows = Arc::new(crate::flows::load(&config, &known)?);
     let flow_files = crate::flows::FlowFiles::new(&config, known, flows.clone()).start();
-    let flow_timers =
-        spcti_actors::flow_timers::FlowTimers::new(clock.clone(), flows.clone()).start();
+    let flow_http = crate::gateway::flow_http::FlowHttpGateway::default().start();
+    let flow_timers = spcti_actors::flow_timers::FlowTimers::new(
+        clock.clone(),
+        flows.clone(),
+        flow_http.clone().recipient(),
+    )
+    .start();
     let registry = Registry::new(clock.clone()).start();
     let monitor = spcti_actors::monitor::MonitorHub::new();
 
@@ -225,6 +230,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         flows: flows.clone(),
         flow_files: flow_files.recipient(),
         flow_timers: flow_timers.recipient(),
+        flow_http: flow_http.recipient(),
         topology: topology.clone(),
         draining: draining.clone(),
     };

@@ -673,3 +673,82 @@ fn a_caller_who_hangs_up_while_leaving_a_message_still_leaves_it() {
     let (_, recs) = server.http("GET", "/api/recordings?caller=13800138000", None);
     assert_eq!(recs["recordings"][0]["duration_s"], 3, "{recs}");
 }
+
+/// A one-route HTTP server on loopback: answers every request with
+/// `status` and `body`, and hands the request line over a channel.
+fn crm(
+    status: u16,
+    body: &'static str,
+) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let _ = tx.send(line.trim().to_owned());
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, rx)
+}
+
+fn http_flow(addr: std::net::SocketAddr) -> String {
+    format!(
+        r#"{{"start": "ask", "popup": ["level"], "nodes": {{
+        "ask": {{"kind": "http", "url": "http://{addr}/customers?phone={{caller}}", "timeout_ms": 2000,
+                 "vars": {{"level": "/level"}}, "next": "q", "fail": "sorry"}},
+        "q": {{"kind": "queue", "group": 1}},
+        "sorry": {{"kind": "play", "prompt": "goodbye"}}}}}}"#
+    )
+}
+
+#[test]
+fn an_http_node_asks_a_crm_and_its_answer_pops_on_the_agents_screen() {
+    let (addr, requests) = crm(200, r#"{"level": "gold", "other": 1}"#);
+    let flow = http_flow(addr);
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", &flow)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (_, guid) = server.call("13800138000", "4008001234");
+    let pop = agent.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["level"].as_str()),
+        (Some(guid.as_str()), Some("gold"))
+    );
+    let line = requests
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(line, "GET /customers?phone=13800138000 HTTP/1.1");
+}
+
+#[test]
+fn an_http_node_that_gets_no_usable_answer_takes_fail() {
+    let (addr, _requests) = crm(500, r#"{"error": "down"}"#);
+    let flow = http_flow(addr);
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", &flow)], &[]);
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "fail", |c| c["playing"] == "goodbye");
+    // Nothing listening at all: the same.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let flow = http_flow(closed);
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", &flow)], &[]);
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "fail", |c| c["playing"] == "goodbye");
+}

@@ -110,6 +110,13 @@ pub struct LookupCustomer(pub String);
 #[rtype(result = "Result<Vec<String>, crate::refusal::Refusal>")]
 pub struct ReloadFlows(pub Option<String>);
 
+/// A flow's HTTP request (an `http` node), made by the binary on a bounded
+/// blocking pool (src/gateway/flow_http.rs): the JSON body of a 2xx, or
+/// why there is none.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<serde_json::Value, String>")]
+pub struct FlowHttp(pub crate::flow::HttpRequest);
+
 /// Whether a number may be dialed under `whitelist_only`: an exact entry or
 /// a prefix entry ending in `*`. `Err` when the database cannot be read.
 #[derive(Debug, Clone, Message)]
@@ -168,6 +175,8 @@ pub struct Deps {
     pub flows: Arc<crate::flow::FlowBook>,
     /// Where 1029 asks for the flow files to be read again.
     pub flow_files: Recipient<ReloadFlows>,
+    /// Where flows' `http` nodes send their requests.
+    pub flow_http: Recipient<FlowHttp>,
     /// The flow timers (1028).
     pub flow_timers: Recipient<crate::messages::timers::SetTimer>,
     pub topology: Arc<OnceLock<Topology>>,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use crate::clock::Clock;
-use crate::flow::{Flow, FlowBook, FlowRun, Node};
+use crate::deps::FlowHttp;
+use crate::flow::{Flow, FlowBook, FlowRun, IvrAction, IvrInput, Node};
 use crate::leg::ivr::with_env;
 use crate::messages::timers::SetTimer;
 use crate::refusal::Refusal;
@@ -31,16 +32,45 @@ struct Slot {
 pub struct FlowTimers {
     clock: Clock,
     flows: Arc<FlowBook>,
+    http: Recipient<FlowHttp>,
     slots: [Slot; 9],
 }
 
 impl FlowTimers {
-    pub fn new(clock: Clock, flows: Arc<FlowBook>) -> Self {
+    pub fn new(clock: Clock, flows: Arc<FlowBook>, http: Recipient<FlowHttp>) -> Self {
         FlowTimers {
             clock,
             flows,
+            http,
             slots: Default::default(),
         }
+    }
+
+    /// Carries a run on: an `http` node's request is made and the run
+    /// steps on with its answer; anything else ends it.
+    fn drive(
+        &mut self,
+        timer: usize,
+        mut run: FlowRun,
+        out: Vec<IvrAction>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(req) = out.into_iter().find_map(|a| match a {
+            IvrAction::Http(r) => Some(r),
+            _ => None,
+        }) else {
+            return;
+        };
+        let seq = req.seq;
+        let ask = self.http.send(FlowHttp(req));
+        ctx.spawn(ask.into_actor(self).map(move |res, act, ctx| {
+            let result = res.unwrap_or_else(|_| Err("the HTTP worker is gone".into()));
+            let now = act.clock.now();
+            let input = IvrInput::HttpDone { seq, result };
+            let out = with_env(&act.flows, now, &act.clock, |env| run.step(input, env));
+            tracing::debug!(timer = timer + 1, ?out, "timer flow went on");
+            act.drive(timer, run, out, ctx);
+        }));
     }
 
     fn arm(&mut self, i: usize, ctx: &mut Context<Self>) {
@@ -54,14 +84,14 @@ impl FlowTimers {
             if act.slots[i].generation != generation {
                 return;
             }
-            act.tick(i);
+            act.tick(i, ctx);
             act.arm(i, ctx);
         }));
         self.slots[i].handle = Some(h);
     }
 
     /// Runs the timer's flow once, on its current version.
-    fn tick(&mut self, i: usize) {
+    fn tick(&mut self, i: usize, ctx: &mut Context<Self>) {
         let Some(name) = self.slots[i].flow.clone() else {
             return;
         };
@@ -74,6 +104,7 @@ impl FlowTimers {
         let now = self.clock.now();
         let out = with_env(&self.flows, now, &self.clock, |env| run.start(env));
         tracing::debug!(timer = i + 1, flow = %name, ?out, "timer flow ran");
+        self.drive(i, run, out, ctx);
     }
 }
 
@@ -81,7 +112,11 @@ impl FlowTimers {
 pub fn callerless(flow: &Flow) -> Result<(), String> {
     for (id, node) in &flow.nodes {
         let kind = match node {
-            Node::Set { .. } | Node::Branch { .. } | Node::Time { .. } | Node::Hangup => continue,
+            Node::Set { .. }
+            | Node::Branch { .. }
+            | Node::Time { .. }
+            | Node::Http { .. }
+            | Node::Hangup => continue,
             Node::Play { .. } => "play",
             Node::Say { .. } => "say",
             Node::Menu { .. } => "menu",
@@ -92,7 +127,7 @@ pub fn callerless(flow: &Flow) -> Result<(), String> {
             Node::Voicemail { .. } => "voicemail",
         };
         return Err(format!(
-            "flow `{}`, node `{id}` is a `{kind}`: a timer's flow has no caller (set, branch, time and hangup only)",
+            "flow `{}`, node `{id}` is a `{kind}`: a timer's flow has no caller (set, branch, time, http and hangup only)",
             flow.name
         ));
     }

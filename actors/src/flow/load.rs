@@ -588,7 +588,79 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             max: f.seconds("max_s", 120),
             next: f.exit("next"),
         },
-        "transfer" | "http" => {
+        "http" => {
+            let method = f.string("method", false).unwrap_or_else(|| "GET".into());
+            if !matches!(method.as_str(), "GET" | "POST" | "PUT") {
+                f.err(
+                    Some("method"),
+                    format!("`{method}` is not GET, POST or PUT"),
+                );
+            }
+            let url = f.template("url");
+            match &url {
+                None => f.err(Some("url"), "missing".into()),
+                // The text before the first hole must fix the scheme and
+                // host: a caller's keys never choose where a request goes.
+                Some(t) if !t.src.starts_with("http://") => f.err(
+                    Some("url"),
+                    format!(
+                        "`{}` is not an http:// address (https is not supported yet)",
+                        t.src
+                    ),
+                ),
+                Some(t)
+                    if t.src["http://".len()..]
+                        .split(['/', '?'])
+                        .next()
+                        .is_some_and(|h| h.contains('{')) =>
+                {
+                    f.err(
+                        Some("url"),
+                        "the host must be written out, not filled from a variable".into(),
+                    )
+                }
+                _ => {}
+            }
+            let body = f.template("body");
+            let ms = f.number("timeout_ms", 3_000, 30_000);
+            if ms < 100 {
+                f.err(
+                    Some("timeout_ms"),
+                    format!("{ms} ms is too short (100 to 30000)"),
+                );
+            }
+            let mut vars = Vec::new();
+            match f.get("vars") {
+                None => {}
+                Some(Value::Object(m)) => {
+                    for (k, v) in m {
+                        match v.as_str() {
+                            Some(p) if is_var_name(k) && (p.is_empty() || p.starts_with('/')) => {
+                                vars.push((k.clone(), p.to_owned()))
+                            }
+                            _ => f.err(
+                                Some("vars"),
+                                format!(
+                                    "`{k}`: {v} is not a JSON pointer (\"/a/0/b\") for a variable"
+                                ),
+                            ),
+                        }
+                    }
+                }
+                Some(v) => f.err(Some("vars"), format!("{v} is not name -> JSON pointer")),
+            }
+            let (next, fail) = (f.exit("next"), f.exit("fail"));
+            Node::Http {
+                method,
+                url: url?,
+                body,
+                timeout: Duration::from_millis(ms),
+                vars,
+                next,
+                fail,
+            }
+        }
+        "transfer" => {
             f.err(Some("kind"), format!("`{kind}` nodes are not built yet"));
             return None;
         }
@@ -760,12 +832,22 @@ mod tests {
 
     #[test]
     fn nodes_not_built_yet_are_refused_by_name() {
-        let e = errors(r#"{"start":"v","nodes":{"v":{"kind":"http","url":"x"}}}"#);
+        let e = errors(r#"{"start":"v","nodes":{"v":{"kind":"transfer","to":"8001"}}}"#);
         assert!(
-            e.iter()
-                .any(|x| x == "flow `t`, node `v`, field `kind`: `http` nodes are not built yet"),
+            e.iter().any(
+                |x| x == "flow `t`, node `v`, field `kind`: `transfer` nodes are not built yet"
+            ),
             "{e:?}"
         );
+        let e = errors(
+            r#"{"start":"h","nodes":{"h":{"kind":"http","url":"http://{host}/x","vars":{"a":"b"}}}}"#,
+        );
+        assert!(
+            e.iter()
+                .any(|x| x.contains("field `url`: the host must be written out")),
+            "{e:?}"
+        );
+        assert!(e.iter().any(|x| x.contains("field `vars`: `a`")), "{e:?}");
         let e = errors(
             r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"announce_every_s":30}}}"#,
         );

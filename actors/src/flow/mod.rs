@@ -43,6 +43,23 @@ pub enum IvrInput {
     Timer,
     /// A client sent data for this call (1026 `ch:`).
     Data(String),
+    /// The answer to the flow's HTTP request `seq`: the JSON body of a
+    /// 2xx, or why there is none.
+    HttpDone {
+        seq: u64,
+        result: Result<serde_json::Value, String>,
+    },
+}
+
+/// An HTTP request a flow's `http` node makes (off the actors' threads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Matches the answer to the request (a stale answer is ignored).
+    pub seq: u64,
+    pub method: String,
+    pub url: String,
+    pub body: Option<String>,
+    pub timeout: Duration,
 }
 
 /// What a flow wants done.
@@ -65,6 +82,8 @@ pub enum IvrAction {
         music: Option<String>,
         max_wait: Option<Duration>,
     },
+    /// Make an HTTP request; its answer comes back as `HttpDone`.
+    Http(HttpRequest),
     /// Record the caller (a voicemail), at most `max`; the flow stops it.
     StartRecording {
         max: Duration,
@@ -182,6 +201,16 @@ pub enum Node {
         max: Duration,
         next: Exit,
     },
+    Http {
+        method: String,
+        url: Template,
+        body: Option<Template>,
+        timeout: Duration,
+        /// Variable -> JSON pointer into the answer.
+        vars: Vec<(String, String)>,
+        next: Exit,
+        fail: Exit,
+    },
     Wait {
         timeout: Duration,
         next: Exit,
@@ -217,7 +246,9 @@ impl Node {
                 v.push(e("fail", fail));
                 v
             }
-            Node::Collect { next, fail, .. } | Node::Wait { next, fail, .. } => {
+            Node::Collect { next, fail, .. }
+            | Node::Wait { next, fail, .. }
+            | Node::Http { next, fail, .. } => {
                 vec![e("next", next), e("fail", fail)]
             }
             Node::Branch {

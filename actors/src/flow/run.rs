@@ -95,6 +95,8 @@ enum At {
     /// `max_s` ends it; so does the caller hanging up).
     VoicemailPrompt,
     Recording,
+    /// An `http` node's request is out.
+    Http(u64),
     /// Queued or hung up: the flow is over for this call.
     Done,
 }
@@ -119,6 +121,8 @@ pub struct FlowRun {
     /// Keys collected by the current `collect`.
     collected: String,
     timer: bool,
+    /// HTTP requests made so far (each answer names its request).
+    http_seq: u64,
 }
 
 type Out = Vec<IvrAction>;
@@ -138,6 +142,7 @@ impl FlowRun {
             tries: BTreeMap::new(),
             collected: String::new(),
             timer: false,
+            http_seq: 0,
         }
     }
 
@@ -280,6 +285,11 @@ impl FlowRun {
             IvrInput::Timer => {
                 self.timer = false;
                 self.timed_out(env, &mut out);
+            }
+            IvrInput::HttpDone { seq, result } => {
+                if self.at == At::Http(seq) {
+                    self.http_done(result, env, &mut out);
+                }
             }
             IvrInput::Data(d) => {
                 self.vars.insert("data".into(), d);
@@ -533,6 +543,30 @@ impl FlowRun {
                 self.start_timer(*timeout, out);
                 self.at = At::Waiting;
             }
+            Node::Http {
+                method,
+                url,
+                body,
+                timeout,
+                ..
+            } => {
+                self.http_seq += 1;
+                let (url, body) = env.with_globals(|g| {
+                    let v = Vars {
+                        call: &self.vars,
+                        globals: g,
+                    };
+                    (url.fill(&v), body.as_ref().map(|b| b.fill(&v)))
+                });
+                out.push(IvrAction::Http(super::HttpRequest {
+                    seq: self.http_seq,
+                    method: method.clone(),
+                    url,
+                    body,
+                    timeout: *timeout,
+                }));
+                self.at = At::Http(self.http_seq);
+            }
             Node::Voicemail { prompt, .. } => {
                 // Keys pressed before are not part of the message.
                 self.keys.clear();
@@ -585,6 +619,40 @@ impl FlowRun {
             At::CollectPrompt => self.collect_wait(out),
             At::VoicemailPrompt => self.start_recording(out),
             _ => {}
+        }
+    }
+
+    /// The `http` node's answer: its variables from the JSON, then `next`;
+    /// no answer (an error, a timeout, not 2xx, not JSON): `fail`.
+    fn http_done(
+        &mut self,
+        result: Result<serde_json::Value, String>,
+        env: &FlowEnv<'_>,
+        out: &mut Out,
+    ) {
+        let Some(Node::Http {
+            vars, next, fail, ..
+        }) = self.node().cloned()
+        else {
+            return;
+        };
+        self.at = At::Idle;
+        match result {
+            Ok(json) => {
+                for (name, pointer) in vars {
+                    let v = match json.pointer(&pointer) {
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(serde_json::Value::Null) | None => String::new(),
+                        Some(other) => other.to_string(),
+                    };
+                    self.vars.insert(name, v);
+                }
+                self.goto(next, env, out, 0);
+            }
+            Err(why) => {
+                self.vars.insert("http_error".into(), why);
+                self.goto(fail, env, out, 0);
+            }
         }
     }
 
@@ -1172,6 +1240,60 @@ mod tests {
         t.start();
         t.done();
         assert_eq!(t.step(Timer), vec![StopRecording, Play("goodbye".into())]);
+    }
+
+    #[test]
+    fn http_fills_variables_from_the_answer_or_takes_fail() {
+        let text = r#"{"start":"h","nodes":{
+            "h":{"kind":"http","url":"http://crm.local/c?n={caller}","timeout_ms":500,
+                 "vars":{"level":"/customer/level","name":"/customer/name"},"next":"q","fail":"f"},
+            "q":{"kind":"queue","group":1},
+            "f":{"kind":"hangup"}}}"#;
+        let mut t = T::new(text);
+        let out = t.start();
+        let [Http(req)] = &out[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(req.url, "http://crm.local/c?n=138");
+        assert_eq!(
+            (req.method.as_str(), req.timeout),
+            ("GET", Duration::from_millis(500))
+        );
+        // An answer to another request is not this one's.
+        let stale = HttpDone {
+            seq: req.seq + 1,
+            result: Ok(serde_json::json!({})),
+        };
+        assert!(t.step(stale).is_empty());
+        let json = serde_json::json!({"customer": {"level": 3, "name": "Li"}});
+        let done = HttpDone {
+            seq: req.seq,
+            result: Ok(json),
+        };
+        assert_eq!(
+            t.step(done),
+            vec![Queue {
+                group: GroupNo(1),
+                priority: 0,
+                music: None,
+                max_wait: None
+            }]
+        );
+        assert_eq!(
+            (t.run.vars["level"].as_str(), t.run.vars["name"].as_str()),
+            ("3", "Li")
+        );
+        let mut t = T::new(text);
+        let out = t.start();
+        let [Http(req)] = &out[..] else {
+            panic!("{out:?}")
+        };
+        let failed = HttpDone {
+            seq: req.seq,
+            result: Err("HTTP 500".into()),
+        };
+        assert_eq!(t.step(failed), vec![Hangup]);
+        assert_eq!(t.run.vars["http_error"], "HTTP 500");
     }
 
     #[test]

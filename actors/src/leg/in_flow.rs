@@ -199,6 +199,10 @@ impl InboundLeg {
                         fx.extend(self.enqueue(group, now));
                     }
                 }
+                IvrAction::Http(req) => {
+                    *timer = armed;
+                    fx.push(LegEffect::FlowHttp(req));
+                }
                 IvrAction::StartRecording { max: _ } => {
                     *timer = armed;
                     // The flow's own timer bounds it (`max_s`).

@@ -277,6 +277,8 @@ pub enum LegEffect {
     },
     StartRingTimer(Duration),
     CancelRingTimer,
+    /// A flow's HTTP request; its answer goes back to the flow.
+    FlowHttp(crate::flow::HttpRequest),
     /// A survey answer to keep (`sp_survey`).
     Survey(Box<crate::records::SurveyAnswer>),
     /// The call flow's timer (its `Timer` input when it runs out).

@@ -260,6 +260,22 @@ impl TrunkActor {
                 }
                 LegEffect::Record(r) => self.deps.store.records.submit(StoreRecord::Call(r)),
                 LegEffect::Survey(r) => self.deps.store.records.submit(StoreRecord::Survey(r)),
+                LegEffect::FlowHttp(req) => {
+                    let seq = req.seq;
+                    let ask = self.deps.flow_http.send(crate::deps::FlowHttp(req));
+                    ctx.spawn(ask.into_actor(self).map(move |res, act, ctx| {
+                        let result = res.unwrap_or_else(|_| Err("the HTTP worker is gone".into()));
+                        act.run(ctx, |act, ctx| {
+                            let (now, clock) = (act.now(), act.deps.clock.clone());
+                            let flows = act.deps.flows.clone();
+                            if let Core::Inbound(leg) = &mut act.core {
+                                let input = crate::flow::IvrInput::HttpDone { seq, result };
+                                let fx = leg.flow_input(input, now, &clock, &flows);
+                                act.leg_effects(fx, ctx);
+                            }
+                        });
+                    }));
+                }
                 LegEffect::Recording(r) => {
                     self.deps.store.records.submit(StoreRecord::Recording(r))
                 }
