@@ -37,17 +37,18 @@ fn list(errors: &[FlowError]) -> String {
         .join("\n")
 }
 
-/// What a flow may name on this server.
+/// What a flow may name on this server (the prompts as they are now:
+/// uploads count at once).
 pub struct Known {
     pub groups: BTreeSet<u32>,
-    pub prompts: BTreeSet<String>,
+    pub prompts: crate::sim::wav::Prompts,
 }
 
 impl Known {
-    pub fn of(config: &Config, prompts: Vec<String>) -> Self {
+    pub fn of(config: &Config, prompts: crate::sim::wav::Prompts) -> Self {
         Known {
             groups: config.groups.iter().map(|g| g.no).collect(),
-            prompts: prompts.into_iter().collect(),
+            prompts,
         }
     }
 }
@@ -295,4 +296,241 @@ impl actix::Handler<spcti_actors::deps::ReloadFlows> for FlowFiles {
             Err(Refusal::invalid(why))
         }
     }
+}
+
+/// What the admin API asks of the flow files (`/api/flows`).
+#[derive(Debug, Clone)]
+pub enum FlowOp {
+    List,
+    Get(String),
+    /// Check a flow's JSON without saving it.
+    Check(String, serde_json::Value),
+    /// Check, save as the next version, and run it for new calls.
+    Save(String, serde_json::Value),
+    Delete(String),
+}
+
+/// An answer for the HTTP layer: status and JSON body.
+#[derive(Debug)]
+pub struct FlowAnswer(pub u16, pub serde_json::Value);
+
+impl actix::Message for FlowOp {
+    type Result = FlowAnswer;
+}
+
+fn refuse(status: u16, why: impl Into<String>) -> FlowAnswer {
+    FlowAnswer(status, serde_json::json!({ "error": why.into() }))
+}
+
+/// The shape `docs/openapi.json` gives a flow (`FlowIn`): what does not
+/// fit it is a malformed request (400); what fits but does not pass the
+/// check conflicts with the server's groups, prompts and flows (409).
+fn shape(v: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    let o = v.as_object().ok_or("a flow is a JSON object")?;
+    for (k, x) in o {
+        let ok = match k.as_str() {
+            "name" | "description" => x.is_string(),
+            "start" => x.as_str().is_some_and(|s| !s.is_empty()),
+            "popup" => x.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "nodes" => x.as_object().is_some_and(|m| {
+                !m.is_empty()
+                    && m.values().all(|n| {
+                        n.as_object()
+                            .and_then(|n| n.get("kind"))
+                            .is_some_and(Value::is_string)
+                    })
+            }),
+            _ => return Err(format!("unknown field `{k}`")),
+        };
+        if !ok {
+            return Err(format!("`{k}` does not have the shape of a flow's `{k}`"));
+        }
+    }
+    for k in ["start", "nodes"] {
+        if !o.contains_key(k) {
+            return Err(format!("missing `{k}`"));
+        }
+    }
+    Ok(())
+}
+
+fn versions_of(dir: &Path, name: &str) -> Vec<u32> {
+    let mut v: Vec<u32> = std::fs::read_dir(dir.join(".versions").join(name))
+        .map(|es| {
+            es.flatten()
+                .filter_map(|e| e.path().file_stem()?.to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+impl FlowFiles {
+    fn check_against(&self, name: &str, text: &str, version: u32) -> Result<Flow, Vec<FlowError>> {
+        let present = names(&self.dir).unwrap_or_default();
+        let cx = CheckContext {
+            group: &|g: GroupNo| self.known.groups.contains(&g.0),
+            prompt: &|p: &str| self.known.prompts.contains(p),
+            flow: &|f: &str| f == name || present.contains(f) || self.book.get(f).is_some(),
+        };
+        parse_flow(name, text, version, &cx)
+    }
+
+    fn save(&self, name: &str, body: &serde_json::Value) -> FlowAnswer {
+        let text = serde_json::to_string_pretty(body).unwrap_or_default();
+        let running = self.book.get(name);
+        let kept = versions_of(&self.dir, name);
+        let version = running
+            .as_ref()
+            .map_or(0, |f| f.version)
+            .max(kept.last().copied().unwrap_or(0))
+            + 1;
+        let flow = match self.check_against(name, &text, version) {
+            Ok(f) => f,
+            Err(errors) => return checked_out(errors),
+        };
+        if let Some(r) = running
+            .as_ref()
+            .filter(|r| r.version >= 1 && !kept.contains(&r.version))
+        {
+            let old = serde_json::to_string_pretty(&r.source).unwrap_or_default();
+            keep_version(&self.dir, name, r.version, &old);
+        }
+        let path = self.dir.join(format!("{name}.json"));
+        let tmp = self.dir.join(format!(".{name}.json.tmp"));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|_| std::fs::write(&tmp, &text))
+            .and_then(|_| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            return refuse(500, format!("cannot write {}: {e}", path.display()));
+        }
+        keep_version(&self.dir, name, version, &text);
+        self.book.install(flow);
+        tracing::info!(flow = %name, version, "flow saved and deployed");
+        FlowAnswer(200, serde_json::json!({ "name": name, "version": version }))
+    }
+}
+
+/// A flow that does not pass its check: 409 with every error.
+fn checked_out(errors: Vec<FlowError>) -> FlowAnswer {
+    let text = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    FlowAnswer(
+        409,
+        serde_json::json!({
+            "error": text,
+            "errors": errors.iter().map(FlowError::to_json).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+impl actix::Handler<FlowOp> for FlowFiles {
+    type Result = actix::MessageResult<FlowOp>;
+
+    fn handle(&mut self, op: FlowOp, _: &mut Self::Context) -> Self::Result {
+        let name_of = |op: &FlowOp| match op {
+            FlowOp::List => None,
+            FlowOp::Get(n) | FlowOp::Check(n, _) | FlowOp::Save(n, _) | FlowOp::Delete(n) => {
+                Some(n.clone())
+            }
+        };
+        if let Some(n) = name_of(&op).filter(|n| !spcti_actors::flow::load::is_flow_name(n)) {
+            return actix::MessageResult(refuse(
+                400,
+                format!("{n:?} is not a flow name (1 to 64 letters, digits, `_` or `-`)"),
+            ));
+        }
+        let answer = match op {
+            FlowOp::List => {
+                let list: Vec<serde_json::Value> = self
+                    .book
+                    .all()
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "name": f.name,
+                            "version": f.version,
+                            "start": f.start,
+                            "nodes": f.nodes.len(),
+                            "inbound": f.name == self.inbound,
+                        })
+                    })
+                    .collect();
+                FlowAnswer(200, serde_json::json!({ "flows": list }))
+            }
+            FlowOp::Get(name) => match self.book.get(&name) {
+                None => refuse(404, format!("no flow `{name}`")),
+                Some(f) => FlowAnswer(
+                    200,
+                    serde_json::json!({
+                        "name": f.name,
+                        "version": f.version,
+                        "versions": versions_of(&self.dir, &name),
+                        // The built-in flow has no file: its nodes are shown
+                        // as the engine has them.
+                        "flow": if f.source.is_null() { builtin_json(&f) } else { f.source.clone() },
+                    }),
+                ),
+            },
+            FlowOp::Check(name, body) => match shape(&body) {
+                Err(why) => refuse(400, why),
+                Ok(()) => {
+                    let text = body.to_string();
+                    let errors = self
+                        .check_against(&name, &text, 0)
+                        .err()
+                        .unwrap_or_default();
+                    let list: Vec<_> = errors.iter().map(FlowError::to_json).collect();
+                    FlowAnswer(200, serde_json::json!({ "errors": list }))
+                }
+            },
+            FlowOp::Save(name, body) => match shape(&body) {
+                Err(why) => refuse(400, why),
+                Ok(()) => self.save(&name, &body),
+            },
+            FlowOp::Delete(name) => {
+                if self.book.get(&name).is_none() {
+                    refuse(404, format!("no flow `{name}`"))
+                } else if let Some(why) = self.book.referenced(&name) {
+                    refuse(409, format!("flow `{name}` is in use: {why}"))
+                } else {
+                    let path = self.dir.join(format!("{name}.json"));
+                    match std::fs::remove_file(&path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            refuse(500, format!("cannot remove {}: {e}", path.display()))
+                        }
+                        _ => {
+                            // Its versions stay under .versions/.
+                            self.book.remove(&name);
+                            FlowAnswer(204, serde_json::Value::Null)
+                        }
+                    }
+                }
+            }
+        };
+        actix::MessageResult(answer)
+    }
+}
+
+/// The built-in flow as a flow file would say it.
+fn builtin_json(f: &Flow) -> serde_json::Value {
+    let mut nodes = serde_json::Map::new();
+    for (id, n) in &f.nodes {
+        let v = match n {
+            spcti_actors::flow::Node::Play { prompt, next, .. } => {
+                serde_json::json!({"kind": "play", "prompt": prompt, "next": next})
+            }
+            spcti_actors::flow::Node::Queue { group, .. } => {
+                serde_json::json!({"kind": "queue", "group": group.0})
+            }
+            _ => serde_json::json!({"kind": "hangup"}),
+        };
+        nodes.insert(id.clone(), v);
+    }
+    serde_json::json!({"name": f.name, "start": f.start, "nodes": nodes})
 }

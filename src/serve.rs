@@ -152,7 +152,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // The call flows first: a broken flow keeps the server from starting
     // before it opens any port or touches the database.
     let prompts = Prompts::load(&config.sim.prompt_dir);
-    let known = crate::flows::Known::of(&config, prompts.names());
+    let prompts_handle = prompts.clone();
+    let known = crate::flows::Known::of(&config, prompts.clone());
     let flows = Arc::new(crate::flows::load(&config, &known)?);
     let flow_files = crate::flows::FlowFiles::new(&config, known, flows.clone()).start();
     let flow_http = crate::gateway::flow_http::FlowHttpGateway::default().start();
@@ -228,7 +229,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         monitor: monitor.clone(),
         settings: Arc::new(settings(&config)),
         flows: flows.clone(),
-        flow_files: flow_files.recipient(),
+        flow_files: flow_files.clone().recipient(),
         flow_timers: flow_timers.recipient(),
         flow_http: flow_http.recipient(),
         topology: topology.clone(),
@@ -347,6 +348,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         fault_injection: config.admin.fault_injection,
         started: Instant::now(),
         bound: bound_cell.clone(),
+        flow_files: flow_files.clone(),
+        flows: flows.clone(),
+        prompts: prompts_handle.clone(),
     });
     let http = HttpServer::new(move || {
         App::new()

@@ -752,3 +752,135 @@ fn an_http_node_that_gets_no_usable_answer_takes_fail() {
     let (ch, _) = server.call("13800138000", "4008001234");
     server.wait_channel(ch, "fail", |c| c["playing"] == "goodbye");
 }
+
+/// A WAV file's bytes: `tag` 1 (PCM, 16-bit), 6 (A-law) or 7 (µ-law).
+fn wav(tag: u16, channels: u16, rate: u32, seconds: f32) -> Vec<u8> {
+    let bits: u16 = if tag == 1 { 16 } else { 8 };
+    let block = channels * bits / 8;
+    let data = vec![0xd5u8; (rate as f32 * seconds) as usize * block as usize];
+    let mut v = Vec::new();
+    v.extend(b"RIFF");
+    v.extend((36 + data.len() as u32).to_le_bytes());
+    v.extend(b"WAVEfmt ");
+    v.extend(16u32.to_le_bytes());
+    v.extend(tag.to_le_bytes());
+    v.extend(channels.to_le_bytes());
+    v.extend(rate.to_le_bytes());
+    v.extend((rate * u32::from(block)).to_le_bytes());
+    v.extend(block.to_le_bytes());
+    v.extend(bits.to_le_bytes());
+    v.extend(b"data");
+    v.extend((data.len() as u32).to_le_bytes());
+    v.extend(data);
+    v
+}
+
+#[test]
+fn flows_are_saved_checked_versioned_and_deployed_over_the_admin_api() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    // Without files: the built-in inbound flow.
+    let (status, list) = server.http("GET", "/api/flows", None);
+    assert_eq!(status, 200);
+    assert_eq!(list["flows"][0]["name"], "default");
+    assert_eq!(list["flows"][0]["inbound"], true);
+    let (_, one) = server.http("GET", "/api/flows/default", None);
+    assert_eq!(
+        one["flow"]["nodes"]["welcome"]["prompt"], "welcome",
+        "{one}"
+    );
+
+    // A broken flow is refused with every error, and not saved.
+    let broken = json!({"start": "m", "nodes": {"m": {"kind": "menu", "prompt": "welcome", "choices": {"1": "nowhere"}}}});
+    let (status, e) = server.http("PUT", "/api/flows/default", Some(broken.clone()));
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["errors"][0]["node"], "m");
+    assert_eq!(e["errors"][0]["field"], "choices.1");
+    let (status, c) = server.http("POST", "/api/flows/default/check", Some(broken));
+    assert_eq!(
+        (status, c["errors"][0]["message"].as_str()),
+        (200, Some("no node `nowhere`"))
+    );
+    // Not a flow's shape at all: 400.
+    let (status, _) = server.http("PUT", "/api/flows/default", Some(json!({"nodes": 3})));
+    assert_eq!(status, 400);
+
+    // Saved and deployed: the next call hears it.
+    let menu: Value = serde_json::from_str(MENU).unwrap();
+    let (status, saved) = server.http("PUT", "/api/flows/default", Some(menu.clone()));
+    assert_eq!(
+        (status, saved["version"].as_u64()),
+        (200, Some(1)),
+        "{saved}"
+    );
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "the new menu", |c| c["playing"] == "welcome");
+    keys(&server, ch, "1");
+    agent.expect("6003");
+    // Saved again: version 2; both kept; the file is the current one.
+    let (_, saved) = server.http("PUT", "/api/flows/default", Some(menu));
+    assert_eq!(saved["version"], 2);
+    let (_, one) = server.http("GET", "/api/flows/default", None);
+    assert_eq!(
+        (one["version"].as_u64(), one["versions"].clone()),
+        (Some(2), json!([1, 2]))
+    );
+    let file = server.dir.path().join("flows").join("default.json");
+    assert!(std::fs::read_to_string(file).unwrap().contains("\"menu\""));
+
+    // The inbound flow cannot be deleted; another can, then it is gone.
+    let (status, e) = server.http("DELETE", "/api/flows/default", None);
+    assert_eq!(status, 409, "{e}");
+    let other = json!({"start": "q", "nodes": {"q": {"kind": "queue", "group": 1}}});
+    assert_eq!(server.http("PUT", "/api/flows/other", Some(other)).0, 200);
+    assert_eq!(server.http("DELETE", "/api/flows/other", None).0, 204);
+    assert_eq!(server.http("GET", "/api/flows/other", None).0, 404);
+    assert_eq!(server.http("GET", "/api/flows/..%2Fx", None).0, 400);
+}
+
+#[test]
+fn prompts_are_uploaded_checked_played_and_kept_while_in_use() {
+    let server = Server::with_flows(DEFAULT_CONFIG, &[], &[]);
+    // Refused with the reason.
+    for (bytes, why) in [
+        (wav(1, 2, 8000, 0.5), "2 channels"),
+        (wav(1, 1, 44100, 0.5), "44100 Hz"),
+        (b"hello".to_vec(), "not a WAV file"),
+    ] {
+        let (status, e) = server.put_bytes("/api/prompts/hello", &bytes);
+        assert_eq!(status, 415, "{e}");
+        assert!(e["error"].as_str().unwrap().contains(why), "{e}");
+    }
+    // An A-law prompt of 1.5 s.
+    let (status, ok) = server.put_bytes("/api/prompts/hello", &wav(6, 1, 8000, 1.5));
+    assert_eq!(
+        (status, ok["duration_ms"].as_u64()),
+        (200, Some(1500)),
+        "{ok}"
+    );
+    let (_, list) = server.http("GET", "/api/prompts", None);
+    let hello = list["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "hello")
+        .cloned();
+    assert_eq!(hello.unwrap()["built_in"], false);
+    // A flow may use it at once, and the call plays it for its length.
+    let flow = json!({"start": "p", "nodes": {"p": {"kind": "play", "prompt": "hello", "next": "q"}, "q": {"kind": "queue", "group": 1}}});
+    assert_eq!(server.http("PUT", "/api/flows/default", Some(flow)).0, 200);
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "hello", |c| c["playing"] == "hello");
+    server.advance(1_400);
+    assert_eq!(server.channel(ch)["playing"], "hello");
+    server.advance(100);
+    server.wait_channel(ch, "played out", |c| c["playing"].is_null());
+    // In use: kept.
+    let (status, e) = server.http("DELETE", "/api/prompts/hello", None);
+    assert_eq!(status, 409, "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("flow `default`"),
+        "{e}"
+    );
+    assert_eq!(server.http("DELETE", "/api/prompts/nothing", None).0, 404);
+}

@@ -532,7 +532,8 @@ fn guarded(cfg: &mut web::ServiceConfig) {
         .service(resource("/channels", "GET").route(web::get().to(channels)))
         .service(resource("/calls", "GET").route(web::get().to(calls)))
         .service(resource("/recordings", "GET").route(web::get().to(recordings)))
-        .service(resource("/recordings/{id}/audio", "GET").route(web::get().to(audio)));
+        .service(resource("/recordings/{id}/audio", "GET").route(web::get().to(audio)))
+        .configure(super::flows::routes);
     crud!(
         cfg,
         "/customers",

@@ -9,6 +9,7 @@
 //! method it lacks is a 405 with `Allow`.
 
 pub mod api;
+pub mod flows;
 pub mod metrics;
 pub mod web;
 
@@ -52,6 +53,12 @@ pub struct Admin {
     pub fault_injection: bool,
     pub started: Instant,
     pub bound: Arc<OnceLock<Bound>>,
+    /// Flow files (`/api/flows`).
+    pub flow_files: Addr<crate::flows::FlowFiles>,
+    /// The running flows (which prompt a flow uses).
+    pub flows: Arc<spcti_actors::flow::FlowBook>,
+    /// The prompts (`/api/prompts`).
+    pub prompts: crate::sim::wav::Prompts,
 }
 
 /// A JSON error answer.

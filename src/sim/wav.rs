@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use spcti_actors::clock::Mono;
@@ -77,16 +78,72 @@ const BUILT_IN: &[(&str, &[u8])] = &[
 /// Sample rate of recordings (what Keygoe boards record).
 pub const RECORD_RATE: u32 = 8000;
 
-/// Known prompts and how long each plays.
+/// Known prompts and how long each plays, shared: the switch plays them,
+/// the flows are checked against them, and the admin API adds and removes
+/// them while the server runs (clones share one table).
 #[derive(Debug, Clone, Default)]
 pub struct Prompts {
-    lengths: HashMap<String, Duration>,
+    lengths: Arc<RwLock<HashMap<String, Duration>>>,
+    /// Where uploaded prompts are written (`[sim] prompt_dir`).
+    dir: PathBuf,
 }
 
-fn length_of(reader: hound::WavReader<impl std::io::Read>) -> Duration {
-    let spec = reader.spec();
-    let frames = reader.duration() as u64;
-    Duration::from_micros(frames * 1_000_000 / u64::from(spec.sample_rate.max(1)))
+/// A prompt's file checked: 8 kHz mono, 16-bit PCM, A-law or µ-law
+/// (format tags 1, 6, 7). Answers how long it plays, or why it cannot be
+/// a prompt.
+pub fn check_prompt(bytes: &[u8]) -> Result<Duration, String> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return Err("not a WAV file (no RIFF/WAVE header)".into());
+    }
+    let (mut fmt, mut data) = (None, None);
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes")) as usize;
+        let body = at + 8;
+        let end = body.saturating_add(len).min(bytes.len());
+        match id {
+            b"fmt " if len >= 16 && end - body >= 16 => fmt = Some(&bytes[body..end]),
+            b"data" => data = Some(end - body),
+            _ => {}
+        }
+        // Chunks are padded to an even length.
+        at = body.saturating_add(len).saturating_add(len & 1);
+    }
+    let fmt = fmt.ok_or("no `fmt ` chunk")?;
+    let data = data.ok_or("no `data` chunk")?;
+    let u16_at = |i: usize| u16::from_le_bytes([fmt[i], fmt[i + 1]]);
+    let (tag, channels, bits) = (u16_at(0), u16_at(2), u16_at(14));
+    let rate = u32::from_le_bytes(fmt[4..8].try_into().expect("4 bytes"));
+    let width = match (tag, bits) {
+        (1, 16) => 2,
+        (6 | 7, 8) => 1,
+        (1, b) => {
+            return Err(format!(
+                "{b}-bit PCM; prompts are 16-bit PCM, A-law or µ-law"
+            ));
+        }
+        (6 | 7, b) => return Err(format!("{b}-bit A-law/µ-law; it must be 8-bit")),
+        (t, _) => {
+            return Err(format!(
+                "format tag {t}; prompts are PCM (1), A-law (6) or µ-law (7)"
+            ));
+        }
+    };
+    if channels != 1 {
+        return Err(format!("{channels} channels; prompts are mono"));
+    }
+    if rate != 8000 {
+        return Err(format!("{rate} Hz; prompts are 8000 Hz"));
+    }
+    Ok(Duration::from_micros(
+        data as u64 * 1_000_000 / (8000 * width),
+    ))
+}
+
+/// The names of the built-in prompts (they cannot be removed, only replaced).
+pub fn built_in(name: &str) -> bool {
+    BUILT_IN.iter().any(|(n, _)| *n == name)
 }
 
 impl Prompts {
@@ -94,9 +151,8 @@ impl Prompts {
     pub fn load(dir: &Path) -> Prompts {
         let mut lengths = HashMap::new();
         for (name, bytes) in BUILT_IN {
-            let reader = hound::WavReader::new(std::io::Cursor::new(*bytes))
-                .expect("built-in prompts are valid WAV");
-            lengths.insert((*name).to_owned(), length_of(reader));
+            let len = check_prompt(bytes).expect("built-in prompts are valid WAV");
+            lengths.insert((*name).to_owned(), len);
         }
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
@@ -107,32 +163,90 @@ impl Prompts {
                 let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
                     continue;
                 };
-                match hound::WavReader::open(&path) {
-                    Ok(r) => {
-                        lengths.insert(name.to_owned(), length_of(r));
+                match std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| check_prompt(&b))
+                {
+                    Ok(len) => {
+                        lengths.insert(name.to_owned(), len);
                     }
                     Err(e) => tracing::warn!(file = %path.display(), "not a usable prompt: {e}"),
                 }
             }
         }
-        Prompts { lengths }
+        Prompts {
+            lengths: Arc::new(RwLock::new(lengths)),
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Duration>> {
+        self.lengths.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether there is a prompt `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.lengths.contains_key(name)
+        self.read().contains_key(name)
     }
 
     /// Every prompt's name, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.lengths.keys().cloned().collect();
+        let mut v: Vec<String> = self.read().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Every prompt with how long it plays, sorted by name.
+    pub fn list(&self) -> Vec<(String, Duration)> {
+        let mut v: Vec<(String, Duration)> =
+            self.read().iter().map(|(k, d)| (k.clone(), *d)).collect();
         v.sort();
         v
     }
 
     /// How long `name` plays.
     pub fn duration(&self, name: &str) -> Option<Duration> {
-        self.lengths.get(name).copied()
+        self.read().get(name).copied()
+    }
+
+    /// Writes an uploaded prompt to the prompt directory and plays it from
+    /// now on (the file first: a prompt that is listed is on disk).
+    pub fn put(&self, name: &str, bytes: &[u8]) -> Result<Duration, String> {
+        let len = check_prompt(bytes)?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        let path = self.dir.join(format!("{name}.wav"));
+        let tmp = self.dir.join(format!(".{name}.wav.tmp"));
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        self.lengths
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), len);
+        Ok(len)
+    }
+
+    /// Removes an uploaded prompt and its file. Built-in prompts are kept
+    /// (the prompt directory may be the one they are built from): a site
+    /// changes one by uploading a replacement.
+    pub fn remove(&self, name: &str) -> Result<(), String> {
+        if built_in(name) {
+            return Err(format!(
+                "`{name}` is a built-in prompt; upload a replacement to change it"
+            ));
+        }
+        let path = self.dir.join(format!("{name}.wav"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot remove {}: {e}", path.display())),
+        }
+        self.lengths
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        Ok(())
     }
 }
 

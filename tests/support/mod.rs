@@ -99,6 +99,12 @@ impl Server {
                 "SPCTI_FLOW__DIR",
                 dir.path().join("flows").to_str().unwrap(),
             )
+            // Uploaded prompts go to the server's own directory, never
+            // into the repository's config/prompts.
+            .env(
+                "SPCTI_SIM__PROMPT_DIR",
+                dir.path().join("prompts").to_str().unwrap(),
+            )
             .env("SPCTI_SERVER__CLOCK", "manual")
             .env("SPCTI_SIM__TRUNKS", "4")
             .env("SPCTI_SIM__EXTENSIONS", "8001-8005")
@@ -260,9 +266,30 @@ impl Server {
                 .post(&url)
                 .header("Authorization", &auth)
                 .send_empty(),
+            ("PUT", Some(b)) => self
+                .http
+                .put(&url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            ("DELETE", _) => self.http.delete(&url).header("Authorization", &auth).call(),
             _ => unreachable!(),
         };
         let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A PUT of raw bytes (`audio/wav`): (status, JSON answer).
+    pub fn put_bytes(&self, path: &str, bytes: &[u8]) -> (u16, Value) {
+        let url = format!("http://{}{}", self.admin, path);
+        let mut resp = self
+            .http
+            .put(&url)
+            .header("Authorization", &self.auth())
+            .header("Content-Type", "audio/wav")
+            .send(bytes)
+            .unwrap_or_else(|e| panic!("PUT {path}: {e}"));
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

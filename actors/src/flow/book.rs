@@ -99,6 +99,38 @@ impl FlowBook {
         self.write().flows.remove(name).is_some()
     }
 
+    /// Why `name` must not be deleted: the inbound flow, a route's, or
+    /// entered by another flow's `subflow` node.
+    pub fn referenced(&self, name: &str) -> Option<String> {
+        let b = self.read();
+        if b.inbound == name {
+            return Some("it is [flow] inbound".into());
+        }
+        if let Some(r) = b.routes.iter().find(|r| r.flow == name) {
+            return Some(format!("[[route]] callee {:?} runs it", r.callee));
+        }
+        b.flows.values().find_map(|f| {
+            f.nodes.iter().find_map(|(id, n)| match n {
+                super::Node::Subflow { flow, .. } if flow == name && f.name != name => {
+                    Some(format!("flow `{}` enters it at node `{id}`", f.name))
+                }
+                _ => None,
+            })
+        })
+    }
+
+    /// A flow that plays prompt `name`, and where.
+    pub fn prompt_user(&self, name: &str) -> Option<String> {
+        self.read().flows.values().find_map(|f| {
+            f.nodes.iter().find_map(|(id, n)| {
+                n.prompts()
+                    .iter()
+                    .any(|p| p == name)
+                    .then(|| format!("flow `{}` plays it at node `{id}`", f.name))
+            })
+        })
+    }
+
     /// Sets a global variable (1030); an empty value removes it.
     pub fn set_global(&self, name: &str, value: &str) {
         let mut b = self.write();

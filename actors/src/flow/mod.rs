@@ -220,6 +220,22 @@ pub enum Node {
 }
 
 impl Node {
+    /// The prompts the node plays (`say`'s digit prompts included).
+    pub fn prompts(&self) -> Vec<String> {
+        match self {
+            Node::Play { prompt, .. } | Node::Menu { prompt, .. } => vec![prompt.clone()],
+            Node::Collect { prompt, .. } | Node::Voicemail { prompt, .. } => {
+                prompt.iter().cloned().collect()
+            }
+            Node::Queue { music, .. } => music.iter().cloned().collect(),
+            Node::Say { .. } => "0123456789*#"
+                .chars()
+                .filter_map(load::digit_prompt)
+                .collect(),
+            _ => vec![],
+        }
+    }
+
     /// Every exit, with the field naming it (for checking and drawing);
     /// `None`: the flow ends there.
     pub fn exits(&self) -> Vec<(String, Option<&str>)> {
