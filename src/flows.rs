@@ -128,6 +128,15 @@ pub fn load(config: &Config, known: &Known) -> Result<FlowBook, FlowsError> {
             Err(e) => errors.extend(e),
         }
     }
+    let startflow = &config.flow.startflow;
+    if !startflow.is_empty() && !present.contains(startflow) {
+        errors.push(FlowError {
+            flow: startflow.clone(),
+            node: None,
+            field: None,
+            message: "[flow] startflow names it, but there is no such flow file".into(),
+        });
+    }
     // Routes naming a flow that does not exist are the config's error, but
     // only known once the files are read.
     for (i, r) in config.routes.iter().enumerate() {
@@ -146,12 +155,6 @@ pub fn load(config: &Config, known: &Known) -> Result<FlowBook, FlowsError> {
     if !errors.is_empty() {
         return Err(FlowsError::Invalid(errors));
     }
-    if !config.flow.startflow.is_empty() {
-        tracing::warn!(
-            startflow = %config.flow.startflow,
-            "flow.startflow is not used yet: outbound calls hang up when the agent does"
-        );
-    }
     let routes = config
         .routes
         .iter()
@@ -160,7 +163,9 @@ pub fn load(config: &Config, known: &Known) -> Result<FlowBook, FlowsError> {
             flow: r.flow.clone(),
         })
         .collect();
-    Ok(FlowBook::new(flows, routes, config.flow.inbound.clone()))
+    let book = FlowBook::new(flows, routes, config.flow.inbound.clone());
+    book.set_startflow(startflow);
+    Ok(book)
 }
 
 /// Re-reads flow files on request (1029), on the system thread: flow files

@@ -884,3 +884,65 @@ fn prompts_are_uploaded_checked_played_and_kept_while_in_use() {
     );
     assert_eq!(server.http("DELETE", "/api/prompts/nothing", None).0, 404);
 }
+
+#[test]
+fn startflow_takes_the_far_party_of_an_outbound_call_into_the_survey_when_the_agent_hangs_up() {
+    let survey = shipped_survey();
+    let config = format!("{DEFAULT_CONFIG}\n[flow]\nstartflow = \"survey\"\n");
+    let server = Server::with_flows(
+        &config,
+        &[("survey", &survey)],
+        &[("SPCTI_SYS__CALLER_NO", "4008001234")],
+    );
+    let mut agent = Client::login(&server, "8001", "1001");
+    agent.request_ok(
+        "<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>",
+    );
+    let guid = agent.expect("6023")["TellGUID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.act("/sim/extensions/8001/offhook", None);
+    let trunk = server.wait_channels("a trunk dialing", |all| {
+        all.iter()
+            .find(|c| c["kind"] == "trunk" && c["state"] == "dialing")
+            .map(|t| t["ch"].as_u64().unwrap() as u32)
+    });
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    agent.expect("6004");
+    server.advance(10_000);
+    // The agent hangs up first: the customer is asked to rate the call.
+    server.act("/sim/extensions/8001/onhook", None);
+    agent.expect("6007");
+    server.wait_channel(trunk, "asked to rate", |c| {
+        c["playing"] == "survey" && c["link"].is_null()
+    });
+    keys(&server, trunk, "3");
+    server.wait_channel(trunk, "thanked", |c| c["playing"] == "thanks");
+    server.advance(1_000);
+    server.wait_channel(trunk, "hung up", |c| c["state"] == "free");
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1, rows[0].2.as_str()),
+        (guid.as_str(), 10, "agent")
+    );
+    let s = surveys(&server, 1);
+    assert_eq!(
+        (s[0].0.as_str(), s[0].1.as_str(), s[0].2.as_str()),
+        (guid.as_str(), "3", "1001")
+    );
+    // The trunk is free for the next call.
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "answered", |c| c["state"] == "talking");
+}
+
+#[test]
+fn a_startflow_without_a_file_keeps_the_server_from_starting() {
+    let config = format!("{DEFAULT_CONFIG}\n[flow]\nstartflow = \"survey\"\n");
+    let (code, err) = serve_with(&[], &config);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(
+        err.contains("flow `survey`: [flow] startflow names it"),
+        "{err}"
+    );
+}

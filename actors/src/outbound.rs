@@ -123,6 +123,13 @@ pub enum OutEffect {
     },
     Record(Box<CallRecord>),
     Recording(Box<RecordingRow>),
+    /// The agent hung up first on an answered call out on `trunk`: the far
+    /// party stays on the line and goes on in `[flow] startflow` (the
+    /// survey) instead of being cleared.
+    FarToFlow {
+        trunk: ChNum,
+        call: Box<Placed>,
+    },
 }
 
 /// The call, as its host sees it.
@@ -361,6 +368,30 @@ impl OutboundCall {
     /// The agent's seat hung up.
     pub fn seat_hung_up(&mut self, now: Mono, clock: &Clock) -> Vec<OutEffect> {
         self.end(HangupBy::Agent, Cause::NORMAL, now, clock)
+    }
+
+    /// The agent hung up first and the site runs a flow for the far party
+    /// (`[flow] startflow`): an answered call out on a trunk keeps its far
+    /// party, who goes on in the flow; any other call ends as usual.
+    pub fn seat_hung_up_to_flow(&mut self, now: Mono, clock: &Clock) -> Vec<OutEffect> {
+        let (call, trunk) = match &self.state {
+            Out::Talking { call, .. } if !call.meeting => match call.far {
+                Far::Trunk(t) => (call.clone(), t),
+                Far::Seat { .. } => return self.seat_hung_up(now, clock),
+            },
+            _ => return self.seat_hung_up(now, clock),
+        };
+        let mut fx = self.seat_hung_up(now, clock);
+        // The far party is not cleared nor its trunk freed: it is handed on.
+        fx.retain(|e| {
+            !matches!(e, OutEffect::Switch(SwitchCommand::Clear { ch, .. }) if *ch == trunk)
+                && !matches!(e, OutEffect::FreeTrunk(ch) if *ch == trunk)
+        });
+        fx.push(OutEffect::FarToFlow {
+            trunk,
+            call: Box::new(call),
+        });
+        fx
     }
 
     /// An operator or supervisor ends the call (1027, 1022).
@@ -663,6 +694,37 @@ mod tests {
                 _ => None,
             })
             .expect("a call record")
+    }
+
+    #[test]
+    fn with_a_startflow_the_far_party_stays_for_it_when_the_agent_hangs_up() {
+        let clock = Clock::manual();
+        let (mut out, _) = OutboundCall::start(placed(Far::Trunk(ChNum(3))), false, s(0));
+        out.seat_lifted(s(2));
+        out.far_answered(ChNum(3), s(5), &clock);
+        let fx = out.seat_hung_up_to_flow(s(65), &clock);
+        assert!(
+            !fx.iter().any(|e| matches!(
+                e,
+                OutEffect::FreeTrunk(_)
+                    | OutEffect::Switch(SwitchCommand::Clear { ch: ChNum(3), .. })
+            )),
+            "{fx:?}"
+        );
+        assert!(fx.iter().any(|e| matches!(
+            e,
+            OutEffect::FarToFlow {
+                trunk: ChNum(3),
+                ..
+            }
+        )));
+        assert_eq!(record_of(&fx).tellmsg, TellMsg::OutboundAnswered);
+        // Before it was answered: an ordinary end.
+        let (mut out, _) = OutboundCall::start(placed(Far::Trunk(ChNum(3))), false, s(0));
+        out.seat_lifted(s(2));
+        let fx = out.seat_hung_up_to_flow(s(3), &clock);
+        assert!(fx.contains(&OutEffect::FreeTrunk(ChNum(3))));
+        assert!(!fx.iter().any(|e| matches!(e, OutEffect::FarToFlow { .. })));
     }
 
     #[test]

@@ -33,6 +33,9 @@ struct Book {
     flows: BTreeMap<String, Arc<Flow>>,
     routes: Vec<Route>,
     inbound: String,
+    /// `[flow] startflow`: the far party of an outbound call enters it
+    /// when the agent hangs up first.
+    startflow: Option<String>,
     globals: BTreeMap<String, String>,
 }
 
@@ -50,8 +53,21 @@ impl FlowBook {
                 .collect(),
             routes,
             inbound,
+            startflow: None,
             globals: BTreeMap::new(),
         }))
+    }
+
+    /// Sets `[flow] startflow` (empty: none).
+    pub fn set_startflow(&self, name: &str) {
+        self.write().startflow = (!name.is_empty()).then(|| name.to_owned());
+    }
+
+    /// The flow the far party of an outbound call enters when the agent
+    /// hangs up first, at its current version.
+    pub fn startflow(&self) -> Option<Arc<Flow>> {
+        let b = self.read();
+        b.startflow.as_ref().and_then(|n| b.flows.get(n).cloned())
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Book> {
@@ -105,6 +121,9 @@ impl FlowBook {
         let b = self.read();
         if b.inbound == name {
             return Some("it is [flow] inbound".into());
+        }
+        if b.startflow.as_deref() == Some(name) {
+            return Some("it is [flow] startflow".into());
         }
         if let Some(r) = b.routes.iter().find(|r| r.flow == name) {
             return Some(format!("[[route]] callee {:?} runs it", r.callee));

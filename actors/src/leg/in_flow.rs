@@ -457,4 +457,34 @@ impl InboundLeg {
         fx.push(self.record(&call, ending, now, clock));
         fx
     }
+
+    /// The far party of a call a seat placed goes on in a flow after the
+    /// agent hung up first (`[flow] startflow`): the talk's records were
+    /// written by the seat; the flow adds only a survey answer.
+    pub fn enter_flow(
+        &mut self,
+        mut call: CallInfo,
+        flow: Arc<Flow>,
+        agent: Option<&Ringer>,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        call.after_talk = true;
+        let mut run = ivr::run_for(flow, &call, self.ch);
+        if let Some(a) = agent {
+            run.vars.insert("agent".into(), a.agent.to_string());
+            let work_no = a.work_no.as_ref().map(ToString::to_string);
+            run.vars
+                .insert("agent_work_no".into(), work_no.unwrap_or_default());
+        }
+        let actions = ivr::with_env(flows, now, clock, |env| run.start(env));
+        self.to(Leg::Ivr {
+            call,
+            flow: run,
+            queue_when_known: None,
+            timer: false,
+        });
+        self.flow_actions(actions, now, clock)
+    }
 }

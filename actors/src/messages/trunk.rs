@@ -93,6 +93,16 @@ pub struct Adopt {
     pub agent: Option<AgentRef>,
 }
 
+/// Trunk (seized for a placed call): the agent hung up first; the far
+/// party stays and goes on in `[flow] startflow` (the survey). `agent` is
+/// who talked to it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EnterFlow {
+    pub call: crate::leg::CallInfo,
+    pub agent: Option<Ringer>,
+}
+
 /// Trunk: take this free trunk for a call the seat `owner` places. Answers
 /// whether it was free.
 #[derive(Message)]
@@ -134,5 +144,5 @@ pub struct Unstaffed;
 
 crate::mailbox::handle!(
     /// A handle on a `TrunkActor`: every message it takes, without its type.
-    TrunkRef, TrunkMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, OfferCall, PickUpCall, TransferCall, SeatFlash, ConsultCall, Supervise, TakeOver, RetrieveCall, Adopt, Seize, FreeTrunk, FlowRequest, Unstaffed]
+    TrunkRef, TrunkMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, OfferCall, PickUpCall, TransferCall, SeatFlash, ConsultCall, Supervise, TakeOver, RetrieveCall, Adopt, Seize, FreeTrunk, FlowRequest, Unstaffed, EnterFlow]
 );

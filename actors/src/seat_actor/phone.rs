@@ -17,7 +17,13 @@ impl SeatActor {
                     self.leave_meeting(ctx);
                 }
                 SeatEffect::HungUp(call) if call == me => {
-                    self.out_op(ctx, None, |o, now, clock| o.seat_hung_up(now, clock));
+                    // With `[flow] startflow` the far party of a call out
+                    // goes on in that flow (the survey).
+                    let survey = self.deps.flows.startflow().is_some();
+                    self.out_op(ctx, None, |o, now, clock| match survey {
+                        true => o.seat_hung_up_to_flow(now, clock),
+                        false => o.seat_hung_up(now, clock),
+                    });
                 }
                 SeatEffect::Answered(call) => {
                     if let Some(trunk) = self.deps.channel(call) {

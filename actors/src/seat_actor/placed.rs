@@ -4,6 +4,38 @@
 use super::*;
 
 impl SeatActor {
+    /// The agent hung up first on a call out: its far party goes on in
+    /// `[flow] startflow` on the trunk (from the trunk's side the customer
+    /// is the caller; the records still say `out`).
+    fn far_to_flow(&mut self, trunk: ChNum, placed: Placed) {
+        let call = crate::leg::CallInfo {
+            guid: placed.guid,
+            caller: placed.dialed.clone(),
+            callee: placed.caller.clone(),
+            started: placed.started,
+            group: None,
+            queued_at: None,
+            customer: Some(Default::default()),
+            tried: Vec::new(),
+            transferred_by: None,
+            returned: false,
+            segments: 1,
+            direction: crate::records::Direction::Out,
+            popup: Vec::new(),
+            vars: Default::default(),
+            stay: None,
+            after_talk: true,
+            voicemail: None,
+        };
+        match self.deps.trunk(trunk) {
+            Some(t) => t.do_send(crate::messages::trunk::EnterFlow {
+                call,
+                agent: placed.agent,
+            }),
+            None => tracing::error!(%trunk, "no trunk to hand the far party to"),
+        }
+    }
+
     // -- this seat's own call -------------------------------------------------
 
     /// Runs an input of the seat's placed calls — the leg whose far end is
@@ -104,11 +136,12 @@ impl SeatActor {
         if let Some(conf) = &self.conf {
             conf.do_send(Leave { ch: me });
         }
+        let survey = self.deps.flows.startflow().is_some();
         self.out_op(ctx, None, |o, now, clock| {
-            if hangs_up(&o.state) {
-                o.seat_hung_up(now, clock)
-            } else {
-                vec![]
+            match (hangs_up(&o.state), survey) {
+                (true, true) => o.seat_hung_up_to_flow(now, clock),
+                (true, false) => o.seat_hung_up(now, clock),
+                (false, _) => vec![],
             }
         });
     }
@@ -305,6 +338,7 @@ impl SeatActor {
                 OutEffect::Recording(r) => {
                     self.deps.store.records.submit(StoreRecord::Recording(r))
                 }
+                OutEffect::FarToFlow { trunk, call } => self.far_to_flow(trunk, *call),
             }
         }
         if !tell.is_empty() {

@@ -132,3 +132,34 @@ impl Handler<Adopt> for TrunkActor {
         })
     }
 }
+
+/// The far party of the seat's call goes on in `[flow] startflow`.
+impl Handler<EnterFlow> for TrunkActor {
+    type Result = ();
+    fn handle(&mut self, m: EnterFlow, ctx: &mut Context<Self>) {
+        self.run(ctx, |act, ctx| {
+            let flow = act.deps.flows.startflow();
+            let hung_up = matches!(&act.core, Core::Seized(z) if z.cleared);
+            match (&act.core, flow) {
+                (Core::Seized(_), Some(flow)) if !hung_up => {
+                    let (now, clock) = (act.now(), act.deps.clock.clone());
+                    let flows = act.deps.flows.clone();
+                    let mut leg = Box::new(InboundLeg::new(act.desc.ch));
+                    let fx = leg.enter_flow(m.call, flow, m.agent.as_ref(), now, &clock, &flows);
+                    act.core = Core::Inbound(leg);
+                    act.leg_effects(fx, ctx);
+                }
+                (Core::Seized(_), _) => {
+                    // Gone meanwhile (the party hung up, or the flow was
+                    // removed): the line is cleared and the trunk is free.
+                    act.switch(SwitchCommand::Clear {
+                        ch: act.desc.ch,
+                        cause: Cause::NORMAL,
+                    });
+                    act.core = Self::fresh_core(&act.desc);
+                }
+                _ => tracing::warn!(ch = %act.desc.ch, "no placed call here to hand to a flow"),
+            }
+        });
+    }
+}
