@@ -946,3 +946,28 @@ fn a_startflow_without_a_file_keeps_the_server_from_starting() {
         "{err}"
     );
 }
+
+#[test]
+fn a_caller_the_flow_queues_again_after_a_talk_gets_a_record_and_recording_per_talk() {
+    let flow = r#"{"start": "w", "nodes": {
+        "w": {"kind": "play", "prompt": "welcome", "next": "q"},
+        "q": {"kind": "queue", "group": 1, "next": "again"},
+        "again": {"kind": "queue", "group": 1}}}"#;
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", flow)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let (_, guid) = server.talking(&mut agent, 8001);
+    server.advance(3_000);
+    server.act("/sim/extensions/8001/onhook", None);
+    agent.expect("6007");
+    // Back in the queue: the same caller pops again.
+    assert_eq!(agent.expect("6003")["TellGUID"], guid.as_str());
+    server.act("/sim/extensions/8001/offhook", None);
+    agent.expect("6004");
+    server.advance(2_000);
+    server.act("/sim/extensions/8001/onhook", None);
+    agent.expect("6007");
+    let rows = server.call_records(2);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.0 == guid && r.1 == 9), "{rows:?}");
+    assert_ne!(rows[0].4, rows[1].4, "one recording per talk: {rows:?}");
+}

@@ -352,6 +352,17 @@ impl InboundLeg {
     ) -> Vec<LegEffect> {
         let (mut fx, mut call, agent) =
             self.end_talk(HangupBy::Agent, Cause::NORMAL, now, clock, false);
+        // The talk is a segment of the call: its record and recording keep
+        // their own keys, and a later talk (the flow may queue the caller
+        // again) its own file.
+        call.segments += 1;
+        for e in &mut fx {
+            match e {
+                LegEffect::Record(r) => r.key = format!("{}:{}", r.key, call.segments),
+                LegEffect::Recording(r) => r.key = format!("{}:{}", r.key, call.segments),
+                _ => {}
+            }
+        }
         call.after_talk = true;
         let stay = call.stay.take();
         let (mut flow, actions) = match (to, stay) {
@@ -430,8 +441,19 @@ impl InboundLeg {
         let (close, call) = self.close_voicemail(call, now, clock);
         fx.extend(close);
         // Back in a flow after the talk (the survey): the talk's record was
-        // written; the answer, if any, is kept with the call.
+        // written; the answer, if any, is kept with the call, and a message
+        // left after the talk has a record of its own.
         if call.after_talk {
+            if let Some(vm) = &call.voicemail {
+                let ending = Ending {
+                    recording: Some(&vm.file),
+                    ..Ending::unanswered(TellMsg::Voicemail, by, cause)
+                };
+                if let LegEffect::Record(mut r) = self.record(&call, ending, now, clock) {
+                    r.key = format!("{}:vm", r.key);
+                    fx.push(LegEffect::Record(r));
+                }
+            }
             if let Some(answer) = flow.vars.get("survey").filter(|a| !a.is_empty()) {
                 let (name, version, _) = flow.position();
                 fx.push(LegEffect::Survey(Box::new(crate::records::SurveyAnswer {
