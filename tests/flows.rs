@@ -971,3 +971,28 @@ fn a_caller_the_flow_queues_again_after_a_talk_gets_a_record_and_recording_per_t
     assert!(rows.iter().all(|r| r.0 == guid && r.1 == 9), "{rows:?}");
     assert_ne!(rows[0].4, rows[1].4, "one recording per talk: {rows:?}");
 }
+
+#[test]
+fn say_number_reads_a_collected_number_in_chinese_or_english() {
+    let flow = |lang: &str| {
+        format!(
+            r##"{{"start": "ask", "nodes": {{
+            "ask": {{"kind": "collect", "prompt": "welcome", "var": "n", "next": "say"}},
+            "say": {{"kind": "say", "number": "{{n}}", "lang": "{lang}", "next": "q"}},
+            "q": {{"kind": "queue", "group": 1}}}}}}"##
+        )
+    };
+    for (lang, want) in [
+        ("zh", ["zh_1", "zh_100", "zh_0", "zh_5"]),
+        ("en", ["en_1", "en_hundred", "en_5", ""]),
+    ] {
+        let f = flow(lang);
+        let server = Server::with_flows(DEFAULT_CONFIG, &[("default", &f)], &[]);
+        let (ch, _) = server.call("13800138000", "4008001234");
+        server.wait_channel(ch, "asking", |c| c["playing"] == "welcome");
+        keys(&server, ch, "105#");
+        let want: Vec<&str> = want.into_iter().filter(|w| !w.is_empty()).collect();
+        let c = server.advance_until(ch, "read", 350, 12, |c| heard(c).len() == 1 + want.len());
+        assert_eq!(heard(&c)[1..], want, "{lang}");
+    }
+}

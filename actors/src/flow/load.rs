@@ -391,25 +391,43 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             next: f.exit("next"),
         },
         "say" => {
-            let digits = f.template("digits");
-            f.not_built("number", "speaking a number (use `digits`)");
-            if digits.is_none() {
-                f.err(
-                    Some("digits"),
-                    "missing: the digits to speak, e.g. `{customer_id}`".into(),
-                );
-            }
-            for c in DTMF.chars().take(12) {
-                let p = digit_prompt(c).expect("a digit");
+            let (digits, number) = (f.template("digits"), f.template("number"));
+            let lang = match f.string("lang", false).as_deref() {
+                None => super::numbers::Lang::En,
+                Some(l) => super::numbers::Lang::parse(l).unwrap_or_else(|| {
+                    f.err(Some("lang"), format!("`{l}` is not `en` or `zh`"));
+                    super::numbers::Lang::En
+                }),
+            };
+            let (say, field, needs) = match (digits, number) {
+                (Some(_), Some(_)) => {
+                    f.err(Some("number"), "`digits` or `number`, not both".into());
+                    return None;
+                }
+                (Some(t), None) => {
+                    let needs: Vec<String> =
+                        DTMF.chars().take(12).filter_map(digit_prompt).collect();
+                    (Say::Digits(t), "digits", needs)
+                }
+                (None, Some(t)) => (Say::Number(t, lang), "number", lang.prompts()),
+                (None, None) => {
+                    f.err(
+                        Some("digits"),
+                        "missing: `digits` or `number` to speak, e.g. `{customer_id}`".into(),
+                    );
+                    return None;
+                }
+            };
+            for p in needs {
                 if !(cx.prompt)(&p) {
-                    f.err(Some("digits"), format!("the digit prompt `{p}` is missing"));
+                    f.err(
+                        Some(field),
+                        format!("the prompt `{p}` it speaks with is missing"),
+                    );
                 }
             }
             let next = f.exit("next");
-            Node::Say {
-                say: Say::Digits(digits?),
-                next,
-            }
+            Node::Say { say, next }
         }
         "menu" => {
             let prompt = f.prompt("prompt", true, cx).unwrap_or_default();

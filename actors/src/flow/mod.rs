@@ -16,6 +16,7 @@
 pub mod book;
 pub mod expr;
 pub mod load;
+pub mod numbers;
 pub mod run;
 
 use std::collections::BTreeMap;
@@ -128,8 +129,8 @@ pub struct Window {
 pub enum Say {
     /// Digit by digit.
     Digits(Template),
-    /// As a number ("one hundred and twenty").
-    Number(Template),
+    /// As a number, in a language ("one hundred twenty", "一百二十").
+    Number(Template, numbers::Lang),
 }
 
 /// One node of a flow, by kind (flows.md, "Node kinds").
@@ -228,6 +229,10 @@ impl Node {
                 prompt.iter().cloned().collect()
             }
             Node::Queue { music, .. } => music.iter().cloned().collect(),
+            Node::Say {
+                say: Say::Number(_, lang),
+                ..
+            } => lang.prompts(),
             Node::Say { .. } => "0123456789*#"
                 .chars()
                 .filter_map(load::digit_prompt)

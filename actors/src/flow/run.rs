@@ -21,7 +21,7 @@ use spcti_protocol::GroupNo;
 
 use super::expr::Vars;
 use super::load::digit_prompt;
-use super::{Exit, Flow, Node, Say};
+use super::{Exit, Flow, Node, Say, numbers};
 use super::{IvrAction, IvrInput};
 use crate::clock::Mono;
 
@@ -388,17 +388,28 @@ impl FlowRun {
                     barge_in: *barge_in,
                 };
             }
-            Node::Say {
-                say: Say::Digits(t) | Say::Number(t),
-                next,
-            } => {
+            Node::Say { say, next } => {
+                let t = match say {
+                    Say::Digits(t) | Say::Number(t, _) => t,
+                };
                 let text = env.with_globals(|g| {
                     t.fill(&Vars {
                         call: &self.vars,
                         globals: g,
                     })
                 });
-                let mut left: VecDeque<String> = text.chars().filter_map(digit_prompt).collect();
+                let mut left: VecDeque<String> = match say {
+                    Say::Digits(_) => text.chars().filter_map(digit_prompt).collect(),
+                    Say::Number(_, lang) => {
+                        // The digits in the text, as one number; a number
+                        // too long to read as such is read digit by digit.
+                        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+                        match digits.parse::<u64>() {
+                            Ok(n) if n <= lang.max() => numbers::speak(n, *lang).into(),
+                            _ => digits.chars().filter_map(digit_prompt).collect(),
+                        }
+                    }
+                };
                 match left.pop_front() {
                     None => self.goto(next.clone(), env, out, hops),
                     Some(first) => {
