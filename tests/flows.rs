@@ -996,3 +996,30 @@ fn say_number_reads_a_collected_number_in_chinese_or_english() {
         assert_eq!(heard(&c)[1..], want, "{lang}");
     }
 }
+
+#[test]
+fn a_waiting_caller_hears_its_place_between_the_music_and_the_agent_is_not_kept_waiting() {
+    let flow = r#"{"start": "q", "nodes": {
+        "q": {"kind": "queue", "group": 1, "music": "queue", "announce_every_s": 30}}}"#;
+    let server = Server::with_flows(DEFAULT_CONFIG, &[("default", flow)], &[]);
+    let mut agent = Client::login(&server, "8001", "1001");
+    agent.request_ok("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
+    let (ch, _) = server.call("13800138000", "4008001234");
+    server.wait_channel(ch, "music", |c| c["playing"] == "queue");
+    // Every 30 s: "you are number" one, then the music again (no wait is
+    // announced: the group has answered no call yet today).
+    let said = |c: &Value| {
+        let h = heard(c);
+        h.windows(3)
+            .any(|w| w == ["queue_position", "en_1", "queue"])
+    };
+    server.advance_until(ch, "announced", 1_000, 40, said);
+    // The agent comes back while the music plays: the call is bridged at once.
+    agent.request_ok("<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>");
+    agent.expect("6003");
+    server.act("/sim/extensions/8001/offhook", None);
+    agent.expect("6004");
+    server.wait_channel(ch, "bridged, nothing playing", |c| {
+        c["playing"].is_null() && c["link"] == 4
+    });
+}

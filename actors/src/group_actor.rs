@@ -286,6 +286,22 @@ impl Handler<OfferVoid> for QueueGroupActor {
     }
 }
 
+/// A waiting caller's place, for its announcements: the expected wait is
+/// its place times the day's average handling time, shared by the agents
+/// logged in.
+impl Handler<QueuePlace> for QueueGroupActor {
+    type Result = MessageResult<QueuePlace>;
+    fn handle(&mut self, m: QueuePlace, _: &mut Context<Self>) -> Self::Result {
+        let Some(pos) = self.core.position(m.ch) else {
+            return MessageResult(None);
+        };
+        let aht = self.extra().aht;
+        let online = self.members.len() as u32;
+        let expected = (!aht.is_zero() && online > 0).then(|| aht * pos as u32 / online);
+        MessageResult(Some((pos as u32, expected)))
+    }
+}
+
 /// Pick-up search.
 impl Handler<FindPickup> for QueueGroupActor {
     type Result = MessageResult<FindPickup>;

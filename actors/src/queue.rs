@@ -188,6 +188,12 @@ impl QueueCore {
         self.waiting.values()
     }
 
+    /// A waiting caller's place in line (1 = next), if it waits here.
+    pub fn position(&self, ch: ChNum) -> Option<usize> {
+        let key = self.waiting_at.get(&ch)?;
+        Some(self.waiting.range(..key).count() + 1)
+    }
+
     /// How many callers wait.
     pub fn waiting_count(&self) -> usize {
         self.waiting.len()

@@ -24,6 +24,19 @@ const BUILT_IN: &[(&str, &[u8])] = &[
     // The shipped survey flow's (config/flows/survey.json).
     ("survey", include_bytes!("../../config/prompts/survey.wav")),
     ("thanks", include_bytes!("../../config/prompts/thanks.wav")),
+    // A queue's position and expected-wait announcements.
+    (
+        "queue_position",
+        include_bytes!("../../config/prompts/queue_position.wav"),
+    ),
+    (
+        "queue_wait",
+        include_bytes!("../../config/prompts/queue_wait.wav"),
+    ),
+    (
+        "minutes",
+        include_bytes!("../../config/prompts/minutes.wav"),
+    ),
     // The flows' `say` node speaks numbers with these (English, Chinese).
     ("en_0", include_bytes!("../../config/prompts/en_0.wav")),
     ("en_1", include_bytes!("../../config/prompts/en_1.wav")),

@@ -372,14 +372,6 @@ impl<'a> Fields<'a, '_> {
             self.err(Some(&k), "unknown field for this kind of node".into());
         }
     }
-
-    /// A field the engine does not carry out yet: an error, so a flow that
-    /// relies on it is never run believing it works.
-    fn not_built(&mut self, field: &'static str, what: &str) {
-        if self.get(field).is_some() {
-            self.err(Some(field), format!("{what} is not built yet"));
-        }
-    }
 }
 
 fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
@@ -571,7 +563,38 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             } else if !(cx.group)(GroupNo(g)) {
                 f.err(Some("group"), format!("no group {g}"));
             }
-            f.not_built("announce_every_s", "position announcements");
+            let lang = match f.string("lang", false).as_deref() {
+                None => super::numbers::Lang::En,
+                Some(l) => super::numbers::Lang::parse(l).unwrap_or_else(|| {
+                    f.err(Some("lang"), format!("`{l}` is not `en` or `zh`"));
+                    super::numbers::Lang::En
+                }),
+            };
+            let announce = match f.number("announce_every_s", 0, 3_600) {
+                0 => None,
+                s if s < 10 => {
+                    f.err(
+                        Some("announce_every_s"),
+                        format!("{s} s is too often (10 at least)"),
+                    );
+                    None
+                }
+                s => {
+                    let needs = super::ANNOUNCE_PROMPTS
+                        .iter()
+                        .map(|p| p.to_string())
+                        .chain(lang.prompts());
+                    for p in needs {
+                        if !(cx.prompt)(&p) {
+                            f.err(
+                                Some("announce_every_s"),
+                                format!("the prompt `{p}` it speaks with is missing"),
+                            );
+                        }
+                    }
+                    Some((Duration::from_secs(s), lang))
+                }
+            };
             let max_wait = match f.number("max_wait_s", 0, 86_400) {
                 0 => None,
                 s => Some(Duration::from_secs(s)),
@@ -581,6 +604,7 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
                 priority: f.number("priority", 0, 1_000) as u32,
                 music: f.prompt("music", false, cx),
                 max_wait,
+                announce,
                 overflow: f.exit("overflow"),
                 next: f.exit("next"),
             }
@@ -867,12 +891,13 @@ mod tests {
         );
         assert!(e.iter().any(|x| x.contains("field `vars`: `a`")), "{e:?}");
         let e = errors(
-            r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"announce_every_s":30}}}"#,
+            r#"{"start":"q","nodes":{"q":{"kind":"queue","group":1,"announce_every_s":3,"lang":"fr"}}}"#,
         );
         assert!(
             e.iter()
-                .any(|x| x.contains("field `announce_every_s`") && x.contains("not built yet")),
+                .any(|x| x.contains("field `announce_every_s`") && x.contains("too often")),
             "{e:?}"
         );
+        assert!(e.iter().any(|x| x.contains("field `lang`: `fr`")), "{e:?}");
     }
 }

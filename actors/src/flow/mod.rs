@@ -82,6 +82,9 @@ pub enum IvrAction {
         priority: u32,
         music: Option<String>,
         max_wait: Option<Duration>,
+        /// Position and expected-wait announcements, this often, spoken in
+        /// this language.
+        announce: Option<(Duration, numbers::Lang)>,
     },
     /// Make an HTTP request; its answer comes back as `HttpDone`.
     Http(HttpRequest),
@@ -96,6 +99,10 @@ pub enum IvrAction {
     /// The flow cannot go on: the system releases the call, saying why.
     Release(String),
 }
+
+/// What a queue's announcements say around the numbers: "you are
+/// number" N, "expected wait about" M "minutes".
+pub const ANNOUNCE_PROMPTS: [&str; 3] = ["queue_position", "queue_wait", "minutes"];
 
 /// A checked flow version, shared (`Arc`) by the calls running it.
 #[derive(Debug)]
@@ -186,6 +193,8 @@ pub enum Node {
         music: Option<String>,
         /// Longest wait before `overflow`.
         max_wait: Option<Duration>,
+        /// Position and expected-wait announcements, this often.
+        announce: Option<(Duration, numbers::Lang)>,
         /// Where the caller goes after `max_wait`, or when nobody is
         /// logged in to the group.
         overflow: Exit,
@@ -228,7 +237,16 @@ impl Node {
             Node::Collect { prompt, .. } | Node::Voicemail { prompt, .. } => {
                 prompt.iter().cloned().collect()
             }
-            Node::Queue { music, .. } => music.iter().cloned().collect(),
+            Node::Queue {
+                music, announce, ..
+            } => {
+                let mut v: Vec<String> = music.iter().cloned().collect();
+                if let Some((_, lang)) = announce {
+                    v.extend(ANNOUNCE_PROMPTS.iter().map(|p| p.to_string()));
+                    v.extend(lang.prompts());
+                }
+                v
+            }
             Node::Say {
                 say: Say::Number(_, lang),
                 ..
@@ -306,6 +324,7 @@ pub fn builtin_default(group: Option<GroupNo>) -> Flow {
             priority: 0,
             music: None,
             max_wait: None,
+            announce: None,
             overflow: None,
             next: None,
         };

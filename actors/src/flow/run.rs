@@ -523,6 +523,7 @@ impl FlowRun {
                 priority,
                 music,
                 max_wait,
+                announce,
                 ..
             } => {
                 self.at = At::Done;
@@ -532,6 +533,7 @@ impl FlowRun {
                     priority: *priority,
                     music: music.clone(),
                     max_wait: *max_wait,
+                    announce: *announce,
                 });
             }
             Node::Subflow { flow: name, next } => {
@@ -928,7 +930,8 @@ mod tests {
                     group: GroupNo(2),
                     priority: 3,
                     music: None,
-                    max_wait: None
+                    max_wait: None,
+                    announce: None
                 }
             ]
         );
@@ -944,7 +947,8 @@ mod tests {
                     group: GroupNo(1),
                     priority: 0,
                     music: None,
-                    max_wait: None
+                    max_wait: None,
+                    announce: None
                 }
             ]
         );
@@ -979,7 +983,8 @@ mod tests {
                     group: GroupNo(1),
                     priority: 0,
                     music: None,
-                    max_wait: None
+                    max_wait: None,
+                    announce: None
                 }
             ]
         );
@@ -1029,7 +1034,8 @@ mod tests {
                     group: GroupNo(2),
                     priority: 0,
                     music: None,
-                    max_wait: None
+                    max_wait: None,
+                    announce: None
                 }
             ]
         );
@@ -1049,7 +1055,8 @@ mod tests {
                 group: GroupNo(1),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             }]
         );
         assert_eq!(t.run.vars["id"], "1234");
@@ -1074,7 +1081,8 @@ mod tests {
                 group: GroupNo(1),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             })
         );
     }
@@ -1096,7 +1104,8 @@ mod tests {
                 group: GroupNo(1),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             }]
         );
     }
@@ -1116,7 +1125,8 @@ mod tests {
                 group: GroupNo(1),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             }]
         );
         assert_eq!(t.run.vars["tag"], "138-x");
@@ -1198,7 +1208,8 @@ mod tests {
                     group: GroupNo(1),
                     priority: 0,
                     music: None,
-                    max_wait: None
+                    max_wait: None,
+                    announce: None
                 }
             ]
         );
@@ -1223,7 +1234,8 @@ mod tests {
                 group: GroupNo(1),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             }]
         );
         assert_eq!(set["open"], "1");
@@ -1287,7 +1299,8 @@ mod tests {
                 group: GroupNo(1),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             }]
         );
         assert_eq!(
@@ -1323,7 +1336,8 @@ mod tests {
                 group: GroupNo(1),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             }]
         );
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use spcti_protocol::{Cause, GroupNo};
 
 use super::*;
-use crate::flow::{Flow, FlowBook, FlowRun};
+use crate::flow::{Flow, FlowBook, FlowRun, numbers};
 
 impl InboundLeg {
     /// The caller pressed keys: only a flow listens to them.
@@ -180,6 +180,7 @@ impl InboundLeg {
                     priority,
                     music,
                     max_wait,
+                    announce,
                 } => {
                     if armed {
                         fx.push(LegEffect::CancelFlowTimer);
@@ -191,6 +192,8 @@ impl InboundLeg {
                         priority,
                         music,
                         max_wait,
+                        announce,
+                        announcing: Default::default(),
                         flow: flow.clone(),
                     }));
                     if call.customer.is_none() {
@@ -269,24 +272,73 @@ impl InboundLeg {
         if let Some(d) = call.stay.as_ref().and_then(|s| s.max_wait) {
             fx.push(LegEffect::StartFlowTimer(d));
         }
+        if let Some((every, _)) = call.stay.as_ref().and_then(|s| s.announce) {
+            fx.push(LegEffect::StartAnnounceTimer(every));
+        }
         self.to(Leg::Queued { call });
         fx
     }
 
     /// The queue's music ended: it plays again while the caller waits
     /// (queued, or ringing an agent).
-    pub(super) fn music_done(&self, completed: bool) -> Vec<LegEffect> {
-        let call = match &self.leg {
+    pub(super) fn music_done(&mut self, completed: bool) -> Vec<LegEffect> {
+        let ch = self.ch;
+        let call = match &mut self.leg {
             Leg::Queued { call } | Leg::Ringing { call, .. } if completed => call,
             _ => return vec![],
         };
-        match call.music() {
-            Some(m) => vec![LegEffect::Switch(SwitchCommand::Play {
-                ch: self.ch,
-                prompt: m.to_owned(),
-            })],
+        let Some(stay) = call.stay.as_mut() else {
+            return vec![];
+        };
+        // The announcement goes on, then the music again.
+        let next = stay.announcing.pop_front().or_else(|| stay.music.clone());
+        match next {
+            Some(prompt) => vec![LegEffect::Switch(SwitchCommand::Play { ch, prompt })],
             None => vec![],
         }
+    }
+
+    /// Time for the queue's announcement: where the call stands (`place`:
+    /// its position and, when known, the expected wait; `None` when it no
+    /// longer waits). Only a caller still waiting hears it; the timer is
+    /// armed again either way while the call waits or rings.
+    pub fn announce(&mut self, place: Option<(u32, Option<Duration>)>) -> Vec<LegEffect> {
+        let ch = self.ch;
+        let (call, waiting) = match &mut self.leg {
+            Leg::Queued { call } => (call, true),
+            Leg::Ringing { call, .. } => (call, false),
+            _ => return vec![],
+        };
+        let Some(stay) = call.stay.as_mut() else {
+            return vec![];
+        };
+        let Some((every, lang)) = stay.announce else {
+            return vec![];
+        };
+        let mut fx = vec![LegEffect::StartAnnounceTimer(every)];
+        let (Some((pos, expected)), true) = (place, waiting) else {
+            return fx;
+        };
+        if !stay.announcing.is_empty() {
+            return fx; // the last one is still being spoken
+        }
+        let mut words: std::collections::VecDeque<String> = ["queue_position".to_owned()].into();
+        words.extend(numbers::speak(u64::from(pos), lang));
+        if let Some(wait) = expected {
+            let minutes = wait.as_secs().div_ceil(60).max(1);
+            words.push_back("queue_wait".into());
+            words.extend(numbers::speak(minutes, lang));
+            words.push_back("minutes".into());
+        }
+        let first = words.pop_front().expect("never empty");
+        stay.announcing = words;
+        // The music is cut for it (its end comes as not completed, and is
+        // not taken for the announcement's).
+        if stay.music.is_some() {
+            fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch }));
+        }
+        fx.push(LegEffect::Switch(SwitchCommand::Play { ch, prompt: first }));
+        fx
     }
 
     /// The group has nobody logged in: a caller whose flow has somewhere
@@ -322,7 +374,10 @@ impl InboundLeg {
             });
         }
         let mut flow = stay.flow;
-        if stay.music.is_some() {
+        if stay.announce.is_some() {
+            fx.push(LegEffect::CancelAnnounceTimer);
+        }
+        if stay.music.is_some() || !stay.announcing.is_empty() {
             // One music play is always out while the caller waits (each
             // end plays it again); its end comes after this stop.
             fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));

@@ -27,6 +27,11 @@ pub struct QueueStay {
     pub priority: u32,
     pub music: Option<String>,
     pub max_wait: Option<std::time::Duration>,
+    /// Position and expected-wait announcements: how often, in which
+    /// language.
+    pub announce: Option<(std::time::Duration, crate::flow::numbers::Lang)>,
+    /// The announcement's prompts still to play.
+    pub announcing: std::collections::VecDeque<String>,
     pub flow: FlowRun,
 }
 
@@ -139,7 +144,8 @@ mod tests {
                 group: GroupNo(3),
                 priority: 0,
                 music: None,
-                max_wait: None
+                max_wait: None,
+                announce: None
             }],
             "a stopped welcome ends it too"
         );

@@ -279,6 +279,10 @@ pub enum LegEffect {
     CancelRingTimer,
     /// A flow's HTTP request; its answer goes back to the flow.
     FlowHttp(crate::flow::HttpRequest),
+    /// The queue's announcement timer (its `announce` input when it runs
+    /// out: the trunk asks the group where the call stands).
+    StartAnnounceTimer(Duration),
+    CancelAnnounceTimer,
     /// A survey answer to keep (`sp_survey`).
     Survey(Box<crate::records::SurveyAnswer>),
     /// The call flow's timer (its `Timer` input when it runs out).
@@ -595,11 +599,15 @@ impl InboundLeg {
         };
         fx.push(LegEffect::CancelRingTimer);
         if let Some(stay) = &call.stay {
-            if stay.music.is_some() {
+            // The bridge never waits for the music or an announcement.
+            if stay.music.is_some() || !stay.announcing.is_empty() {
                 fx.push(LegEffect::Switch(SwitchCommand::StopPlay { ch: self.ch }));
             }
             if stay.max_wait.is_some() {
                 fx.push(LegEffect::CancelFlowTimer);
+            }
+            if stay.announce.is_some() {
+                fx.push(LegEffect::CancelAnnounceTimer);
             }
         }
         fx.push(LegEffect::Switch(SwitchCommand::Link {
@@ -1634,5 +1642,57 @@ mod tests {
         let (mut leg, _) = queued_with(flow, &clock);
         assert!(leg.unstaffed(s(2), &clock, &book).is_empty());
         assert_eq!(leg.channel_state(), ChannelState::Queued);
+    }
+
+    #[test]
+    fn announcements_cut_the_music_say_the_place_and_never_hold_the_bridge() {
+        let clock = Clock::manual();
+        let book = FlowBook::default();
+        let flow = queue_flow(
+            r#"{"kind":"queue","group":1,"music":"queue","announce_every_s":30,"lang":"zh"}"#,
+        );
+        let (mut leg, fx) = queued_with(flow, &clock);
+        assert!(fx.contains(&LegEffect::StartAnnounceTimer(s(30))));
+        let play = |p: &str| {
+            LegEffect::Switch(SwitchCommand::Play {
+                ch: ChNum(0),
+                prompt: p.into(),
+            })
+        };
+        let fx = leg.announce(Some((12, Some(s(150)))));
+        assert_eq!(
+            fx,
+            vec![
+                LegEffect::StartAnnounceTimer(s(30)),
+                LegEffect::Switch(SwitchCommand::StopPlay { ch: ChNum(0) }),
+                play("queue_position"),
+            ]
+        );
+        // The stopped music's end changes nothing; each prompt's end plays
+        // the next: 十二, "about", 三, "minutes" (150 s), then the music.
+        assert!(leg.play_done(false, s(31), &clock, &book).is_empty());
+        let mut heard = Vec::new();
+        for _ in 0..6 {
+            let fx = leg.play_done(true, s(32), &clock, &book);
+            let [LegEffect::Switch(SwitchCommand::Play { prompt, .. })] = &fx[..] else {
+                panic!("{fx:?}")
+            };
+            heard.push(prompt.clone());
+        }
+        assert_eq!(
+            heard,
+            ["zh_10", "zh_2", "queue_wait", "zh_3", "minutes", "queue"]
+        );
+        // Ringing: the timer goes on but nothing is said; on answer the
+        // prompt stops at once and the timer with it.
+        leg.offer(vec![ringer("8001", 30)], s(40), s(45)).unwrap();
+        assert_eq!(
+            leg.announce(Some((1, None))),
+            vec![LegEffect::StartAnnounceTimer(s(30))]
+        );
+        let fx = leg.seat_answered(ChNum(30), s(41), &clock);
+        assert!(fx.contains(&LegEffect::Switch(SwitchCommand::StopPlay { ch: ChNum(0) })));
+        assert!(fx.contains(&LegEffect::CancelAnnounceTimer));
+        assert!(leg.announce(Some((1, None))).is_empty(), "talking: nothing");
     }
 }

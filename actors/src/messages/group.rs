@@ -91,6 +91,14 @@ pub struct FindPickup {
     pub min_ring: Duration,
 }
 
+/// Where the call on `ch` stands in line (1 = next) and, once the group
+/// has answered calls today, how long it may expect to wait.
+#[derive(Message)]
+#[rtype(result = "Option<(u32, Option<Duration>)>")]
+pub struct QueuePlace {
+    pub ch: ChNum,
+}
+
 /// Make the actor panic (fault drills and tests).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -104,5 +112,5 @@ pub struct GetStats;
 
 crate::mailbox::handle!(
     /// A handle on a `QueueGroupActor`: every message it takes, without its type.
-    GroupRef, GroupMailboxes, [Enqueue, CallLeft, CallAnswered, MemberState, MemberLeft, OfferVoid, FindPickup, GetStats, CrashGroup, crate::supervision::Restart]
+    GroupRef, GroupMailboxes, [Enqueue, CallLeft, CallAnswered, MemberState, MemberLeft, OfferVoid, FindPickup, GetStats, CrashGroup, QueuePlace, crate::supervision::Restart]
 );

@@ -253,6 +253,22 @@ impl TrunkActor {
                         });
                     })));
                 }
+                LegEffect::StartAnnounceTimer(d) => {
+                    if let Some(h) = self.announce_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                    let sleep = self.deps.clock.sleep(d);
+                    let h = ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
+                        act.announce_timer = None;
+                        act.ask_queue_place(ctx);
+                    }));
+                    self.announce_timer = Some(h);
+                }
+                LegEffect::CancelAnnounceTimer => {
+                    if let Some(h) = self.announce_timer.take() {
+                        ctx.cancel_future(h);
+                    }
+                }
                 LegEffect::CancelFlowTimer => {
                     if let Some(h) = self.flow_timer.take() {
                         ctx.cancel_future(h);
@@ -281,6 +297,31 @@ impl TrunkActor {
                 }
             }
         }
+    }
+
+    /// The announcement timer ran out: asks the call's group where the
+    /// call stands, then lets the leg announce it (if the same call still
+    /// waits by then).
+    fn ask_queue_place(&mut self, ctx: &mut Context<Self>) {
+        let Core::Inbound(leg) = &self.core else {
+            return;
+        };
+        let Some(call) = leg.call() else { return };
+        let (guid, group) = (call.guid, call.group);
+        let Some(g) = group.and_then(|g| self.deps.group(g)) else {
+            return;
+        };
+        let ask = g.send(QueuePlace { ch: self.desc.ch });
+        ctx.spawn(ask.into_actor(self).map(move |place, act, ctx| {
+            act.run(ctx, |act, ctx| {
+                if let Core::Inbound(leg) = &mut act.core {
+                    if leg.call().is_some_and(|c| c.guid == guid) {
+                        let fx = leg.announce(place.ok().flatten());
+                        act.leg_effects(fx, ctx);
+                    }
+                }
+            });
+        }));
     }
 
     pub(super) fn customer_answer(

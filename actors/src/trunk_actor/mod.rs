@@ -19,7 +19,7 @@ use crate::leg::{CUSTOMER_LOOKUP_TIMEOUT, Flash, InboundLeg, LegEffect, Ringer, 
 use crate::messages::agent::{CallEnded, Connected, OfferWithdrawn, Offered, Transferred};
 use crate::messages::channel::*;
 use crate::messages::conference::{Close, Join};
-use crate::messages::group::{CallAnswered, CallLeft, Enqueue, OfferVoid};
+use crate::messages::group::{CallAnswered, CallLeft, Enqueue, OfferVoid, QueuePlace};
 use crate::messages::seat::{ConnectSeat, FarEndGone, Ring, StopRing};
 use crate::messages::trunk::*;
 use crate::messages::{AgentRef, ConferenceRef, TrunkRef};
@@ -63,6 +63,8 @@ pub struct TrunkActor {
     ring_timer: Option<SpawnHandle>,
     /// The call flow's timer (IVR menus, waits).
     flow_timer: Option<SpawnHandle>,
+    /// The queue's announcement timer.
+    announce_timer: Option<SpawnHandle>,
     /// The call's conference, while a supervisor is on it.
     conf: Option<ConferenceRef>,
     /// Agents' end-of-call notifications waiting for the recording the
@@ -83,6 +85,7 @@ impl TrunkActor {
             me: None,
             ring_timer: None,
             flow_timer: None,
+            announce_timer: None,
             conf: None,
             closing: Closing::default(),
             restarting: false,
@@ -198,6 +201,7 @@ impl Supervised for TrunkActor {
         let old = std::mem::replace(&mut self.core, Self::fresh_core(&self.desc));
         self.ring_timer = None;
         self.flow_timer = None;
+        self.announce_timer = None;
         match old {
             Core::Inbound(mut leg) => {
                 let mut fx = leg.abort(now, &clock);
