@@ -308,6 +308,8 @@ impl actix::Handler<spcti_actors::deps::ReloadFlows> for FlowFiles {
 pub enum FlowOp {
     List,
     Get(String),
+    /// A kept version's JSON (to look back, or to put back with `Save`).
+    Version(String, u32),
     /// Check a flow's JSON without saving it.
     Check(String, serde_json::Value),
     /// Check, save as the next version, and run it for new calls.
@@ -440,9 +442,11 @@ impl actix::Handler<FlowOp> for FlowFiles {
     fn handle(&mut self, op: FlowOp, _: &mut Self::Context) -> Self::Result {
         let name_of = |op: &FlowOp| match op {
             FlowOp::List => None,
-            FlowOp::Get(n) | FlowOp::Check(n, _) | FlowOp::Save(n, _) | FlowOp::Delete(n) => {
-                Some(n.clone())
-            }
+            FlowOp::Get(n)
+            | FlowOp::Version(n, _)
+            | FlowOp::Check(n, _)
+            | FlowOp::Save(n, _)
+            | FlowOp::Delete(n) => Some(n.clone()),
         };
         if let Some(n) = name_of(&op).filter(|n| !spcti_actors::flow::load::is_flow_name(n)) {
             return actix::MessageResult(refuse(
@@ -482,6 +486,23 @@ impl actix::Handler<FlowOp> for FlowFiles {
                     }),
                 ),
             },
+            FlowOp::Version(name, n) => {
+                let path = self
+                    .dir
+                    .join(".versions")
+                    .join(&name)
+                    .join(format!("{n}.json"));
+                let kept = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+                match kept {
+                    Some(flow) => FlowAnswer(
+                        200,
+                        serde_json::json!({ "name": name, "version": n, "flow": flow }),
+                    ),
+                    None => refuse(404, format!("flow `{name}` has no version {n} kept")),
+                }
+            }
             FlowOp::Check(name, body) => match shape(&body) {
                 Err(why) => refuse(400, why),
                 Ok(()) => {

@@ -827,6 +827,21 @@ fn flows_are_saved_checked_versioned_and_deployed_over_the_admin_api() {
     );
     let file = server.dir.path().join("flows").join("default.json");
     assert!(std::fs::read_to_string(file).unwrap().contains("\"menu\""));
+    // A kept version reads back (to roll back: PUT it again).
+    let (status, v1) = server.http("GET", "/api/flows/default/versions/1", None);
+    assert_eq!(
+        (status, v1["flow"]["start"].as_str()),
+        (200, Some("menu")),
+        "{v1}"
+    );
+    assert_eq!(
+        server.http("GET", "/api/flows/default/versions/9", None).0,
+        404
+    );
+    assert_eq!(
+        server.http("GET", "/api/flows/default/versions/0", None).0,
+        400
+    );
 
     // The inbound flow cannot be deleted; another can, then it is gone.
     let (status, e) = server.http("DELETE", "/api/flows/default", None);

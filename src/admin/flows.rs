@@ -34,6 +34,17 @@ async fn get(a: Data, name: web::Path<String>) -> HttpResponse {
     op(&a, FlowOp::Get(name.into_inner())).await
 }
 
+async fn version(a: Data, path: web::Path<(String, String)>) -> HttpResponse {
+    let (name, n) = path.into_inner();
+    match n.parse::<u32>() {
+        Ok(n) if n >= 1 => op(&a, FlowOp::Version(name, n)).await,
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            format!("{n:?} is not a version number (1 or more)"),
+        ),
+    }
+}
+
 async fn put(a: Data, name: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
     op(&a, FlowOp::Save(name.into_inner(), body.into_inner())).await
 }
@@ -133,6 +144,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(delete)),
         )
         .service(resource("/flows/{name}/check", "POST").route(web::post().to(check)))
+        .service(resource("/flows/{name}/versions/{n}", "GET").route(web::get().to(version)))
         .service(resource("/prompts", "GET").route(web::get().to(prompts)))
         .service(
             resource("/prompts/{name}", "PUT, DELETE")
