@@ -134,6 +134,9 @@ fn the_transferring_agent_cancels_or_retrieves_the_call() {
     assert_refused(&a.expect("9000"), "already on a call");
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
     a.expect("9030");
+    // The call has left the agent once 6007 says so (it follows the 9030,
+    // after the switch has closed the recording).
+    a.expect("6007");
     // A directed transfer rings a busy agent's free phone too.
     b.expect("6003");
     server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
@@ -148,6 +151,7 @@ fn the_transferring_agent_cancels_or_retrieves_the_call() {
     // back from a queue, 1007 can.
     a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><GroupNo>2</GroupNo>");
     a.expect("9030");
+    a.expect("6007");
     a.send("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
     assert_refused(&a.expect("9000"), "take it back with 1007");
     a.request_ok("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
