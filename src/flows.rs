@@ -480,9 +480,7 @@ impl actix::Handler<FlowOp> for FlowFiles {
                         "name": f.name,
                         "version": f.version,
                         "versions": versions_of(&self.dir, &name),
-                        // The built-in flow has no file: its nodes are shown
-                        // as the engine has them.
-                        "flow": if f.source.is_null() { builtin_json(&f) } else { f.source.clone() },
+                        "flow": f.source.clone(),
                     }),
                 ),
             },
@@ -541,22 +539,4 @@ impl actix::Handler<FlowOp> for FlowFiles {
         };
         actix::MessageResult(answer)
     }
-}
-
-/// The built-in flow as a flow file would say it.
-fn builtin_json(f: &Flow) -> serde_json::Value {
-    let mut nodes = serde_json::Map::new();
-    for (id, n) in &f.nodes {
-        let v = match n {
-            spcti_actors::flow::Node::Play { prompt, next, .. } => {
-                serde_json::json!({"kind": "play", "prompt": prompt, "next": next})
-            }
-            spcti_actors::flow::Node::Queue { group, .. } => {
-                serde_json::json!({"kind": "queue", "group": group.0})
-            }
-            _ => serde_json::json!({"kind": "hangup"}),
-        };
-        nodes.insert(id.clone(), v);
-    }
-    serde_json::json!({"name": f.name, "start": f.start, "nodes": nodes})
 }

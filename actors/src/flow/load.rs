@@ -357,6 +357,18 @@ impl<'a> Fields<'a, '_> {
         }
     }
 
+    /// The language numbers are spoken in (`lang`, English by default).
+    fn lang(&mut self) -> super::numbers::Lang {
+        use super::numbers::Lang;
+        match self.string("lang", false) {
+            None => Lang::En,
+            Some(l) => Lang::parse(&l).unwrap_or_else(|| {
+                self.err(Some("lang"), format!("`{l}` is not `en` or `zh`"));
+                Lang::En
+            }),
+        }
+    }
+
     /// Fields this kind does not have.
     fn finish(mut self) {
         let Some(obj) = self.obj else { return };
@@ -384,13 +396,7 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
         },
         "say" => {
             let (digits, number) = (f.template("digits"), f.template("number"));
-            let lang = match f.string("lang", false).as_deref() {
-                None => super::numbers::Lang::En,
-                Some(l) => super::numbers::Lang::parse(l).unwrap_or_else(|| {
-                    f.err(Some("lang"), format!("`{l}` is not `en` or `zh`"));
-                    super::numbers::Lang::En
-                }),
-            };
+            let lang = f.lang();
             let (say, field, needs) = match (digits, number) {
                 (Some(_), Some(_)) => {
                     f.err(Some("number"), "`digits` or `number`, not both".into());
@@ -563,13 +569,7 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             } else if !(cx.group)(GroupNo(g)) {
                 f.err(Some("group"), format!("no group {g}"));
             }
-            let lang = match f.string("lang", false).as_deref() {
-                None => super::numbers::Lang::En,
-                Some(l) => super::numbers::Lang::parse(l).unwrap_or_else(|| {
-                    f.err(Some("lang"), format!("`{l}` is not `en` or `zh`"));
-                    super::numbers::Lang::En
-                }),
-            };
+            let lang = f.lang();
             let announce = match f.number("announce_every_s", 0, 3_600) {
                 0 => None,
                 s if s < 10 => {

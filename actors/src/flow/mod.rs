@@ -330,12 +330,21 @@ pub fn builtin_default(group: Option<GroupNo>) -> Flow {
         };
         nodes.insert("queue".to_owned(), queue);
     }
+    // The same flow as a file would say it (what the admin API shows).
+    let mut source = serde_json::json!({
+        "start": "welcome",
+        "nodes": {"welcome": {"kind": "play", "prompt": WELCOME_PROMPT}},
+    });
+    if let Some(g) = group {
+        source["nodes"]["welcome"]["next"] = "queue".into();
+        source["nodes"]["queue"] = serde_json::json!({"kind": "queue", "group": g.0});
+    }
     Flow {
         name: "default".into(),
         version: 0,
         start: "welcome".into(),
         popup: Vec::new(),
         nodes,
-        source: serde_json::Value::Null,
+        source,
     }
 }

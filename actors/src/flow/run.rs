@@ -35,8 +35,10 @@ const MAX_TYPE_AHEAD: usize = 32;
 /// What a step may read besides the input.
 pub struct FlowEnv<'a> {
     pub now: Mono,
-    /// The server's local wall time (opening hours are local).
-    pub local: NaiveDateTime,
+    /// The server's local wall time (opening hours are local), asked only
+    /// by a `time` node: converting to the local zone is not free, and most
+    /// steps never need it.
+    pub local: &'a dyn Fn() -> NaiveDateTime,
     pub globals: &'a BTreeMap<String, String>,
     /// The current version of a flow, by name (sub-flows).
     pub flows: &'a dyn Fn(&str) -> Option<Arc<Flow>>,
@@ -498,8 +500,9 @@ impl FlowRun {
                 open_next,
                 closed_next,
             } => {
-                let day = env.local.weekday().num_days_from_monday();
-                let minute = (env.local.hour() * 60 + env.local.minute()) as u16;
+                let local = (env.local)();
+                let day = local.weekday().num_days_from_monday();
+                let minute = (local.hour() * 60 + local.minute()) as u16;
                 let in_hours = open.is_empty()
                     || open
                         .iter()
@@ -886,9 +889,11 @@ mod tests {
         fn with<R>(&mut self, f: impl FnOnce(&mut FlowRun, &FlowEnv<'_>) -> R) -> R {
             let flows = self.flows.clone();
             let look = move |n: &str| flows.get(n).cloned();
+            let local = self.local;
+            let at = move || local;
             let env = FlowEnv {
                 now: Mono::ZERO,
-                local: self.local,
+                local: &at,
                 globals: &self.globals,
                 flows: &look,
                 set: Default::default(),

@@ -137,6 +137,24 @@ impl InboundLeg {
         Ok(self.flow_actions(actions, now, clock))
     }
 
+    /// The call is in `flow` now: carries out the actions it began with.
+    pub(super) fn enter_ivr(
+        &mut self,
+        call: CallInfo,
+        flow: FlowRun,
+        actions: Vec<IvrAction>,
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        self.to(Leg::Ivr {
+            call,
+            flow,
+            queue_when_known: None,
+            timer: false,
+        });
+        self.flow_actions(actions, now, clock)
+    }
+
     /// Carries out what the flow asked, with the leg's own effects.
     pub(super) fn flow_actions(
         &mut self,
@@ -384,13 +402,7 @@ impl InboundLeg {
             flow.owe_play_done();
         }
         let actions = ivr::with_env(flows, now, clock, |env| flow.overflow(env));
-        self.to(Leg::Ivr {
-            call,
-            flow,
-            queue_when_known: None,
-            timer: false,
-        });
-        fx.extend(self.flow_actions(actions, now, clock));
+        fx.extend(self.enter_ivr(call, flow, actions, now, clock));
         fx
     }
 
@@ -448,13 +460,7 @@ impl InboundLeg {
         let work_no = agent.work_no.as_ref().map(ToString::to_string);
         flow.vars
             .insert("agent_work_no".into(), work_no.unwrap_or_default());
-        self.to(Leg::Ivr {
-            call,
-            flow,
-            queue_when_known: None,
-            timer: false,
-        });
-        fx.extend(self.flow_actions(actions, now, clock));
+        fx.extend(self.enter_ivr(call, flow, actions, now, clock));
         fx
     }
 
@@ -556,12 +562,6 @@ impl InboundLeg {
                 .insert("agent_work_no".into(), work_no.unwrap_or_default());
         }
         let actions = ivr::with_env(flows, now, clock, |env| run.start(env));
-        self.to(Leg::Ivr {
-            call,
-            flow: run,
-            queue_when_known: None,
-            timer: false,
-        });
-        self.flow_actions(actions, now, clock)
+        self.enter_ivr(call, run, actions, now, clock)
     }
 }

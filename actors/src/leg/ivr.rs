@@ -53,11 +53,11 @@ pub fn with_env<R>(
     clock: &Clock,
     f: impl FnOnce(&FlowEnv<'_>) -> R,
 ) -> R {
-    let local = clock.local_wall();
+    let local = || clock.local_wall();
     let (r, set) = flows.with(|globals, look| {
         let env = FlowEnv {
             now,
-            local,
+            local: &local,
             globals,
             flows: look,
             set: Default::default(),

@@ -438,13 +438,7 @@ impl InboundLeg {
         ];
         let mut flow = ivr::run_for(flow, &call, self.ch);
         let actions = ivr::with_env(flows, now, clock, |env| flow.start(env));
-        self.to(Leg::Ivr {
-            call,
-            flow,
-            queue_when_known: None,
-            timer: false,
-        });
-        fx.extend(self.flow_actions(actions, now, clock));
+        fx.extend(self.enter_ivr(call, flow, actions, now, clock));
         Ok(fx)
     }
 

@@ -3,29 +3,38 @@
 
 use super::*;
 
+/// A call this seat placed, as its far trunk takes it over (a transfer,
+/// or `[flow] startflow`): from the trunk's side the customer is the
+/// caller; its records still say `out`.
+fn trunk_side(placed: &Placed) -> crate::leg::CallInfo {
+    crate::leg::CallInfo {
+        guid: placed.guid,
+        caller: placed.dialed.clone(),
+        callee: placed.caller.clone(),
+        started: placed.started,
+        group: None,
+        queued_at: None,
+        customer: Some(Default::default()),
+        tried: Vec::new(),
+        transferred_by: None,
+        returned: false,
+        segments: 1,
+        direction: crate::records::Direction::Out,
+        popup: Vec::new(),
+        vars: Default::default(),
+        stay: None,
+        after_talk: false,
+        voicemail: None,
+    }
+}
+
 impl SeatActor {
     /// The agent hung up first on a call out: its far party goes on in
-    /// `[flow] startflow` on the trunk (from the trunk's side the customer
-    /// is the caller; the records still say `out`).
+    /// `[flow] startflow` on the trunk.
     fn far_to_flow(&mut self, trunk: ChNum, placed: Placed) {
         let call = crate::leg::CallInfo {
-            guid: placed.guid,
-            caller: placed.dialed.clone(),
-            callee: placed.caller.clone(),
-            started: placed.started,
-            group: None,
-            queued_at: None,
-            customer: Some(Default::default()),
-            tried: Vec::new(),
-            transferred_by: None,
-            returned: false,
-            segments: 1,
-            direction: crate::records::Direction::Out,
-            popup: Vec::new(),
-            vars: Default::default(),
-            stay: None,
             after_talk: true,
-            voicemail: None,
+            ..trunk_side(&placed)
         };
         match self.deps.trunk(trunk) {
             Some(t) => t.do_send(crate::messages::trunk::EnterFlow {
@@ -552,26 +561,10 @@ impl Handler<HandOver> for SeatActor {
                 ctx.cancel_future(h);
             }
             act.out_agent = None;
-            // From the trunk's side the customer is the caller, as for a
-            // call that came in; its records still say `out`.
             let call = crate::leg::CallInfo {
-                guid: placed.guid,
-                caller: placed.dialed.clone(),
-                callee: placed.caller.clone(),
-                started: placed.started,
                 group: act.deps.settings.default_group,
-                queued_at: None,
-                customer: Some(Default::default()),
-                tried: Vec::new(),
                 transferred_by: placed.agent.as_ref().map(|a| a.agent.clone()),
-                returned: false,
-                segments: 1,
-                direction: crate::records::Direction::Out,
-                popup: Vec::new(),
-                vars: Default::default(),
-                stay: None,
-                after_talk: false,
-                voicemail: None,
+                ..trunk_side(&placed)
             };
             let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
             t.do_send(Adopt {
