@@ -176,6 +176,8 @@ pub struct FlowFiles {
     inbound: String,
     known: Known,
     book: std::sync::Arc<FlowBook>,
+    /// The designer's step-through runs, by id.
+    sims: std::collections::HashMap<String, crate::flow_sim::Simulation>,
 }
 
 impl FlowFiles {
@@ -185,6 +187,7 @@ impl FlowFiles {
             inbound: config.flow.inbound.clone(),
             known,
             book,
+            sims: Default::default(),
         }
     }
 
@@ -315,6 +318,18 @@ pub enum FlowOp {
     /// Check, save as the next version, and run it for new calls.
     Save(String, serde_json::Value),
     Delete(String),
+    /// Start a step-through run of a flow: the saved one, or `draft` (its
+    /// JSON as the designer has it, checked first).
+    SimStart {
+        name: String,
+        draft: Option<serde_json::Value>,
+        caller: String,
+        callee: String,
+        at: Option<chrono::NaiveDateTime>,
+    },
+    /// Something happens on a step-through run (`SimInput` JSON).
+    SimStep(String, serde_json::Value),
+    SimEnd(String),
 }
 
 /// An answer for the HTTP layer: status and JSON body.
@@ -420,6 +435,64 @@ impl FlowFiles {
     }
 }
 
+impl FlowFiles {
+    fn sim_start(
+        &mut self,
+        name: String,
+        draft: Option<serde_json::Value>,
+        caller: &str,
+        callee: &str,
+        at: Option<chrono::NaiveDateTime>,
+    ) -> FlowAnswer {
+        use crate::flow_sim::{IDLE, MAX_RUNS, Simulation};
+        self.sims.retain(|_, s| s.touched.elapsed() < IDLE);
+        if self.sims.len() >= MAX_RUNS {
+            return refuse(
+                429,
+                format!("{MAX_RUNS} step-through runs are open; end one (DELETE) or wait"),
+            );
+        }
+        let (flow, is_draft) = match draft {
+            Some(body) => {
+                if let Err(why) = shape(&body) {
+                    return refuse(400, why);
+                }
+                match self.check_against(&name, &body.to_string(), 0) {
+                    Ok(f) => (std::sync::Arc::new(f), true),
+                    Err(errors) => return checked_out(errors),
+                }
+            }
+            None => match self.book.get(&name) {
+                Some(f) => (f, false),
+                None => return refuse(404, format!("no flow `{name}`")),
+            },
+        };
+        let at = at.unwrap_or_else(|| chrono::Local::now().naive_local());
+        let mut sim = Simulation::start(flow, is_draft, caller, callee, at, &self.book);
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let report = sim.report(&id);
+        self.sims.insert(id, sim);
+        FlowAnswer(201, report)
+    }
+
+    fn sim_step(&mut self, id: &str, input: &serde_json::Value) -> FlowAnswer {
+        let input = match crate::flow_sim::SimInput::parse(input) {
+            Ok(i) => i,
+            Err(why) => return refuse(400, why),
+        };
+        let Some(sim) = self.sims.get_mut(id) else {
+            return refuse(
+                404,
+                format!("no step-through run `{id}` (ended, or idle too long)"),
+            );
+        };
+        match sim.step(input, &self.book) {
+            Ok(()) => FlowAnswer(200, sim.report(id)),
+            Err(why) => refuse(409, why),
+        }
+    }
+}
+
 /// A flow that does not pass its check: 409 with every error.
 fn checked_out(errors: Vec<FlowError>) -> FlowAnswer {
     let text = errors
@@ -446,7 +519,9 @@ impl actix::Handler<FlowOp> for FlowFiles {
             | FlowOp::Version(n, _)
             | FlowOp::Check(n, _)
             | FlowOp::Save(n, _)
-            | FlowOp::Delete(n) => Some(n.clone()),
+            | FlowOp::Delete(n)
+            | FlowOp::SimStart { name: n, .. } => Some(n.clone()),
+            FlowOp::SimStep(..) | FlowOp::SimEnd(_) => None,
         };
         if let Some(n) = name_of(&op).filter(|n| !spcti_actors::flow::load::is_flow_name(n)) {
             return actix::MessageResult(refuse(
@@ -516,6 +591,18 @@ impl actix::Handler<FlowOp> for FlowFiles {
             FlowOp::Save(name, body) => match shape(&body) {
                 Err(why) => refuse(400, why),
                 Ok(()) => self.save(&name, &body),
+            },
+            FlowOp::SimStart {
+                name,
+                draft,
+                caller,
+                callee,
+                at,
+            } => self.sim_start(name, draft, &caller, &callee, at),
+            FlowOp::SimStep(id, input) => self.sim_step(&id, &input),
+            FlowOp::SimEnd(id) => match self.sims.remove(&id) {
+                Some(_) => FlowAnswer(204, serde_json::Value::Null),
+                None => refuse(404, format!("no step-through run `{id}`")),
             },
             FlowOp::Delete(name) => {
                 if self.book.get(&name).is_none() {

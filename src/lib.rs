@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod flow_sim;
 pub mod flows;
 pub mod gateway;
 pub mod password;

@@ -139,6 +139,72 @@ impl Browser {
             .clone()
     }
 
+    /// The middle of the first element `selector` finds, in page pixels.
+    fn center(&mut self, selector: &str) -> (f64, f64) {
+        let js = format!(
+            "(() => {{ const e = document.querySelector({selector:?}); if (!e) return null; \
+             e.scrollIntoView({{block: 'nearest', inline: 'nearest'}}); \
+             const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+        );
+        let v = self.eval(&js);
+        let xy = v
+            .as_array()
+            .unwrap_or_else(|| panic!("nothing on the page matches {selector}"));
+        (xy[0].as_f64().unwrap(), xy[1].as_f64().unwrap())
+    }
+
+    fn mouse(&mut self, kind: &str, (x, y): (f64, f64)) {
+        self.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": kind, "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1}),
+        );
+    }
+
+    /// A real click (press and release) on the element, as a person makes it.
+    fn click(&mut self, selector: &str) {
+        let at = self.center(selector);
+        self.mouse("mouseMoved", at);
+        self.mouse("mousePressed", at);
+        self.mouse("mouseReleased", at);
+    }
+
+    /// Drags with the mouse from one element to another.
+    fn drag(&mut self, from: &str, to: &str) {
+        let (a, b) = (self.center(from), self.center(to));
+        self.mouse("mouseMoved", a);
+        self.mouse("mousePressed", a);
+        for i in 1..=8 {
+            let f = f64::from(i) / 8.0;
+            self.mouse("mouseMoved", (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f));
+        }
+        self.mouse("mouseReleased", b);
+    }
+
+    /// Chooses `value` in a `<select>` as the user would (the page hears
+    /// its change event).
+    fn choose(&mut self, selector: &str, value: &str) {
+        let js = format!(
+            "(() => {{ const s = document.querySelector({selector:?}); if (!s) return false; \
+             s.value = {value:?}; s.dispatchEvent(new Event('change')); return s.value === {value:?}; }})()"
+        );
+        assert_eq!(
+            self.eval(&js),
+            json!(true),
+            "cannot choose {value} in {selector}"
+        );
+    }
+
+    fn screenshot(&mut self, name: &str) {
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&out, &png).unwrap();
+        let _ = writeln!(std::io::stderr(), "screenshot: {}", out.display());
+    }
+
     fn wait_for(&mut self, what: &str, js: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.eval(js) != json!(true) {
@@ -197,14 +263,7 @@ fn the_wallboard_shows_a_call_as_it_happens() {
     );
 
     // The screenshot, for a person to look at.
-    let shot = b.call("Page.captureScreenshot", json!({"format": "png"}));
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(&png[1..4], b"PNG");
-    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wallboard.png");
-    std::fs::write(&out, &png).unwrap();
-    let _ = writeln!(std::io::stderr(), "wallboard screenshot: {}", out.display());
+    b.screenshot("wallboard.png");
 
     server.act("/sim/extensions/8001/onhook", None);
     b.wait_for(
@@ -235,5 +294,125 @@ fn the_wallboard_shows_a_call_as_it_happens() {
     b.wait_for(
         "the player",
         "!!document.querySelector('#results audio')?.src.startsWith('blob:')",
+    );
+}
+
+/// The designer (docs/flows.md "The designer"): a supervisor opens the
+/// inbound flow, builds a menu in front of the queue by clicking and
+/// dragging, sees the server's check on the step it names, tries the flow
+/// step by step, saves it; a real (simulated) call then hears the menu and
+/// its key reaches the group.
+#[test]
+fn a_flow_built_in_the_designer_routes_a_real_call() {
+    let Some(bin) = chromium() else {
+        support::missing("browser test skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let server = Server::start();
+    let mut agent = Client::login(&server, "8001", "1001");
+    let mut b = Browser::start(&bin);
+    b.call(
+        "Page.navigate",
+        json!({"url": format!("http://{}/flows#default", server.admin)}),
+    );
+    // The built-in inbound flow opens: welcome, then the queue.
+    b.wait_for(
+        "the default flow on the canvas",
+        "document.querySelectorAll('.drawflow-node.fn').length === 2",
+    );
+
+    // A menu from the palette, by a click; its key 1 is dragged onto the queue.
+    b.click(".pal[data-kind=menu]");
+    b.wait_for(
+        "the new menu step",
+        "!!document.querySelector('.drawflow-node[data-name=menu1]')",
+    );
+    b.drag(
+        ".drawflow-node[data-name=menu1] .output_3",
+        ".drawflow-node[data-name=queue] .input_1",
+    );
+    b.wait_for(
+        "key 1 connected to the queue",
+        "document.querySelector('.drawflow-node[data-name=menu1] .output_3')?.title === 'key 1 → queue'",
+    );
+    // Calls start at the menu; the old welcome step is now unreachable,
+    // and the server's check says so on that step.
+    b.click(".drawflow-node[data-name=menu1] .fn-title");
+    b.wait_for(
+        "the menu's form",
+        "document.querySelector('#nodeform input[name=stepname]')?.value === 'menu1'",
+    );
+    b.eval("[...document.querySelectorAll('#nodeform button')].find(x => x.textContent === 'Start calls here').click(); true");
+    b.wait_for(
+        "the check naming the unreachable step",
+        "document.querySelector('.drawflow-node[data-name=welcome]')?.classList.contains('has-error') \
+         && document.querySelector('#problems').textContent.includes('welcome')",
+    );
+    b.click(".drawflow-node[data-name=welcome] .fn-title");
+    b.wait_for(
+        "the welcome step's form",
+        "document.querySelector('#nodeform input[name=stepname]')?.value === 'welcome'",
+    );
+    b.eval("document.querySelector('#nodeform button.danger').click(); true");
+    b.wait_for(
+        "a flow with no problem",
+        "document.querySelectorAll('.drawflow-node.fn').length === 2 \
+         && document.querySelector('#problems').textContent === ''",
+    );
+    // Key 0 is added in the form and sent to the queue too.
+    b.click(".drawflow-node[data-name=menu1] .fn-title");
+    b.eval("document.querySelector('#addkey').click(); true");
+    b.choose("#nodeform .choice:nth-of-type(2) select", "queue");
+    b.wait_for(
+        "key 2 on the canvas",
+        "document.querySelector('.drawflow-node[data-name=menu1] .output_4')?.dataset.label === 'key 2'",
+    );
+
+    // Step through it before saving: the menu plays, key 1 queues.
+    b.click("#try");
+    b.wait_for(
+        "the run at the menu",
+        "document.querySelector('#sim-node')?.textContent === 'default/menu1' \
+         && document.querySelector('#sim-log').textContent.includes('hears “welcome”')",
+    );
+    b.click("#keypad button[data-key='1']");
+    b.wait_for(
+        "the run in the queue",
+        "document.querySelector('#sim-log').textContent.includes('queued for group 1')",
+    );
+    b.screenshot("designer.png");
+    b.click("#sim-close");
+
+    b.click("#save");
+    b.wait_for(
+        "saved",
+        "document.querySelector('#flowname').textContent.includes('saved and deployed')",
+    );
+    let (status, saved) = server.http("GET", "/api/flows/default", None);
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["flow"]["start"], "menu1", "{saved}");
+    assert_eq!(
+        saved["flow"]["nodes"]["menu1"]["choices"]["1"], "queue",
+        "{saved}"
+    );
+    assert_eq!(
+        saved["flow"]["nodes"]["menu1"]["choices"]["2"], "queue",
+        "{saved}"
+    );
+    assert!(saved["flow"]["nodes"].get("welcome").is_none(), "{saved}");
+
+    // A caller now hears the menu; key 1 puts the call through to the agent.
+    let (trunk, guid) = server.call("13800138000", "4008001234");
+    server.advance(1_000);
+    server.act(
+        &format!("/sim/channels/{trunk}/dtmf"),
+        Some(json!({ "digits": "1" })),
+    );
+    server.advance(2_000);
+    let pop = agent.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["GroupNo"].as_str()),
+        (Some(guid.as_str()), Some("1")),
+        "{pop}"
     );
 }

@@ -57,6 +57,77 @@ async fn delete(a: Data, name: web::Path<String>) -> HttpResponse {
     op(&a, FlowOp::Delete(name.into_inner())).await
 }
 
+/// `YYYY-MM-DDTHH:MM[:SS]`; a day past the month's end counts on into the
+/// next month, as the search bounds do (docs/openapi.json `SimStart`).
+fn local_time(s: &str) -> Option<chrono::NaiveDateTime> {
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<u32>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<u32>().ok());
+    let (h, min) = (t.next()??, t.next()??);
+    let sec = t.next().unwrap_or(Some(0))?;
+    let first = chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, 1)?;
+    let date = first.checked_add_days(chrono::Days::new(u64::from(day.checked_sub(1)?)))?;
+    Some(date.and_time(chrono::NaiveTime::from_hms_opt(h, min, sec)?))
+}
+
+/// `POST /api/flows/{name}/simulate`: a step-through run of the saved
+/// flow, or of the draft in `flow`.
+async fn simulate(a: Data, name: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
+    let body = body.into_inner();
+    let Some(o) = body.as_object() else {
+        return error(StatusCode::BAD_REQUEST, "the body is a JSON object");
+    };
+    let mut draft = None;
+    let mut caller = "13800138000".to_owned();
+    let mut callee = "4008001234".to_owned();
+    let mut at = None;
+    for (k, v) in o {
+        match (k.as_str(), v) {
+            ("flow", Value::Object(_)) => draft = Some(v.clone()),
+            ("caller", Value::String(s)) if s.chars().count() <= 64 => caller = s.clone(),
+            ("callee", Value::String(s)) if s.chars().count() <= 64 => callee = s.clone(),
+            ("at", Value::String(s)) => match local_time(s) {
+                Some(t) => at = Some(t),
+                None => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        format!("`at` {s:?} is not a local time like 2026-12-25T09:30"),
+                    );
+                }
+            },
+            ("flow" | "caller" | "callee" | "at", _) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "`{k}` has the wrong type (flow: object; caller, callee: up to 64 characters; at: a local time)"
+                    ),
+                );
+            }
+            _ => return error(StatusCode::BAD_REQUEST, format!("unknown field `{k}`")),
+        }
+    }
+    op(
+        &a,
+        FlowOp::SimStart {
+            name: name.into_inner(),
+            draft,
+            caller,
+            callee,
+            at,
+        },
+    )
+    .await
+}
+
+async fn sim_step(a: Data, id: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
+    op(&a, FlowOp::SimStep(id.into_inner(), body.into_inner())).await
+}
+
+async fn sim_end(a: Data, id: web::Path<String>) -> HttpResponse {
+    op(&a, FlowOp::SimEnd(id.into_inner())).await
+}
+
 fn prompt_name(name: &str) -> Result<(), HttpResponse> {
     if spcti_actors::flow::load::is_flow_name(name) {
         Ok(())
@@ -145,6 +216,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/flows/{name}/check", "POST").route(web::post().to(check)))
         .service(resource("/flows/{name}/versions/{n}", "GET").route(web::get().to(version)))
+        .service(resource("/flows/{name}/simulate", "POST").route(web::post().to(simulate)))
+        .service(
+            resource("/simulations/{id}", "POST, DELETE")
+                .route(web::post().to(sim_step))
+                .route(web::delete().to(sim_end)),
+        )
         .service(resource("/prompts", "GET").route(web::get().to(prompts)))
         .service(
             resource("/prompts/{name}", "PUT, DELETE")
