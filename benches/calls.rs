@@ -10,6 +10,14 @@
 //!
 //! Each N runs in its own process so one run's memory does not colour the
 //! next. `cargo bench --bench calls` (add `-- 100` for one size).
+//!
+//! `cargo bench --bench calls -- flows [N]` compares call flows: the same
+//! whole calls through the built-in default flow (welcome, queue) and
+//! through the five-node flow below (play, menu, collect, branch on an
+//! expression, queue; the caller's keys "1", "91234#" sent at once after
+//! the call comes in and taken as type-ahead), three rounds of each,
+//! alternating, N = 1,000 unless given. The keys are in the timed region:
+//! they are part of a call through a menu.
 
 mod support;
 
@@ -20,10 +28,23 @@ use spcti::sim::{SimAction, SimReply};
 use spcti_protocol::Message;
 use support::{Bench, percentile, rss};
 
-fn run(n: usize) {
+/// Five nodes, two expressions evaluated per call (the branch and the
+/// collect's variable in it), two key inputs.
+const FIVE: &str = r#"{
+  "name": "default", "start": "welcome", "popup": ["customer_id"],
+  "nodes": {
+    "welcome": {"kind": "play", "prompt": "welcome", "next": "menu"},
+    "menu":    {"kind": "menu", "prompt": "welcome", "timeout_s": 30, "choices": {"1": "ask"}, "fail": "q"},
+    "ask":     {"kind": "collect", "var": "customer_id", "min": 4, "max": 10, "timeout_s": 30, "next": "vip", "fail": "q"},
+    "vip":     {"kind": "branch", "if": "customer_id.starts_with(\"9\") && caller != \"\"", "then": "q", "else": "q"},
+    "q":       {"kind": "queue", "group": 1}
+  }
+}"#;
+
+fn run(n: usize, five: bool) {
     actix::System::new().block_on(async move {
         let base = rss();
-        let mut b = Bench::start(n).await;
+        let mut b = Bench::start_with(n, five.then_some(FIVE)).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let idle = rss();
 
@@ -40,6 +61,13 @@ fn run(n: usize) {
             {
                 SimReply::Call { ch, .. } => {
                     started.insert(ch.0, at);
+                    if five {
+                        b.sim(SimAction::Dtmf {
+                            ch: ch.0,
+                            digits: "191234#".into(),
+                        })
+                        .await;
+                    }
                 }
                 other => panic!("{other:?}"),
             }
@@ -80,6 +108,21 @@ fn run(n: usize) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let elapsed = t0.elapsed() - pause;
+        if std::env::var_os("BENCH_FLOW_ROWS").is_some() {
+            println!(
+                "| {} | {n} | {:.0} | {:.2} | {:.2} |",
+                if five {
+                    "five nodes"
+                } else {
+                    "built-in default"
+                },
+                n as f64 / elapsed.as_secs_f64(),
+                percentile(&pop_latency, 0.5).as_secs_f64() * 1e3,
+                percentile(&pop_latency, 0.99).as_secs_f64() * 1e3,
+            );
+            actix::System::current().stop();
+            return;
+        }
         println!(
             "| {n} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
             n as f64 / elapsed.as_secs_f64(),
@@ -94,12 +137,36 @@ fn run(n: usize) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    if let [n] = sizes[..] {
-        run(n);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let five = args.iter().any(|a| a == "five");
+    if let ([n], true) = (&sizes[..], std::env::var_os("BENCH_CHILD").is_some()) {
+        run(*n, five);
+        return;
+    }
+    if args.iter().any(|a| a == "flows") {
+        let n = sizes.first().copied().unwrap_or(1_000);
+        println!("| flow | N calls | completed calls/s | pop p50 ms | pop p99 ms |");
+        println!("|---|---|---|---|---|");
+        // A warm-up of each (not shown), then three rounds, alternating.
+        for round in 0..4 {
+            for flow in ["default", "five"] {
+                let status = std::process::Command::new(std::env::current_exe().unwrap())
+                    .args([n.to_string(), flow.to_owned()])
+                    .env("BENCH_CHILD", "1")
+                    .env("RUST_LOG", "warn")
+                    .env_remove("BENCH_FLOW_ROWS")
+                    .envs((round > 0).then_some(("BENCH_FLOW_ROWS", "1")))
+                    .stdout(if round > 0 {
+                        std::process::Stdio::inherit()
+                    } else {
+                        std::process::Stdio::null()
+                    })
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "{flow} run with N = {n} failed");
+            }
+        }
         return;
     }
     let sizes = if sizes.is_empty() {
@@ -114,6 +181,7 @@ fn main() {
     for n in sizes {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
             .arg(n.to_string())
+            .env("BENCH_CHILD", "1")
             .env("RUST_LOG", "warn")
             .status()
             .unwrap();

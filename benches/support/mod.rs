@@ -57,8 +57,20 @@ pub fn row(run: usize, iterations: usize, total: Duration, latency: &mut [Durati
 }
 
 impl Bench {
+    /// `n` trunks and `n` logged-in agents of group 1; inbound calls run
+    /// the built-in default flow.
     pub async fn start(n: usize) -> Bench {
+        Bench::start_with(n, None).await
+    }
+
+    /// As `start`, with `flow` (JSON) as the inbound flow `default`.
+    pub async fn start_with(n: usize, flow: Option<&str>) -> Bench {
         let dir = tempfile::tempdir().unwrap();
+        let flows = dir.path().join("flows");
+        std::fs::create_dir_all(&flows).unwrap();
+        if let Some(flow) = flow {
+            std::fs::write(flows.join("default.json"), flow).unwrap();
+        }
         let prompts = dir.path().join("prompts");
         std::fs::create_dir_all(&prompts).unwrap();
         let spec = hound::WavSpec {
@@ -87,6 +99,8 @@ url = "sqlite://{data}/spcti.db"
 trunks = {n}
 extensions = "{first}-{last}"
 prompt_dir = "{prompts}"
+[flow]
+dir = "{flows}"
 [sys]
 ring_timeout_s = 3600
 [[group]]
@@ -96,6 +110,7 @@ strategy = "longest-idle"
 "#,
             data = dir.path().join("data").display(),
             prompts = prompts.display(),
+            flows = flows.display(),
             last = first + n - 1,
         );
         let config = Config::from_parts(Some((&toml, "bench.toml")), std::iter::empty()).unwrap();
