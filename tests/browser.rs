@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
-use support::{Client, Server};
+use support::{Client, Server, wav};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
@@ -205,6 +205,21 @@ impl Browser {
         let _ = writeln!(std::io::stderr(), "screenshot: {}", out.display());
     }
 
+    /// Puts a file in a file `<input>`, as a person choosing it would.
+    fn set_file(&mut self, selector: &str, path: &std::path::Path) {
+        let obj = self.call(
+            "Runtime.evaluate",
+            json!({"expression": format!("document.querySelector({selector:?})")}),
+        )["result"]["objectId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {selector}"))
+            .to_owned();
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"files": [path.display().to_string()], "objectId": obj}),
+        );
+    }
+
     fn wait_for(&mut self, what: &str, js: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.eval(js) != json!(true) {
@@ -368,6 +383,52 @@ fn a_flow_built_in_the_designer_routes_a_real_call() {
         "document.querySelector('.drawflow-node[data-name=menu1] .output_4')?.dataset.label === 'key 2'",
     );
 
+    // A step dragged from the palette lands where it is dropped.
+    b.eval(
+        "(() => { const dt = new DataTransfer(); const pal = document.querySelector('.pal[data-kind=hangup]'); \
+         pal.dispatchEvent(new DragEvent('dragstart', {dataTransfer: dt, bubbles: true})); \
+         const r = document.getElementById('canvas').getBoundingClientRect(); \
+         document.getElementById('canvas').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, \
+           cancelable: true, clientX: r.x + 300, clientY: r.y + 400})); return true; })()",
+    );
+    b.wait_for(
+        "the dropped step where it was dropped",
+        "(() => { const n = document.querySelector('.drawflow-node[data-name=hangup1]'); if (!n) return false; \
+         const c = document.getElementById('canvas').getBoundingClientRect(), r = n.getBoundingClientRect(); \
+         return Math.abs(r.x - c.x - 300) < 30 && Math.abs(r.y - c.y - 400) < 30; })()",
+    );
+    // Menu key 2 goes to it, chosen in the form.
+    b.click(".drawflow-node[data-name=menu1] .fn-title");
+    b.choose("#nodeform .choice:nth-of-type(2) select", "hangup1");
+    b.wait_for(
+        "key 2 drawn to the hang-up",
+        "document.querySelector('.drawflow-node[data-name=menu1] .output_4')?.title === 'key 2 → hangup1'",
+    );
+
+    // A prompt upload: a CD-quality WAV is refused with the reason, a
+    // telephone one is taken and offered in the forms at once.
+    let dir = tempfile::tempdir().unwrap();
+    let (bad, good) = (dir.path().join("cd.wav"), dir.path().join("hello.wav"));
+    std::fs::write(&bad, wav(1, 1, 44_100, 0.2)).unwrap();
+    std::fs::write(&good, wav(6, 1, 8_000, 0.5)).unwrap();
+    b.eval("document.querySelector('#upload input[name=name]').value = 'hello'; true");
+    b.set_file("#upload input[name=file]", &bad);
+    b.click("#upload button");
+    b.wait_for(
+        "the refusal with its reason",
+        "document.querySelector('#upload-result').textContent.includes('44100 Hz')",
+    );
+    b.set_file("#upload input[name=file]", &good);
+    b.click("#upload button");
+    b.wait_for(
+        "the upload taken",
+        "document.querySelector('#upload-result').textContent.includes('Uploaded hello (0.5 s)')",
+    );
+    b.wait_for(
+        "the new prompt offered",
+        "[...document.querySelectorAll('#nodeform select option')].some(o => o.value === 'hello')",
+    );
+
     // Step through it before saving: the menu plays, key 1 queues.
     b.click("#try");
     b.wait_for(
@@ -396,7 +457,11 @@ fn a_flow_built_in_the_designer_routes_a_real_call() {
         "{saved}"
     );
     assert_eq!(
-        saved["flow"]["nodes"]["menu1"]["choices"]["2"], "queue",
+        saved["flow"]["nodes"]["menu1"]["choices"]["2"], "hangup1",
+        "{saved}"
+    );
+    assert_eq!(
+        saved["flow"]["nodes"]["hangup1"]["kind"], "hangup",
         "{saved}"
     );
     assert!(saved["flow"]["nodes"].get("welcome").is_none(), "{saved}");

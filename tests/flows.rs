@@ -9,7 +9,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{Client, DEFAULT_CONFIG, Server};
+use support::{Client, DEFAULT_CONFIG, Server, wav};
 
 fn heard(c: &Value) -> Vec<String> {
     c["heard"]
@@ -751,28 +751,6 @@ fn an_http_node_that_gets_no_usable_answer_takes_fail() {
     let server = Server::with_flows(DEFAULT_CONFIG, &[("default", &flow)], &[]);
     let (ch, _) = server.call("13800138000", "4008001234");
     server.wait_channel(ch, "fail", |c| c["playing"] == "goodbye");
-}
-
-/// A WAV file's bytes: `tag` 1 (PCM, 16-bit), 6 (A-law) or 7 (µ-law).
-fn wav(tag: u16, channels: u16, rate: u32, seconds: f32) -> Vec<u8> {
-    let bits: u16 = if tag == 1 { 16 } else { 8 };
-    let block = channels * bits / 8;
-    let data = vec![0xd5u8; (rate as f32 * seconds) as usize * block as usize];
-    let mut v = Vec::new();
-    v.extend(b"RIFF");
-    v.extend((36 + data.len() as u32).to_le_bytes());
-    v.extend(b"WAVEfmt ");
-    v.extend(16u32.to_le_bytes());
-    v.extend(tag.to_le_bytes());
-    v.extend(channels.to_le_bytes());
-    v.extend(rate.to_le_bytes());
-    v.extend((rate * u32::from(block)).to_le_bytes());
-    v.extend(block.to_le_bytes());
-    v.extend(bits.to_le_bytes());
-    v.extend(b"data");
-    v.extend((data.len() as u32).to_le_bytes());
-    v.extend(data);
-    v
 }
 
 #[test]

@@ -601,3 +601,25 @@ impl Client {
         &self.pending
     }
 }
+
+/// A WAV file's bytes: `tag` 1 (PCM, 16-bit), 6 (A-law) or 7 (µ-law).
+pub fn wav(tag: u16, channels: u16, rate: u32, seconds: f32) -> Vec<u8> {
+    let bits: u16 = if tag == 1 { 16 } else { 8 };
+    let block = channels * bits / 8;
+    let data = vec![0xd5u8; (rate as f32 * seconds) as usize * block as usize];
+    let mut v = Vec::new();
+    v.extend(b"RIFF");
+    v.extend((36 + data.len() as u32).to_le_bytes());
+    v.extend(b"WAVEfmt ");
+    v.extend(16u32.to_le_bytes());
+    v.extend(tag.to_le_bytes());
+    v.extend(channels.to_le_bytes());
+    v.extend(rate.to_le_bytes());
+    v.extend((rate * u32::from(block)).to_le_bytes());
+    v.extend(block.to_le_bytes());
+    v.extend(bits.to_le_bytes());
+    v.extend(b"data");
+    v.extend((data.len() as u32).to_le_bytes());
+    v.extend(data);
+    v
+}

@@ -150,7 +150,14 @@ df.on("connectionRemoved", (c) => {
   const e = n && exitsOf(n)[parseInt(c.output_class.slice(7), 10) - 1];
   if (e && t && e.get() === t.name) { e.set(""); render(n); changed(n); }
 });
-df.on("nodeSelected", (id) => { selected = String(id); nodeForm(); });
+// The form follows the step last pressed on. (Drawflow's own selection
+// event does not fire again for the step it thinks is still selected,
+// after another step was added and shown in the form.)
+$("canvas").addEventListener("mousedown", (ev) => {
+  const node = ev.target.closest?.(".drawflow-node");
+  if (!node || ev.target.closest(".output, .input")) return;
+  if (selected !== node.id.slice(5)) { selected = node.id.slice(5); nodeForm(); }
+});
 df.on("nodeRemoved", (id) => {
   if (quiet || !cur) return;
   const gone = cur.nodes.get(String(id));
