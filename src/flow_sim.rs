@@ -38,6 +38,8 @@ pub struct Simulation {
     timer: Option<Duration>,
     http: Option<spcti_actors::flow::HttpRequest>,
     queue: Option<Value>,
+    /// Where a `transfer` node puts the caller through.
+    transfer: Option<String>,
     recording: bool,
     ended: Option<String>,
     /// What happened since the last answer, in order.
@@ -56,8 +58,11 @@ pub enum SimInput {
     Data(String),
     /// The `http` node's request answered: a JSON body, or a failure.
     Http(Result<Value, String>),
-    /// Queued: an agent took the call and hung up first.
+    /// Queued: an agent took the call and hung up first; put through by a
+    /// `transfer`: the far end hung up first.
     AgentHungUp,
+    /// The `transfer` node's target is not reached (busy, no answer).
+    TransferFailed,
     /// Queued: `max_wait_s` passed, or nobody is logged in.
     Overflow,
     CallerHungUp,
@@ -69,7 +74,7 @@ impl SimInput {
         let kind = v
             .get("input")
             .and_then(Value::as_str)
-            .ok_or("missing `input` (prompt_done, keys, timer, data, http, agent_hung_up, overflow or caller_hung_up)")?;
+            .ok_or("missing `input` (prompt_done, keys, timer, data, http, agent_hung_up, transfer_failed, overflow or caller_hung_up)")?;
         let text = |k: &str| {
             v.get(k)
                 .and_then(Value::as_str)
@@ -102,6 +107,7 @@ impl SimInput {
                 }
             },
             "agent_hung_up" => SimInput::AgentHungUp,
+            "transfer_failed" => SimInput::TransferFailed,
             "overflow" => SimInput::Overflow,
             "caller_hung_up" => SimInput::CallerHungUp,
             other => return Err(format!("unknown input `{other}`")),
@@ -139,6 +145,7 @@ impl Simulation {
             timer: None,
             http: None,
             queue: None,
+            transfer: None,
             recording: false,
             ended: None,
             events: Vec::new(),
@@ -223,6 +230,11 @@ impl Simulation {
                     self.timer = None;
                     self.queue = Some(q);
                 }
+                IvrAction::Transfer(to) => {
+                    self.events.push(json!({"kind": "transfer", "to": to}));
+                    self.timer = None;
+                    self.transfer = Some(to);
+                }
                 IvrAction::Http(req) => {
                     self.events.push(json!({
                         "kind": "http", "method": req.method, "url": req.url,
@@ -274,22 +286,36 @@ impl Simulation {
             return Err(format!("the call is over ({why})"));
         }
         let queued = self.queue.is_some();
+        let through = self.transfer.is_some();
         let out = match input {
             SimInput::CallerHungUp => {
                 self.end("the caller hung up".into());
                 return Ok(());
             }
-            SimInput::AgentHungUp | SimInput::Overflow if !queued => {
-                return Err("the call is not in a queue".into());
+            SimInput::AgentHungUp if !queued && !through => {
+                return Err("the call is neither queued nor put through".into());
+            }
+            SimInput::Overflow if !queued => return Err("the call is not in a queue".into()),
+            SimInput::TransferFailed if !through => {
+                return Err("the call is not being put through (no transfer)".into());
             }
             SimInput::AgentHungUp => {
                 self.queue = None;
+                self.transfer = None;
                 if !self.run.has_next() {
-                    self.end("the agent hung up (the queue node has no `next`)".into());
+                    self.end("the far end hung up (the node has no `next`)".into());
                     return Ok(());
                 }
                 self.events.push(json!({"kind": "agent_hung_up"}));
                 self.with_env(book, |run, env| run.after_agent(env))
+            }
+            SimInput::TransferFailed => {
+                self.transfer = None;
+                self.events.push(json!({"kind": "transfer_failed"}));
+                self.with_env(book, |run, env| run.transfer_failed(env))
+            }
+            _ if through => {
+                return Err("the call is put through: the far end hanging up first or a failed transfer moves it on".into());
             }
             SimInput::Overflow => {
                 if !self.run.has_overflow() {
@@ -358,6 +384,7 @@ impl Simulation {
             "timer_ms": self.timer.map(|d| d.as_millis() as u64),
             "http": self.http.as_ref().map(|r| json!({"method": r.method, "url": r.url, "body": r.body})),
             "queue": self.queue,
+            "transfer": self.transfer,
             "recording": self.recording,
             "ended": self.ended,
             "clock_ms": self.clock.as_millis() as u64,

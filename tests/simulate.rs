@@ -202,3 +202,33 @@ fn bad_runs_and_bad_inputs_are_refused_with_the_reason() {
     assert_eq!(server.http("DELETE", &path, None).0, 404);
     assert_eq!(step(&server, &r, json!({"input": "caller_hung_up"})).0, 404);
 }
+
+#[test]
+fn a_transfer_is_shown_and_its_outcome_chosen() {
+    let server = Server::start();
+    let flow = json!({"start": "put", "nodes": {
+        "put":   {"kind": "transfer", "to": "{callee}", "next": "bye", "fail": "sorry"},
+        "sorry": {"kind": "play", "prompt": "busy"},
+        "bye":   {"kind": "hangup"}
+    }});
+    let r = start(&server, "t", json!({"flow": flow, "callee": "8002"}));
+    assert_eq!(
+        (r["transfer"].as_str(), r["node"].as_str()),
+        (Some("8002"), Some("put")),
+        "{r}"
+    );
+    let (status, why) = step(&server, &r, json!({"input": "keys", "keys": "1"}));
+    assert_eq!(status, 409, "{why}");
+    let failed = ok(&server, &r, json!({"input": "transfer_failed"}));
+    assert_eq!(
+        (failed["node"].as_str(), failed["transfer"].is_null()),
+        (Some("sorry"), true)
+    );
+    assert_eq!(failed["playing"], json!(["busy"]));
+
+    let r = start(&server, "t", json!({"flow": flow, "callee": "8002"}));
+    let r = ok(&server, &r, json!({"input": "agent_hung_up"}));
+    assert_eq!(r["ended"], "the flow hung up", "{r}");
+    let r = start(&server, "t", json!({"flow": flow, "callee": "8002"}));
+    assert_eq!(step(&server, &r, json!({"input": "overflow"})).0, 409);
+}

@@ -602,24 +602,19 @@ async fn seat_state(deps: &Deps, seat: ChNum) -> Result<ChannelState, Refusal> {
     Ok(chan.send(GetChannel).await.map_err(Refusal::from)?.state)
 }
 
-/// 1008 / `*5` / `*6`: sends the call `agent` is talking on to an
-/// extension or a group. Answers the channel the call went to (the target
-/// seat; none for a group) and the 9030 TransType.
-pub async fn transfer(
-    deps: Deps,
-    agent: AgentRef,
+/// Where a transfer's target is reached, for the call on trunk `owner`
+/// (`guid`; `shown`: its caller, shown to an outside target when neither
+/// the request nor `[sys] caller_no` gives a number): the extension's seat
+/// (on-hook and idle) with the agent logged in there, if any and not on a
+/// call; a group; or an outside number dialed on a trunk seized for it.
+async fn reach(
+    deps: &Deps,
     target: TransferTarget,
-) -> Result<(Option<ChNum>, TransType), Refusal> {
-    let (view, call) = talking(&agent).await?;
-    // A call the agent placed is owned by its own seat.
-    let placed = call == view.seat;
-    let here = deps.channel(call).ok_or(Refusal::CallGone)?;
-    let (to, target_agent, result) = match target {
-        TransferTarget::Outside { .. } if placed => {
-            return Err(Refusal::state(
-                "a call you placed cannot be transferred to an outside number",
-            ));
-        }
+    owner: ChNum,
+    guid: TellGuid,
+    shown: String,
+) -> Result<(TransferTo, Option<AgentRef>), Refusal> {
+    match target {
         TransferTarget::Outside { number, caller } => {
             let dialed = number.strip_prefix('0').unwrap_or(&number).to_owned();
             if dialed.is_empty() || !dialed.chars().all(|c| c.is_ascii_digit()) {
@@ -628,45 +623,39 @@ pub async fn transfer(
                 )));
             }
             if deps.settings.whitelist_only {
-                whitelisted(&deps, &number, &dialed).await?;
+                whitelisted(deps, &number, &dialed).await?;
             }
-            let here = here.send(GetChannel).await.map_err(Refusal::from)?;
             // Shown to the far end: the given number, the center's, else
             // the caller's own.
             let caller = caller
                 .filter(|c| !c.trim().is_empty())
                 .or_else(|| Some(deps.settings.caller_no.clone()).filter(|c| !c.is_empty()))
-                .unwrap_or(here.caller);
+                .unwrap_or(shown);
             let seize = || Seize {
-                owner: call,
-                guid: here.guid.unwrap_or_else(TellGuid::new_v4),
+                owner,
+                guid,
                 caller: caller.clone(),
                 callee: dialed.clone(),
                 agent: None,
             };
-            let out = seize_trunk(&deps, seize).await?;
-            (
+            let out = seize_trunk(deps, seize).await?;
+            Ok((
                 TransferTo::Outside {
                     trunk: out,
                     caller,
                     dialed,
                 },
                 None,
-                (Some(out), TransType::Outbound),
-            )
+            ))
         }
         TransferTarget::Group(g) => {
             if deps.group(g).is_none() {
                 return Err(Refusal::NoGroup(g));
             }
-            // The call stays on its trunk, queued: that is where it went.
-            (TransferTo::Group(g), None, (Some(call), TransType::Group))
+            Ok((TransferTo::Group(g), None))
         }
         TransferTarget::Ext(ext, target_agent) => {
-            if ext == view.tel {
-                return Err(Refusal::state("you cannot transfer a call to yourself"));
-            }
-            let seat = free_seat(&deps, &ext).await?;
+            let seat = free_seat(deps, &ext).await?;
             let mut work_no = None;
             let target_agent = match target_agent {
                 Some(a) => {
@@ -687,12 +676,90 @@ pub async fn transfer(
                 work_no,
                 seat,
             };
-            (
-                TransferTo::Seat(ringer),
-                target_agent,
-                (Some(seat), TransType::Internal),
-            )
+            Ok((TransferTo::Seat(ringer), target_agent))
         }
+    }
+}
+
+/// A flow's `transfer` node on the call on trunk `owner`: `to` is an
+/// extension, else the WorkNo of a logged-in agent, else (with `[sys]
+/// transtoout`) an outside number. Answers where it is reached, as
+/// [`reach`] does.
+pub async fn flow_transfer(
+    deps: Deps,
+    owner: ChNum,
+    guid: TellGuid,
+    caller: String,
+    to: String,
+) -> Result<(TransferTo, Option<AgentRef>), Refusal> {
+    let ext = |tel: TelNum| async {
+        let agent = deps
+            .topo()
+            .router
+            .send(crate::messages::router::AgentAt(tel.clone()))
+            .await
+            .ok()
+            .flatten();
+        TransferTarget::Ext(tel, agent)
+    };
+    let seat = TelNum::new(to.clone())
+        .ok()
+        .filter(|t| deps.topo().seats.contains_key(t));
+    let by_work_no = WorkNo::new(to.clone())
+        .ok()
+        .and_then(|w| agent_with_work_no(&deps, &w));
+    let target = match (seat, by_work_no) {
+        (Some(tel), _) | (None, Some(tel)) => ext(tel).await,
+        (None, None) if deps.settings.transtoout => TransferTarget::Outside {
+            number: to,
+            caller: None,
+        },
+        (None, None) if to.len() > 1 && to.starts_with('0') => {
+            return Err(Refusal::Denied(
+                "transfers to outside numbers are off ([sys] transtoout)".into(),
+            ));
+        }
+        (None, None) => return Err(Refusal::NoExtension(to)),
+    };
+    reach(&deps, target, owner, guid, caller).await
+}
+
+/// 1008 / `*5` / `*6`: sends the call `agent` is talking on to an
+/// extension or a group. Answers the channel the call went to (the target
+/// seat; none for a group) and the 9030 TransType.
+pub async fn transfer(
+    deps: Deps,
+    agent: AgentRef,
+    target: TransferTarget,
+) -> Result<(Option<ChNum>, TransType), Refusal> {
+    let (view, call) = talking(&agent).await?;
+    // A call the agent placed is owned by its own seat.
+    let placed = call == view.seat;
+    let here = deps.channel(call).ok_or(Refusal::CallGone)?;
+    match &target {
+        TransferTarget::Outside { .. } if placed => {
+            return Err(Refusal::state(
+                "a call you placed cannot be transferred to an outside number",
+            ));
+        }
+        TransferTarget::Ext(ext, _) if *ext == view.tel => {
+            return Err(Refusal::state("you cannot transfer a call to yourself"));
+        }
+        _ => {}
+    }
+    let (guid, shown) = match &target {
+        TransferTarget::Outside { .. } => {
+            let here = here.send(GetChannel).await.map_err(Refusal::from)?;
+            (here.guid.unwrap_or_else(TellGuid::new_v4), here.caller)
+        }
+        _ => (TellGuid::new_v4(), String::new()),
+    };
+    let (to, target_agent) = reach(&deps, target, call, guid, shown).await?;
+    let result = match &to {
+        TransferTo::Seat(r) => (Some(r.seat), TransType::Internal),
+        // The call stays on its trunk, queued: that is where it went.
+        TransferTo::Group(_) => (Some(call), TransType::Group),
+        TransferTo::Outside { trunk, .. } => (Some(*trunk), TransType::Outbound),
     };
     if placed {
         // The seat's part ends; the far trunk takes the call over.

@@ -123,6 +123,7 @@ pub fn callerless(flow: &Flow) -> Result<(), String> {
             Node::Collect { .. } => "collect",
             Node::Queue { .. } => "queue",
             Node::Subflow { .. } => "subflow",
+            Node::Transfer { .. } => "transfer",
             Node::Wait { .. } => "wait",
             Node::Voicemail { .. } => "voicemail",
         };

@@ -703,8 +703,19 @@ fn node_of(f: &mut Fields<'_, '_>, cx: &CheckContext<'_>) -> Option<Node> {
             }
         }
         "transfer" => {
-            f.err(Some("kind"), format!("`{kind}` nodes are not built yet"));
-            return None;
+            let to = f.template("to");
+            if to.is_none() {
+                f.err(
+                    Some("to"),
+                    "missing: an extension, a WorkNo or an outside number".into(),
+                );
+            }
+            let (next, fail) = (f.exit("next"), f.exit("fail"));
+            Node::Transfer {
+                to: to?,
+                next,
+                fail,
+            }
         }
         other => {
             f.err(Some("kind"), format!("unknown kind `{other}`"));
@@ -873,12 +884,13 @@ mod tests {
     }
 
     #[test]
-    fn nodes_not_built_yet_are_refused_by_name() {
-        let e = errors(r#"{"start":"v","nodes":{"v":{"kind":"transfer","to":"8001"}}}"#);
+    fn transfer_needs_a_target_and_http_a_written_out_host() {
+        let e = errors(r#"{"start":"v","nodes":{"v":{"kind":"transfer","to":"8001","next":"x"}}}"#);
+        assert_eq!(e, ["flow `t`, node `v`, field `next`: no node `x`"]);
+        let e = errors(r#"{"start":"v","nodes":{"v":{"kind":"transfer","fail":"v"}}}"#);
         assert!(
-            e.iter().any(
-                |x| x == "flow `t`, node `v`, field `kind`: `transfer` nodes are not built yet"
-            ),
+            e.iter().any(|x| x
+                == "flow `t`, node `v`, field `to`: missing: an extension, a WorkNo or an outside number"),
             "{e:?}"
         );
         let e = errors(

@@ -86,6 +86,10 @@ pub enum IvrAction {
         /// this language.
         announce: Option<(Duration, numbers::Lang)>,
     },
+    /// Put the caller through to `to` (an extension, a WorkNo or an
+    /// outside number); when that fails the flow hears `transfer_failed`,
+    /// when the far end hangs up first `after_agent`.
+    Transfer(String),
     /// Make an HTTP request; its answer comes back as `HttpDone`.
     Http(HttpRequest),
     /// Record the caller (a voicemail), at most `max`; the flow stops it.
@@ -202,6 +206,16 @@ pub enum Node {
         /// satisfaction survey); none: the call ends with the agent.
         next: Exit,
     },
+    /// The caller is put through to an extension, an agent's WorkNo or an
+    /// outside number (`to`, a template).
+    Transfer {
+        to: Template,
+        /// Where the caller goes when the far end hangs up first; none:
+        /// the call ends with it.
+        next: Exit,
+        /// The target could not be reached (unknown, busy, no answer).
+        fail: Exit,
+    },
     Subflow {
         flow: String,
         next: Exit,
@@ -286,6 +300,7 @@ impl Node {
                 v
             }
             Node::Collect { next, fail, .. }
+            | Node::Transfer { next, fail, .. }
             | Node::Wait { next, fail, .. }
             | Node::Http { next, fail, .. } => {
                 vec![e("next", next), e("fail", fail)]

@@ -207,7 +207,10 @@ impl FlowRun {
     /// Whether the queue node the call waited at goes on when the agent
     /// hangs up first (`next`).
     pub fn has_next(&self) -> bool {
-        matches!(self.node(), Some(Node::Queue { next: Some(_), .. }))
+        matches!(
+            self.node(),
+            Some(Node::Queue { next: Some(_), .. } | Node::Transfer { next: Some(_), .. })
+        )
     }
 
     /// The agent hung up first: the caller goes on at the queue node's
@@ -215,7 +218,7 @@ impl FlowRun {
     pub fn after_agent(&mut self, env: &FlowEnv<'_>) -> Out {
         let mut out = Vec::new();
         let next = self.exit(|n| match n {
-            Node::Queue { next, .. } => next.clone(),
+            Node::Queue { next, .. } | Node::Transfer { next, .. } => next.clone(),
             _ => None,
         });
         self.at = At::Idle;
@@ -246,6 +249,29 @@ impl FlowRun {
         });
         self.at = At::Idle;
         self.goto(next, env, &mut out, 0);
+        out
+    }
+
+    /// Whether the call waits on a `transfer` node (put through, or being
+    /// put through, to its target).
+    pub fn at_transfer(&self) -> bool {
+        self.at == At::Done && matches!(self.node(), Some(Node::Transfer { .. }))
+    }
+
+    /// The transfer's target could not be reached: the flow goes on at
+    /// the node's `fail`.
+    pub fn transfer_failed(&mut self, env: &FlowEnv<'_>) -> Out {
+        let mut out = Vec::new();
+        if !self.at_transfer() {
+            return out;
+        }
+        let fail = self.exit(|n| match n {
+            Node::Transfer { fail, .. } => fail.clone(),
+            _ => None,
+        });
+        self.at = At::Idle;
+        self.keys.clear();
+        self.goto(fail, env, &mut out, 0);
         out
     }
 
@@ -538,6 +564,23 @@ impl FlowRun {
                     max_wait: *max_wait,
                     announce: *announce,
                 });
+            }
+            Node::Transfer { to, fail, .. } => {
+                self.cancel_timer(out);
+                let to = env.with_globals(|g| {
+                    to.fill(&Vars {
+                        call: &self.vars,
+                        globals: g,
+                    })
+                });
+                let to = to.trim();
+                if to.is_empty() {
+                    // Nowhere to go (an empty variable): as unreachable.
+                    let fail = fail.clone();
+                    return self.goto(fail, env, out, hops);
+                }
+                self.at = At::Done;
+                out.push(IvrAction::Transfer(to.to_owned()));
             }
             Node::Subflow { flow: name, next } => {
                 if self.stack.len() >= MAX_DEPTH {

@@ -137,6 +137,98 @@ impl InboundLeg {
         Ok(self.flow_actions(actions, now, clock))
     }
 
+    /// Where the flow's `transfer` node reaches its target (or why it
+    /// cannot): the target seat rings, or the outside number is dialed on
+    /// the seized trunk; a target not reached sends the flow on at `fail`.
+    /// A caller who left the node meanwhile (hung up, moved by 1005) lets a
+    /// seized trunk go.
+    pub fn flow_transfer(
+        &mut self,
+        to: Result<TransferTo, String>,
+        now: Mono,
+        ring_timeout: Duration,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        if !matches!(&self.leg, Leg::Ivr { flow, .. } if flow.at_transfer()) {
+            return match to {
+                Ok(TransferTo::Outside { trunk, .. }) => vec![LegEffect::FreeTrunk(trunk)],
+                _ => vec![],
+            };
+        }
+        let to = match to {
+            Ok(to) => to,
+            Err(why) => {
+                let Leg::Ivr { flow, call, .. } = &mut self.leg else {
+                    unreachable!("checked above")
+                };
+                tracing::info!(ch = %self.ch, guid = %call.guid, "the flow's transfer failed: {why}");
+                let actions = ivr::with_env(flows, now, clock, |env| flow.transfer_failed(env));
+                return self.flow_actions(actions, now, clock);
+            }
+        };
+        let Leg::Ivr { mut call, flow, .. } = std::mem::take(&mut self.leg) else {
+            unreachable!("checked above")
+        };
+        // The flow waits at its node: `next` when the far end hangs up
+        // first, `fail` when it is not reached.
+        call.stay = Some(Box::new(ivr::QueueStay {
+            priority: 0,
+            music: None,
+            max_wait: None,
+            announce: None,
+            announcing: Default::default(),
+            flow,
+        }));
+        let mut fx = Vec::new();
+        match to {
+            TransferTo::Seat(target) => {
+                fx.push(LegEffect::Offer {
+                    ringer: target.clone(),
+                    waited: now.saturating_sub(call.started),
+                    pick_up: true,
+                });
+                fx.push(LegEffect::StartRingTimer(ring_timeout));
+                self.to(Leg::Ringing {
+                    call,
+                    ringers: vec![target],
+                    since: now,
+                    picked_up: false,
+                });
+            }
+            TransferTo::Outside {
+                trunk,
+                caller,
+                dialed,
+            } => {
+                fx.push(LegEffect::Switch(SwitchCommand::MakeCall {
+                    ch: trunk,
+                    caller,
+                    callee: dialed.clone(),
+                }));
+                fx.push(LegEffect::StartRingTimer(OUTSIDE_TIMEOUT));
+                self.to(Leg::Outside {
+                    call,
+                    trunk,
+                    dialed,
+                    answered: None,
+                });
+            }
+            TransferTo::Group(group) => {
+                call.group = Some(group);
+                call.queued_at = Some(now);
+                fx.push(LegEffect::Enqueue {
+                    group,
+                    since: now,
+                    tried: Vec::new(),
+                    priority: 0,
+                });
+                self.to(Leg::Queued { call });
+            }
+        }
+        fx
+    }
+
     /// The call is in `flow` now: carries out the actions it began with.
     pub(super) fn enter_ivr(
         &mut self,
@@ -223,6 +315,14 @@ impl InboundLeg {
                 IvrAction::Http(req) => {
                     *timer = armed;
                     fx.push(LegEffect::FlowHttp(req));
+                }
+                IvrAction::Transfer(to) => {
+                    if armed {
+                        fx.push(LegEffect::CancelFlowTimer);
+                    }
+                    call.popup = flow.popup();
+                    call.vars = flow.vars.clone();
+                    fx.push(LegEffect::FlowTransfer(to));
                 }
                 IvrAction::StartRecording { max: _ } => {
                     *timer = armed;

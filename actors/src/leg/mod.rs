@@ -279,6 +279,13 @@ pub enum LegEffect {
     CancelRingTimer,
     /// A flow's HTTP request; its answer goes back to the flow.
     FlowHttp(crate::flow::HttpRequest),
+    /// A flow's `transfer` node: the trunk asks where `to` is reached and
+    /// gives the answer to [`InboundLeg::flow_transfer`].
+    FlowTransfer(String),
+    /// The flow's transfer target was not reached (no answer, declined):
+    /// the call is back in its flow, which goes on at the node's `fail`
+    /// once the trunk passes this to [`InboundLeg::flow_transfer`].
+    TransferFailed(String),
     /// The queue's announcement timer (its `announce` input when it runs
     /// out: the trunk asks the group where the call stands).
     StartAnnounceTimer(Duration),
@@ -512,8 +519,19 @@ impl InboundLeg {
         Ok(fx)
     }
 
-    fn requeue(&mut self, call: CallInfo, mut fx: Vec<LegEffect>) -> Vec<LegEffect> {
+    fn requeue(&mut self, mut call: CallInfo, mut fx: Vec<LegEffect>) -> Vec<LegEffect> {
         fx.push(LegEffect::CancelRingTimer);
+        // Put through by its flow's `transfer` node: the flow decides.
+        if let Some(stay) = call.stay.take_if(|s| s.flow.at_transfer()) {
+            self.to(Leg::Ivr {
+                call,
+                flow: stay.flow,
+                queue_when_known: None,
+                timer: false,
+            });
+            fx.push(LegEffect::TransferFailed("nobody answered".into()));
+            return fx;
+        }
         if let Some(group) = call.group {
             fx.push(LegEffect::Enqueue {
                 group,

@@ -188,13 +188,15 @@ impl InboundLeg {
     }
 
     /// The outside transfer target is gone: before answering, the caller
-    /// goes back to the queue; after, the call is over.
+    /// goes back to the queue (or the flow's `fail`); after, the call is
+    /// over, or goes on in its flow (a `transfer` node's `next`).
     pub fn outside_cleared(
         &mut self,
         far: ChNum,
         cause: Cause,
         now: Mono,
         clock: &Clock,
+        flows: &FlowBook,
     ) -> Vec<LegEffect> {
         match &self.leg {
             Leg::Outside {
@@ -202,6 +204,11 @@ impl InboundLeg {
                 answered: None,
                 ..
             } if *trunk == far => self.outside_failed(),
+            Leg::Outside { trunk, call, .. }
+                if *trunk == far && call.stay.as_ref().is_some_and(|s| s.flow.has_next()) =>
+            {
+                self.outside_to_flow(cause, now, clock, flows)
+            }
             Leg::Outside { trunk, .. } if *trunk == far => {
                 // The far end is the answering side: recorded as the agent's.
                 self.finish_outside(HangupBy::Agent, cause, now, clock)
@@ -247,8 +254,21 @@ impl InboundLeg {
         else {
             return vec![];
         };
+        let mut fx = self.release_outside(trunk, answered.is_some());
+        fx.push(LegEffect::Switch(SwitchCommand::Clear {
+            ch: self.ch,
+            cause,
+        }));
+        fx.extend(self.outside_records(&call, trunk, dialed, answered, (by, cause), now, clock));
+        self.to(Leg::Free);
+        fx
+    }
+
+    /// The outside leg let go: unlinked (and its talk's recording closed)
+    /// when it answered, its trunk cleared and freed.
+    fn release_outside(&self, trunk: ChNum, answered: bool) -> Vec<LegEffect> {
         let mut fx = vec![LegEffect::CancelRingTimer];
-        if answered.is_some() {
+        if answered {
             fx.push(LegEffect::Switch(SwitchCommand::StopRecord { ch: self.ch }));
             fx.push(LegEffect::Switch(SwitchCommand::Unlink {
                 a: self.ch,
@@ -256,14 +276,27 @@ impl InboundLeg {
             }));
         }
         fx.push(LegEffect::Switch(SwitchCommand::Clear {
-            ch: self.ch,
-            cause,
-        }));
-        fx.push(LegEffect::Switch(SwitchCommand::Clear {
             ch: trunk,
             cause: Cause::NORMAL,
         }));
         fx.push(LegEffect::FreeTrunk(trunk));
+        fx
+    }
+
+    /// The records of an outside transfer: the caller's, the outside
+    /// leg's own (on its trunk), and the recording of their talk.
+    #[allow(clippy::too_many_arguments)]
+    fn outside_records(
+        &self,
+        call: &CallInfo,
+        trunk: ChNum,
+        dialed: String,
+        answered: Option<(Mono, String)>,
+        (by, cause): (HangupBy, Cause),
+        now: Mono,
+        clock: &Clock,
+    ) -> Vec<LegEffect> {
+        let mut fx = Vec::new();
         let (answered_at, recording) = match &answered {
             Some((at, file)) => (Some(*at), Some(file.as_str())),
             None => (None, None),
@@ -277,7 +310,7 @@ impl InboundLeg {
             recording,
         };
         fx.push(self.record(
-            &call,
+            call,
             ending(if answered.is_some() {
                 TellMsg::Answered
             } else {
@@ -288,7 +321,7 @@ impl InboundLeg {
         ));
         // The outside leg has a record of its own, on its trunk.
         if let LegEffect::Record(mut r) = self.record(
-            &call,
+            call,
             ending(if answered.is_some() {
                 TellMsg::OutboundTalked
             } else {
@@ -306,7 +339,7 @@ impl InboundLeg {
         }
         if let Some((at, file)) = answered {
             fx.push(self.recording_row(
-                &call,
+                call,
                 format!("rec:{}:{}:{}", call.guid, self.ch, call.segments + 1),
                 None,
                 (at, file),
@@ -314,7 +347,55 @@ impl InboundLeg {
                 clock,
             ));
         }
-        self.to(Leg::Free);
+        fx
+    }
+
+    /// The outside number a flow's `transfer` put the caller through to
+    /// hung up first: the talk is a segment of the call (its records under
+    /// their own keys) and the caller goes on at the node's `next`.
+    fn outside_to_flow(
+        &mut self,
+        cause: Cause,
+        now: Mono,
+        clock: &Clock,
+        flows: &FlowBook,
+    ) -> Vec<LegEffect> {
+        let Leg::Outside {
+            mut call,
+            trunk,
+            dialed,
+            answered,
+        } = std::mem::take(&mut self.leg)
+        else {
+            return vec![];
+        };
+        let mut fx = self.release_outside(trunk, answered.is_some());
+        let mut records = self.outside_records(
+            &call,
+            trunk,
+            dialed,
+            answered,
+            (HangupBy::Agent, cause),
+            now,
+            clock,
+        );
+        call.segments += 1;
+        for e in &mut records {
+            match e {
+                LegEffect::Record(r) if r.ch == self.ch => {
+                    r.key = format!("{}:{}", r.key, call.segments)
+                }
+                _ => {}
+            }
+        }
+        fx.extend(records);
+        call.after_talk = true;
+        let Some(stay) = call.stay.take() else {
+            unreachable!("checked by the caller")
+        };
+        let mut flow = stay.flow;
+        let actions = ivr::with_env(flows, now, clock, |env| flow.after_agent(env));
+        fx.extend(self.enter_ivr(call, flow, actions, now, clock));
         fx
     }
 

@@ -295,7 +295,38 @@ impl TrunkActor {
                 LegEffect::Recording(r) => {
                     self.deps.store.records.submit(StoreRecord::Recording(r))
                 }
+                LegEffect::FlowTransfer(to) => {
+                    let Core::Inbound(leg) = &self.core else {
+                        continue;
+                    };
+                    let Some(call) = leg.call() else {
+                        continue;
+                    };
+                    let (guid, caller) = (call.guid, call.caller.clone());
+                    let ask =
+                        crate::control::flow_transfer(self.deps.clone(), me, guid, caller, to);
+                    ctx.spawn(ask.into_actor(self).map(move |res, act, ctx| {
+                        act.run(ctx, |act, ctx| {
+                            if let Ok((TransferTo::Seat(r), Some(a))) = &res {
+                                act.agents.insert(r.agent.clone(), a.clone());
+                            }
+                            let to = res.map(|(to, _)| to).map_err(|why| why.to_string());
+                            act.flow_transfer(to, ctx);
+                        });
+                    }));
+                }
+                LegEffect::TransferFailed(why) => self.flow_transfer(Err(why), ctx),
             }
+        }
+    }
+
+    /// Where the flow's transfer reaches its target (or why not).
+    fn flow_transfer(&mut self, to: Result<TransferTo, String>, ctx: &mut Context<Self>) {
+        let (now, clock) = (self.now(), self.deps.clock.clone());
+        let (flows, ring) = (self.deps.flows.clone(), self.deps.settings.ring_timeout);
+        if let Core::Inbound(leg) = &mut self.core {
+            let fx = leg.flow_transfer(to, now, ring, &clock, &flows);
+            self.leg_effects(fx, ctx);
         }
     }
 

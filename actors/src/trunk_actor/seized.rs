@@ -87,8 +87,9 @@ impl Handler<FarCleared> for TrunkActor {
         self.run(ctx, |act, ctx| {
             let now = act.now();
             let clock = act.deps.clock.clone();
+            let flows = act.deps.flows.clone();
             if let Core::Inbound(leg) = &mut act.core {
-                let fx = leg.outside_cleared(m.far, m.cause, now, &clock);
+                let fx = leg.outside_cleared(m.far, m.cause, now, &clock, &flows);
                 act.leg_effects(fx, ctx);
             }
         });

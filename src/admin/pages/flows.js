@@ -23,6 +23,7 @@ const KINDS = {
   voicemail: { exits: ["next"], fields: [["prompt", "prompt"], ["max_s", "int"]] },
   http: { exits: ["next", "fail"],
     fields: [["method", "method"], ["url", "text"], ["body", "textarea"], ["timeout_ms", "int"], ["vars", "map"]] },
+  transfer: { exits: ["next", "fail"], fields: [["to", "text"]] },
   subflow: { exits: ["next"], fields: [["flow", "flow"]] },
   wait: { exits: ["next", "fail"], fields: [["timeout_s", "int"]] },
   hangup: { exits: [], fields: [] },
@@ -32,7 +33,7 @@ const HELP = {
   collect: "Collects several keys into a variable.", set: "Sets variables from expressions.",
   branch: "Goes one way or the other on an expression.", time: "Open or closed by the clock.",
   queue: "Queues the caller for an agent of a group.", voicemail: "Records a message.",
-  http: "Asks a web service.", subflow: "Runs another flow, then comes back.",
+  http: "Asks a web service.", transfer: "Puts the caller through to an extension, agent or number.", subflow: "Runs another flow, then comes back.",
   wait: "Waits for data from a client (1026).", hangup: "Ends the call.",
 };
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -74,6 +75,7 @@ function summary(n) {
     case "branch": return f.if || "";
     case "queue": return f.group ? "group " + f.group : "";
     case "subflow": return f.flow || "";
+    case "transfer": return f.to ? "to " + f.to : "";
     case "http": return (f.method || "GET") + " " + (f.url || "");
     case "set": return Object.keys(f.vars || {}).join(", ");
     default: return "";
@@ -575,7 +577,9 @@ function describe(e) {
     case "record": return `recording a message (at most ${e.max_s} s)`;
     case "message_kept": return "the message is kept";
     case "global": return `global.${e.name} = ${e.value}`;
-    case "agent_hung_up": return "the agent hung up first";
+    case "agent_hung_up": return "the agent (the far end) hung up first";
+    case "transfer": return `put through to ${e.to}`;
+    case "transfer_failed": return "the transfer failed";
     case "overflow": return "the queue overflowed";
     case "end": return `call over: ${e.why}`;
     default: return JSON.stringify(e);
@@ -587,6 +591,7 @@ function showSim(r) {
   $("sim-node").textContent = r.ended ? "—" : `${r.flow}/${r.node}`;
   const waiting = r.ended ? "call over"
     : r.queue ? "in the queue"
+    : r.transfer ? `put through to ${r.transfer}`
     : r.http ? "waiting for the web service"
     : r.playing.length ? `hearing “${r.playing[0]}”`
     : r.timer_ms != null ? `waiting (${r.timer_ms / 1000} s)`
@@ -595,11 +600,12 @@ function showSim(r) {
   const on = (input, yes) => { const b = document.querySelector(`#sim button[data-input="${input}"]`); if (b) b.disabled = !!r.ended || !yes; };
   on("prompt_done", r.playing.length > 0);
   on("timer", r.timer_ms != null);
-  on("agent_hung_up", !!r.queue);
+  on("agent_hung_up", !!r.queue || !!r.transfer);
+  on("transfer_failed", !!r.transfer);
   on("overflow", !!r.queue?.overflow);
   on("caller_hung_up", true);
-  on("data", !r.queue);
-  for (const b of document.querySelectorAll("#keypad button")) b.disabled = !!r.ended || !!r.queue;
+  on("data", !r.queue && !r.transfer);
+  for (const b of document.querySelectorAll("#keypad button")) b.disabled = !!r.ended || !!r.queue || !!r.transfer;
   $("sim-http").hidden = !r.http;
   if (r.http) $("sim-http-req").textContent = `${r.http.method} ${r.http.url}`;
   const vars = Object.entries(r.vars).concat(Object.entries(r.globals).map(([k, v]) => ["global." + k, v]));
