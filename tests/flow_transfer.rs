@@ -38,6 +38,16 @@ fn flow(to: &str) -> String {
     )
 }
 
+/// The trunk the transfer dials out on, once it does.
+fn dialing_out(server: &Server) -> u32 {
+    server.wait_channels("a trunk dialing out", |all| {
+        all.iter()
+            .find(|c| c["kind"] == "trunk" && c["state"] == "dialing")
+            .and_then(|c| c["ch"].as_u64())
+            .map(|ch| ch as u32)
+    })
+}
+
 fn heard(c: &Value) -> Vec<String> {
     c["heard"]
         .as_array()
@@ -133,14 +143,8 @@ fn an_outside_number_is_dialed_on_a_free_trunk_with_transtoout() {
     );
     let (ch, _) = server.call("13800138000", "4008001234");
     server.through_ivr(ch);
-    let out = (0..4)
-        .find(|t| {
-            *t != ch && {
-                let (_, c) = server.http("GET", &format!("/sim/channels/{t}"), None);
-                c["state"] == "dialing"
-            }
-        })
-        .expect("a trunk dialing out");
+    // The target is looked up off the trunk's mailbox: wait for the dialing.
+    let out = dialing_out(&server);
     let t = server.wait_channel(out, "dialing", |c| c["state"] == "dialing");
     assert_eq!(
         (t["callee"].as_str(), t["caller"].as_str()),
@@ -166,18 +170,12 @@ fn an_outside_number_is_dialed_on_a_free_trunk_with_transtoout() {
     // Refused by the far end (busy, 17): the caller goes to `fail`.
     let (ch, _) = server.call("13800138001", "4008001234");
     server.through_ivr(ch);
-    let out = server.wait_channels("a trunk dialing out", |all| {
-        all.iter()
-            .find(|c| c["kind"] == "trunk" && c["state"] == "dialing")
-            .and_then(|c| c["ch"].as_u64())
-    });
+    let out = dialing_out(&server);
     server.act(
         &format!("/sim/channels/{out}/reject"),
         Some(json!({"cause": 17})),
     );
     let c = server.wait_channel(ch, "the fail prompt", |c| c["playing"] == "busy");
     assert_eq!(heard(&c), ["welcome", "busy"]);
-    server.wait_channel(out as u32, "the outside trunk free", |c| {
-        c["state"] == "free"
-    });
+    server.wait_channel(out, "the outside trunk free", |c| c["state"] == "free");
 }

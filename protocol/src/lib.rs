@@ -1,5 +1,6 @@
 //! The spcti wire protocol: typed messages for every MsgType of the agent,
-//! monitor and IP-seat links, and their XML codecs. Pure data, no I/O.
+//! monitor and IP-seat links, and their XML codecs; SIP messages (`sip`).
+//! Pure data, no I/O.
 //!
 //! ```
 //! use spcti_protocol::{decode, encode, Message, TextEncoding};
@@ -18,6 +19,7 @@ pub mod ipseat;
 pub mod message;
 pub mod monitor;
 pub mod reply;
+pub mod sip;
 pub mod tags;
 pub mod value;
 
