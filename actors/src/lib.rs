@@ -25,6 +25,7 @@ pub mod refusal;
 pub mod router;
 pub mod seat;
 pub mod seat_actor;
+pub mod sip;
 pub mod strategy;
 pub mod supervision;
 pub mod switch;

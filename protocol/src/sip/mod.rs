@@ -200,6 +200,145 @@ impl Message {
     }
 }
 
+/// How a header name is written out: the usual capitalisation of the
+/// long form (`call-id` -> `Call-ID`).
+pub fn display_name(name: &str) -> String {
+    match name {
+        "call-id" => "Call-ID".into(),
+        "cseq" => "CSeq".into(),
+        "www-authenticate" => "WWW-Authenticate".into(),
+        "mime-version" => "MIME-Version".into(),
+        _ => name
+            .split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("-"),
+    }
+}
+
+impl Message {
+    /// A request with these headers (in order) and body.
+    pub fn request(method: &str, uri: &str, headers: Vec<Header>, body: Vec<u8>) -> Message {
+        Message {
+            start: StartLine::Request {
+                method: method.to_owned(),
+                uri: uri.to_owned(),
+                version: (2, 0),
+            },
+            headers,
+            body,
+        }
+    }
+
+    /// The wire form: the start line, every header but Content-Length as
+    /// kept, then a Content-Length that matches the body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = String::with_capacity(512);
+        match &self.start {
+            StartLine::Request {
+                method,
+                uri,
+                version,
+            } => out.push_str(&format!(
+                "{method} {uri} SIP/{}.{}\r\n",
+                version.0, version.1
+            )),
+            StartLine::Response {
+                version,
+                code,
+                reason,
+            } => out.push_str(&format!(
+                "SIP/{}.{} {code} {reason}\r\n",
+                version.0, version.1
+            )),
+            StartLine::Bad { line, .. } => {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+        }
+        for h in self.headers.iter().filter(|h| h.name != "content-length") {
+            out.push_str(&display_name(&h.name));
+            out.push_str(": ");
+            out.push_str(&h.value);
+            out.push_str("\r\n");
+        }
+        out.push_str(&format!("Content-Length: {}\r\n\r\n", self.body.len()));
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+
+    /// Sets header `name` to `value` (replacing every one of that name).
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        let name = long_name(name);
+        self.headers.retain(|h| h.name != name);
+        self.headers.push(Header {
+            name,
+            value: value.into(),
+        });
+    }
+
+    /// The `branch` of the top Via, and its sent-by (host and port).
+    pub fn top_via(&self) -> Option<(Option<String>, String)> {
+        let via = self.values("via").ok()?.into_iter().next()?;
+        let after = via.split_once(['/']).map(|x| x.1)?;
+        let after = after.split_once('/').map(|x| x.1)?.trim_start();
+        let after = after.trim_start_matches(|c: char| {
+            c.is_ascii_alphanumeric()
+                || c == '-'
+                || c == '.'
+                || c == '!'
+                || c == '%'
+                || c == '*'
+                || c == '_'
+                || c == '+'
+                || c == '`'
+                || c == '\''
+                || c == '~'
+        });
+        let mut parts = after.split(';');
+        let sent_by: String = parts
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let branch = parts.find_map(|p| {
+            let (n, v) = p.split_once('=')?;
+            n.trim()
+                .eq_ignore_ascii_case("branch")
+                .then(|| v.trim().to_owned())
+        });
+        Some((branch, sent_by.to_ascii_lowercase()))
+    }
+
+    /// The CSeq number and method.
+    pub fn cseq(&self) -> Option<(u32, String)> {
+        grammar::check_cseq(self.header("cseq")?).ok()
+    }
+
+    /// A request's method (the CSeq's for a response).
+    pub fn method(&self) -> Option<String> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method.clone()),
+            _ => self.cseq().map(|c| c.1),
+        }
+    }
+
+    /// A response's status code.
+    pub fn code(&self) -> Option<u16> {
+        match &self.start {
+            StartLine::Response { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
 fn start_line(line: &str) -> Result<StartLine, String> {
     if line.len() > 4 && line[..4].eq_ignore_ascii_case("SIP/") {
         let mut p = line.splitn(3, ' ');
