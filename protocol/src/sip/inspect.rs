@@ -70,9 +70,7 @@ pub fn inspect(datagram: &[u8], policy: &Policy) -> Verdict {
             Ok(()) => Verdict::Response(msg),
             Err(why) => Verdict::Drop(why),
         },
-        StartLine::Bad { line, why }
-            if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") =>
-        {
+        StartLine::Bad { line, why } if super::is_status_line(line) => {
             Verdict::Drop(format!("a response with a bad status line: {why}"))
         }
         _ => request(msg, policy),
@@ -134,6 +132,11 @@ fn common(msg: &Message) -> Result<(u32, String), String> {
     }
     if let Some(ct) = msg.header("content-type") {
         g::media_type(ct)?;
+    }
+    // The other list headers the stack reads split cleanly (quotes and
+    // angle brackets balance).
+    for h in ["accept", "require", "proxy-require", "supported", "allow"] {
+        msg.values(h).map_err(|e| format!("{h}: {e}"))?;
     }
     Ok(cseq)
 }

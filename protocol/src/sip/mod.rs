@@ -340,7 +340,7 @@ impl Message {
 }
 
 fn start_line(line: &str) -> Result<StartLine, String> {
-    if line.len() > 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+    if is_status_line(line) {
         let mut p = line.splitn(3, ' ');
         let v =
             version(p.next().unwrap_or("")).ok_or_else(|| format!("`{line}`: no SIP version"))?;
@@ -371,6 +371,58 @@ fn start_line(line: &str) -> Result<StartLine, String> {
     })
 }
 
+/// Whether a first line is a response's (`SIP/...`). Compared as bytes: the
+/// line may be any UTF-8.
+pub(crate) fn is_status_line(line: &str) -> bool {
+    line.as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_line_of_any_utf8_is_read_without_slicing_a_character() {
+        // Found by the fuzzer (fuzz/fuzz_targets/sip.rs): a 2-byte
+        // character across byte 4 of the first line.
+        let m = Message::parse("I2 но то\r\nVia: x\r\n\r\n".as_bytes()).unwrap();
+        assert!(matches!(m.start, StartLine::Bad { .. }));
+        assert!(!is_status_line("SIP"));
+        assert!(is_status_line("sip/2.0 200 OK"));
+    }
+
+    #[test]
+    fn a_list_header_that_does_not_split_is_a_bad_request() {
+        // Found by the fuzzer: an INVITE whose Accept opens a quote it
+        // never closes was taken as whole.
+        let text = "INVITE sip:u@example.com SIP/2.0\r\nTo: sip:u@example.com\r\nFrom: sip:c@example.net;tag=1\r\nCall-ID: a@b\r\nAccept: \"text/x\r\nCSeq: 8 INVITE\r\nVia: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bK1\r\nl: 0\r\n\r\n";
+        match inspect(text.as_bytes(), &Policy::default()) {
+            Verdict::Reply {
+                code: 400, reason, ..
+            } => assert!(reason.contains("accept"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn encode_writes_what_parse_reads() {
+        let text = "INVITE sip:8001@127.0.0.1 SIP/2.0\r\nv: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\ni: a@b\r\nl: 3\r\n\r\nabcdef";
+        let m = Message::parse(text.as_bytes()).unwrap();
+        assert_eq!(m.body, b"abc");
+        let again = Message::parse(&m.encode()).unwrap();
+        assert_eq!(again.header("call-id"), Some("a@b"));
+        assert_eq!(again.body, b"abc");
+        assert!(
+            m.encode()
+                .starts_with(b"INVITE sip:8001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP")
+        );
+        assert_eq!(display_name("www-authenticate"), "WWW-Authenticate");
+        assert_eq!(display_name("max-forwards"), "Max-Forwards");
+    }
 }
