@@ -1,5 +1,6 @@
 //! The spcti wire protocol: typed messages for every MsgType of the agent,
-//! monitor and IP-seat links, and their XML codecs; SIP messages (`sip`).
+//! monitor and IP-seat links, and their XML codecs; SIP messages (`sip`),
+//! RTP and RFC 4733 events (`rtp`) and G.711 (`g711`).
 //! Pure data, no I/O.
 //!
 //! ```
@@ -14,11 +15,13 @@ pub mod agent;
 pub mod codec;
 pub mod error;
 pub mod event;
+pub mod g711;
 pub mod ids;
 pub mod ipseat;
 pub mod message;
 pub mod monitor;
 pub mod reply;
+pub mod rtp;
 pub mod sip;
 pub mod tags;
 pub mod value;
