@@ -1,8 +1,9 @@
 //! The SIP driver's sans-I/O cores (docs/sip.md): transactions
-//! (RFC 3261 §17) and digest authentication. Dialogs and SDP offer/answer
+//! (RFC 3261 §17), digest authentication and SDP offer/answer. Dialogs
 //! follow on the same model: messages and the time in, actions out.
 
 pub mod digest;
+pub mod sdp;
 pub mod transaction;
 
 #[cfg(test)]
