@@ -1,7 +1,8 @@
 //! The SIP driver's sans-I/O cores (docs/sip.md): transactions
-//! (RFC 3261 §17), digest authentication and SDP offer/answer. Dialogs
-//! follow on the same model: messages and the time in, actions out.
+//! (RFC 3261 §17), dialogs (§12), digest authentication and SDP
+//! offer/answer: messages and the time in, actions out.
 
+pub mod dialog;
 pub mod digest;
 pub mod sdp;
 pub mod transaction;
