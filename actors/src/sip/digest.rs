@@ -160,9 +160,17 @@ impl Challenger {
         }
     }
 
-    fn nonce(&self, issued_s: u64) -> String {
-        let mac = md5_hex(&[&issued_s.to_string(), &self.secret, &self.realm]);
-        format!("{issued_s:x}.{mac}")
+    /// `issued.salt.mac`: the salt makes every challenge's nonce its own
+    /// (nonce counts start again per challenge), the keyed hash makes it
+    /// unforgeable.
+    fn nonce(&self, issued_s: u64, salt: u64) -> String {
+        let mac = md5_hex(&[
+            &issued_s.to_string(),
+            &salt.to_string(),
+            &self.secret,
+            &self.realm,
+        ]);
+        format!("{issued_s:x}.{salt:x}.{mac}")
     }
 
     /// The `WWW-Authenticate` / `Proxy-Authenticate` value, at `now_s`
@@ -171,7 +179,7 @@ impl Challenger {
         format!(
             "Digest realm=\"{}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{}",
             self.realm,
-            self.nonce(now_s),
+            self.nonce(now_s, fastrand::u64(..)),
             if stale { ", stale=true" } else { "" }
         )
     }
@@ -209,11 +217,16 @@ impl Challenger {
                 return Err(AuthError::Malformed(format!("algorithm {alg} (MD5 only)")));
             }
         }
-        let issued = nonce
-            .split_once('.')
-            .and_then(|(ts, _)| u64::from_str_radix(ts, 16).ok())
-            .filter(|ts| self.nonce(*ts) == nonce)
-            .ok_or(AuthError::UnknownNonce)?;
+        let mut parts = nonce.splitn(3, '.');
+        let issued = match (parts.next(), parts.next()) {
+            (Some(ts), Some(salt)) => u64::from_str_radix(ts, 16)
+                .ok()
+                .zip(u64::from_str_radix(salt, 16).ok())
+                .filter(|(ts, salt)| self.nonce(*ts, *salt) == nonce)
+                .map(|(ts, _)| ts),
+            _ => None,
+        }
+        .ok_or(AuthError::UnknownNonce)?;
         let qop = match p.get("qop").map(String::as_str) {
             Some("auth") => {
                 let nc = get("nc")?;
