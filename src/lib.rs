@@ -6,6 +6,7 @@ pub mod config;
 pub mod flow_sim;
 pub mod flows;
 pub mod gateway;
+pub mod media;
 pub mod password;
 pub mod prometheus;
 pub mod serve;
