@@ -1,6 +1,8 @@
 //! Codec throughput: decode and encode of a screen pop (6003) and a channel
 //! state (6012), the two datagrams sent on every offered call and every
-//! channel change. Criterion reports messages per second.
+//! channel change; and the SIP codec's first decision (`sip::inspect`) on
+//! a carrier's INVITE with SDP, and the encoding of its 180. Criterion
+//! reports messages per second.
 
 use std::hint::black_box;
 
@@ -80,5 +82,54 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// A carrier's INVITE as sipp's uac scenario sends it, with its SDP.
+const INVITE: &str = "INVITE sip:4008001234@127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bK-4242-1-0\r\n\
+From: sipp <sip:13800138000@127.0.0.1:5080>;tag=4242SIPpTag001\r\n\
+To: <sip:4008001234@127.0.0.1:5060>\r\n\
+Call-ID: 1-4242@127.0.0.1\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: sip:sipp@127.0.0.1:5080\r\n\
+Max-Forwards: 70\r\n\
+Subject: Performance Test\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 129\r\n\
+\r\n\
+v=0\r\n\
+o=user1 53655765 2353687637 IN IP4 127.0.0.1\r\n\
+s=-\r\n\
+c=IN IP4 127.0.0.1\r\n\
+t=0 0\r\n\
+m=audio 6000 RTP/AVP 8\r\n\
+a=rtpmap:8 PCMA/8000\r\n";
+
+fn sip(c: &mut Criterion) {
+    use spcti_protocol::sip::{Policy, Verdict, inspect};
+    let policy = Policy::default();
+    let bytes = INVITE.as_bytes();
+    let Verdict::Request(req) = inspect(bytes, &policy) else {
+        panic!("the bench INVITE is not taken")
+    };
+    let mut group = c.benchmark_group("sip_invite");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("inspect", |b| {
+        b.iter(|| match inspect(black_box(bytes), &policy) {
+            Verdict::Request(m) => m.headers.len(),
+            other => panic!("{other:?}"),
+        })
+    });
+    let mut ringing = req.clone();
+    ringing.start = spcti_protocol::sip::StartLine::Response {
+        version: (2, 0),
+        code: 180,
+        reason: "Ringing".into(),
+    };
+    ringing.body.clear();
+    group.bench_function("encode_180", |b| {
+        b.iter(|| black_box(&ringing).encode().len())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, sip);
 criterion_main!(benches);

@@ -39,6 +39,50 @@ impl DtmfReceiver {
     }
 }
 
+/// A SIP INFO body's key (`application/dtmf-relay`: `Signal=5`, with
+/// `Signal=hf` or `flash` for a hook flash; `application/dtmf`: the key
+/// alone). `None` when the body names no key.
+pub fn info_key(content_type: &str, body: &[u8]) -> Option<Pressed> {
+    let text = std::str::from_utf8(body).ok()?;
+    let signal = if content_type.eq_ignore_ascii_case("application/dtmf") {
+        text.trim()
+    } else {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("signal").then_some(v.trim())
+        })?
+    };
+    if signal.eq_ignore_ascii_case("hf") || signal.eq_ignore_ascii_case("flash") || signal == "16" {
+        return Some(Pressed::Flash);
+    }
+    let mut chars = signal.chars();
+    let k = chars.next()?;
+    if chars.next().is_some() {
+        // A numeric event code (10 = `*`, 11 = `#`) some phones send.
+        let n: u8 = signal.parse().ok()?;
+        return TelephoneEvent {
+            event: n,
+            end: true,
+            volume: 0,
+            duration: 0,
+        }
+        .key()
+        .map(Pressed::Key);
+    }
+    TelephoneEvent::of_key(k).map(|e| {
+        Pressed::Key(
+            TelephoneEvent {
+                event: e,
+                end: true,
+                volume: 0,
+                duration: 0,
+            }
+            .key()
+            .unwrap_or(k),
+        )
+    })
+}
+
 /// The packets that send one key (RFC 4733 §2.5.1): `(marker, timestamp,
 /// payload)` for each packet time; the first has the marker bit, the
 /// duration grows by `step` samples each packet, the end is sent three
@@ -90,6 +134,26 @@ mod tests {
             .filter_map(|p| rx.packet(p.1, &p.2))
             .collect();
         assert_eq!(got, [Pressed::Key('5')]);
+    }
+
+    #[test]
+    fn sip_info_keys_and_flash() {
+        let relay = "application/dtmf-relay";
+        assert_eq!(
+            info_key(relay, b"Signal=5\r\nDuration=160\r\n"),
+            Some(Pressed::Key('5'))
+        );
+        assert_eq!(
+            info_key(relay, b"Signal= *\r\nDuration=160\r\n"),
+            Some(Pressed::Key('*'))
+        );
+        assert_eq!(info_key(relay, b"Signal=11\r\n"), Some(Pressed::Key('#')));
+        assert_eq!(info_key(relay, b"Signal=hf\r\n"), Some(Pressed::Flash));
+        assert_eq!(info_key(relay, b"Signal=a\r\n"), Some(Pressed::Key('A')));
+        assert_eq!(info_key("application/dtmf", b"7"), Some(Pressed::Key('7')));
+        assert_eq!(info_key(relay, b"Duration=160\r\n"), None);
+        assert_eq!(info_key(relay, b"Signal=x\r\n"), None);
+        assert_eq!(info_key(relay, &[0xff, 0xfe]), None);
     }
 
     #[test]
