@@ -1,0 +1,245 @@
+//! The SIP endpoint (actors/src/sip/endpoint.rs) against a real SIP
+//! peer: sipp (Debian's `sip-tester`) registers a seat through the digest
+//! challenge and asks OPTIONS, over real UDP. The test drives the
+//! endpoint's socket itself (the driver that will own it is not built
+//! yet).
+//!
+//! Every test here runs inside its own network namespace with only
+//! loopback (`ip netns`; removed afterwards), so whatever a message names,
+//! nothing can leave the machine: the test re-runs itself under
+//! `ip netns exec`.
+
+mod support;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use spcti_actors::sip::digest::Challenger;
+use spcti_actors::sip::endpoint::{Endpoint, Out};
+use spcti_actors::sip::registrar::{Limits, Registrar};
+use spcti_actors::sip::transaction::{Timers, Transactions, Transport};
+use spcti_protocol::sip::Policy;
+
+const INSIDE: &str = "SPCTI_TEST_IN_NETNS";
+
+/// Runs `test` of this binary inside a fresh loopback-only namespace;
+/// answers false when this process is not the one inside.
+fn inside_netns(test: &str) -> bool {
+    if std::env::var_os(INSIDE).is_some() {
+        return true;
+    }
+    for (tool, package) in [("ip", "iproute2"), ("sipp", "sip-tester")] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            support::missing(&format!(
+                "SIP peer test skipped: no `{tool}` (apt-get install {package})"
+            ));
+            return false;
+        }
+    }
+    let ns = format!("spcti-{}-{}", std::process::id(), fastrand::u32(..));
+    let ip = |args: &[&str]| {
+        Command::new("ip")
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ip(&["netns", "add", &ns]) {
+        support::missing("SIP peer test skipped: cannot create a network namespace (needs root)");
+        return false;
+    }
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _gone = Gone(ns.clone());
+    assert!(ip(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"]));
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(INSIDE, "1")
+        .output()
+        .expect("run the test inside the namespace");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "inside {ns}:\n{text}"
+    );
+    false
+}
+
+/// The scenario: REGISTER, its 401 answered with the credentials, 200;
+/// then OPTIONS, 200.
+fn scenario(password: &str, final_code: u16) -> String {
+    let register = |cseq: u32, auth: &str| {
+        format!(
+            r#"  <send retrans="500"><![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:8001@[remote_ip]>
+Call-ID: [call_id]
+CSeq: {cseq} REGISTER
+Contact: <sip:8001@[local_ip]:[local_port]>
+{auth}Max-Forwards: 70
+Expires: 600
+User-Agent: sipp
+Content-Length: 0
+
+]]></send>
+"#
+        )
+    };
+    let options = if final_code == 200 {
+        r#"  <send retrans="500"><![CDATA[
+OPTIONS sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[remote_ip]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:[remote_ip]>
+Call-ID: [call_id]
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+"#
+    } else {
+        ""
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register">
+{}  <recv response="401" auth="true"/>
+{}  <recv response="{final_code}"/>
+{options}</scenario>
+"#,
+        register(1, ""),
+        register(
+            2,
+            &format!("[authentication username=8001 password={password}]\n")
+        ),
+    )
+}
+
+/// Serves the endpoint on `socket` until sipp exits; answers sipp's exit
+/// status, its output, and the endpoint's reports.
+fn serve_until_sipp_ends(
+    socket: &UdpSocket,
+    scenario_xml: &str,
+) -> (bool, String, Vec<Out>, Endpoint) {
+    let mut e = Endpoint::new(
+        Policy::default(),
+        Transport::Unreliable,
+        Transactions::new(Timers::default()),
+        Registrar::new(
+            Challenger::new("spcti", "test-secret", Duration::from_secs(300)),
+            Limits::default(),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sf = dir.path().join("register.xml");
+    std::fs::write(&sf, scenario_xml).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    // A free port for sipp's own socket.
+    let own = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sipp = Command::new("sipp")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
+        .args(["-p", &own.to_string()])
+        .args(["-timeout", "20s", "-nostdin", "-trace_err", "-trace_msg"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp");
+    let t0 = Instant::now();
+    let pw = |ext: &str| (ext == "8001").then(|| "secret".to_owned());
+    let mut reports = Vec::new();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let mut buf = [0u8; 65_535];
+    let status = loop {
+        let now = t0.elapsed();
+        let now_s = 1_000 + now.as_secs();
+        let mut outs = Vec::new();
+        if let Ok((n, from)) = socket.recv_from(&mut buf) {
+            outs.extend(e.datagram(from, &buf[..n], t0.elapsed(), now_s, pw));
+        }
+        if e.next_wake().is_some_and(|w| w <= t0.elapsed()) {
+            outs.extend(e.tick(t0.elapsed(), now_s));
+        }
+        for o in outs {
+            match o {
+                Out::Send(to, bytes) => {
+                    socket.send_to(&bytes, to).unwrap();
+                }
+                other => reports.push(other),
+            }
+        }
+        if let Some(s) = sipp.try_wait().unwrap() {
+            break Some(s);
+        }
+        if t0.elapsed() > Duration::from_secs(25) {
+            let _ = sipp.kill();
+            let _ = sipp.wait();
+            break None;
+        }
+    };
+    let mut text = String::new();
+    for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        if f.path().extension().is_some_and(|x| x == "log") {
+            text.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+        }
+    }
+    let Some(status) = status else {
+        panic!("sipp never ended; its messages and errors:\n{text}\nreports: {reports:?}");
+    };
+    (status.success(), text, reports, e)
+}
+
+#[test]
+fn sipp_registers_a_seat_through_the_digest_challenge_and_asks_options() {
+    if !inside_netns("sipp_registers_a_seat_through_the_digest_challenge_and_asks_options") {
+        return;
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (ok, log, reports, e) = serve_until_sipp_ends(&socket, &scenario("secret", 200));
+    assert!(ok, "sipp failed:\n{log}");
+    assert!(
+        reports.contains(&Out::Registered("8001".into())),
+        "{reports:?}"
+    );
+    let b = e.registrar.binding("8001", 1_001).expect("8001 bound");
+    assert!(b.contact.starts_with("sip:8001@127.0.0.1:"), "{b:?}");
+    assert_eq!(b.user_agent, "sipp");
+    let _: SocketAddr = b.source;
+}
+
+#[test]
+fn sipp_with_the_wrong_password_is_refused() {
+    if !inside_netns("sipp_with_the_wrong_password_is_refused") {
+        return;
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (ok, log, reports, e) = serve_until_sipp_ends(&socket, &scenario("guess", 403));
+    assert!(ok, "sipp did not see its 403:\n{log}");
+    assert!(reports.is_empty(), "{reports:?}");
+    assert!(e.registrar.binding("8001", 1_001).is_none());
+}
