@@ -413,6 +413,7 @@ pub struct Config {
     pub sys: SysConfig,
     pub phone: PhoneConfig,
     pub flow: FlowConfig,
+    pub sip: crate::sip_config::SipConfig,
     #[serde(rename = "route", default)]
     pub routes: Vec<RouteConfig>,
     #[serde(rename = "group")]
@@ -562,6 +563,9 @@ impl Config {
     }
 
     fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        if let Err(b) = self.sip.validate() {
+            return Err(bad(file, b.key, b.value, &b.allowed));
+        }
         if self.server.data_dir.as_os_str().is_empty() {
             return Err(bad(file, "server.data_dir", "\"\"", "a directory path"));
         }

@@ -11,5 +11,6 @@ pub mod password;
 pub mod prometheus;
 pub mod serve;
 pub mod sim;
+pub mod sip_config;
 pub mod storage;
 pub mod switch;
