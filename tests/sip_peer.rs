@@ -1,6 +1,7 @@
 //! The SIP endpoint (actors/src/sip/endpoint.rs) against a real SIP
 //! peer: sipp (Debian's `sip-tester`) registers a seat through the digest
-//! challenge and asks OPTIONS, over real UDP. The test drives the
+//! challenge and asks OPTIONS, and every torture message is sent over
+//! real UDP and answered as RFC 4475 / 5118 say. The test drives the
 //! endpoint's socket itself (the driver that will own it is not built
 //! yet).
 //!
@@ -135,11 +136,8 @@ Content-Length: 0
 
 /// Serves the endpoint on `socket` until sipp exits; answers sipp's exit
 /// status, its output, and the endpoint's reports.
-fn serve_until_sipp_ends(
-    socket: &UdpSocket,
-    scenario_xml: &str,
-) -> (bool, String, Vec<Out>, Endpoint) {
-    let mut e = Endpoint::new(
+fn endpoint() -> Endpoint {
+    Endpoint::new(
         Policy::default(),
         Transport::Unreliable,
         Transactions::new(Timers::default()),
@@ -147,7 +145,14 @@ fn serve_until_sipp_ends(
             Challenger::new("spcti", "test-secret", Duration::from_secs(300)),
             Limits::default(),
         ),
-    );
+    )
+}
+
+fn serve_until_sipp_ends(
+    socket: &UdpSocket,
+    scenario_xml: &str,
+) -> (bool, String, Vec<Out>, Endpoint) {
+    let mut e = endpoint();
     let dir = tempfile::tempdir().unwrap();
     let sf = dir.path().join("register.xml");
     std::fs::write(&sf, scenario_xml).unwrap();
@@ -242,4 +247,73 @@ fn sipp_with_the_wrong_password_is_refused() {
     assert!(ok, "sipp did not see its 403:\n{log}");
     assert!(reports.is_empty(), "{reports:?}");
     assert!(e.registrar.binding("8001", 1_001).is_none());
+}
+
+/// Every RFC 4475 / RFC 5118 torture message sent over real UDP: each
+/// gets the answer `expected.tsv` gives (or none, where it says drop),
+/// answers go back to the sender whatever host the message names, and the
+/// endpoint still answers OPTIONS after all of them.
+#[test]
+fn torture_datagrams_over_udp_get_their_answers() {
+    if !inside_netns("torture_datagrams_over_udp_get_their_answers") {
+        return;
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/sip-torture");
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let to = server.local_addr().unwrap();
+    let mut e = endpoint();
+    let pw = |_: &str| None::<String>;
+    let exchange = |bytes: &[u8], e: &mut Endpoint| -> Vec<u16> {
+        client.send_to(bytes, to).unwrap();
+        let mut buf = [0u8; 65_535];
+        let (n, from) = server.recv_from(&mut buf).expect("the datagram arrives");
+        for o in e.datagram(from, &buf[..n], Duration::ZERO, 1_000, pw) {
+            if let Out::Send(addr, reply) = o {
+                assert_eq!(
+                    addr,
+                    client.local_addr().unwrap(),
+                    "answers go to the sender"
+                );
+                server.send_to(&reply, addr).unwrap();
+            }
+        }
+        let mut codes = Vec::new();
+        while let Ok(n) = client.recv(&mut buf) {
+            let m = spcti_protocol::sip::Message::parse(&buf[..n]).expect("our answer frames");
+            codes.push(m.code().expect("an answer is a response"));
+        }
+        codes
+    };
+    let table = std::fs::read_to_string(format!("{dir}/expected.tsv")).unwrap();
+    let mut wrong = Vec::new();
+    for line in table.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let file = if cols[0].starts_with("rfc5118/") {
+            format!("{dir}/{}", cols[0])
+        } else {
+            format!("{dir}/rfc4475/{}", cols[0])
+        };
+        let bytes = std::fs::read(&file).unwrap();
+        let codes = exchange(&bytes, &mut e);
+        let ok = match cols[2] {
+            "drop" => codes.is_empty(),
+            "reject" => codes.is_empty() || codes == [400],
+            "either" => true,
+            "parse" => !codes.contains(&400),
+            code => codes == [code.parse::<u16>().unwrap()],
+        };
+        if !ok {
+            wrong.push(format!("{}: expected {}, got {codes:?}", cols[0], cols[2]));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let options = b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKlast\r\nMax-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: last@h\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(exchange(options, &mut e), [200]);
 }
