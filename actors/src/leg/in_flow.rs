@@ -180,53 +180,8 @@ impl InboundLeg {
             announcing: Default::default(),
             flow,
         }));
-        let mut fx = Vec::new();
-        match to {
-            TransferTo::Seat(target) => {
-                fx.push(LegEffect::Offer {
-                    ringer: target.clone(),
-                    waited: now.saturating_sub(call.started),
-                    pick_up: true,
-                });
-                fx.push(LegEffect::StartRingTimer(ring_timeout));
-                self.to(Leg::Ringing {
-                    call,
-                    ringers: vec![target],
-                    since: now,
-                    picked_up: false,
-                });
-            }
-            TransferTo::Outside {
-                trunk,
-                caller,
-                dialed,
-            } => {
-                fx.push(LegEffect::Switch(SwitchCommand::MakeCall {
-                    ch: trunk,
-                    caller,
-                    callee: dialed.clone(),
-                }));
-                fx.push(LegEffect::StartRingTimer(OUTSIDE_TIMEOUT));
-                self.to(Leg::Outside {
-                    call,
-                    trunk,
-                    dialed,
-                    answered: None,
-                });
-            }
-            TransferTo::Group(group) => {
-                call.group = Some(group);
-                call.queued_at = Some(now);
-                fx.push(LegEffect::Enqueue {
-                    group,
-                    since: now,
-                    tried: Vec::new(),
-                    priority: 0,
-                });
-                self.to(Leg::Queued { call });
-            }
-        }
-        fx
+        let waited = now.saturating_sub(call.started);
+        self.send_on(call, to, waited, now, ring_timeout)
     }
 
     /// The call is in `flow` now: carries out the actions it began with.

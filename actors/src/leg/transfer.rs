@@ -28,11 +28,28 @@ impl InboundLeg {
             ringer: agent.clone(),
         });
         call.transferred_by = Some(agent.agent.clone());
+        fx.extend(self.send_on(call, to, Duration::ZERO, now, ring_timeout));
+        Ok(fx)
+    }
+
+    /// Sends `call` on to `to` (an agent's transfer, a flow's `transfer`
+    /// node): the target seat rings alone (with `waited` for its screen
+    /// pop), the call waits in the group, or the outside number is dialed
+    /// on the trunk seized for it.
+    pub(super) fn send_on(
+        &mut self,
+        mut call: CallInfo,
+        to: TransferTo,
+        waited: Duration,
+        now: Mono,
+        ring_timeout: Duration,
+    ) -> Vec<LegEffect> {
+        let mut fx = Vec::new();
         match to {
             TransferTo::Seat(target) => {
                 fx.push(LegEffect::Offer {
                     ringer: target.clone(),
-                    waited: Duration::ZERO,
+                    waited,
                     pick_up: true,
                 });
                 fx.push(LegEffect::StartRingTimer(ring_timeout));
@@ -76,7 +93,7 @@ impl InboundLeg {
                 });
             }
         }
-        Ok(fx)
+        fx
     }
 
     /// Ends the talking agent's segment: its recording closed, its seat

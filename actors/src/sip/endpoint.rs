@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 
 use spcti_protocol::sip::{Message, Policy, StartLine, Verdict, inspect};
 
-use super::registrar::Registrar;
-use super::transaction::{Action, Key, Received, Transactions, Transport, response_for};
+use super::registrar::{Registrar, extension};
+use super::transaction::{Action, Key, Received, Transactions, Transport, final_response};
 use crate::clock::Mono;
 
 /// Methods the driver handles (in calls), and the ones answered here.
@@ -45,16 +45,6 @@ pub struct Endpoint {
     pub registrar: Registrar,
     /// Where each live transaction's peer is.
     peers: HashMap<Key, SocketAddr>,
-}
-
-/// Adds a To tag to a final answer when the request had none.
-fn tagged(req: &Message, mut r: Message) -> Message {
-    if let Some(to) = req.header("to") {
-        if super::dialog::tag(to).is_none() && r.code().is_some_and(|c| c >= 200) {
-            r.set("to", format!("{to};tag={:x}", fastrand::u64(..)));
-        }
-    }
-    r
 }
 
 impl Endpoint {
@@ -118,7 +108,7 @@ impl Endpoint {
                 request,
             } => {
                 tracing::info!(%from, code, "SIP request refused: {reason}");
-                let mut r = tagged(&request, response_for(&request, code, &reason));
+                let mut r = final_response(&request, code, &reason);
                 if code == 420 {
                     if let Ok(req) = request.values("require") {
                         r.set("unsupported", req.join(", "));
@@ -171,22 +161,21 @@ impl Endpoint {
         };
         let answer = match method.as_str() {
             "REGISTER" => {
-                let had = self.registered_ext(&req, now_s);
+                let ext = extension(&req);
+                let bound =
+                    |r: &Registrar| ext.as_ref().is_some_and(|e| r.binding(e, now_s).is_some());
+                let had = bound(&self.registrar);
                 let r = self.registrar.register(&req, from, now_s, password);
-                if r.code() == Some(200) {
-                    if let Some(ext) = self.ext_of(&req) {
-                        let has = self.registrar.binding(&ext, now_s).is_some();
-                        match (had, has) {
-                            (false, true) => out.push(Out::Registered(ext)),
-                            (true, false) => out.push(Out::Unregistered(ext)),
-                            _ => {}
-                        }
-                    }
+                let has = bound(&self.registrar);
+                match (ext, had, has) {
+                    (Some(ext), false, true) => out.push(Out::Registered(ext)),
+                    (Some(ext), true, false) => out.push(Out::Unregistered(ext)),
+                    _ => {}
                 }
                 r
             }
             "OPTIONS" => {
-                let mut r = tagged(&req, response_for(&req, 200, "OK"));
+                let mut r = final_response(&req, 200, "OK");
                 r.set("allow", ALLOW);
                 r.set("accept", "application/sdp");
                 r
@@ -196,26 +185,14 @@ impl Endpoint {
                 return;
             }
             "SUBSCRIBE" | "NOTIFY" | "PUBLISH" | "MESSAGE" | "UPDATE" | "PRACK" | "REFER" => {
-                let mut r = tagged(&req, response_for(&req, 405, "Method Not Allowed"));
+                let mut r = final_response(&req, 405, "Method Not Allowed");
                 r.set("allow", ALLOW);
                 r
             }
-            _ => tagged(&req, response_for(&req, 501, "Not Implemented")),
+            _ => final_response(&req, 501, "Not Implemented"),
         };
         let actions = self.tx.respond(key, answer, now);
         self.sends(key, actions, out);
-    }
-
-    fn ext_of(&self, req: &Message) -> Option<String> {
-        let to = req.header("to")?;
-        let uri = spcti_protocol::sip::grammar::check_address(to, "To").ok()?;
-        let user = uri.split_once(':')?.1.rsplit_once('@')?.0;
-        Some(user.split([';', ':']).next().unwrap_or(user).to_owned())
-    }
-
-    fn registered_ext(&self, req: &Message, now_s: u64) -> bool {
-        self.ext_of(req)
-            .is_some_and(|e| self.registrar.binding(&e, now_s).is_some())
     }
 
     /// The driver answers a request it was given.
@@ -261,7 +238,7 @@ mod tests {
     use super::*;
     use crate::sip::digest::{Challenger, answer};
     use crate::sip::registrar::Limits;
-    use crate::sip::transaction::Timers;
+    use crate::sip::transaction::{Timers, response_for};
     use std::time::Duration;
 
     fn endpoint() -> Endpoint {

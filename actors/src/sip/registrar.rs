@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use spcti_protocol::sip::{Message, StartLine, grammar};
+use spcti_protocol::sip::{Message, grammar};
 
 use super::digest::{AuthError, Challenger};
-use super::transaction::response_for;
+use super::transaction::final_response as reply;
 
 /// Where a registered phone is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,21 +51,11 @@ pub struct Registrar {
     bindings: HashMap<String, Vec<Binding>>,
 }
 
-fn user_of(uri: &str) -> Option<&str> {
-    let rest = uri.split_once(':')?.1;
-    let (user, _) = rest.rsplit_once('@')?;
-    Some(user.split([';', ':']).next().unwrap_or(user))
-}
-
-fn reply(req: &Message, code: u16, reason: &str) -> Message {
-    let mut r = response_for(req, code, reason);
-    // A final answer tags the To (§8.2.6.2).
-    if let Some(to) = req.header("to") {
-        if super::dialog::tag(to).is_none() {
-            r.set("to", format!("{to};tag={}", fastrand::u64(..)));
-        }
-    }
-    r
+/// The extension a REGISTER is for: the user part of its To URI.
+pub fn extension(req: &Message) -> Option<String> {
+    let uri = grammar::check_address(req.header("to")?, "To").ok()?;
+    let (user, _) = uri.split_once(':')?.1.rsplit_once('@')?;
+    Some(user.split([';', ':']).next().unwrap_or(user).to_owned())
 }
 
 impl Registrar {
@@ -86,11 +76,7 @@ impl Registrar {
         now_s: u64,
         password: impl Fn(&str) -> Option<String>,
     ) -> Message {
-        let Some(ext) = req
-            .header("to")
-            .and_then(|t| grammar::check_address(t, "To").ok())
-            .and_then(|uri| user_of(&uri).map(str::to_owned))
-        else {
+        let Some(ext) = extension(req) else {
             return reply(req, 404, "Not Found (the To names no extension)");
         };
         if password(&ext).is_none() {
@@ -209,11 +195,6 @@ impl Registrar {
         gone.sort();
         gone
     }
-}
-
-/// Whether `m` is a REGISTER.
-pub fn is_register(m: &Message) -> bool {
-    matches!(&m.start, StartLine::Request { method, .. } if method == "REGISTER")
 }
 
 #[cfg(test)]

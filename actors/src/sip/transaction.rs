@@ -418,16 +418,14 @@ impl Transaction {
         if self.state == State::Terminated {
             return out;
         }
-        if let Some(at) = self.trying_at.filter(|at| *at <= now) {
-            let _ = at;
+        if self.trying_at.is_some_and(|at| at <= now) {
             self.trying_at = None;
             let trying = trying_for(&self.request);
             let bytes = trying.encode();
             self.resend = Some(bytes.clone());
             out.push(Action::Send(bytes));
         }
-        if let Some((at, every)) = self.retransmit.filter(|(at, _)| *at <= now) {
-            let _ = at;
+        if let Some((_, every)) = self.retransmit.filter(|(at, _)| *at <= now) {
             let next = match (self.key.server, self.invite) {
                 // A: doubles without a cap.
                 (false, true) => every * 2,
@@ -486,11 +484,23 @@ pub fn response_for(req: &Message, code: u16, reason: &str) -> Message {
     }
 }
 
+/// A final response to `req` (`response_for`), its To tagged when the
+/// request's had no tag (§8.2.6.2).
+pub fn final_response(req: &Message, code: u16, reason: &str) -> Message {
+    let mut r = response_for(req, code, reason);
+    if let Some(to) = req.header("to") {
+        if super::dialog::tag(to).is_none() {
+            r.set("to", format!("{to};tag={:x}", fastrand::u64(..)));
+        }
+    }
+    r
+}
+
 /// Every transaction of one SIP endpoint, by key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Transactions {
     live: HashMap<Key, Transaction>,
-    timers: Option<Timers>,
+    timers: Timers,
 }
 
 /// What a received message is to the table.
@@ -512,12 +522,8 @@ impl Transactions {
     pub fn new(timers: Timers) -> Self {
         Transactions {
             live: HashMap::new(),
-            timers: Some(timers),
+            timers,
         }
-    }
-
-    fn timers(&self) -> Timers {
-        self.timers.unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -539,7 +545,7 @@ impl Transactions {
         transport: Transport,
         now: Mono,
     ) -> (Key, Vec<Action>) {
-        let (t, out) = Transaction::client(request, self.timers(), transport, now);
+        let (t, out) = Transaction::client(request, self.timers, transport, now);
         let key = t.key.clone();
         self.live.insert(key.clone(), t);
         (key, out)
@@ -553,12 +559,12 @@ impl Transactions {
             };
             if let Some(t) = self.live.get_mut(&key) {
                 let out = t.server_request(m, now);
-                return self.after(key, out, true);
+                return self.after(key, out);
             }
             if m.method().as_deref() == Some("ACK") {
                 return Received::StrayAck(m);
             }
-            let (t, out) = Transaction::server(m, self.timers(), transport, now);
+            let (t, out) = Transaction::server(m, self.timers, transport, now);
             self.live.insert(key.clone(), t);
             return Received::New(key, out);
         }
@@ -568,7 +574,7 @@ impl Transactions {
         match self.live.get_mut(&key) {
             Some(t) => {
                 let out = t.client_response(m, now);
-                self.after(key, out, true)
+                self.after(key, out)
             }
             None => Received::Stray,
         }
@@ -586,7 +592,7 @@ impl Transactions {
         out
     }
 
-    fn after(&mut self, key: Key, out: Vec<Action>, matched: bool) -> Received {
+    fn after(&mut self, key: Key, out: Vec<Action>) -> Received {
         if self
             .live
             .get(&key)
@@ -594,7 +600,6 @@ impl Transactions {
         {
             self.live.remove(&key);
         }
-        let _ = matched;
         Received::Matched(key, out)
     }
 
