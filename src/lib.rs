@@ -11,6 +11,7 @@ pub mod password;
 pub mod prometheus;
 pub mod serve;
 pub mod sim;
+pub mod sip;
 pub mod sip_config;
 pub mod storage;
 pub mod switch;

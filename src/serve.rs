@@ -128,8 +128,8 @@ pub enum StartError {
     Spool(#[from] crate::storage::spool::SpoolError),
     #[error(transparent)]
     Flows(#[from] crate::flows::FlowsError),
-    #[error("switch.driver = \"sip\" is not supported by this build yet; use \"sim\"")]
-    DriverNotBuilt,
+    #[error(transparent)]
+    Sip(#[from] crate::sip::SipStartError),
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -151,7 +151,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     // The call flows first: a broken flow keeps the server from starting
     // before it opens any port or touches the database.
-    let prompts = Prompts::load(&config.sim.prompt_dir);
+    // The prompts the running switch plays: the sim's, or the SIP
+    // driver's own directory.
+    let prompts = Prompts::load(match config.switch.driver {
+        Driver::Sim => &config.sim.prompt_dir,
+        Driver::Sip => &config.sip.prompt_dir,
+    });
     let prompts_handle = prompts.clone();
     let known = crate::flows::Known::of(&config, prompts.clone());
     let flows = Arc::new(crate::flows::load(&config, &known)?);
@@ -187,7 +192,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Arc::new(crate::storage::quick::QuickSqlite::new(path))
             as Arc<dyn spcti_actors::deps::QuickCustomers>
     });
-    let (_, store) = crate::storage::store::Store::start(
+    let (store_addr, store) = crate::storage::store::Store::start(
         spool.handle(),
         config.database.timezone,
         reads,
@@ -207,7 +212,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         source,
     })?;
 
-    let (driver, sim) = driver(&config, &clock, &data_dir, prompts)?;
+    let (driver, sim) = driver(&config, &clock, &data_dir, prompts, &store_addr)?;
     let descs = driver.channels();
 
     // The server's own ports, known once every socket is bound: never a phone's.
@@ -491,6 +496,7 @@ fn driver(
     clock: &Clock,
     data_dir: &std::path::Path,
     prompts: Prompts,
+    store: &Addr<crate::storage::store::Store>,
 ) -> Result<Started, StartError> {
     match config.switch.driver {
         Driver::Sim => {
@@ -505,7 +511,16 @@ fn driver(
             let addr = sim.addr.clone();
             Ok((Arc::new(sim), Some(addr)))
         }
-        Driver::Sip => Err(StartError::DriverNotBuilt),
+        Driver::Sip => {
+            let sip = crate::sip::SipDriver::start(
+                &config.sip,
+                clock.clone(),
+                prompts,
+                data_dir.join("recordings"),
+                Some(store.clone().recipient()),
+            )?;
+            Ok((Arc::new(sip), None))
+        }
     }
 }
 

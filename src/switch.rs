@@ -9,9 +9,12 @@
 //! in `serve::driver` (docs/architecture.md, "The switch seam, and adding
 //! a driver").
 
-use actix::Recipient;
+use std::collections::HashMap;
+
+use actix::{Message, Recipient};
 use actix_web::web::ServiceConfig;
 use spcti_actors::switch::{ChannelDesc, EventSink, SwitchCommand};
+use spcti_protocol::ChNum;
 
 pub use spcti_actors::switch::{SetEventSink, SwitchEvent};
 
@@ -27,4 +30,26 @@ pub trait SwitchDriver: Send + Sync {
     /// mounted only while this driver runs, and must guard themselves
     /// (`crate::admin::require_token`).
     fn routes(&self, _cfg: &mut ServiceConfig) {}
+    /// Where the seats' phone registrations can be asked for, when seats
+    /// register (SIP); `None` when a seat's phone is wired (the sim).
+    fn registrations(&self) -> Option<Recipient<Registrations>> {
+        None
+    }
 }
+
+/// A seat phone's registration, as `/api/channels` and the wallboard
+/// show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Registration {
+    pub registered: bool,
+    /// Where the seat rings.
+    pub contact: Option<String>,
+    /// Seconds until it lapses.
+    pub expires: Option<u64>,
+    pub user_agent: Option<String>,
+}
+
+/// Asks a driver for every seat's registration, by channel.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "HashMap<ChNum, Registration>")]
+pub struct Registrations;

@@ -5,6 +5,7 @@
 //! with the SIP driver.
 
 pub mod dtmf;
+pub mod engine;
 pub mod reorder;
 
 use spcti_actors::sip::sdp::Codec;

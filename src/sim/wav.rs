@@ -174,6 +174,28 @@ pub struct Prompts {
 /// (format tags 1, 6, 7). Answers how long it plays, or why it cannot be
 /// a prompt.
 pub fn check_prompt(bytes: &[u8]) -> Result<Duration, String> {
+    let (tag, data) = prompt_data(bytes)?;
+    let width = if tag == 1 { 2 } else { 1 };
+    Ok(Duration::from_micros(
+        data.len() as u64 * 1_000_000 / (8000 * width),
+    ))
+}
+
+/// A prompt's audio as 16-bit PCM at 8 kHz (what a SIP call plays).
+pub fn prompt_samples(bytes: &[u8]) -> Result<Vec<i16>, String> {
+    let (tag, data) = prompt_data(bytes)?;
+    Ok(match tag {
+        6 => data.iter().map(|b| spcti_protocol::g711::alaw_decode(*b)).collect(),
+        7 => data.iter().map(|b| spcti_protocol::g711::ulaw_decode(*b)).collect(),
+        _ => data
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect(),
+    })
+}
+
+/// A prompt's format tag and `data` chunk, checked.
+fn prompt_data(bytes: &[u8]) -> Result<(u16, &[u8]), String> {
     if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return Err("not a WAV file (no RIFF/WAVE header)".into());
     }
@@ -186,7 +208,7 @@ pub fn check_prompt(bytes: &[u8]) -> Result<Duration, String> {
         let end = body.saturating_add(len).min(bytes.len());
         match id {
             b"fmt " if len >= 16 && end - body >= 16 => fmt = Some(&bytes[body..end]),
-            b"data" => data = Some(end - body),
+            b"data" => data = Some(&bytes[body..end]),
             _ => {}
         }
         // Chunks are padded to an even length.
@@ -197,9 +219,8 @@ pub fn check_prompt(bytes: &[u8]) -> Result<Duration, String> {
     let u16_at = |i: usize| u16::from_le_bytes([fmt[i], fmt[i + 1]]);
     let (tag, channels, bits) = (u16_at(0), u16_at(2), u16_at(14));
     let rate = u32::from_le_bytes(fmt[4..8].try_into().expect("4 bytes"));
-    let width = match (tag, bits) {
-        (1, 16) => 2,
-        (6 | 7, 8) => 1,
+    match (tag, bits) {
+        (1, 16) | (6 | 7, 8) => {}
         (1, b) => {
             return Err(format!(
                 "{b}-bit PCM; prompts are 16-bit PCM, A-law or µ-law"
@@ -211,16 +232,14 @@ pub fn check_prompt(bytes: &[u8]) -> Result<Duration, String> {
                 "format tag {t}; prompts are PCM (1), A-law (6) or µ-law (7)"
             ));
         }
-    };
+    }
     if channels != 1 {
         return Err(format!("{channels} channels; prompts are mono"));
     }
     if rate != 8000 {
         return Err(format!("{rate} Hz; prompts are 8000 Hz"));
     }
-    Ok(Duration::from_micros(
-        data as u64 * 1_000_000 / (8000 * width),
-    ))
+    Ok((tag, data))
 }
 
 /// The names of the built-in prompts (they cannot be removed, only replaced).
@@ -289,6 +308,22 @@ impl Prompts {
     /// How long `name` plays.
     pub fn duration(&self, name: &str) -> Option<Duration> {
         self.read().get(name).copied()
+    }
+
+    /// A prompt's audio, 16-bit PCM at 8 kHz: an uploaded file of that
+    /// name first, else the built-in one.
+    pub fn samples(&self, name: &str) -> Option<Vec<i16>> {
+        if !self.contains(name) {
+            return None;
+        }
+        let file = std::fs::read(self.dir.join(format!("{name}.wav"))).ok();
+        let bytes = match &file {
+            Some(b) => b.as_slice(),
+            None => BUILT_IN.iter().find(|(n, _)| *n == name)?.1,
+        };
+        prompt_samples(bytes)
+            .map_err(|e| tracing::warn!(%name, "prompt cannot be played: {e}"))
+            .ok()
     }
 
     /// Writes an uploaded prompt to the prompt directory and plays it from

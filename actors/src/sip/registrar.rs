@@ -67,6 +67,43 @@ impl Registrar {
         }
     }
 
+    /// Checks that `req` (a REGISTER, or an INVITE from a seat) carries
+    /// `ext`'s digest credentials; `Err` is the answer to send instead
+    /// (401 with a fresh or stale challenge, 403, or 400).
+    pub fn authorize(
+        &mut self,
+        req: &Message,
+        ext: &str,
+        now_s: u64,
+        password: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), Message> {
+        let method = req.method().unwrap_or_default();
+        let challenge = |auth: &Challenger, stale: bool| {
+            let mut r = reply(req, 401, "Unauthorized");
+            r.set("www-authenticate", auth.challenge(now_s, stale));
+            r
+        };
+        match self
+            .auth
+            .verify(req.header("authorization"), &method, now_s, &password)
+        {
+            Ok(user) if user == ext => Ok(()),
+            Ok(user) => Err(reply(
+                req,
+                403,
+                &format!("Forbidden ({user} may not act for {ext})"),
+            )),
+            Err(AuthError::Missing) | Err(AuthError::UnknownNonce) => {
+                Err(challenge(&self.auth, false))
+            }
+            Err(AuthError::Stale) => Err(challenge(&self.auth, true)),
+            Err(e @ (AuthError::Wrong | AuthError::UnknownUser | AuthError::Replayed)) => {
+                Err(reply(req, 403, &format!("Forbidden ({e})")))
+            }
+            Err(e @ AuthError::Malformed(_)) => Err(reply(req, 400, &format!("Bad Request ({e})"))),
+        }
+    }
+
     /// Answers a REGISTER from `source` at `now_s`. `seats` says whether an
     /// extension is a seat here and gives its password.
     pub fn register(
@@ -82,34 +119,8 @@ impl Registrar {
         if password(&ext).is_none() {
             return reply(req, 404, &format!("Not Found (no seat {ext})"));
         }
-        match self
-            .auth
-            .verify(req.header("authorization"), "REGISTER", now_s, &password)
-        {
-            Ok(user) if user == ext => {}
-            Ok(user) => {
-                return reply(
-                    req,
-                    403,
-                    &format!("Forbidden ({user} may not register {ext})"),
-                );
-            }
-            Err(AuthError::Missing) | Err(AuthError::UnknownNonce) => {
-                let mut r = reply(req, 401, "Unauthorized");
-                r.set("www-authenticate", self.auth.challenge(now_s, false));
-                return r;
-            }
-            Err(AuthError::Stale) => {
-                let mut r = reply(req, 401, "Unauthorized");
-                r.set("www-authenticate", self.auth.challenge(now_s, true));
-                return r;
-            }
-            Err(e @ (AuthError::Wrong | AuthError::UnknownUser | AuthError::Replayed)) => {
-                return reply(req, 403, &format!("Forbidden ({e})"));
-            }
-            Err(e @ AuthError::Malformed(_)) => {
-                return reply(req, 400, &format!("Bad Request ({e})"));
-            }
+        if let Err(r) = self.authorize(req, &ext, now_s, &password) {
+            return r;
         }
         let call_id = req.header("call-id").unwrap_or("").to_owned();
         let cseq = req.cseq().map_or(0, |c| c.0);

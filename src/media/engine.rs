@@ -1,0 +1,497 @@
+//! The media engine: one task per SIP call leg, on a runtime of its own
+//! (its own thread), so that audio never waits behind an actor's mailbox
+//! and an actor never handles a packet. The SIP switch opens a
+//! [`Stream`] per leg and sends it [`Cmd`]s; the stream reports what the
+//! actors must know (keys, prompts done, recordings closed) straight to
+//! the channel's actor through the [`EventSink`].
+//!
+//! Every 20 ms a stream sends one frame to its peer: the prompt it plays,
+//! else the sum of what it hears (a linked leg, or the other members of a
+//! conference). What it receives is decoded once and passed on at once to
+//! every leg that hears it (no jitter buffer on that path); the recording,
+//! which needs order, takes it through a short reorder window and mixes it
+//! with what the leg hears.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use spcti_actors::sip::sdp::{Agreed, Direction};
+use spcti_actors::switch::{EventSink, SwitchEvent};
+use spcti_protocol::ChNum;
+use spcti_protocol::rtp::Rtp;
+use tokio::sync::mpsc;
+
+use super::dtmf::{DtmfReceiver, Pressed};
+use super::reorder::{Frame, Reorder};
+use super::{decode, encode, mix};
+
+/// Samples per 20 ms frame at 8 kHz.
+pub const FRAME: usize = 160;
+/// Frames of audio from another leg kept waiting at most (a leg that
+/// sends faster than we tick must not grow a queue without end).
+const MAX_QUEUED: usize = 8;
+
+/// Audio from another leg: one decoded frame.
+#[derive(Debug)]
+pub struct Audio {
+    from: ChNum,
+    pcm: Vec<i16>,
+}
+
+/// What the SIP switch asks a stream to do.
+#[derive(Debug)]
+pub enum Cmd {
+    /// Where and how to send (the agreed SDP; again after a re-INVITE).
+    Peer(Agreed),
+    /// Play a prompt (16-bit PCM) instead of what the leg hears.
+    Play { prompt: String, pcm: Vec<i16> },
+    StopPlay,
+    /// What this leg receives goes to `to` too.
+    Feed { to: ChNum, tx: mpsc::Sender<Audio> },
+    Unfeed { to: ChNum },
+    /// Record both sides to `dir/name` (a 16-bit 8 kHz mono WAV).
+    Record { dir: PathBuf, name: PathBuf },
+    StopRecord,
+    /// Send a key (RFC 4733).
+    Key(char),
+    /// The leg is over: close the recording, free the ports.
+    Close,
+}
+
+/// The engine: a runtime on its own thread and the RTP ports.
+pub struct MediaEngine {
+    rt: tokio::runtime::Handle,
+    ip: IpAddr,
+    /// Free even ports (RTP; RTCP is the odd one above).
+    ports: Arc<Mutex<VecDeque<u16>>>,
+}
+
+/// The switch's handle on one leg's stream.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    /// Where the leg receives RTP (written into our SDP).
+    pub local: SocketAddr,
+    cmds: mpsc::UnboundedSender<Cmd>,
+    audio: mpsc::Sender<Audio>,
+}
+
+impl Stream {
+    pub fn send(&self, cmd: Cmd) {
+        // A stream that ended has nothing left to do.
+        let _ = self.cmds.send(cmd);
+    }
+
+    /// Where other legs send the audio this leg is to hear.
+    pub fn audio(&self) -> mpsc::Sender<Audio> {
+        self.audio.clone()
+    }
+}
+
+impl MediaEngine {
+    /// Starts the media thread; RTP on `ip`, even ports in `low..=high`.
+    pub fn start(ip: IpAddr, low: u16, high: u16) -> std::io::Result<MediaEngine> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        std::thread::Builder::new()
+            .name("spcti-media".into())
+            .spawn(move || rt.block_on(std::future::pending::<()>()))?;
+        let first = low + (low & 1);
+        let ports = (first..high).step_by(2).collect();
+        Ok(MediaEngine {
+            rt: handle,
+            ip,
+            ports: Arc::new(Mutex::new(ports)),
+        })
+    }
+
+    /// How many RTP port pairs are free.
+    pub fn free_ports(&self) -> usize {
+        self.ports.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Opens a stream for channel `ch` (a seat when `seat`: its flash is a
+    /// hook flash), reporting to `sink`. Fails when no port pair is free.
+    pub fn open(&self, ch: ChNum, seat: bool, sink: EventSink) -> std::io::Result<Stream> {
+        let (rtp, rtcp, port) = self.bind()?;
+        let local = SocketAddr::new(self.ip, port);
+        let (cmds, cmd_rx) = mpsc::unbounded_channel();
+        let (audio, audio_rx) = mpsc::channel(64);
+        let ports = self.ports.clone();
+        self.rt.spawn(async move {
+            let task = Task::new(ch, seat, sink);
+            match (
+                tokio::net::UdpSocket::from_std(rtp),
+                tokio::net::UdpSocket::from_std(rtcp),
+            ) {
+                (Ok(rtp), Ok(rtcp)) => task.run(rtp, rtcp, cmd_rx, audio_rx).await,
+                (Err(e), _) | (_, Err(e)) => tracing::error!(%ch, "RTP socket: {e}"),
+            }
+            ports
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(port);
+        });
+        Ok(Stream {
+            local,
+            cmds,
+            audio,
+        })
+    }
+
+    /// Takes the next free port pair that can be bound.
+    fn bind(&self) -> std::io::Result<(std::net::UdpSocket, std::net::UdpSocket, u16)> {
+        let mut ports = self.ports.lock().unwrap_or_else(|e| e.into_inner());
+        // A port another program holds is skipped (and tried again later).
+        for _ in 0..ports.len() {
+            let Some(p) = ports.pop_front() else { break };
+            let pair = std::net::UdpSocket::bind((self.ip, p))
+                .and_then(|a| Ok((a, std::net::UdpSocket::bind((self.ip, p + 1))?)));
+            match pair {
+                Ok((a, b)) => {
+                    a.set_nonblocking(true)?;
+                    b.set_nonblocking(true)?;
+                    return Ok((a, b, p));
+                }
+                Err(_) => ports.push_back(p),
+            }
+        }
+        Err(std::io::Error::other("no RTP port pair is free"))
+    }
+}
+
+/// A recording in progress.
+struct Recording {
+    name: PathBuf,
+    path: PathBuf,
+    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
+    samples: u64,
+}
+
+impl Recording {
+    fn start(dir: &Path, name: &Path) -> Result<Recording, String> {
+        if name.is_absolute()
+            || name
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err("recording names are relative, without '..'".into());
+        }
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(&path, spec).map_err(|e| e.to_string())?;
+        Ok(Recording {
+            name: name.to_owned(),
+            path,
+            writer,
+            samples: 0,
+        })
+    }
+
+    fn write(&mut self, pcm: &[i16]) {
+        for s in pcm {
+            if self.writer.write_sample(*s).is_err() {
+                return;
+            }
+        }
+        self.samples += pcm.len() as u64;
+    }
+
+    /// Closes the file: its path and length.
+    fn finish(self) -> (PathBuf, Duration) {
+        let Recording {
+            name,
+            path,
+            writer,
+            samples,
+        } = self;
+        if let Err(e) = writer.finalize() {
+            tracing::error!(file = %name.display(), "recording could not be finished: {e}");
+        }
+        (path, Duration::from_micros(samples * 1_000_000 / 8000))
+    }
+}
+
+/// One leg's stream state (everything but the sockets).
+struct Task {
+    ch: ChNum,
+    seat: bool,
+    sink: EventSink,
+    peer: Option<Agreed>,
+    feeds: HashMap<ChNum, mpsc::Sender<Audio>>,
+    /// What the leg hears from others, per source.
+    ins: HashMap<ChNum, VecDeque<Vec<i16>>>,
+    playing: Option<(String, Vec<i16>, usize)>,
+    recording: Option<Recording>,
+    /// What the leg's own party said, in order (for the recording).
+    said: VecDeque<Vec<i16>>,
+    reorder: Reorder,
+    dtmf: DtmfReceiver,
+    ssrc: u32,
+    seq: u16,
+    timestamp: u32,
+    /// RFC 4733 packets waiting to go out, one per frame time.
+    keys_out: VecDeque<(bool, u32, [u8; 4])>,
+}
+
+impl Task {
+    fn new(ch: ChNum, seat: bool, sink: EventSink) -> Task {
+        Task {
+            ch,
+            seat,
+            sink,
+            peer: None,
+            feeds: HashMap::new(),
+            ins: HashMap::new(),
+            playing: None,
+            recording: None,
+            said: VecDeque::new(),
+            reorder: Reorder::new(4),
+            dtmf: DtmfReceiver::default(),
+            ssrc: fastrand::u32(..),
+            seq: fastrand::u16(..),
+            timestamp: fastrand::u32(..),
+            keys_out: VecDeque::new(),
+        }
+    }
+
+    async fn run(
+        mut self,
+        rtp: tokio::net::UdpSocket,
+        rtcp: tokio::net::UdpSocket,
+        mut cmds: mpsc::UnboundedReceiver<Cmd>,
+        mut audio: mpsc::Receiver<Audio>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut buf = vec![0u8; 2048];
+        let mut junk = vec![0u8; 2048];
+        loop {
+            tokio::select! {
+                r = rtp.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => self.received(&buf[..n], from),
+                    Err(e) => tracing::debug!(ch = %self.ch, "RTP receive: {e}"),
+                },
+                // RTCP is read and let go: nothing in spcti acts on it.
+                _ = rtcp.recv_from(&mut junk) => {}
+                Some(a) = audio.recv() => {
+                    let q = self.ins.entry(a.from).or_default();
+                    q.push_back(a.pcm);
+                    while q.len() > MAX_QUEUED {
+                        q.pop_front();
+                    }
+                }
+                c = cmds.recv() => match c {
+                    None | Some(Cmd::Close) => break,
+                    Some(c) => self.command(c),
+                },
+                _ = tick.tick() => {
+                    if let Some(bytes) = self.frame() {
+                        if let Some(to) = self.peer.as_ref().and_then(|p| p.remote) {
+                            if let Err(e) = rtp.send_to(&bytes, to).await {
+                                tracing::debug!(ch = %self.ch, %to, "RTP send: {e}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.stop_record();
+    }
+
+    fn deliver(&self, ev: SwitchEvent) {
+        self.sink.deliver(ev);
+    }
+
+    /// A datagram on the RTP port.
+    fn received(&mut self, b: &[u8], from: SocketAddr) {
+        let Some(peer) = &self.peer else { return };
+        // Only the party the call agreed with is heard (a stray sender is
+        // not mixed into a customer's call).
+        if peer.remote.is_some_and(|r| r.ip() != from.ip()) {
+            return;
+        }
+        let Ok(p) = Rtp::parse(b) else { return };
+        if Some(p.payload_type) == peer.dtmf_pt {
+            match self.dtmf.packet(p.timestamp, p.payload) {
+                Some(Pressed::Key(k)) => self.deliver(SwitchEvent::Dtmf {
+                    ch: self.ch,
+                    digits: k.to_string(),
+                }),
+                Some(Pressed::Flash) if self.seat => {
+                    self.deliver(SwitchEvent::HookFlash { ch: self.ch })
+                }
+                _ => {}
+            }
+            return;
+        }
+        if p.payload_type != peer.pt {
+            return;
+        }
+        let pcm = decode(peer.codec, p.payload);
+        for tx in self.feeds.values() {
+            // A full queue drops the frame: the listener is behind.
+            let _ = tx.try_send(Audio {
+                from: self.ch,
+                pcm: pcm.clone(),
+            });
+        }
+        if self.recording.is_some() {
+            for f in self.reorder.push(p.seq, p.payload.to_vec()) {
+                let frame = match f {
+                    Frame::Audio(x) => decode(peer.codec, &x),
+                    Frame::Lost => vec![0; FRAME],
+                };
+                self.said.push_back(frame);
+            }
+            while self.said.len() > MAX_QUEUED {
+                self.said.pop_front();
+            }
+        }
+    }
+
+    fn command(&mut self, c: Cmd) {
+        match c {
+            Cmd::Peer(a) => self.peer = Some(a),
+            Cmd::Play { prompt, pcm } => {
+                self.stop_play();
+                self.playing = Some((prompt, pcm, 0));
+            }
+            Cmd::StopPlay => self.stop_play(),
+            Cmd::Feed { to, tx } => {
+                self.feeds.insert(to, tx);
+            }
+            Cmd::Unfeed { to } => {
+                self.feeds.remove(&to);
+            }
+            Cmd::Record { dir, name } => {
+                self.stop_record();
+                match Recording::start(&dir, &name) {
+                    Ok(r) => {
+                        self.reorder = Reorder::new(4);
+                        self.said.clear();
+                        self.recording = Some(r);
+                    }
+                    Err(e) => tracing::error!(ch = %self.ch, file = %name.display(), "cannot record: {e}"),
+                }
+            }
+            Cmd::StopRecord => self.stop_record(),
+            Cmd::Key(k) => {
+                if let Some(e) = spcti_protocol::rtp::TelephoneEvent::of_key(k) {
+                    // 100 ms of tone, a duration update every 20 ms.
+                    self.keys_out
+                        .extend(super::dtmf::key_packets(e, self.timestamp, 800, 160));
+                }
+            }
+            Cmd::Close => {}
+        }
+    }
+
+    fn stop_play(&mut self) {
+        if let Some((prompt, _, _)) = self.playing.take() {
+            self.deliver(SwitchEvent::PlayDone {
+                ch: self.ch,
+                prompt,
+                completed: false,
+            });
+        }
+    }
+
+    /// Closes the recording, and always says so (the call's end waits for
+    /// it, as on every switch).
+    fn stop_record(&mut self) {
+        let (file, duration) = match self.recording.take() {
+            Some(mut r) => {
+                for f in self.reorder.flush() {
+                    if let Frame::Audio(x) = f {
+                        let pcm = self
+                            .peer
+                            .as_ref()
+                            .map(|p| decode(p.codec, &x))
+                            .unwrap_or_default();
+                        r.write(&pcm);
+                    }
+                }
+                r.finish()
+            }
+            None => Default::default(),
+        };
+        self.deliver(SwitchEvent::RecordDone {
+            ch: self.ch,
+            file,
+            duration,
+        });
+    }
+
+    /// One frame time: the packet to send (if the leg sends), and the
+    /// recording's 20 ms.
+    fn frame(&mut self) -> Option<Vec<u8>> {
+        let mut done = None;
+        let out: Vec<i16> = match &mut self.playing {
+            Some((name, pcm, at)) => {
+                let end = (*at + FRAME).min(pcm.len());
+                let mut f = pcm[*at..end].to_vec();
+                f.resize(FRAME, 0);
+                *at = end;
+                if end >= pcm.len() {
+                    done = Some(name.clone());
+                }
+                f
+            }
+            None => {
+                let mut f = vec![0i16; FRAME];
+                for q in self.ins.values_mut() {
+                    if let Some(x) = q.pop_front() {
+                        f = mix(&f, &x);
+                    }
+                }
+                f
+            }
+        };
+        if let Some(prompt) = done {
+            self.playing = None;
+            self.deliver(SwitchEvent::PlayDone {
+                ch: self.ch,
+                prompt,
+                completed: true,
+            });
+        }
+        if let Some(r) = &mut self.recording {
+            let said = self.said.pop_front().unwrap_or_default();
+            r.write(&mix(&said, &out));
+        }
+        let peer = self.peer.as_ref()?;
+        if matches!(peer.direction, Direction::RecvOnly | Direction::Inactive) {
+            return None;
+        }
+        let (marker, payload_type, timestamp, payload) = match self.keys_out.pop_front() {
+            Some((m, ts, ev)) => (m, peer.dtmf_pt?, ts, ev.to_vec()),
+            None => (false, peer.pt, self.timestamp, encode(peer.codec, &out)),
+        };
+        let mut bytes = Vec::with_capacity(12 + payload.len());
+        Rtp {
+            marker,
+            payload_type,
+            seq: self.seq,
+            timestamp,
+            ssrc: self.ssrc,
+            payload: &payload,
+        }
+        .write(&mut bytes);
+        self.seq = self.seq.wrapping_add(1);
+        self.timestamp = self.timestamp.wrapping_add(FRAME as u32);
+        Some(bytes)
+    }
+}

@@ -1,0 +1,1135 @@
+//! The SIP switch: one actor holding the SIP endpoint (transactions,
+//! registrar) and every channel's call leg, turning SIP into the switch
+//! model the actors know (docs/sip.md, "Behaviour the agent protocol
+//! relies on") and the actors' commands into SIP. Audio is the media
+//! engine's: this actor only opens, points and closes streams.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use spcti_actors::clock::Clock;
+use spcti_actors::sip::dialog::{Dialog, tag};
+use spcti_actors::sip::endpoint::{Endpoint, Out};
+use spcti_actors::sip::sdp::{self, Agreed, Codec, Direction};
+use spcti_actors::sip::transaction::{Key, final_response, response_for};
+use spcti_actors::switch::{
+    ChannelDesc, ChannelKind, EventSink, SetEventSink, SwitchCommand, SwitchEvent,
+};
+use spcti_protocol::sip::Message;
+use spcti_protocol::{Cause, ChNum, ConfNo, TellGuid};
+use tokio::net::UdpSocket;
+
+use super::calls;
+use crate::media::engine::{Cmd, MediaEngine, Stream};
+use crate::sim::wav::Prompts;
+use crate::switch::{Registration, Registrations};
+
+/// A datagram on the SIP port.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Datagram(pub SocketAddr, pub Vec<u8>);
+
+/// Seats' passwords read from `sp_sipregpwd`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Passwords(pub HashMap<String, String>);
+
+/// A trunk as the switch uses it.
+#[derive(Debug, Clone)]
+pub struct Trunk {
+    pub peer: SocketAddr,
+    pub first: u32,
+    pub count: u32,
+    pub user: String,
+    pub password: String,
+    pub from_number: String,
+}
+
+/// A channel's call leg.
+#[derive(Debug, Default)]
+enum Leg {
+    #[default]
+    Idle,
+    /// An INVITE to us, not answered yet.
+    Offered {
+        key: Key,
+        invite: Message,
+        sdp: Vec<u8>,
+        agreed: Option<Agreed>,
+        to_tag: String,
+    },
+    /// Our INVITE, not answered yet.
+    Calling {
+        key: Key,
+        invite: Message,
+        to: SocketAddr,
+        authed: bool,
+        alerted: bool,
+    },
+    /// Answered: the dialog, and where its requests go.
+    Up { dialog: Dialog, to: SocketAddr },
+}
+
+struct Chan {
+    desc: ChannelDesc,
+    leg: Leg,
+    stream: Option<Stream>,
+    /// The channels that hear this one.
+    heard_by: HashSet<ChNum>,
+    /// The channels this one hears.
+    hears: HashSet<ChNum>,
+    call_id: Option<String>,
+}
+
+/// Settings fixed at start.
+pub struct Setup {
+    pub local: SocketAddr,
+    pub codecs: Vec<Codec>,
+    pub max_calls: u32,
+    pub trunks: Vec<Trunk>,
+    pub seat_passwords: HashMap<String, String>,
+    pub recordings: PathBuf,
+}
+
+pub struct SipSwitch {
+    ep: Endpoint,
+    socket: Arc<UdpSocket>,
+    setup: Setup,
+    chans: Vec<Chan>,
+    by_ext: HashMap<String, usize>,
+    by_call: HashMap<String, usize>,
+    /// Our client transactions (INVITEs) and server INVITEs, by channel.
+    by_key: HashMap<Key, usize>,
+    /// INVITEs we cancelled: a 2xx that crosses the CANCEL is ACKed and
+    /// ended at once.
+    cancelled: HashMap<Key, Message>,
+    confs: HashMap<ConfNo, Vec<(ChNum, bool)>>,
+    sink: Option<EventSink>,
+    clock: Clock,
+    media: Arc<MediaEngine>,
+    prompts: Prompts,
+    sdp_version: u64,
+}
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl SipSwitch {
+    pub fn new(
+        ep: Endpoint,
+        socket: Arc<UdpSocket>,
+        setup: Setup,
+        descs: &[ChannelDesc],
+        clock: Clock,
+        media: Arc<MediaEngine>,
+        prompts: Prompts,
+    ) -> Self {
+        let chans: Vec<Chan> = descs
+            .iter()
+            .map(|d| Chan {
+                desc: d.clone(),
+                leg: Leg::Idle,
+                stream: None,
+                heard_by: HashSet::new(),
+                hears: HashSet::new(),
+                call_id: None,
+            })
+            .collect();
+        let by_ext = descs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| Some((d.ext.as_ref()?.to_string(), i)))
+            .collect();
+        SipSwitch {
+            ep,
+            socket,
+            setup,
+            chans,
+            by_ext,
+            by_call: HashMap::new(),
+            by_key: HashMap::new(),
+            cancelled: HashMap::new(),
+            confs: HashMap::new(),
+            sink: None,
+            clock,
+            media,
+            prompts,
+            sdp_version: 1,
+        }
+    }
+
+    fn emit(&self, ev: SwitchEvent) {
+        match &self.sink {
+            Some(s) => s.deliver(ev),
+            None => tracing::warn!(?ev, "switch event before the channels exist"),
+        }
+    }
+
+    fn out(&mut self, outs: Vec<Out>) {
+        for o in outs {
+            match o {
+                Out::Send(to, bytes) => self.send_bytes(to, &bytes),
+                Out::Request(key, req, from) => self.request(key, req, from),
+                Out::Response(key, resp) => self.response(key, resp),
+                Out::Timeout(key) => self.timeout(key),
+                Out::Registered(ext) => tracing::info!(%ext, "seat registered"),
+                Out::Unregistered(ext) => tracing::info!(%ext, "seat unregistered"),
+            }
+        }
+    }
+
+    fn send_bytes(&self, to: SocketAddr, bytes: &[u8]) {
+        if let Err(e) = self.socket.try_send_to(bytes, to) {
+            tracing::debug!(%to, "SIP send: {e}");
+        }
+    }
+
+    fn respond(&mut self, key: &Key, resp: Message) {
+        let now = self.clock.now();
+        let outs = self.ep.respond(key, resp, now);
+        self.out(outs);
+    }
+
+    fn send_request(&mut self, to: SocketAddr, req: Message, ch: Option<usize>) -> Key {
+        let now = self.clock.now();
+        let (key, outs) = self.ep.send(to, req, now);
+        if let Some(i) = ch {
+            self.by_key.insert(key.clone(), i);
+        }
+        self.out(outs);
+        key
+    }
+
+    fn active_calls(&self) -> u32 {
+        self.chans
+            .iter()
+            .filter(|c| !matches!(c.leg, Leg::Idle))
+            .count() as u32
+    }
+
+    fn next_sdp_version(&mut self) -> u64 {
+        self.sdp_version += 1;
+        self.sdp_version
+    }
+
+    /// Opens channel `i`'s stream (once per leg).
+    fn stream(&mut self, i: usize) -> Option<Stream> {
+        if let Some(s) = &self.chans[i].stream {
+            return Some(s.clone());
+        }
+        let sink = self.sink.clone()?;
+        let c = &self.chans[i];
+        match self
+            .media
+            .open(c.desc.ch, c.desc.kind == ChannelKind::Seat, sink)
+        {
+            Ok(s) => {
+                self.chans[i].stream = Some(s.clone());
+                Some(s)
+            }
+            Err(e) => {
+                tracing::error!(ch = %c.desc.ch, "no media for the call: {e}");
+                None
+            }
+        }
+    }
+
+    /// Channel `i`'s leg is over: its stream closed (the recording too),
+    /// whoever heard it hears it no more, its call forgotten.
+    fn end_leg(&mut self, i: usize) {
+        let ch = self.chans[i].desc.ch;
+        if let Some(s) = self.chans[i].stream.take() {
+            s.send(Cmd::Close);
+        }
+        if let Some(id) = self.chans[i].call_id.take() {
+            self.by_call.remove(&id);
+        }
+        self.chans[i].leg = Leg::Idle;
+        self.by_key.retain(|_, v| *v != i);
+        for x in std::mem::take(&mut self.chans[i].heard_by) {
+            if let Some(c) = self.chans.get_mut(x.0 as usize) {
+                c.hears.remove(&ch);
+            }
+        }
+        for x in std::mem::take(&mut self.chans[i].hears) {
+            if let Some(c) = self.chans.get_mut(x.0 as usize) {
+                c.heard_by.remove(&ch);
+                if let Some(s) = &c.stream {
+                    s.send(Cmd::Unfeed { to: ch });
+                }
+            }
+        }
+        for members in self.confs.values_mut() {
+            members.retain(|(m, _)| *m != ch);
+        }
+    }
+
+    /// A trunk's caller left: a SIP phone that only heard it is hung up
+    /// (a SIP phone, unlike an analog one, is not left lifted on a dead
+    /// line: its user would see a call that never ends).
+    fn hang_up_orphans(&mut self, gone: ChNum, listeners: Vec<ChNum>) {
+        for x in listeners {
+            let i = x.0 as usize;
+            let Some(c) = self.chans.get(i) else { continue };
+            let in_conf = self.confs.values().any(|m| m.iter().any(|(y, _)| *y == x));
+            if c.desc.kind == ChannelKind::Seat && c.hears.is_empty() && !in_conf {
+                if let Leg::Up { .. } = c.leg {
+                    tracing::info!(seat = %x, trunk = %gone, "the caller left: the SIP phone is hung up");
+                    self.bye(i, Cause::NORMAL);
+                    self.emit(SwitchEvent::OnHook { ch: x });
+                }
+            }
+        }
+    }
+
+    /// Sends BYE on channel `i`'s dialog and ends the leg.
+    fn bye(&mut self, i: usize, cause: Cause) {
+        let leg = std::mem::take(&mut self.chans[i].leg);
+        if let Leg::Up { mut dialog, to } = leg {
+            let local = self.setup.local;
+            let mut bye = dialog.request("BYE", &calls::via(local), &calls::contact(local), None);
+            bye.set("reason", format!("Q.850;cause={}", cause.0));
+            self.send_request(to, bye, None);
+        }
+        self.end_leg(i);
+    }
+
+    // --- requests to us ---------------------------------------------------
+
+    fn request(&mut self, key: Key, req: Message, from: SocketAddr) {
+        let method = req.method().unwrap_or_default();
+        let call_id = req.header("call-id").unwrap_or_default().to_owned();
+        let chan = self.by_call.get(&call_id).copied();
+        match method.as_str() {
+            "INVITE" if req.header("to").and_then(tag).is_some() => {
+                self.reinvite(chan, key, req)
+            }
+            "INVITE" => self.invite(key, req, from),
+            "ACK" => self.ack(chan, req),
+            "CANCEL" => self.cancel_in(chan, key, req),
+            "BYE" => self.bye_in(chan, key, req),
+            "INFO" => self.info(chan, key, req),
+            _ => {
+                let r = final_response(&req, 501, "Not Implemented");
+                self.respond(&key, r);
+            }
+        }
+    }
+
+    fn invite(&mut self, key: Key, req: Message, from: SocketAddr) {
+        let refuse = |this: &mut Self, code: u16, why: &str| {
+            tracing::info!(%from, code, "INVITE refused: {why}");
+            let mut r = final_response(&req, code, why);
+            if code == 503 {
+                r.set("retry-after", "5");
+            }
+            this.respond(&key, r);
+        };
+        if self.active_calls() >= self.setup.max_calls {
+            return refuse(self, 503, "Service Unavailable (max_calls reached)");
+        }
+        if self.by_call.contains_key(req.header("call-id").unwrap_or_default()) {
+            // The same call again under a new branch: never a second call.
+            return refuse(self, 482, "Loop Detected");
+        }
+        let trunk = self
+            .setup
+            .trunks
+            .iter()
+            .find(|t| t.peer.ip() == from.ip())
+            .cloned();
+        let i = if let Some(t) = trunk {
+            let free = (t.first..t.first + t.count)
+                .map(|c| c as usize)
+                .find(|c| matches!(self.chans[*c].leg, Leg::Idle));
+            match free {
+                Some(i) => i,
+                None => return refuse(self, 503, "Service Unavailable (no free channel on the trunk)"),
+            }
+        } else {
+            // A seat dialing: its phone must be one of ours, with the
+            // seat's password.
+            let ext = req.header("from").and_then(calls::user_of);
+            let Some(i) = ext.as_ref().and_then(|e| self.by_ext.get(e).copied()) else {
+                return refuse(self, 403, "Forbidden (not a trunk peer or a seat)");
+            };
+            let ext = ext.unwrap_or_default();
+            let pw = self.setup.seat_passwords.clone();
+            if let Err(r) = self
+                .ep
+                .registrar
+                .authorize(&req, &ext, now_s(), |u| pw.get(u).cloned())
+            {
+                self.respond(&key, r);
+                return;
+            }
+            if !matches!(self.chans[i].leg, Leg::Idle) {
+                return refuse(self, 486, "Busy Here (the seat is in a call)");
+            }
+            i
+        };
+        let Some(stream) = self.stream(i) else {
+            return refuse(self, 503, "Service Unavailable (no RTP port free)");
+        };
+        let version = self.next_sdp_version();
+        let (sdp, agreed) = if req.body.is_empty() {
+            // No offer: ours goes in the 200, the answer comes in the ACK.
+            let o = sdp::offer(stream.local, &self.setup.codecs, Direction::SendRecv, version, version);
+            (o, None)
+        } else {
+            match sdp::answer(&req.body, stream.local, &self.setup.codecs, version, version) {
+                Ok((s, a)) => (s, Some(a)),
+                Err(e) => {
+                    self.end_leg(i);
+                    let code = e.status();
+                    let mut r = final_response(&req, code, &format!("{}", reason_phrase(code)));
+                    r.set("warning", format!("399 spcti \"{e}\""));
+                    self.respond(&key, r);
+                    return;
+                }
+            }
+        };
+        let call_id = req.header("call-id").unwrap_or_default().to_owned();
+        self.by_call.insert(call_id.clone(), i);
+        self.by_key.insert(key.clone(), i);
+        let ch = self.chans[i].desc.ch;
+        self.chans[i].call_id = Some(call_id);
+        let to_tag = format!("{:x}", fastrand::u64(..));
+        let seat = self.chans[i].desc.kind == ChannelKind::Seat;
+        let dialed = calls::callee_of(&req);
+        self.chans[i].leg = Leg::Offered {
+            key,
+            invite: req.clone(),
+            sdp,
+            agreed,
+            to_tag,
+        };
+        if seat {
+            // The phone went off-hook and dialed: answered at once, so
+            // that it hears what follows; the digits are the seat's keys.
+            self.answer(i);
+            self.emit(SwitchEvent::OffHook { ch });
+            if !dialed.is_empty() {
+                self.emit(SwitchEvent::Dtmf { ch, digits: dialed });
+            }
+        } else {
+            let caller = calls::caller_of(&req);
+            self.emit(SwitchEvent::CallIn {
+                ch,
+                caller,
+                callee: dialed,
+                guid: TellGuid::new_v4(),
+            });
+        }
+    }
+
+    /// Answers channel `i`'s offered INVITE (200 with our SDP).
+    fn answer(&mut self, i: usize) {
+        let Leg::Offered {
+            key,
+            invite,
+            sdp,
+            agreed,
+            to_tag,
+        } = std::mem::take(&mut self.chans[i].leg)
+        else {
+            return;
+        };
+        let mut ok = response_for(&invite, 200, "OK");
+        if let Some(to) = invite.header("to") {
+            ok.set("to", format!("{to};tag={to_tag}"));
+        }
+        ok.set("contact", calls::contact(self.setup.local));
+        ok.set("allow", spcti_actors::sip::endpoint::ALLOW);
+        ok.set("content-type", "application/sdp");
+        ok.body = sdp;
+        match Dialog::uas(&invite, &ok) {
+            Ok(dialog) => {
+                let to = self.reply_address(&invite);
+                self.chans[i].leg = Leg::Up { dialog, to };
+                if let (Some(a), Some(s)) = (agreed, &self.chans[i].stream) {
+                    s.send(Cmd::Peer(a));
+                }
+                self.respond(&key, ok);
+            }
+            Err(e) => {
+                let r = final_response(&invite, 400, &format!("Bad Request ({e})"));
+                self.respond(&key, r);
+                self.end_leg(i);
+                self.emit(SwitchEvent::Cleared {
+                    ch: self.chans[i].desc.ch,
+                    cause: Cause(127),
+                });
+            }
+        }
+    }
+
+    /// Where in-dialog requests to the sender of `req` go: the address the
+    /// transaction came from (its Via's received/rport), else its Contact.
+    fn reply_address(&self, req: &Message) -> SocketAddr {
+        let contact = req
+            .values("contact")
+            .ok()
+            .and_then(|v| v.first().map(|s| s.to_string()))
+            .and_then(|c| spcti_protocol::sip::grammar::check_address(&c, "Contact").ok());
+        contact
+            .as_deref()
+            .and_then(host_port)
+            .or_else(|| req.top_via().and_then(|(_, sent_by)| host_port(&format!("sip:{sent_by}"))))
+            .unwrap_or(self.setup.local)
+    }
+
+    fn reinvite(&mut self, chan: Option<usize>, key: Key, req: Message) {
+        let Some(i) = chan else {
+            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
+            return self.respond(&key, r);
+        };
+        let local = self.chans[i].stream.as_ref().map(|s| s.local);
+        let version = self.next_sdp_version();
+        let Leg::Up { dialog, .. } = &mut self.chans[i].leg else {
+            let r = final_response(&req, 491, "Request Pending");
+            return self.respond(&key, r);
+        };
+        if let Err((code, why)) = dialog.receive(&req) {
+            let r = final_response(&req, code, &why);
+            return self.respond(&key, r);
+        }
+        let local_tag = dialog.id.local_tag.clone();
+        let Some(local) = local else { return };
+        let (body, agreed) = if req.body.is_empty() {
+            (sdp::offer(local, &self.setup.codecs, Direction::SendRecv, 1, version), None)
+        } else {
+            match sdp::answer(&req.body, local, &self.setup.codecs, 1, version) {
+                Ok((b, a)) => (b, Some(a)),
+                Err(e) => {
+                    let r = final_response(&req, e.status(), reason_phrase(e.status()));
+                    return self.respond(&key, r);
+                }
+            }
+        };
+        // Hold and resume: the stream sends, or not, as agreed.
+        if let (Some(a), Some(s)) = (agreed, &self.chans[i].stream) {
+            s.send(Cmd::Peer(a));
+        }
+        let mut ok = response_for(&req, 200, "OK");
+        if let Some(to) = req.header("to") {
+            if tag(to).is_none() {
+                ok.set("to", format!("{to};tag={local_tag}"));
+            }
+        }
+        ok.set("contact", calls::contact(self.setup.local));
+        ok.set("content-type", "application/sdp");
+        ok.body = body;
+        self.respond(&key, ok);
+    }
+
+    fn ack(&mut self, chan: Option<usize>, req: Message) {
+        // An ACK with an answer (we offered in the 200).
+        let Some(i) = chan else { return };
+        if req.body.is_empty() {
+            return;
+        }
+        match sdp::read_answer(&req.body, &self.setup.codecs) {
+            Ok(a) => {
+                if let Some(s) = &self.chans[i].stream {
+                    s.send(Cmd::Peer(a));
+                }
+            }
+            Err(e) => tracing::warn!(ch = %self.chans[i].desc.ch, "the ACK's SDP: {e}"),
+        }
+    }
+
+    fn cancel_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
+        let offered = chan.filter(|i| matches!(self.chans[*i].leg, Leg::Offered { .. }));
+        let Some(i) = offered else {
+            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
+            return self.respond(&key, r);
+        };
+        let ok = response_for(&req, 200, "OK");
+        self.respond(&key, ok);
+        if let Leg::Offered { key: ikey, invite, .. } = std::mem::take(&mut self.chans[i].leg) {
+            let r = final_response(&invite, 487, "Request Terminated");
+            self.respond(&ikey, r);
+        }
+        self.gone(i, calls::reason_cause(&req).unwrap_or(Cause::NORMAL));
+    }
+
+    fn bye_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
+        let up = chan.filter(|i| match &self.chans[*i].leg {
+            Leg::Up { dialog, .. } => dialog.matches(&req),
+            _ => false,
+        });
+        let Some(i) = up else {
+            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
+            return self.respond(&key, r);
+        };
+        let ok = response_for(&req, 200, "OK");
+        self.respond(&key, ok);
+        self.gone(i, calls::reason_cause(&req).unwrap_or(Cause::NORMAL));
+    }
+
+    /// The far end of channel `i` left (BYE, CANCEL, a failed INVITE).
+    fn gone(&mut self, i: usize, cause: Cause) {
+        let ch = self.chans[i].desc.ch;
+        let listeners: Vec<ChNum> = self.chans[i].heard_by.iter().copied().collect();
+        self.end_leg(i);
+        if self.chans[i].desc.kind == ChannelKind::Seat {
+            self.emit(SwitchEvent::OnHook { ch });
+        } else {
+            self.emit(SwitchEvent::Cleared { ch, cause });
+            self.hang_up_orphans(ch, listeners);
+        }
+    }
+
+    fn info(&mut self, chan: Option<usize>, key: Key, req: Message) {
+        let Some(i) = chan else {
+            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
+            return self.respond(&key, r);
+        };
+        let ctype = req.header("content-type").unwrap_or_default().to_owned();
+        let ok = response_for(&req, 200, "OK");
+        self.respond(&key, ok);
+        let ch = self.chans[i].desc.ch;
+        match crate::media::dtmf::info_key(&ctype, &req.body) {
+            Some(crate::media::dtmf::Pressed::Key(k)) => self.emit(SwitchEvent::Dtmf {
+                ch,
+                digits: k.to_string(),
+            }),
+            Some(crate::media::dtmf::Pressed::Flash) => {
+                if self.chans[i].desc.kind == ChannelKind::Seat {
+                    self.emit(SwitchEvent::HookFlash { ch });
+                }
+            }
+            None => {}
+        }
+    }
+
+    // --- responses to our requests ------------------------------------------
+
+    fn response(&mut self, key: Key, resp: Message) {
+        if let Some(invite) = self.cancelled.get(&key).cloned() {
+            // Our CANCEL crossed the answer: take the call and end it.
+            if (200..300).contains(&resp.code().unwrap_or(0)) {
+                if let Ok(mut d) = Dialog::uac(&invite, &resp) {
+                    let to = self.reply_address(&resp);
+                    let local = self.setup.local;
+                    let ack = d.request("ACK", &calls::via(local), &calls::contact(local), None);
+                    self.send_bytes(to, &ack.encode());
+                    let bye = d.request("BYE", &calls::via(local), &calls::contact(local), None);
+                    self.send_request(to, bye, None);
+                }
+            }
+            if resp.code().unwrap_or(0) >= 200 {
+                self.cancelled.remove(&key);
+            }
+            return;
+        }
+        let Some(&i) = self.by_key.get(&key) else {
+            // A 2xx retransmitted after our ACK: ACK it again.
+            return self.reack(&resp);
+        };
+        let code = resp.code().unwrap_or(408);
+        let ch = self.chans[i].desc.ch;
+        let seat = self.chans[i].desc.kind == ChannelKind::Seat;
+        let Leg::Calling {
+            invite,
+            to,
+            authed,
+            alerted,
+            ..
+        } = &mut self.chans[i].leg
+        else {
+            if let Leg::Up { .. } = self.chans[i].leg {
+                if (200..300).contains(&code) {
+                    self.reack(&resp);
+                }
+            }
+            return;
+        };
+        match code {
+            100 => {}
+            101..=199 => {
+                if !*alerted && !seat {
+                    *alerted = true;
+                    self.emit(SwitchEvent::Alerting { ch });
+                }
+            }
+            200..=299 => {
+                let (invite, to) = (invite.clone(), *to);
+                self.by_key.remove(&key);
+                self.answered(i, invite, resp, to);
+            }
+            401 | 407 if !*authed => {
+                let (invite, to) = (invite.clone(), *to);
+                self.by_key.remove(&key);
+                self.authenticate(i, invite, resp, to);
+            }
+            _ => {
+                self.by_key.remove(&key);
+                let cause = calls::reason_cause(&resp).unwrap_or_else(|| calls::cause_of_status(code));
+                tracing::info!(%ch, code, cause = cause.0, "our INVITE failed");
+                self.end_leg(i);
+                if !seat {
+                    self.emit(SwitchEvent::Cleared { ch, cause });
+                }
+                // A seat that declines stays on-hook; its ring times out
+                // in the seat's actor and the call is offered elsewhere.
+            }
+        }
+    }
+
+    /// Our request got no answer at all (timer B/F).
+    fn timeout(&mut self, key: Key) {
+        self.cancelled.remove(&key);
+        let Some(i) = self.by_key.remove(&key) else { return };
+        if let Leg::Calling { .. } = self.chans[i].leg {
+            let ch = self.chans[i].desc.ch;
+            tracing::info!(%ch, "our INVITE got no answer");
+            self.end_leg(i);
+            if self.chans[i].desc.kind == ChannelKind::Trunk {
+                self.emit(SwitchEvent::Cleared { ch, cause: Cause(102) });
+            }
+        }
+    }
+
+    fn reack(&mut self, resp: &Message) {
+        let call_id = resp.header("call-id").unwrap_or_default();
+        let Some(&i) = self.by_call.get(call_id) else { return };
+        if let Leg::Up { dialog, to } = &mut self.chans[i].leg {
+            let to = *to;
+            let local = self.setup.local;
+            let ack = dialog.clone().request("ACK", &calls::via(local), &calls::contact(local), None);
+            self.send_bytes(to, &ack.encode());
+        }
+    }
+
+    fn answered(&mut self, i: usize, invite: Message, resp: Message, to: SocketAddr) {
+        let ch = self.chans[i].desc.ch;
+        let local = self.setup.local;
+        let dialog = match Dialog::uac(&invite, &resp) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(%ch, "the answer cannot make a dialog: {e}");
+                self.end_leg(i);
+                self.emit(SwitchEvent::Cleared { ch, cause: Cause(127) });
+                return;
+            }
+        };
+        let mut d = dialog.clone();
+        let ack = d.request("ACK", &calls::via(local), &calls::contact(local), None);
+        let target = self.reply_address(&resp);
+        let target = if target == local { to } else { target };
+        self.send_bytes(target, &ack.encode());
+        match sdp::read_answer(&resp.body, &self.setup.codecs) {
+            Ok(a) => {
+                if let Some(s) = &self.chans[i].stream {
+                    s.send(Cmd::Peer(a));
+                }
+            }
+            Err(e) => tracing::warn!(%ch, "the answer's SDP: {e}"),
+        }
+        self.chans[i].leg = Leg::Up { dialog: d, to: target };
+        if self.chans[i].desc.kind == ChannelKind::Seat {
+            self.emit(SwitchEvent::OffHook { ch });
+        } else {
+            self.emit(SwitchEvent::Answered { ch });
+        }
+    }
+
+    fn authenticate(&mut self, i: usize, invite: Message, resp: Message, to: SocketAddr) {
+        let ch = self.chans[i].desc.ch;
+        let trunk = self
+            .setup
+            .trunks
+            .iter()
+            .find(|t| (t.first..t.first + t.count).contains(&ch.0))
+            .cloned();
+        let (hname, ahname) = if resp.code() == Some(407) {
+            ("proxy-authenticate", "proxy-authorization")
+        } else {
+            ("www-authenticate", "authorization")
+        };
+        let uri = match &invite.start {
+            spcti_protocol::sip::StartLine::Request { uri, .. } => uri.clone(),
+            _ => String::new(),
+        };
+        let creds = trunk.filter(|t| !t.user.is_empty()).and_then(|t| {
+            let ch = resp.header(hname)?;
+            spcti_actors::sip::digest::answer(
+                ch,
+                &t.user,
+                &t.password,
+                "INVITE",
+                &uri,
+                &format!("{:x}", fastrand::u64(..)),
+                1,
+            )
+            .ok()
+        });
+        let Some(creds) = creds else {
+            tracing::info!(%ch, "the peer wants credentials this trunk has not");
+            self.end_leg(i);
+            self.emit(SwitchEvent::Cleared { ch, cause: Cause::REJECTED });
+            return;
+        };
+        let again = calls::with_credentials(&invite, self.setup.local, ahname, creds);
+        let key = self.send_request(to, again.clone(), Some(i));
+        self.chans[i].leg = Leg::Calling {
+            key,
+            invite: again,
+            to,
+            authed: true,
+            alerted: false,
+        };
+    }
+
+    // --- the actors' commands ---------------------------------------------
+
+    /// Places our INVITE on channel `i` to `uri` at `to`.
+    fn call_out(&mut self, i: usize, to: SocketAddr, uri: &str, caller: &str) -> bool {
+        let Some(stream) = self.stream(i) else { return false };
+        let version = self.next_sdp_version();
+        let offer = sdp::offer(stream.local, &self.setup.codecs, Direction::SendRecv, version, version);
+        let call_id = format!("{:016x}@spcti", fastrand::u64(..));
+        let invite = calls::invite(self.setup.local, uri, caller, uri, &call_id, 1, offer);
+        self.by_call.insert(call_id.clone(), i);
+        self.chans[i].call_id = Some(call_id);
+        let key = self.send_request(to, invite.clone(), Some(i));
+        self.chans[i].leg = Leg::Calling {
+            key,
+            invite,
+            to,
+            authed: false,
+            alerted: false,
+        };
+        true
+    }
+
+    /// Rings seat `i` (its registered phone) showing `caller`.
+    fn ring(&mut self, i: usize, caller: &str) {
+        if !matches!(self.chans[i].leg, Leg::Idle) {
+            return;
+        }
+        let ext = self.chans[i]
+            .desc
+            .ext
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let Some(b) = self.ep.registrar.binding(&ext, now_s()).cloned() else {
+            tracing::info!(%ext, "the seat's phone is not registered: not rung");
+            return;
+        };
+        let caller = if caller.is_empty() { "anonymous" } else { caller };
+        self.call_out(i, b.source, &b.contact, caller);
+    }
+
+    fn command(&mut self, cmd: SwitchCommand) {
+        match cmd {
+            SwitchCommand::Alert { ch, caller } => self.ring(ch.0 as usize, &caller),
+            SwitchCommand::Answer { ch } => self.answer(ch.0 as usize),
+            SwitchCommand::MakeCall { ch, caller, callee } => {
+                let i = ch.0 as usize;
+                if self.chans[i].desc.kind == ChannelKind::Seat {
+                    return self.ring(i, &caller);
+                }
+                if !matches!(self.chans[i].leg, Leg::Idle) {
+                    return self.emit(SwitchEvent::Cleared { ch, cause: Cause::NO_CIRCUIT });
+                }
+                let trunk = self
+                    .setup
+                    .trunks
+                    .iter()
+                    .find(|t| (t.first..t.first + t.count).contains(&ch.0))
+                    .cloned();
+                let Some(t) = trunk else {
+                    return self.emit(SwitchEvent::Cleared { ch, cause: Cause::NO_CIRCUIT });
+                };
+                let caller = if caller.is_empty() { t.from_number.clone() } else { caller };
+                let uri = format!("sip:{callee}@{}", t.peer);
+                if !self.call_out(i, t.peer, &uri, &caller) {
+                    self.emit(SwitchEvent::Cleared { ch, cause: Cause::NO_CIRCUIT });
+                }
+            }
+            SwitchCommand::Clear { ch, cause } => self.clear(ch.0 as usize, cause),
+            SwitchCommand::Link { a, b, two_way } => {
+                self.stop_play(a);
+                self.feed(b, a);
+                if two_way {
+                    self.stop_play(b);
+                    self.feed(a, b);
+                }
+                self.emit(SwitchEvent::Linked { ch: a, other: b });
+            }
+            SwitchCommand::Unlink { a, b } => {
+                self.unfeed(b, a);
+                self.unfeed(a, b);
+                self.emit(SwitchEvent::Unlinked { ch: a, other: b });
+            }
+            SwitchCommand::Play { ch, prompt } => self.play(ch, prompt),
+            SwitchCommand::StopPlay { ch } => self.stop_play(ch),
+            SwitchCommand::Record { ch, file } => match &self.chans[ch.0 as usize].stream {
+                Some(s) => s.send(Cmd::Record {
+                    dir: self.setup.recordings.clone(),
+                    name: file,
+                }),
+                None => tracing::warn!(%ch, "nothing to record: the channel has no call"),
+            },
+            SwitchCommand::StopRecord { ch } => match &self.chans[ch.0 as usize].stream {
+                Some(s) => s.send(Cmd::StopRecord),
+                None => self.emit(SwitchEvent::RecordDone {
+                    ch,
+                    file: PathBuf::new(),
+                    duration: Duration::ZERO,
+                }),
+            },
+            SwitchCommand::JoinConf {
+                ch,
+                conf,
+                listen_only,
+            } => {
+                let members = self.confs.get(&conf).cloned().unwrap_or_default();
+                for (m, m_listen) in members {
+                    if !listen_only {
+                        self.feed(ch, m);
+                    }
+                    if !m_listen {
+                        self.feed(m, ch);
+                    }
+                }
+                self.confs.entry(conf).or_default().push((ch, listen_only));
+                self.emit(SwitchEvent::ConfJoined { ch, conf });
+            }
+            SwitchCommand::LeaveConf { ch, conf } => {
+                let members = self.confs.get(&conf).cloned().unwrap_or_default();
+                for (m, _) in members.iter().filter(|(m, _)| *m != ch) {
+                    self.unfeed(ch, *m);
+                    self.unfeed(*m, ch);
+                }
+                if let Some(v) = self.confs.get_mut(&conf) {
+                    v.retain(|(m, _)| *m != ch);
+                    if v.is_empty() {
+                        self.confs.remove(&conf);
+                    }
+                }
+                self.emit(SwitchEvent::ConfLeft { ch, conf });
+            }
+            SwitchCommand::SendFax { ch, file } | SwitchCommand::ReceiveFax { ch, file } => {
+                tracing::warn!(%ch, "fax is not carried on SIP calls yet");
+                self.emit(SwitchEvent::FaxDone {
+                    ch,
+                    ok: false,
+                    pages: 0,
+                    file,
+                });
+            }
+        }
+    }
+
+    fn clear(&mut self, i: usize, cause: Cause) {
+        let listeners: Vec<ChNum> = self.chans[i].heard_by.iter().copied().collect();
+        let ch = self.chans[i].desc.ch;
+        let seat = self.chans[i].desc.kind == ChannelKind::Seat;
+        match std::mem::take(&mut self.chans[i].leg) {
+            Leg::Idle => {}
+            Leg::Offered { key, invite, .. } => {
+                let (code, why) = calls::status_of_cause(cause);
+                let r = calls::refusal(&invite, code, why, Some(cause));
+                self.respond(&key, r);
+                self.end_leg(i);
+            }
+            Leg::Calling { key, invite, to, .. } => {
+                let cancel = calls::cancel(&invite);
+                self.cancelled.insert(key, invite);
+                self.send_request(to, cancel, None);
+                self.end_leg(i);
+            }
+            leg @ Leg::Up { .. } => {
+                self.chans[i].leg = leg;
+                self.bye(i, cause);
+                if seat {
+                    // The phone was hung up from here.
+                    self.emit(SwitchEvent::OnHook { ch });
+                }
+            }
+        }
+        if !seat {
+            self.hang_up_orphans(ch, listeners);
+        }
+    }
+
+    /// `from`'s audio goes to `to` too.
+    fn feed(&mut self, from: ChNum, to: ChNum) {
+        let (f, t) = (from.0 as usize, to.0 as usize);
+        self.chans[f].heard_by.insert(to);
+        self.chans[t].hears.insert(from);
+        let tx = self.chans[t].stream.as_ref().map(Stream::audio);
+        if let (Some(s), Some(tx)) = (&self.chans[f].stream, tx) {
+            s.send(Cmd::Feed { to, tx });
+        }
+    }
+
+    fn unfeed(&mut self, from: ChNum, to: ChNum) {
+        let (f, t) = (from.0 as usize, to.0 as usize);
+        self.chans[f].heard_by.remove(&to);
+        self.chans[t].hears.remove(&from);
+        if let Some(s) = &self.chans[f].stream {
+            s.send(Cmd::Unfeed { to });
+        }
+    }
+
+    fn play(&mut self, ch: ChNum, prompt: String) {
+        let i = ch.0 as usize;
+        let pcm = self.prompts.samples(&prompt);
+        match (&self.chans[i].stream, pcm) {
+            (Some(s), Some(pcm)) if !pcm.is_empty() => s.send(Cmd::Play { prompt, pcm }),
+            (_, pcm) => {
+                // No call to play on, no such prompt, or one of no length.
+                let completed = pcm.is_some_and(|p| p.is_empty());
+                self.emit(SwitchEvent::PlayDone {
+                    ch,
+                    prompt,
+                    completed,
+                });
+            }
+        }
+    }
+
+    fn stop_play(&mut self, ch: ChNum) {
+        if let Some(s) = &self.chans[ch.0 as usize].stream {
+            s.send(Cmd::StopPlay);
+        }
+    }
+
+    fn tick(&mut self) {
+        let now = self.clock.now();
+        if self.ep.next_wake().is_some_and(|w| w <= now) || now_s() % 5 == 0 {
+            let outs = self.ep.tick(now, now_s());
+            self.out(outs);
+        }
+    }
+}
+
+/// The `IP:port` of a SIP URI (`sip:user@10.0.0.1:5062;transport=udp`);
+/// port 5060 when absent. Names are not looked up.
+fn host_port(uri: &str) -> Option<SocketAddr> {
+    let rest = uri.split_once(':')?.1;
+    let hostport = rest.rsplit_once('@').map_or(rest, |x| x.1);
+    let hostport = hostport.split([';', '?', '>']).next()?;
+    if let Ok(a) = hostport.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    hostport
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, 5060))
+}
+
+fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        488 => "Not Acceptable Here",
+        _ => "Error",
+    }
+}
+
+impl Actor for SipSwitch {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // The transactions' timers (T1 = 500 ms: 10 ms is fine enough).
+        ctx.run_interval(Duration::from_millis(10), |act, _| act.tick());
+        let socket = self.socket.clone();
+        let me = ctx.address();
+        actix::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                match socket.recv_from(&mut buf).await {
+                    Ok((n, from)) => me.do_send(Datagram(from, buf[..n].to_vec())),
+                    Err(e) => tracing::debug!("SIP receive: {e}"),
+                }
+            }
+        });
+    }
+}
+
+impl Handler<Datagram> for SipSwitch {
+    type Result = ();
+    fn handle(&mut self, Datagram(from, bytes): Datagram, _: &mut Context<Self>) {
+        let now = self.clock.now();
+        let pw = &self.setup.seat_passwords;
+        let outs = self
+            .ep
+            .datagram(from, &bytes, now, now_s(), |u| pw.get(u).cloned());
+        self.out(outs);
+    }
+}
+
+impl Handler<SwitchCommand> for SipSwitch {
+    type Result = ();
+    fn handle(&mut self, cmd: SwitchCommand, _: &mut Context<Self>) {
+        let n = self.chans.len() as u32;
+        let chs = match &cmd {
+            SwitchCommand::Link { a, b, .. } | SwitchCommand::Unlink { a, b } => vec![*a, *b],
+            SwitchCommand::Alert { ch, .. }
+            | SwitchCommand::Answer { ch }
+            | SwitchCommand::MakeCall { ch, .. }
+            | SwitchCommand::Clear { ch, .. }
+            | SwitchCommand::Play { ch, .. }
+            | SwitchCommand::StopPlay { ch }
+            | SwitchCommand::Record { ch, .. }
+            | SwitchCommand::StopRecord { ch }
+            | SwitchCommand::JoinConf { ch, .. }
+            | SwitchCommand::LeaveConf { ch, .. }
+            | SwitchCommand::SendFax { ch, .. }
+            | SwitchCommand::ReceiveFax { ch, .. } => vec![*ch],
+        };
+        if chs.iter().any(|c| c.0 >= n) {
+            tracing::error!(?cmd, "command for a channel this switch does not have");
+            return;
+        }
+        self.command(cmd);
+    }
+}
+
+impl Handler<SetEventSink> for SipSwitch {
+    type Result = ();
+    fn handle(&mut self, m: SetEventSink, _: &mut Context<Self>) {
+        self.sink = Some(m.0);
+    }
+}
+
+impl Handler<Passwords> for SipSwitch {
+    type Result = ();
+    fn handle(&mut self, m: Passwords, _: &mut Context<Self>) {
+        self.setup.seat_passwords = m.0;
+    }
+}
+
+impl Handler<Registrations> for SipSwitch {
+    type Result = MessageResult<Registrations>;
+    fn handle(&mut self, _: Registrations, _: &mut Context<Self>) -> Self::Result {
+        let now = now_s();
+        let mut out = HashMap::new();
+        for (ext, i) in &self.by_ext {
+            let b = self.ep.registrar.binding(ext, now);
+            out.insert(
+                self.chans[*i].desc.ch,
+                Registration {
+                    registered: b.is_some(),
+                    contact: b.map(|b| b.contact.clone()),
+                    expires: b.map(|b| b.expires_at.saturating_sub(now)),
+                    user_agent: b.map(|b| b.user_agent.clone()),
+                },
+            );
+        }
+        MessageResult(out)
+    }
+}
