@@ -30,9 +30,9 @@ use super::{decode, encode, mix};
 
 /// Samples per 20 ms frame at 8 kHz.
 pub const FRAME: usize = 160;
-/// Frames of audio from another leg kept waiting at most (a leg that
+/// Samples of audio kept waiting at most, per source (160 ms: a leg that
 /// sends faster than we tick must not grow a queue without end).
-const MAX_QUEUED: usize = 8;
+const MAX_QUEUED: usize = 8 * FRAME;
 
 /// Audio from another leg: one decoded frame.
 #[derive(Debug)]
@@ -47,13 +47,24 @@ pub enum Cmd {
     /// Where and how to send (the agreed SDP; again after a re-INVITE).
     Peer(Agreed),
     /// Play a prompt (16-bit PCM) instead of what the leg hears.
-    Play { prompt: String, pcm: Vec<i16> },
+    Play {
+        prompt: String,
+        pcm: Vec<i16>,
+    },
     StopPlay,
     /// What this leg receives goes to `to` too.
-    Feed { to: ChNum, tx: mpsc::Sender<Audio> },
-    Unfeed { to: ChNum },
+    Feed {
+        to: ChNum,
+        tx: mpsc::Sender<Audio>,
+    },
+    Unfeed {
+        to: ChNum,
+    },
     /// Record both sides to `dir/name` (a 16-bit 8 kHz mono WAV).
-    Record { dir: PathBuf, name: PathBuf },
+    Record {
+        dir: PathBuf,
+        name: PathBuf,
+    },
     StopRecord,
     /// Send a key (RFC 4733).
     Key(char),
@@ -136,11 +147,7 @@ impl MediaEngine {
                 .unwrap_or_else(|e| e.into_inner())
                 .push_back(port);
         });
-        Ok(Stream {
-            local,
-            cmds,
-            audio,
-        })
+        Ok(Stream { local, cmds, audio })
     }
 
     /// Takes the next free port pair that can be bound.
@@ -231,12 +238,13 @@ struct Task {
     sink: EventSink,
     peer: Option<Agreed>,
     feeds: HashMap<ChNum, mpsc::Sender<Audio>>,
-    /// What the leg hears from others, per source.
-    ins: HashMap<ChNum, VecDeque<Vec<i16>>>,
+    /// What the leg hears from others, per source, as samples (legs
+    /// may packetize at other lengths than this one).
+    ins: HashMap<ChNum, VecDeque<i16>>,
     playing: Option<(String, Vec<i16>, usize)>,
     recording: Option<Recording>,
     /// What the leg's own party said, in order (for the recording).
-    said: VecDeque<Vec<i16>>,
+    said: VecDeque<i16>,
     reorder: Reorder,
     dtmf: DtmfReceiver,
     ssrc: u32,
@@ -288,16 +296,20 @@ impl Task {
                 _ = rtcp.recv_from(&mut junk) => {}
                 Some(a) = audio.recv() => {
                     let q = self.ins.entry(a.from).or_default();
-                    q.push_back(a.pcm);
-                    while q.len() > MAX_QUEUED {
-                        q.pop_front();
-                    }
+                    push_bounded(q, &a.pcm);
                 }
                 c = cmds.recv() => match c {
                     None | Some(Cmd::Close) => break,
                     Some(c) => self.command(c),
                 },
                 _ = tick.tick() => {
+                    // Packets as long as the peer asked for (ptime).
+                    let want = self.frame_len();
+                    if tick.period() != Duration::from_millis(want as u64 / 8) {
+                        tick = tokio::time::interval(Duration::from_millis(want as u64 / 8));
+                        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                        tick.reset();
+                    }
                     if let Some(bytes) = self.frame() {
                         if let Some(to) = self.peer.as_ref().and_then(|p| p.remote) {
                             if let Err(e) = rtp.send_to(&bytes, to).await {
@@ -352,12 +364,10 @@ impl Task {
             for f in self.reorder.push(p.seq, p.payload.to_vec()) {
                 let frame = match f {
                     Frame::Audio(x) => decode(peer.codec, &x),
-                    Frame::Lost => vec![0; FRAME],
+                    // A lost packet: silence as long as the one before.
+                    Frame::Lost => vec![0; p.payload.len()],
                 };
-                self.said.push_back(frame);
-            }
-            while self.said.len() > MAX_QUEUED {
-                self.said.pop_front();
+                push_bounded(&mut self.said, &frame);
             }
         }
     }
@@ -384,7 +394,9 @@ impl Task {
                         self.said.clear();
                         self.recording = Some(r);
                     }
-                    Err(e) => tracing::error!(ch = %self.ch, file = %name.display(), "cannot record: {e}"),
+                    Err(e) => {
+                        tracing::error!(ch = %self.ch, file = %name.display(), "cannot record: {e}")
+                    }
                 }
             }
             Cmd::StopRecord => self.stop_record(),
@@ -435,15 +447,23 @@ impl Task {
         });
     }
 
-    /// One frame time: the packet to send (if the leg sends), and the
-    /// recording's 20 ms.
+    /// Samples per packet: the peer's ptime (20 ms until agreed).
+    fn frame_len(&self) -> usize {
+        self.peer
+            .as_ref()
+            .map_or(FRAME, |p| (p.ptime as usize * 8).clamp(80, 480))
+    }
+
+    /// One packet time: the packet to send (if the leg sends), and the
+    /// recording's share of audio.
     fn frame(&mut self) -> Option<Vec<u8>> {
+        let n = self.frame_len();
         let mut done = None;
         let out: Vec<i16> = match &mut self.playing {
             Some((name, pcm, at)) => {
-                let end = (*at + FRAME).min(pcm.len());
+                let end = (*at + n).min(pcm.len());
                 let mut f = pcm[*at..end].to_vec();
-                f.resize(FRAME, 0);
+                f.resize(n, 0);
                 *at = end;
                 if end >= pcm.len() {
                     done = Some(name.clone());
@@ -451,11 +471,9 @@ impl Task {
                 f
             }
             None => {
-                let mut f = vec![0i16; FRAME];
+                let mut f = vec![0i16; n];
                 for q in self.ins.values_mut() {
-                    if let Some(x) = q.pop_front() {
-                        f = mix(&f, &x);
-                    }
+                    f = mix(&f, &take(q, n));
                 }
                 f
             }
@@ -469,7 +487,7 @@ impl Task {
             });
         }
         if let Some(r) = &mut self.recording {
-            let said = self.said.pop_front().unwrap_or_default();
+            let said = take(&mut self.said, n);
             r.write(&mix(&said, &out));
         }
         let peer = self.peer.as_ref()?;
@@ -491,7 +509,23 @@ impl Task {
         }
         .write(&mut bytes);
         self.seq = self.seq.wrapping_add(1);
-        self.timestamp = self.timestamp.wrapping_add(FRAME as u32);
+        self.timestamp = self.timestamp.wrapping_add(n as u32);
         Some(bytes)
     }
+}
+
+/// Appends audio to a queue of samples, dropping the oldest past
+/// [`MAX_QUEUED`].
+fn push_bounded(q: &mut VecDeque<i16>, pcm: &[i16]) {
+    q.extend(pcm.iter().copied());
+    let over = q.len().saturating_sub(MAX_QUEUED);
+    q.drain(..over);
+}
+
+/// The next `n` samples of a queue, silence where it runs short.
+fn take(q: &mut VecDeque<i16>, n: usize) -> Vec<i16> {
+    let k = n.min(q.len());
+    let mut f: Vec<i16> = q.drain(..k).collect();
+    f.resize(n, 0);
+    f
 }

@@ -185,8 +185,14 @@ pub fn check_prompt(bytes: &[u8]) -> Result<Duration, String> {
 pub fn prompt_samples(bytes: &[u8]) -> Result<Vec<i16>, String> {
     let (tag, data) = prompt_data(bytes)?;
     Ok(match tag {
-        6 => data.iter().map(|b| spcti_protocol::g711::alaw_decode(*b)).collect(),
-        7 => data.iter().map(|b| spcti_protocol::g711::ulaw_decode(*b)).collect(),
+        6 => data
+            .iter()
+            .map(|b| spcti_protocol::g711::alaw_decode(*b))
+            .collect(),
+        7 => data
+            .iter()
+            .map(|b| spcti_protocol::g711::ulaw_decode(*b))
+            .collect(),
         _ => data
             .chunks_exact(2)
             .map(|c| i16::from_le_bytes([c[0], c[1]]))

@@ -107,7 +107,12 @@ pub fn invite(
 
 /// The same INVITE again with credentials (after a 401/407): a new
 /// branch, the next CSeq, `header` carrying `creds`.
-pub fn with_credentials(first: &Message, local: SocketAddr, header: &str, creds: String) -> Message {
+pub fn with_credentials(
+    first: &Message,
+    local: SocketAddr,
+    header: &str,
+    creds: String,
+) -> Message {
     let mut m = first.clone();
     m.set("via", via(local));
     let n = first.cseq().map_or(1, |c| c.0) + 1;
@@ -210,7 +215,10 @@ mod tests {
             Some("8001")
         );
         assert_eq!(user_of("sip:*58002%23@h").as_deref(), Some("*58002#"));
-        assert_eq!(user_of("sip:013900000000;phone-context=x@h").as_deref(), Some("013900000000"));
+        assert_eq!(
+            user_of("sip:013900000000;phone-context=x@h").as_deref(),
+            Some("013900000000")
+        );
         assert_eq!(user_of("sip:h"), None);
     }
 

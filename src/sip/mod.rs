@@ -117,7 +117,9 @@ impl SipDriver {
                 });
             }
             trunks.push(Trunk {
-                peer: t.peer_addr().expect("validated: sip.trunk[].peer is IP:port"),
+                peer: t
+                    .peer_addr()
+                    .expect("validated: sip.trunk[].peer is IP:port"),
                 first,
                 count: t.channels,
                 user: t.user.clone(),

@@ -308,9 +308,7 @@ impl SipSwitch {
         let call_id = req.header("call-id").unwrap_or_default().to_owned();
         let chan = self.by_call.get(&call_id).copied();
         match method.as_str() {
-            "INVITE" if req.header("to").and_then(tag).is_some() => {
-                self.reinvite(chan, key, req)
-            }
+            "INVITE" if req.header("to").and_then(tag).is_some() => self.reinvite(chan, key, req),
             "INVITE" => self.invite(key, req, from),
             "ACK" => self.ack(chan, req),
             "CANCEL" => self.cancel_in(chan, key, req),
@@ -335,7 +333,10 @@ impl SipSwitch {
         if self.active_calls() >= self.setup.max_calls {
             return refuse(self, 503, "Service Unavailable (max_calls reached)");
         }
-        if self.by_call.contains_key(req.header("call-id").unwrap_or_default()) {
+        if self
+            .by_call
+            .contains_key(req.header("call-id").unwrap_or_default())
+        {
             // The same call again under a new branch: never a second call.
             return refuse(self, 482, "Loop Detected");
         }
@@ -351,7 +352,13 @@ impl SipSwitch {
                 .find(|c| matches!(self.chans[*c].leg, Leg::Idle));
             match free {
                 Some(i) => i,
-                None => return refuse(self, 503, "Service Unavailable (no free channel on the trunk)"),
+                None => {
+                    return refuse(
+                        self,
+                        503,
+                        "Service Unavailable (no free channel on the trunk)",
+                    );
+                }
             }
         } else {
             // A seat dialing: its phone must be one of ours, with the
@@ -381,10 +388,22 @@ impl SipSwitch {
         let version = self.next_sdp_version();
         let (sdp, agreed) = if req.body.is_empty() {
             // No offer: ours goes in the 200, the answer comes in the ACK.
-            let o = sdp::offer(stream.local, &self.setup.codecs, Direction::SendRecv, version, version);
+            let o = sdp::offer(
+                stream.local,
+                &self.setup.codecs,
+                Direction::SendRecv,
+                version,
+                version,
+            );
             (o, None)
         } else {
-            match sdp::answer(&req.body, stream.local, &self.setup.codecs, version, version) {
+            match sdp::answer(
+                &req.body,
+                stream.local,
+                &self.setup.codecs,
+                version,
+                version,
+            ) {
                 Ok((s, a)) => (s, Some(a)),
                 Err(e) => {
                     self.end_leg(i);
@@ -482,7 +501,10 @@ impl SipSwitch {
         contact
             .as_deref()
             .and_then(host_port)
-            .or_else(|| req.top_via().and_then(|(_, sent_by)| host_port(&format!("sip:{sent_by}"))))
+            .or_else(|| {
+                req.top_via()
+                    .and_then(|(_, sent_by)| host_port(&format!("sip:{sent_by}")))
+            })
             .unwrap_or(self.setup.local)
     }
 
@@ -504,7 +526,10 @@ impl SipSwitch {
         let local_tag = dialog.id.local_tag.clone();
         let Some(local) = local else { return };
         let (body, agreed) = if req.body.is_empty() {
-            (sdp::offer(local, &self.setup.codecs, Direction::SendRecv, 1, version), None)
+            (
+                sdp::offer(local, &self.setup.codecs, Direction::SendRecv, 1, version),
+                None,
+            )
         } else {
             match sdp::answer(&req.body, local, &self.setup.codecs, 1, version) {
                 Ok((b, a)) => (b, Some(a)),
@@ -554,7 +579,10 @@ impl SipSwitch {
         };
         let ok = response_for(&req, 200, "OK");
         self.respond(&key, ok);
-        if let Leg::Offered { key: ikey, invite, .. } = std::mem::take(&mut self.chans[i].leg) {
+        if let Leg::Offered {
+            key: ikey, invite, ..
+        } = std::mem::take(&mut self.chans[i].leg)
+        {
             let r = final_response(&invite, 487, "Request Terminated");
             self.respond(&ikey, r);
         }
@@ -673,7 +701,8 @@ impl SipSwitch {
             }
             _ => {
                 self.by_key.remove(&key);
-                let cause = calls::reason_cause(&resp).unwrap_or_else(|| calls::cause_of_status(code));
+                let cause =
+                    calls::reason_cause(&resp).unwrap_or_else(|| calls::cause_of_status(code));
                 tracing::info!(%ch, code, cause = cause.0, "our INVITE failed");
                 self.end_leg(i);
                 if !seat {
@@ -688,24 +717,34 @@ impl SipSwitch {
     /// Our request got no answer at all (timer B/F).
     fn timeout(&mut self, key: Key) {
         self.cancelled.remove(&key);
-        let Some(i) = self.by_key.remove(&key) else { return };
+        let Some(i) = self.by_key.remove(&key) else {
+            return;
+        };
         if let Leg::Calling { .. } = self.chans[i].leg {
             let ch = self.chans[i].desc.ch;
             tracing::info!(%ch, "our INVITE got no answer");
             self.end_leg(i);
             if self.chans[i].desc.kind == ChannelKind::Trunk {
-                self.emit(SwitchEvent::Cleared { ch, cause: Cause(102) });
+                self.emit(SwitchEvent::Cleared {
+                    ch,
+                    cause: Cause(102),
+                });
             }
         }
     }
 
     fn reack(&mut self, resp: &Message) {
         let call_id = resp.header("call-id").unwrap_or_default();
-        let Some(&i) = self.by_call.get(call_id) else { return };
+        let Some(&i) = self.by_call.get(call_id) else {
+            return;
+        };
         if let Leg::Up { dialog, to } = &mut self.chans[i].leg {
             let to = *to;
             let local = self.setup.local;
-            let ack = dialog.clone().request("ACK", &calls::via(local), &calls::contact(local), None);
+            let ack =
+                dialog
+                    .clone()
+                    .request("ACK", &calls::via(local), &calls::contact(local), None);
             self.send_bytes(to, &ack.encode());
         }
     }
@@ -718,7 +757,10 @@ impl SipSwitch {
             Err(e) => {
                 tracing::warn!(%ch, "the answer cannot make a dialog: {e}");
                 self.end_leg(i);
-                self.emit(SwitchEvent::Cleared { ch, cause: Cause(127) });
+                self.emit(SwitchEvent::Cleared {
+                    ch,
+                    cause: Cause(127),
+                });
                 return;
             }
         };
@@ -735,7 +777,10 @@ impl SipSwitch {
             }
             Err(e) => tracing::warn!(%ch, "the answer's SDP: {e}"),
         }
-        self.chans[i].leg = Leg::Up { dialog: d, to: target };
+        self.chans[i].leg = Leg::Up {
+            dialog: d,
+            to: target,
+        };
         if self.chans[i].desc.kind == ChannelKind::Seat {
             self.emit(SwitchEvent::OffHook { ch });
         } else {
@@ -776,7 +821,10 @@ impl SipSwitch {
         let Some(creds) = creds else {
             tracing::info!(%ch, "the peer wants credentials this trunk has not");
             self.end_leg(i);
-            self.emit(SwitchEvent::Cleared { ch, cause: Cause::REJECTED });
+            self.emit(SwitchEvent::Cleared {
+                ch,
+                cause: Cause::REJECTED,
+            });
             return;
         };
         let again = calls::with_credentials(&invite, self.setup.local, ahname, creds);
@@ -794,9 +842,17 @@ impl SipSwitch {
 
     /// Places our INVITE on channel `i` to `uri` at `to`.
     fn call_out(&mut self, i: usize, to: SocketAddr, uri: &str, caller: &str) -> bool {
-        let Some(stream) = self.stream(i) else { return false };
+        let Some(stream) = self.stream(i) else {
+            return false;
+        };
         let version = self.next_sdp_version();
-        let offer = sdp::offer(stream.local, &self.setup.codecs, Direction::SendRecv, version, version);
+        let offer = sdp::offer(
+            stream.local,
+            &self.setup.codecs,
+            Direction::SendRecv,
+            version,
+            version,
+        );
         let call_id = format!("{:016x}@spcti", fastrand::u64(..));
         let invite = calls::invite(self.setup.local, uri, caller, uri, &call_id, 1, offer);
         self.by_call.insert(call_id.clone(), i);
@@ -827,7 +883,11 @@ impl SipSwitch {
             tracing::info!(%ext, "the seat's phone is not registered: not rung");
             return;
         };
-        let caller = if caller.is_empty() { "anonymous" } else { caller };
+        let caller = if caller.is_empty() {
+            "anonymous"
+        } else {
+            caller
+        };
         self.call_out(i, b.source, &b.contact, caller);
     }
 
@@ -841,7 +901,10 @@ impl SipSwitch {
                     return self.ring(i, &caller);
                 }
                 if !matches!(self.chans[i].leg, Leg::Idle) {
-                    return self.emit(SwitchEvent::Cleared { ch, cause: Cause::NO_CIRCUIT });
+                    return self.emit(SwitchEvent::Cleared {
+                        ch,
+                        cause: Cause::NO_CIRCUIT,
+                    });
                 }
                 let trunk = self
                     .setup
@@ -850,12 +913,22 @@ impl SipSwitch {
                     .find(|t| (t.first..t.first + t.count).contains(&ch.0))
                     .cloned();
                 let Some(t) = trunk else {
-                    return self.emit(SwitchEvent::Cleared { ch, cause: Cause::NO_CIRCUIT });
+                    return self.emit(SwitchEvent::Cleared {
+                        ch,
+                        cause: Cause::NO_CIRCUIT,
+                    });
                 };
-                let caller = if caller.is_empty() { t.from_number.clone() } else { caller };
+                let caller = if caller.is_empty() {
+                    t.from_number.clone()
+                } else {
+                    caller
+                };
                 let uri = format!("sip:{callee}@{}", t.peer);
                 if !self.call_out(i, t.peer, &uri, &caller) {
-                    self.emit(SwitchEvent::Cleared { ch, cause: Cause::NO_CIRCUIT });
+                    self.emit(SwitchEvent::Cleared {
+                        ch,
+                        cause: Cause::NO_CIRCUIT,
+                    });
                 }
             }
             SwitchCommand::Clear { ch, cause } => self.clear(ch.0 as usize, cause),
@@ -945,7 +1018,9 @@ impl SipSwitch {
                 self.respond(&key, r);
                 self.end_leg(i);
             }
-            Leg::Calling { key, invite, to, .. } => {
+            Leg::Calling {
+                key, invite, to, ..
+            } => {
                 let cancel = calls::cancel(&invite);
                 self.cancelled.insert(key, invite);
                 self.send_request(to, cancel, None);

@@ -1,0 +1,379 @@
+//! Real calls through the `sip` driver: the spcti binary with
+//! `driver = "sip"`, sipp as the carrier and as the seat's phone, the
+//! agent's desktop over UDP. Each test runs in its own loopback-only
+//! network namespace (tests/support/netns.rs), where fixed ports are
+//! safe: spcti on 5060, the carrier on 5080, the seat's phone on 5062.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::netns::inside_netns;
+use support::{Client, Server};
+
+const SIPP_SHARE: &str = "/usr/share/sip-tester";
+
+/// spcti with one carrier trunk (2 channels: 0-1) and seat 8001 (channel 2).
+fn config(trunk_auth: &str) -> String {
+    format!(
+        r#"
+[switch]
+driver = "sip"
+
+[sip]
+bind = "127.0.0.1:5060"
+rtp_ports = "20000-20099"
+seat_passwords = "config"
+
+[[sip.trunk]]
+name = "carrier"
+peer = "127.0.0.1:5080"
+channels = 2
+{trunk_auth}
+
+[[sip.seat]]
+ext = "8001"
+password = "secret"
+
+[[group]]
+no = 1
+name = "Service"
+strategy = "longest-idle"
+
+[[agent]]
+work_no = "1001"
+groups = [{{ no = 1, priority = 1 }}]
+"#
+    )
+}
+
+/// A menu: key 1 queues for group 1 (so the caller's RFC 4733 key must
+/// reach the engine for the call to ring anyone).
+const MENU: &str = r#"{
+  "name": "default", "start": "menu",
+  "nodes": {
+    "menu":  {"kind": "menu", "prompt": "welcome", "timeout_s": 10, "retries": 1,
+              "choices": {"1": "sales"}, "fail": "bye", "x": 10, "y": 10},
+    "sales": {"kind": "queue", "group": 1},
+    "bye":   {"kind": "play", "prompt": "goodbye"}
+  }
+}"#;
+
+fn start(config: &str) -> Server {
+    let prompts = tempfile::tempdir().unwrap().keep();
+    Server::with_flows(
+        config,
+        &[("default", MENU)],
+        &[
+            ("SPCTI_SERVER__CLOCK", "real"),
+            ("SPCTI_SIP__PROMPT_DIR", prompts.to_str().unwrap()),
+            ("RUST_LOG", "info,spcti=debug,spcti_actors=debug"),
+        ],
+    )
+}
+
+/// A sipp run: the scenario written to a file in `dir`, sipp on local
+/// port `port` towards spcti.
+fn sipp(dir: &Path, name: &str, scenario: &str, port: u16, extra: &[&str]) -> Child {
+    let sf = dir.join(format!("{name}.xml"));
+    std::fs::write(&sf, scenario).unwrap();
+    Command::new("sipp")
+        .arg("127.0.0.1:5060")
+        .args(["-sf", sf.to_str().unwrap(), "-m", "1", "-i", "127.0.0.1"])
+        .args(["-p", &port.to_string()])
+        .args(["-timeout", "40s", "-nostdin", "-trace_err", "-trace_msg"])
+        .args(extra)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp")
+}
+
+/// Waits for sipp to end; panics with its logs if it failed.
+fn finished(mut child: Child, dir: &Path, what: &str, server: &Server) {
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > Duration::from_secs(45) {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if !status.success() {
+        let mut logs = String::new();
+        for f in std::fs::read_dir(dir).unwrap().flatten() {
+            if f.path().extension().is_some_and(|x| x == "log") {
+                logs.push_str(&format!("--- {}\n", f.path().display()));
+                logs.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+            }
+        }
+        panic!(
+            "{what}: sipp failed ({status})\n{logs}\n--- server\n{}",
+            server.log()
+        );
+    }
+}
+
+/// The seat's phone registers (digest) and ends.
+fn register_scenario() -> String {
+    let register = |cseq: u32, auth: &str| {
+        format!(
+            r#"  <send retrans="500"><![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:8001@[remote_ip]>
+Call-ID: [call_id]
+CSeq: {cseq} REGISTER
+Contact: <sip:8001@[local_ip]:[local_port]>
+{auth}Max-Forwards: 70
+Expires: 600
+User-Agent: sipp-seat
+Content-Length: 0
+
+]]></send>
+"#
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register">
+{}  <recv response="401" auth="true"/>
+{}  <recv response="200"/>
+</scenario>
+"#,
+        register(1, ""),
+        register(2, "[authentication username=8001 password=secret]\n"),
+    )
+}
+
+/// The seat's phone: rings, answers with SDP, says nothing, and takes
+/// the BYE.
+const SEAT_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:8001@[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:8001@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=seat 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+]]></send>
+  <recv request="ACK"/>
+  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"#;
+
+/// The carrier's caller: calls 4008001234, presses 1 (RFC 4733) in the
+/// menu, waits for the agent, talks (sipp's `g711a.pcap`, 7 s of speech)
+/// and hangs up.
+fn caller_scenario() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="carrier">
+  <send retrans="500"><![CDATA[
+INVITE sip:4008001234@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Customer" <sip:13800138000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:4008001234@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:13800138000@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=carrier 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-16
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:4008001234@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Customer" <sip:13800138000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:4008001234@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <pause milliseconds="500"/>
+  <nop><action><exec play_pcap_audio="{SIPP_SHARE}/dtmf_2833_1.pcap"/></action></nop>
+  <pause milliseconds="2000"/>
+  <nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>
+  <pause milliseconds="7500"/>
+  <send retrans="500"><![CDATA[
+BYE sip:4008001234@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Customer" <sip:13800138000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:4008001234@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"#
+    )
+}
+
+/// The root mean square of a WAV's samples between two times.
+fn rms(path: &Path, from_s: f32, to_s: f32) -> f64 {
+    let mut r = hound::WavReader::open(path).expect("a WAV recording");
+    let rate = r.spec().sample_rate as f32;
+    let samples: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    let (a, b) = (
+        ((from_s * rate) as usize).min(samples.len()),
+        ((to_s * rate) as usize).min(samples.len()),
+    );
+    let part = &samples[a..b];
+    if part.is_empty() {
+        return 0.0;
+    }
+    (part.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / part.len() as f64).sqrt()
+}
+
+fn registered(server: &Server) {
+    let t0 = Instant::now();
+    while !server.log().contains("seat registered") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the seat never registered\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the_callers_audio() {
+    if !inside_netns(
+        "a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the_callers_audio",
+    ) {
+        return;
+    }
+    let server = start(&config(""));
+    let dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
+    finished(reg, &dir, "the seat's REGISTER", &server);
+    registered(&server);
+    let mut agent = Client::login(&server, "8001", "1001");
+
+    let seat = sipp(
+        &dir,
+        "seat",
+        SEAT_ANSWERS,
+        5062,
+        &["-mi", "127.0.0.1", "-mp", "16000"],
+    );
+    let caller = sipp(
+        &dir,
+        "carrier",
+        &caller_scenario(),
+        5080,
+        &["-mi", "127.0.0.1", "-mp", "18000"],
+    );
+
+    let pop = agent.expect("6003");
+    assert_eq!(pop["CallerNo"], "13800138000");
+    assert_eq!(pop["CalleeNo"], "4008001234");
+    assert_eq!(pop["ChNum"], "0");
+    let guid = pop["TellGUID"].as_str().unwrap().to_owned();
+    let connected = agent.expect("6004");
+    assert_eq!(connected["TellGUID"], guid.as_str());
+
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat, &dir, "the seat's phone", &server);
+
+    let rows = server.call_records(1);
+    let (g, _, by, tel, file) = rows[0].clone();
+    assert_eq!(
+        (g.as_str(), by.as_str(), tel.as_str()),
+        (guid.as_str(), "caller", "8001")
+    );
+    let file = server
+        .data_dir()
+        .join("recordings")
+        .join(file.expect("record_file"));
+    let t0 = Instant::now();
+    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 1000 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no recording at {}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let len = {
+        let r = hound::WavReader::open(&file).unwrap();
+        r.duration() as f32 / r.spec().sample_rate as f32
+    };
+    // From the agent's answer to the caller's BYE: about 9.5 s of the
+    // caller's 10 s after the ACK (the menu key and the ring took the rest).
+    assert!((8.0..10.5).contains(&len), "{len} s recorded");
+    // The caller was silent for the first 2.5 s after the ACK, then spoke
+    // (sipp's g711a.pcap) until the end; the seat said nothing.
+    let before = rms(&file, 0.0, 1.0);
+    let speech = rms(&file, 3.0, len);
+    assert!(
+        before < 50.0,
+        "silence before the caller spoke, not {before}"
+    );
+    assert!(
+        speech > 300.0,
+        "the recording's level is {speech}: no caller audio"
+    );
+}
