@@ -10,6 +10,7 @@
 //! here the switch actor that ties them to the actors' seam.
 
 pub mod calls;
+mod commands;
 pub mod switch;
 
 use std::collections::HashMap;

@@ -51,7 +51,7 @@ pub struct Trunk {
 
 /// A channel's call leg.
 #[derive(Debug, Default)]
-enum Leg {
+pub(super) enum Leg {
     #[default]
     Idle,
     /// An INVITE to us, not answered yet.
@@ -74,15 +74,15 @@ enum Leg {
     Up { dialog: Dialog, to: SocketAddr },
 }
 
-struct Chan {
-    desc: ChannelDesc,
-    leg: Leg,
-    stream: Option<Stream>,
+pub(super) struct Chan {
+    pub(super) desc: ChannelDesc,
+    pub(super) leg: Leg,
+    pub(super) stream: Option<Stream>,
     /// The channels that hear this one.
-    heard_by: HashSet<ChNum>,
+    pub(super) heard_by: HashSet<ChNum>,
     /// The channels this one hears.
-    hears: HashSet<ChNum>,
-    call_id: Option<String>,
+    pub(super) hears: HashSet<ChNum>,
+    pub(super) call_id: Option<String>,
 }
 
 /// Settings fixed at start.
@@ -96,26 +96,26 @@ pub struct Setup {
 }
 
 pub struct SipSwitch {
-    ep: Endpoint,
-    socket: Arc<UdpSocket>,
-    setup: Setup,
-    chans: Vec<Chan>,
-    by_ext: HashMap<String, usize>,
-    by_call: HashMap<String, usize>,
+    pub(super) ep: Endpoint,
+    pub(super) socket: Arc<UdpSocket>,
+    pub(super) setup: Setup,
+    pub(super) chans: Vec<Chan>,
+    pub(super) by_ext: HashMap<String, usize>,
+    pub(super) by_call: HashMap<String, usize>,
     /// Our client transactions (INVITEs) and server INVITEs, by channel.
-    by_key: HashMap<Key, usize>,
+    pub(super) by_key: HashMap<Key, usize>,
     /// INVITEs we cancelled: a 2xx that crosses the CANCEL is ACKed and
     /// ended at once.
-    cancelled: HashMap<Key, Message>,
-    confs: HashMap<ConfNo, Vec<(ChNum, bool)>>,
-    sink: Option<EventSink>,
-    clock: Clock,
-    media: Arc<MediaEngine>,
-    prompts: Prompts,
-    sdp_version: u64,
+    pub(super) cancelled: HashMap<Key, Message>,
+    pub(super) confs: HashMap<ConfNo, Vec<(ChNum, bool)>>,
+    pub(super) sink: Option<EventSink>,
+    pub(super) clock: Clock,
+    pub(super) media: Arc<MediaEngine>,
+    pub(super) prompts: Prompts,
+    pub(super) sdp_version: u64,
 }
 
-fn now_s() -> u64 {
+pub(super) fn now_s() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -165,14 +165,14 @@ impl SipSwitch {
         }
     }
 
-    fn emit(&self, ev: SwitchEvent) {
+    pub(super) fn emit(&self, ev: SwitchEvent) {
         match &self.sink {
             Some(s) => s.deliver(ev),
             None => tracing::warn!(?ev, "switch event before the channels exist"),
         }
     }
 
-    fn out(&mut self, outs: Vec<Out>) {
+    pub(super) fn out(&mut self, outs: Vec<Out>) {
         for o in outs {
             match o {
                 Out::Send(to, bytes) => self.send_bytes(to, &bytes),
@@ -185,19 +185,19 @@ impl SipSwitch {
         }
     }
 
-    fn send_bytes(&self, to: SocketAddr, bytes: &[u8]) {
+    pub(super) fn send_bytes(&self, to: SocketAddr, bytes: &[u8]) {
         if let Err(e) = self.socket.try_send_to(bytes, to) {
             tracing::debug!(%to, "SIP send: {e}");
         }
     }
 
-    fn respond(&mut self, key: &Key, resp: Message) {
+    pub(super) fn respond(&mut self, key: &Key, resp: Message) {
         let now = self.clock.now();
         let outs = self.ep.respond(key, resp, now);
         self.out(outs);
     }
 
-    fn send_request(&mut self, to: SocketAddr, req: Message, ch: Option<usize>) -> Key {
+    pub(super) fn send_request(&mut self, to: SocketAddr, req: Message, ch: Option<usize>) -> Key {
         let now = self.clock.now();
         let (key, outs) = self.ep.send(to, req, now);
         if let Some(i) = ch {
@@ -207,20 +207,20 @@ impl SipSwitch {
         key
     }
 
-    fn active_calls(&self) -> u32 {
+    pub(super) fn active_calls(&self) -> u32 {
         self.chans
             .iter()
             .filter(|c| !matches!(c.leg, Leg::Idle))
             .count() as u32
     }
 
-    fn next_sdp_version(&mut self) -> u64 {
+    pub(super) fn next_sdp_version(&mut self) -> u64 {
         self.sdp_version += 1;
         self.sdp_version
     }
 
     /// Opens channel `i`'s stream (once per leg).
-    fn stream(&mut self, i: usize) -> Option<Stream> {
+    pub(super) fn stream(&mut self, i: usize) -> Option<Stream> {
         if let Some(s) = &self.chans[i].stream {
             return Some(s.clone());
         }
@@ -243,7 +243,7 @@ impl SipSwitch {
 
     /// Channel `i`'s leg is over: its stream closed (the recording too),
     /// whoever heard it hears it no more, its call forgotten.
-    fn end_leg(&mut self, i: usize) {
+    pub(super) fn end_leg(&mut self, i: usize) {
         let ch = self.chans[i].desc.ch;
         if let Some(s) = self.chans[i].stream.take() {
             s.send(Cmd::Close);
@@ -274,7 +274,7 @@ impl SipSwitch {
     /// A trunk's caller left: a SIP phone that only heard it is hung up
     /// (a SIP phone, unlike an analog one, is not left lifted on a dead
     /// line: its user would see a call that never ends).
-    fn hang_up_orphans(&mut self, gone: ChNum, listeners: Vec<ChNum>) {
+    pub(super) fn hang_up_orphans(&mut self, gone: ChNum, listeners: Vec<ChNum>) {
         for x in listeners {
             let i = x.0 as usize;
             let Some(c) = self.chans.get(i) else { continue };
@@ -290,7 +290,7 @@ impl SipSwitch {
     }
 
     /// Sends BYE on channel `i`'s dialog and ends the leg.
-    fn bye(&mut self, i: usize, cause: Cause) {
+    pub(super) fn bye(&mut self, i: usize, cause: Cause) {
         let leg = std::mem::take(&mut self.chans[i].leg);
         if let Leg::Up { mut dialog, to } = leg {
             let local = self.setup.local;
@@ -303,7 +303,7 @@ impl SipSwitch {
 
     // --- requests to us ---------------------------------------------------
 
-    fn request(&mut self, key: Key, req: Message, from: SocketAddr) {
+    pub(super) fn request(&mut self, key: Key, req: Message, from: SocketAddr) {
         let method = req.method().unwrap_or_default();
         let call_id = req.header("call-id").unwrap_or_default().to_owned();
         let chan = self.by_call.get(&call_id).copied();
@@ -321,7 +321,7 @@ impl SipSwitch {
         }
     }
 
-    fn invite(&mut self, key: Key, req: Message, from: SocketAddr) {
+    pub(super) fn invite(&mut self, key: Key, req: Message, from: SocketAddr) {
         let refuse = |this: &mut Self, code: u16, why: &str| {
             tracing::info!(%from, code, "INVITE refused: {why}");
             let mut r = final_response(&req, code, why);
@@ -408,7 +408,7 @@ impl SipSwitch {
                 Err(e) => {
                     self.end_leg(i);
                     let code = e.status();
-                    let mut r = final_response(&req, code, &format!("{}", reason_phrase(code)));
+                    let mut r = final_response(&req, code, reason_phrase(code));
                     r.set("warning", format!("399 spcti \"{e}\""));
                     self.respond(&key, r);
                     return;
@@ -450,7 +450,7 @@ impl SipSwitch {
     }
 
     /// Answers channel `i`'s offered INVITE (200 with our SDP).
-    fn answer(&mut self, i: usize) {
+    pub(super) fn answer(&mut self, i: usize) {
         let Leg::Offered {
             key,
             invite,
@@ -492,7 +492,7 @@ impl SipSwitch {
 
     /// Where in-dialog requests to the sender of `req` go: the address the
     /// transaction came from (its Via's received/rport), else its Contact.
-    fn reply_address(&self, req: &Message) -> SocketAddr {
+    pub(super) fn reply_address(&self, req: &Message) -> SocketAddr {
         let contact = req
             .values("contact")
             .ok()
@@ -508,7 +508,7 @@ impl SipSwitch {
             .unwrap_or(self.setup.local)
     }
 
-    fn reinvite(&mut self, chan: Option<usize>, key: Key, req: Message) {
+    pub(super) fn reinvite(&mut self, chan: Option<usize>, key: Key, req: Message) {
         let Some(i) = chan else {
             let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
             return self.respond(&key, r);
@@ -555,7 +555,7 @@ impl SipSwitch {
         self.respond(&key, ok);
     }
 
-    fn ack(&mut self, chan: Option<usize>, req: Message) {
+    pub(super) fn ack(&mut self, chan: Option<usize>, req: Message) {
         // An ACK with an answer (we offered in the 200).
         let Some(i) = chan else { return };
         if req.body.is_empty() {
@@ -571,7 +571,7 @@ impl SipSwitch {
         }
     }
 
-    fn cancel_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
+    pub(super) fn cancel_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
         let offered = chan.filter(|i| matches!(self.chans[*i].leg, Leg::Offered { .. }));
         let Some(i) = offered else {
             let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
@@ -589,7 +589,7 @@ impl SipSwitch {
         self.gone(i, calls::reason_cause(&req).unwrap_or(Cause::NORMAL));
     }
 
-    fn bye_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
+    pub(super) fn bye_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
         let up = chan.filter(|i| match &self.chans[*i].leg {
             Leg::Up { dialog, .. } => dialog.matches(&req),
             _ => false,
@@ -604,7 +604,7 @@ impl SipSwitch {
     }
 
     /// The far end of channel `i` left (BYE, CANCEL, a failed INVITE).
-    fn gone(&mut self, i: usize, cause: Cause) {
+    pub(super) fn gone(&mut self, i: usize, cause: Cause) {
         let ch = self.chans[i].desc.ch;
         let listeners: Vec<ChNum> = self.chans[i].heard_by.iter().copied().collect();
         self.end_leg(i);
@@ -616,7 +616,7 @@ impl SipSwitch {
         }
     }
 
-    fn info(&mut self, chan: Option<usize>, key: Key, req: Message) {
+    pub(super) fn info(&mut self, chan: Option<usize>, key: Key, req: Message) {
         let Some(i) = chan else {
             let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
             return self.respond(&key, r);
@@ -630,18 +630,18 @@ impl SipSwitch {
                 ch,
                 digits: k.to_string(),
             }),
-            Some(crate::media::dtmf::Pressed::Flash) => {
-                if self.chans[i].desc.kind == ChannelKind::Seat {
-                    self.emit(SwitchEvent::HookFlash { ch });
-                }
+            Some(crate::media::dtmf::Pressed::Flash)
+                if self.chans[i].desc.kind == ChannelKind::Seat =>
+            {
+                self.emit(SwitchEvent::HookFlash { ch })
             }
-            None => {}
+            _ => {}
         }
     }
 
     // --- responses to our requests ------------------------------------------
 
-    fn response(&mut self, key: Key, resp: Message) {
+    pub(super) fn response(&mut self, key: Key, resp: Message) {
         if let Some(invite) = self.cancelled.get(&key).cloned() {
             // Our CANCEL crossed the answer: take the call and end it.
             if (200..300).contains(&resp.code().unwrap_or(0)) {
@@ -715,7 +715,7 @@ impl SipSwitch {
     }
 
     /// Our request got no answer at all (timer B/F).
-    fn timeout(&mut self, key: Key) {
+    pub(super) fn timeout(&mut self, key: Key) {
         self.cancelled.remove(&key);
         let Some(i) = self.by_key.remove(&key) else {
             return;
@@ -733,7 +733,7 @@ impl SipSwitch {
         }
     }
 
-    fn reack(&mut self, resp: &Message) {
+    pub(super) fn reack(&mut self, resp: &Message) {
         let call_id = resp.header("call-id").unwrap_or_default();
         let Some(&i) = self.by_call.get(call_id) else {
             return;
@@ -749,7 +749,7 @@ impl SipSwitch {
         }
     }
 
-    fn answered(&mut self, i: usize, invite: Message, resp: Message, to: SocketAddr) {
+    pub(super) fn answered(&mut self, i: usize, invite: Message, resp: Message, to: SocketAddr) {
         let ch = self.chans[i].desc.ch;
         let local = self.setup.local;
         let dialog = match Dialog::uac(&invite, &resp) {
@@ -788,7 +788,13 @@ impl SipSwitch {
         }
     }
 
-    fn authenticate(&mut self, i: usize, invite: Message, resp: Message, to: SocketAddr) {
+    pub(super) fn authenticate(
+        &mut self,
+        i: usize,
+        invite: Message,
+        resp: Message,
+        to: SocketAddr,
+    ) {
         let ch = self.chans[i].desc.ch;
         let trunk = self
             .setup
@@ -838,252 +844,7 @@ impl SipSwitch {
         };
     }
 
-    // --- the actors' commands ---------------------------------------------
-
-    /// Places our INVITE on channel `i` to `uri` at `to`.
-    fn call_out(&mut self, i: usize, to: SocketAddr, uri: &str, caller: &str) -> bool {
-        let Some(stream) = self.stream(i) else {
-            return false;
-        };
-        let version = self.next_sdp_version();
-        let offer = sdp::offer(
-            stream.local,
-            &self.setup.codecs,
-            Direction::SendRecv,
-            version,
-            version,
-        );
-        let call_id = format!("{:016x}@spcti", fastrand::u64(..));
-        let invite = calls::invite(self.setup.local, uri, caller, uri, &call_id, 1, offer);
-        self.by_call.insert(call_id.clone(), i);
-        self.chans[i].call_id = Some(call_id);
-        let key = self.send_request(to, invite.clone(), Some(i));
-        self.chans[i].leg = Leg::Calling {
-            key,
-            invite,
-            to,
-            authed: false,
-            alerted: false,
-        };
-        true
-    }
-
-    /// Rings seat `i` (its registered phone) showing `caller`.
-    fn ring(&mut self, i: usize, caller: &str) {
-        if !matches!(self.chans[i].leg, Leg::Idle) {
-            return;
-        }
-        let ext = self.chans[i]
-            .desc
-            .ext
-            .as_ref()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        let Some(b) = self.ep.registrar.binding(&ext, now_s()).cloned() else {
-            tracing::info!(%ext, "the seat's phone is not registered: not rung");
-            return;
-        };
-        let caller = if caller.is_empty() {
-            "anonymous"
-        } else {
-            caller
-        };
-        self.call_out(i, b.source, &b.contact, caller);
-    }
-
-    fn command(&mut self, cmd: SwitchCommand) {
-        match cmd {
-            SwitchCommand::Alert { ch, caller } => self.ring(ch.0 as usize, &caller),
-            SwitchCommand::Answer { ch } => self.answer(ch.0 as usize),
-            SwitchCommand::MakeCall { ch, caller, callee } => {
-                let i = ch.0 as usize;
-                if self.chans[i].desc.kind == ChannelKind::Seat {
-                    return self.ring(i, &caller);
-                }
-                if !matches!(self.chans[i].leg, Leg::Idle) {
-                    return self.emit(SwitchEvent::Cleared {
-                        ch,
-                        cause: Cause::NO_CIRCUIT,
-                    });
-                }
-                let trunk = self
-                    .setup
-                    .trunks
-                    .iter()
-                    .find(|t| (t.first..t.first + t.count).contains(&ch.0))
-                    .cloned();
-                let Some(t) = trunk else {
-                    return self.emit(SwitchEvent::Cleared {
-                        ch,
-                        cause: Cause::NO_CIRCUIT,
-                    });
-                };
-                let caller = if caller.is_empty() {
-                    t.from_number.clone()
-                } else {
-                    caller
-                };
-                let uri = format!("sip:{callee}@{}", t.peer);
-                if !self.call_out(i, t.peer, &uri, &caller) {
-                    self.emit(SwitchEvent::Cleared {
-                        ch,
-                        cause: Cause::NO_CIRCUIT,
-                    });
-                }
-            }
-            SwitchCommand::Clear { ch, cause } => self.clear(ch.0 as usize, cause),
-            SwitchCommand::Link { a, b, two_way } => {
-                self.stop_play(a);
-                self.feed(b, a);
-                if two_way {
-                    self.stop_play(b);
-                    self.feed(a, b);
-                }
-                self.emit(SwitchEvent::Linked { ch: a, other: b });
-            }
-            SwitchCommand::Unlink { a, b } => {
-                self.unfeed(b, a);
-                self.unfeed(a, b);
-                self.emit(SwitchEvent::Unlinked { ch: a, other: b });
-            }
-            SwitchCommand::Play { ch, prompt } => self.play(ch, prompt),
-            SwitchCommand::StopPlay { ch } => self.stop_play(ch),
-            SwitchCommand::Record { ch, file } => match &self.chans[ch.0 as usize].stream {
-                Some(s) => s.send(Cmd::Record {
-                    dir: self.setup.recordings.clone(),
-                    name: file,
-                }),
-                None => tracing::warn!(%ch, "nothing to record: the channel has no call"),
-            },
-            SwitchCommand::StopRecord { ch } => match &self.chans[ch.0 as usize].stream {
-                Some(s) => s.send(Cmd::StopRecord),
-                None => self.emit(SwitchEvent::RecordDone {
-                    ch,
-                    file: PathBuf::new(),
-                    duration: Duration::ZERO,
-                }),
-            },
-            SwitchCommand::JoinConf {
-                ch,
-                conf,
-                listen_only,
-            } => {
-                let members = self.confs.get(&conf).cloned().unwrap_or_default();
-                for (m, m_listen) in members {
-                    if !listen_only {
-                        self.feed(ch, m);
-                    }
-                    if !m_listen {
-                        self.feed(m, ch);
-                    }
-                }
-                self.confs.entry(conf).or_default().push((ch, listen_only));
-                self.emit(SwitchEvent::ConfJoined { ch, conf });
-            }
-            SwitchCommand::LeaveConf { ch, conf } => {
-                let members = self.confs.get(&conf).cloned().unwrap_or_default();
-                for (m, _) in members.iter().filter(|(m, _)| *m != ch) {
-                    self.unfeed(ch, *m);
-                    self.unfeed(*m, ch);
-                }
-                if let Some(v) = self.confs.get_mut(&conf) {
-                    v.retain(|(m, _)| *m != ch);
-                    if v.is_empty() {
-                        self.confs.remove(&conf);
-                    }
-                }
-                self.emit(SwitchEvent::ConfLeft { ch, conf });
-            }
-            SwitchCommand::SendFax { ch, file } | SwitchCommand::ReceiveFax { ch, file } => {
-                tracing::warn!(%ch, "fax is not carried on SIP calls yet");
-                self.emit(SwitchEvent::FaxDone {
-                    ch,
-                    ok: false,
-                    pages: 0,
-                    file,
-                });
-            }
-        }
-    }
-
-    fn clear(&mut self, i: usize, cause: Cause) {
-        let listeners: Vec<ChNum> = self.chans[i].heard_by.iter().copied().collect();
-        let ch = self.chans[i].desc.ch;
-        let seat = self.chans[i].desc.kind == ChannelKind::Seat;
-        match std::mem::take(&mut self.chans[i].leg) {
-            Leg::Idle => {}
-            Leg::Offered { key, invite, .. } => {
-                let (code, why) = calls::status_of_cause(cause);
-                let r = calls::refusal(&invite, code, why, Some(cause));
-                self.respond(&key, r);
-                self.end_leg(i);
-            }
-            Leg::Calling {
-                key, invite, to, ..
-            } => {
-                let cancel = calls::cancel(&invite);
-                self.cancelled.insert(key, invite);
-                self.send_request(to, cancel, None);
-                self.end_leg(i);
-            }
-            leg @ Leg::Up { .. } => {
-                self.chans[i].leg = leg;
-                self.bye(i, cause);
-                if seat {
-                    // The phone was hung up from here.
-                    self.emit(SwitchEvent::OnHook { ch });
-                }
-            }
-        }
-        if !seat {
-            self.hang_up_orphans(ch, listeners);
-        }
-    }
-
-    /// `from`'s audio goes to `to` too.
-    fn feed(&mut self, from: ChNum, to: ChNum) {
-        let (f, t) = (from.0 as usize, to.0 as usize);
-        self.chans[f].heard_by.insert(to);
-        self.chans[t].hears.insert(from);
-        let tx = self.chans[t].stream.as_ref().map(Stream::audio);
-        if let (Some(s), Some(tx)) = (&self.chans[f].stream, tx) {
-            s.send(Cmd::Feed { to, tx });
-        }
-    }
-
-    fn unfeed(&mut self, from: ChNum, to: ChNum) {
-        let (f, t) = (from.0 as usize, to.0 as usize);
-        self.chans[f].heard_by.remove(&to);
-        self.chans[t].hears.remove(&from);
-        if let Some(s) = &self.chans[f].stream {
-            s.send(Cmd::Unfeed { to });
-        }
-    }
-
-    fn play(&mut self, ch: ChNum, prompt: String) {
-        let i = ch.0 as usize;
-        let pcm = self.prompts.samples(&prompt);
-        match (&self.chans[i].stream, pcm) {
-            (Some(s), Some(pcm)) if !pcm.is_empty() => s.send(Cmd::Play { prompt, pcm }),
-            (_, pcm) => {
-                // No call to play on, no such prompt, or one of no length.
-                let completed = pcm.is_some_and(|p| p.is_empty());
-                self.emit(SwitchEvent::PlayDone {
-                    ch,
-                    prompt,
-                    completed,
-                });
-            }
-        }
-    }
-
-    fn stop_play(&mut self, ch: ChNum) {
-        if let Some(s) = &self.chans[ch.0 as usize].stream {
-            s.send(Cmd::StopPlay);
-        }
-    }
-
-    fn tick(&mut self) {
+    pub(super) fn tick(&mut self) {
         let now = self.clock.now();
         if self.ep.next_wake().is_some_and(|w| w <= now) || now_s() % 5 == 0 {
             let outs = self.ep.tick(now, now_s());
