@@ -377,3 +377,159 @@ fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the
         "the recording's level is {speech}: no caller audio"
     );
 }
+
+/// The seat's phone: rings, answers, talks for `talk_ms`, hangs up.
+fn seat_answers_and_hangs_up(talk_ms: u32) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-out">
+  <recv request="INVITE">
+    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="spcti"/></action>
+  </recv>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:8001@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=seat 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+]]></send>
+  <recv request="ACK"/>
+  <pause milliseconds="{talk_ms}"/>
+  <send retrans="500"><![CDATA[
+BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"#
+    )
+}
+
+/// The carrier taking an outbound call: challenges the INVITE (401; sipp
+/// checks only `Authorization`, so not 407),
+/// checks the credentials (a wrong answer fails the run), rings, answers,
+/// speaks (g711a.pcap) and takes the BYE.
+fn carrier_challenges_and_answers() -> String {
+    let answer = |code: &str, extra: &str| {
+        format!(
+            r#"  <send><![CDATA[
+SIP/2.0 {code}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:carrier@[local_ip]:[local_port]>
+{extra}]]></send>
+"#
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="carrier-uas">
+  <recv request="INVITE"/>
+{}  <recv request="ACK"/>
+  <recv request="INVITE" crlf="true">
+    <action><verifyauth assign_to="authvalid" username="acct" password="trunkpw"/></action>
+  </recv>
+  <nop hide="true" test="authvalid" next="good"/>
+  <recv request="NEVER" timeout="100"/>
+  <label id="good"/>
+{}{}  <recv request="ACK"/>
+  <nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>
+  <recv request="BYE"/>
+{}</scenario>
+"#,
+        answer(
+            "401 Unauthorized",
+            "WWW-Authenticate: Digest realm=\"carrier\", nonce=\"5f3a9c\", algorithm=MD5\nContent-Length: 0\n\n"
+        ),
+        answer("180 Ringing", "Content-Length: 0\n\n"),
+        answer(
+            "200 OK",
+            "Content-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=carrier 1 1 IN IP4 [local_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 8\na=rtpmap:8 PCMA/8000\n"
+        ),
+        answer("200 OK", "Content-Length: 0\n\n"),
+    )
+}
+
+#[test]
+fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrier() {
+    if !inside_netns(
+        "an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrier",
+    ) {
+        return;
+    }
+    let server = start(&config(
+        "user = \"acct\"\npassword = \"trunkpw\"\nfrom_number = \"4008001234\"",
+    ));
+    let dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
+    finished(reg, &dir, "the seat's REGISTER", &server);
+    registered(&server);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let seat = sipp(
+        &dir,
+        "seat",
+        &seat_answers_and_hangs_up(8_000),
+        5062,
+        &["-mi", "127.0.0.1", "-mp", "16000"],
+    );
+    let carrier = sipp(
+        &dir,
+        "carrier",
+        &carrier_challenges_and_answers(),
+        5080,
+        &["-mi", "127.0.0.1", "-mp", "18000"],
+    );
+    // sipp in server mode needs a moment to bind before it is called.
+    std::thread::sleep(Duration::from_millis(300));
+
+    agent.send("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
+    assert_eq!(agent.expect("9000")["Result"], "1");
+    let guid = agent.expect("6023")["TellGUID"].as_str().unwrap().to_owned();
+    let r = agent.expect("6009");
+    assert_eq!(
+        (r["AR"].as_str(), r["Reason"].as_str(), r["TellGUID"].as_str()),
+        (Some("1"), Some("16"), Some(guid.as_str())),
+        "the carrier answered after the challenge: {r}"
+    );
+    agent.expect("6004");
+    finished(seat, &dir, "the seat's phone", &server);
+    finished(carrier, &dir, "the carrier", &server);
+    agent.expect("6007");
+
+    let rows = server.call_records(1);
+    let (g, tellmsg, by, _, file) = rows[0].clone();
+    assert_eq!((g.as_str(), tellmsg, by.as_str()), (guid.as_str(), 10, "agent"));
+    let file = server.data_dir().join("recordings").join(file.unwrap());
+    let t0 = Instant::now();
+    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 1000 {
+        assert!(t0.elapsed() < Duration::from_secs(5), "no recording at {}", file.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The far end's speech is in the agent's recording.
+    let level = rms(&file, 0.5, 6.5);
+    assert!(level > 300.0, "the recording's level is {level}: no far-end audio");
+}

@@ -186,6 +186,10 @@ impl SipSwitch {
     }
 
     pub(super) fn send_bytes(&self, to: SocketAddr, bytes: &[u8]) {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
+            tracing::debug!(%to, "SIP out: {}", String::from_utf8_lossy(first));
+        }
         if let Err(e) = self.socket.try_send_to(bytes, to) {
             tracing::debug!(%to, "SIP send: {e}");
         }
@@ -899,6 +903,10 @@ impl Actor for SipSwitch {
 impl Handler<Datagram> for SipSwitch {
     type Result = ();
     fn handle(&mut self, Datagram(from, bytes): Datagram, _: &mut Context<Self>) {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let first = bytes.split(|b| *b == b'\r').next().unwrap_or_default();
+            tracing::debug!(%from, "SIP in: {}", String::from_utf8_lossy(first));
+        }
         let now = self.clock.now();
         let pw = &self.setup.seat_passwords;
         let outs = self
