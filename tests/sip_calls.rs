@@ -17,6 +17,11 @@ const SIPP_SHARE: &str = "/usr/share/sip-tester";
 
 /// spcti with one carrier trunk (2 channels: 0-1) and seat 8001 (channel 2).
 fn config(trunk_auth: &str) -> String {
+    config_with(trunk_auth, "")
+}
+
+/// The same, with more seats and agents (TOML appended).
+fn config_with(trunk_auth: &str, more: &str) -> String {
     format!(
         r#"
 [switch]
@@ -45,7 +50,7 @@ strategy = "longest-idle"
 [[agent]]
 work_no = "1001"
 groups = [{{ no = 1, priority = 1 }}]
-"#
+{more}"#
     )
 }
 
@@ -68,6 +73,7 @@ fn start(config: &str) -> Server {
         &[("default", MENU)],
         &[
             ("SPCTI_SERVER__CLOCK", "real"),
+            ("SPCTI_SYS__PICKUP_MIN_RING_S", "1"),
             ("SPCTI_SIP__PROMPT_DIR", prompts.to_str().unwrap()),
             ("RUST_LOG", "info,spcti=debug,spcti_actors=debug"),
         ],
@@ -120,18 +126,23 @@ fn finished(mut child: Child, dir: &Path, what: &str, server: &Server) {
     }
 }
 
-/// The seat's phone registers (digest) and ends.
+/// Seat 8001's phone registers (digest) and ends.
 fn register_scenario() -> String {
+    register_as("8001")
+}
+
+/// A seat's phone registers (digest) and ends.
+fn register_as(ext: &str) -> String {
     let register = |cseq: u32, auth: &str| {
         format!(
             r#"  <send retrans="500"><![CDATA[
 REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:8001@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:8001@[remote_ip]>
+From: <sip:{ext}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{ext}@[remote_ip]>
 Call-ID: [call_id]
 CSeq: {cseq} REGISTER
-Contact: <sip:8001@[local_ip]:[local_port]>
+Contact: <sip:{ext}@[local_ip]:[local_port]>
 {auth}Max-Forwards: 70
 Expires: 600
 User-Agent: sipp-seat
@@ -149,7 +160,10 @@ Content-Length: 0
 </scenario>
 "#,
         register(1, ""),
-        register(2, "[authentication username=8001 password=secret]\n"),
+        register(
+            2,
+            &format!("[authentication username={ext} password=secret]\n")
+        ),
     )
 }
 
@@ -286,8 +300,12 @@ fn rms(path: &Path, from_s: f32, to_s: f32) -> f64 {
 }
 
 fn registered(server: &Server) {
+    registered_as(server, "8001");
+}
+
+fn registered_as(server: &Server, ext: &str) {
     let t0 = Instant::now();
-    while !server.log().contains("seat registered") {
+    while !server.log().contains(&format!("seat registered ext={ext}")) {
         assert!(
             t0.elapsed() < Duration::from_secs(10),
             "the seat never registered\n{}",
@@ -508,10 +526,17 @@ fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrie
 
     agent.send("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
     assert_eq!(agent.expect("9000")["Result"], "1");
-    let guid = agent.expect("6023")["TellGUID"].as_str().unwrap().to_owned();
+    let guid = agent.expect("6023")["TellGUID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let r = agent.expect("6009");
     assert_eq!(
-        (r["AR"].as_str(), r["Reason"].as_str(), r["TellGUID"].as_str()),
+        (
+            r["AR"].as_str(),
+            r["Reason"].as_str(),
+            r["TellGUID"].as_str()
+        ),
         (Some("1"), Some("16"), Some(guid.as_str())),
         "the carrier answered after the challenge: {r}"
     );
@@ -522,14 +547,266 @@ fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrie
 
     let rows = server.call_records(1);
     let (g, tellmsg, by, _, file) = rows[0].clone();
-    assert_eq!((g.as_str(), tellmsg, by.as_str()), (guid.as_str(), 10, "agent"));
+    assert_eq!(
+        (g.as_str(), tellmsg, by.as_str()),
+        (guid.as_str(), 10, "agent")
+    );
     let file = server.data_dir().join("recordings").join(file.unwrap());
     let t0 = Instant::now();
     while std::fs::metadata(&file).map_or(0, |m| m.len()) < 1000 {
-        assert!(t0.elapsed() < Duration::from_secs(5), "no recording at {}", file.display());
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no recording at {}",
+            file.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // The far end's speech is in the agent's recording.
     let level = rms(&file, 0.5, 6.5);
-    assert!(level > 300.0, "the recording's level is {level}: no far-end audio");
+    assert!(
+        level > 300.0,
+        "the recording's level is {level}: no far-end audio"
+    );
+}
+
+/// A second seat (8002, channel 3) and its agent (1002).
+const SECOND_SEAT: &str = r#"
+[[sip.seat]]
+ext = "8002"
+password = "secret"
+
+[[agent]]
+work_no = "1002"
+groups = [{ no = 1, priority = 1 }]
+"#;
+
+/// A seat's phone that rings and is never answered: the ring is
+/// cancelled (200 to the CANCEL, 487 to the INVITE).
+const SEAT_RINGS_UNANSWERED: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-rings">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:8001@[local_ip]:[local_port]>
+Content-Length: 0
+
+]]></send>
+  <recv request="CANCEL"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [cseq] INVITE
+Content-Length: 0
+
+]]></send>
+  <recv request="ACK"/>
+</scenario>
+"#;
+
+/// Seat `ext`'s phone dials `digits` (an INVITE to spcti, challenged and
+/// sent again with the seat's credentials), talks, and takes the BYE.
+fn seat_dials(ext: &str, digits: &str) -> String {
+    let invite = |cseq: u32, auth: &str| {
+        format!(
+            r#"  <send retrans="500"><![CDATA[
+INVITE sip:{digits}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{ext}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{digits}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:{ext}@[local_ip]:[local_port]>
+{auth}Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=seat 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+]]></send>
+"#
+        )
+    };
+    let ack = |cseq: u32| {
+        format!(
+            r#"  <send><![CDATA[
+ACK sip:{digits}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{ext}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{digits}@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+"#
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-dials">
+{}  <recv response="100" optional="true"/>
+  <recv response="401" auth="true"/>
+{}{}  <recv response="100" optional="true"/>
+  <recv response="200"/>
+{}  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>
+</scenario>
+"#,
+        invite(1, ""),
+        ack(1),
+        invite(
+            2,
+            &format!("[authentication username={ext} password=secret]\n")
+        ),
+        ack(2),
+    )
+}
+
+/// Both seats registered, both agents logged in (8002's after the call
+/// reached 8001): the server, the sipp directory and the clients.
+fn two_seats() -> (Server, PathBuf, Client) {
+    let server = start(&config_with("", SECOND_SEAT));
+    let dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (ext, port) in [("8001", 5062), ("8002", 5064)] {
+        let reg = sipp(
+            &dir,
+            &format!("register{ext}"),
+            &register_as(ext),
+            port,
+            &[],
+        );
+        finished(reg, &dir, "a seat's REGISTER", &server);
+        registered_as(&server, ext);
+    }
+    let a = Client::login(&server, "8001", "1001");
+    (server, dir, a)
+}
+
+fn media(port: u16) -> [String; 4] {
+    [
+        "-mi".into(),
+        "127.0.0.1".into(),
+        "-mp".into(),
+        port.to_string(),
+    ]
+}
+
+fn sipp_media(dir: &Path, name: &str, scenario: &str, port: u16, rtp: u16) -> Child {
+    let m = media(rtp);
+    let extra: Vec<&str> = m.iter().map(String::as_str).collect();
+    sipp(dir, name, scenario, port, &extra)
+}
+
+#[test]
+fn a_sip_agent_transfers_the_caller_to_another_sip_seat() {
+    if !inside_netns("a_sip_agent_transfers_the_caller_to_another_sip_seat") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let seat_a = sipp_media(
+        &dir,
+        "seat8001",
+        &seat_answers_and_hangs_up(3_000),
+        5062,
+        16000,
+    );
+    let seat_b = sipp_media(&dir, "seat8002", SEAT_ANSWERS, 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    let mut b = Client::login(&server, "8002", "1002");
+
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
+    let r = a.expect("9030");
+    assert_eq!(r["ResultCH"], "3", "the target seat's channel: {r}");
+    assert_eq!(b.expect("6003")["TellGUID"], guid.as_str());
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_a, &dir, "8001's phone", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    let rows = server.call_records(2);
+    let row = |t: &str| rows.iter().find(|r| r.3 == t).unwrap().clone();
+    let (ga, _, _, _, _) = row("8001");
+    let (gb, _, hb, _, fb) = row("8002");
+    assert_eq!(
+        (ga.as_str(), gb.as_str(), hb.as_str()),
+        (guid.as_str(), guid.as_str(), "caller")
+    );
+    let fb = server.data_dir().join("recordings").join(fb.unwrap());
+    let t0 = Instant::now();
+    while std::fs::metadata(&fb).map_or(0, |m| m.len()) < 1000 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no recording at {}",
+            fb.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The caller spoke to 8002 after the transfer.
+    let level = rms(&fb, 3.0, 8.0);
+    assert!(
+        level > 300.0,
+        "8002's recording has level {level}: no caller audio"
+    );
+}
+
+#[test]
+fn a_sip_seat_picks_up_a_call_ringing_at_another() {
+    if !inside_netns("a_sip_seat_picks_up_a_call_ringing_at_another") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let seat_a = sipp_media(&dir, "seat8001", SEAT_RINGS_UNANSWERED, 5062, 16000);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    let mut b = Client::login(&server, "8002", "1002");
+    // After the minimum ring (1 s here), 8002 dials `*#` on its phone.
+    std::thread::sleep(Duration::from_millis(1_200));
+    let seat_b = sipp_media(&dir, "seat8002", &seat_dials("8002", "*%23"), 5064, 16100);
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    finished(seat_a, &dir, "8001's phone (cancelled)", &server);
+    a.expect_state("ready");
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].3.as_str()),
+        (guid.as_str(), "8002")
+    );
 }

@@ -344,11 +344,21 @@ impl SipSwitch {
             // The same call again under a new branch: never a second call.
             return refuse(self, 482, "Loop Detected");
         }
+        // The trunk whose peer sent it; else a seat's phone (its From is
+        // a seat here); else a trunk whose host sent it from another port.
+        // In that order because seats and trunks may share a host.
+        let ext = req.header("from").and_then(calls::user_of);
+        let seat = ext.as_ref().and_then(|e| self.by_ext.get(e).copied());
         let trunk = self
             .setup
             .trunks
             .iter()
-            .find(|t| t.peer.ip() == from.ip())
+            .find(|t| t.peer == from)
+            .or_else(|| {
+                seat.is_none()
+                    .then(|| self.setup.trunks.iter().find(|t| t.peer.ip() == from.ip()))
+                    .flatten()
+            })
             .cloned();
         let i = if let Some(t) = trunk {
             let free = (t.first..t.first + t.count)
@@ -367,8 +377,7 @@ impl SipSwitch {
         } else {
             // A seat dialing: its phone must be one of ours, with the
             // seat's password.
-            let ext = req.header("from").and_then(calls::user_of);
-            let Some(i) = ext.as_ref().and_then(|e| self.by_ext.get(e).copied()) else {
+            let Some(i) = seat else {
                 return refuse(self, 403, "Forbidden (not a trunk peer or a seat)");
             };
             let ext = ext.unwrap_or_default();
