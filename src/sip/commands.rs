@@ -80,10 +80,7 @@ impl SipSwitch {
                     return self.ring(i, &caller);
                 }
                 if !matches!(self.chans[i].leg, Leg::Idle) {
-                    return self.emit(SwitchEvent::Cleared {
-                        ch,
-                        cause: Cause::NO_CIRCUIT,
-                    });
+                    return self.far_end_cleared(ch, Cause::NO_CIRCUIT);
                 }
                 let trunk = self
                     .setup
@@ -92,10 +89,7 @@ impl SipSwitch {
                     .find(|t| (t.first..t.first + t.count).contains(&ch.0))
                     .cloned();
                 let Some(t) = trunk else {
-                    return self.emit(SwitchEvent::Cleared {
-                        ch,
-                        cause: Cause::NO_CIRCUIT,
-                    });
+                    return self.far_end_cleared(ch, Cause::NO_CIRCUIT);
                 };
                 let caller = if caller.is_empty() {
                     t.from_number.clone()
@@ -104,10 +98,7 @@ impl SipSwitch {
                 };
                 let uri = format!("sip:{callee}@{}", t.peer);
                 if !self.call_out(i, t.peer, &uri, &caller) {
-                    self.emit(SwitchEvent::Cleared {
-                        ch,
-                        cause: Cause::NO_CIRCUIT,
-                    });
+                    self.far_end_cleared(ch, Cause::NO_CIRCUIT);
                 }
             }
             SwitchCommand::Clear { ch, cause } => self.clear(ch.0 as usize, cause),
@@ -190,7 +181,7 @@ impl SipSwitch {
         let ch = self.chans[i].desc.ch;
         let seat = self.chans[i].desc.kind == ChannelKind::Seat;
         match std::mem::take(&mut self.chans[i].leg) {
-            Leg::Idle => {}
+            Leg::Idle | Leg::Gone => {}
             Leg::Offered { key, invite, .. } => {
                 let (code, why) = calls::status_of_cause(cause);
                 let r = calls::refusal(&invite, code, why, Some(cause));

@@ -72,6 +72,8 @@ pub(super) enum Leg {
     },
     /// Answered: the dialog, and where its requests go.
     Up { dialog: Dialog, to: SocketAddr },
+    /// The far end left; the actors have not cleared the channel yet.
+    Gone,
 }
 
 pub(super) struct Chan {
@@ -243,6 +245,19 @@ impl SipSwitch {
                 None
             }
         }
+    }
+
+    /// A trunk's call ended from outside (the far end left, or our call
+    /// failed): the actors are told, and the channel stays taken until
+    /// they clear it, as on every switch (a new call must not land on a
+    /// channel whose last call is still being closed).
+    pub(super) fn far_end_cleared(&mut self, ch: ChNum, cause: Cause) {
+        if let Some(c) = self.chans.get_mut(ch.0 as usize) {
+            if matches!(c.leg, Leg::Idle) && c.desc.kind == ChannelKind::Trunk {
+                c.leg = Leg::Gone;
+            }
+        }
+        self.emit(SwitchEvent::Cleared { ch, cause });
     }
 
     /// Channel `i`'s leg is over: its stream closed (the recording too),
@@ -495,10 +510,7 @@ impl SipSwitch {
                 let r = final_response(&invite, 400, &format!("Bad Request ({e})"));
                 self.respond(&key, r);
                 self.end_leg(i);
-                self.emit(SwitchEvent::Cleared {
-                    ch: self.chans[i].desc.ch,
-                    cause: Cause(127),
-                });
+                self.far_end_cleared(self.chans[i].desc.ch, Cause(127));
             }
         }
     }
@@ -624,7 +636,7 @@ impl SipSwitch {
         if self.chans[i].desc.kind == ChannelKind::Seat {
             self.emit(SwitchEvent::OnHook { ch });
         } else {
-            self.emit(SwitchEvent::Cleared { ch, cause });
+            self.far_end_cleared(ch, cause);
             self.hang_up_orphans(ch, listeners);
         }
     }
@@ -719,7 +731,7 @@ impl SipSwitch {
                 tracing::info!(%ch, code, cause = cause.0, "our INVITE failed");
                 self.end_leg(i);
                 if !seat {
-                    self.emit(SwitchEvent::Cleared { ch, cause });
+                    self.far_end_cleared(ch, cause);
                 }
                 // A seat that declines stays on-hook; its ring times out
                 // in the seat's actor and the call is offered elsewhere.
@@ -738,10 +750,7 @@ impl SipSwitch {
             tracing::info!(%ch, "our INVITE got no answer");
             self.end_leg(i);
             if self.chans[i].desc.kind == ChannelKind::Trunk {
-                self.emit(SwitchEvent::Cleared {
-                    ch,
-                    cause: Cause(102),
-                });
+                self.far_end_cleared(ch, Cause(102));
             }
         }
     }
@@ -770,10 +779,7 @@ impl SipSwitch {
             Err(e) => {
                 tracing::warn!(%ch, "the answer cannot make a dialog: {e}");
                 self.end_leg(i);
-                self.emit(SwitchEvent::Cleared {
-                    ch,
-                    cause: Cause(127),
-                });
+                self.far_end_cleared(ch, Cause(127));
                 return;
             }
         };
@@ -840,10 +846,7 @@ impl SipSwitch {
         let Some(creds) = creds else {
             tracing::info!(%ch, "the peer wants credentials this trunk has not");
             self.end_leg(i);
-            self.emit(SwitchEvent::Cleared {
-                ch,
-                cause: Cause::REJECTED,
-            });
+            self.far_end_cleared(ch, Cause::REJECTED);
             return;
         };
         let again = calls::with_credentials(&invite, self.setup.local, ahname, creds);
