@@ -29,9 +29,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const INSIDE: &str = "SPCTI_BENCH_IN_NETNS";
-const SEATS: usize = 300;
-const LIMIT: usize = 280;
-const HOLD_MS: u64 = 100;
+const SEATS: usize = 1000;
+const LIMIT: usize = 900;
+const HOLD_MS: u64 = 300;
 
 fn main() {
     let n: usize = std::env::args()
@@ -156,19 +156,23 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// The seats' sipp's successful calls so far (its statistics file).
-fn seat_calls(d: &Path) -> u64 {
-    let text = std::fs::read_to_string(d.join("seats.csv")).unwrap_or_default();
-    let mut lines = text.lines();
-    let Some(head) = lines.next() else { return 0 };
-    let Some(col) = head.split(';').position(|h| h == "SuccessfulCall(C)") else {
-        return 0;
+/// Call records spcti has written: (all, answered by an agent). Each
+/// call through spcti leaves one record; `tellmsg` 9 is a caller who
+/// talked to an agent.
+fn records(d: &Path) -> (u64, u64) {
+    use diesel::prelude::*;
+    use spcti::storage::schema::sp_tellrec::dsl::*;
+    let Ok(mut conn) = spcti::storage::db::open_sqlite(d.join("data/spcti.db").to_str().unwrap())
+    else {
+        return (0, 0);
     };
-    lines
-        .last()
-        .and_then(|l| l.split(';').nth(col))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
+    let all: i64 = sp_tellrec.count().get_result(&mut conn).unwrap_or(0);
+    let talked: i64 = sp_tellrec
+        .filter(tellmsg.eq(9))
+        .count()
+        .get_result(&mut conn)
+        .unwrap_or(0);
+    (all as u64, talked as u64)
 }
 
 /// user + system CPU seconds of `pid`.
@@ -208,7 +212,7 @@ seat_passwords = "config"
 [[sip.trunk]]
 name = "carrier"
 peer = "127.0.0.1:5080"
-channels = 1000
+channels = 2000
 
 [[group]]
 no = 1
@@ -301,6 +305,10 @@ fn inside(n: usize) {
             .env("SPCTI_MONITOR__BIND", "127.0.0.1:0")
             .env("SPCTI_IP_SEAT__BIND", "127.0.0.1:0")
             .env("SPCTI_SERVER__DATA_DIR", d.join("data"))
+            .env(
+                "SPCTI_DATABASE__URL",
+                format!("sqlite://{}", d.join("data/spcti.db").display()),
+            )
             .env("SPCTI_FLOW__DIR", d.join("flows"))
             .env("SPCTI_SIP__PROMPT_DIR", d.join("prompts"))
             .env(
@@ -346,7 +354,7 @@ fn inside(n: usize) {
             "-m",
             &SEATS.to_string(),
             "-r",
-            "200",
+            "500",
         ],
     )
     .wait()
@@ -397,18 +405,27 @@ fn inside(n: usize) {
     let mut through = Vec::new();
     let mut cpu = Vec::new();
     for run in 1..=3 {
-        std::thread::sleep(Duration::from_secs(1));
-        let a0 = seat_calls(d);
+        // The last run's records all written first (not timed).
+        let mut r0 = (u64::MAX, 0);
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = records(d);
+            if now.0 == r0.0 {
+                break;
+            }
+            r0 = now;
+        }
+        let (r0, a0) = r0;
         let c0 = cpu_s(pid);
         let (t, ok) = uac(d, "127.0.0.1:5060", 5080, n);
         let c1 = cpu_s(pid);
-        // Every call reached a seat and was released there (the seats'
-        // sipp counts its successful calls each second).
-        let mut a1 = seat_calls(d);
+        // Every call's record written (outside the timed region), and how
+        // many of them talked to an agent at a seat.
         let t1 = Instant::now();
-        while a1 < a0 + n as u64 && t1.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(200));
-            a1 = seat_calls(d);
+        let (mut r1, mut a1) = records(d);
+        while r1 < r0 + n as u64 && t1.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+            (r1, a1) = records(d);
         }
         if !ok {
             keep_logs(d);
@@ -417,16 +434,17 @@ fn inside(n: usize) {
         through.push(n as f64 / t.as_secs_f64());
         cpu.push((c1 - c0) / n as f64 * 1e6);
         println!(
-            "sipp → spcti → sipp   run {run}: {n} calls in {t:.2?}: {:.0} calls/s, {:.0} µs CPU per call, {} answered at a seat",
+            "sipp → spcti → sipp   run {run}: {n} calls in {t:.2?}: {:.0} calls/s, {:.0} µs CPU per call; {} records, {} talked to an agent",
             through[run - 1],
             cpu[run - 1],
+            r1 - r0,
             a1 - a0
         );
     }
 
     // Memory: SEATS calls up at once, each bridged with media both ways.
     std::thread::sleep(Duration::from_secs(1));
-    let m = SEATS - 20;
+    let m = LIMIT;
     let mut held = sipp(
         d,
         &[

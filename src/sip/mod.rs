@@ -95,6 +95,15 @@ impl SipDriver {
         };
         let std_socket = std::net::UdpSocket::bind(cfg.bind).map_err(bind_err)?;
         std_socket.set_nonblocking(true).map_err(bind_err)?;
+        // Room for a burst of requests while the switch is busy (the kernel
+        // caps it at net.core.rmem_max).
+        let sock = socket2::SockRef::from(&std_socket);
+        if let Err(e) = sock
+            .set_recv_buffer_size(4 << 20)
+            .and_then(|_| sock.set_send_buffer_size(4 << 20))
+        {
+            tracing::warn!("sip.bind: cannot enlarge the socket's buffers: {e}");
+        }
         let bound = std_socket.local_addr().map_err(bind_err)?;
         let socket = Arc::new(tokio::net::UdpSocket::from_std(std_socket).map_err(bind_err)?);
         let local = local_addr(cfg, bound);

@@ -87,6 +87,20 @@ pub(super) struct Chan {
     pub(super) call_id: Option<String>,
 }
 
+/// A 2xx of ours waiting for its ACK.
+#[derive(Debug)]
+pub(super) struct Unacked {
+    key: Key,
+    resp: Message,
+    next: Duration,
+    interval: Duration,
+    until: Duration,
+}
+
+/// RFC 3261's T1 and T2.
+const T1: Duration = Duration::from_millis(500);
+const T2: Duration = Duration::from_secs(4);
+
 /// Settings fixed at start.
 pub struct Setup {
     pub local: SocketAddr,
@@ -109,6 +123,10 @@ pub struct SipSwitch {
     /// INVITEs we cancelled: a 2xx that crosses the CANCEL is ACKed and
     /// ended at once.
     pub(super) cancelled: HashMap<Key, Message>,
+    /// Our 2xx answers not yet ACKed, by Call-ID: sent again at T1, 2·T1
+    /// ... up to T2 (RFC 3261 §13.3.1.4), so that a lost 200 does not
+    /// leave the caller waiting.
+    pub(super) unacked: HashMap<String, Unacked>,
     pub(super) confs: HashMap<ConfNo, Vec<(ChNum, bool)>>,
     pub(super) sink: Option<EventSink>,
     pub(super) clock: Clock,
@@ -158,6 +176,7 @@ impl SipSwitch {
             by_call: HashMap::new(),
             by_key: HashMap::new(),
             cancelled: HashMap::new(),
+            unacked: HashMap::new(),
             confs: HashMap::new(),
             sink: None,
             clock,
@@ -269,6 +288,7 @@ impl SipSwitch {
         }
         if let Some(id) = self.chans[i].call_id.take() {
             self.by_call.remove(&id);
+            self.unacked.remove(&id);
         }
         self.chans[i].leg = Leg::Idle;
         self.by_key.retain(|_, v| *v != i);
@@ -504,6 +524,19 @@ impl SipSwitch {
                 if let (Some(a), Some(s)) = (agreed, &self.chans[i].stream) {
                     s.send(Cmd::Peer(a));
                 }
+                let now = self.clock.now();
+                if let Some(id) = invite.header("call-id") {
+                    self.unacked.insert(
+                        id.to_owned(),
+                        Unacked {
+                            key: key.clone(),
+                            resp: ok.clone(),
+                            next: now + T1,
+                            interval: T1,
+                            until: now + T1 * 64,
+                        },
+                    );
+                }
                 self.respond(&key, ok);
             }
             Err(e) => {
@@ -581,6 +614,9 @@ impl SipSwitch {
     }
 
     pub(super) fn ack(&mut self, chan: Option<usize>, req: Message) {
+        if let Some(id) = req.header("call-id") {
+            self.unacked.remove(id);
+        }
         // An ACK with an answer (we offered in the 200).
         let Some(i) = chan else { return };
         if req.body.is_empty() {
@@ -865,6 +901,36 @@ impl SipSwitch {
         if self.ep.next_wake().is_some_and(|w| w <= now) || now_s() % 5 == 0 {
             let outs = self.ep.tick(now, now_s());
             self.out(outs);
+        }
+        let due: Vec<String> = self
+            .unacked
+            .iter()
+            .filter(|(_, u)| u.next <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            let Some(u) = self.unacked.get_mut(&id) else {
+                continue;
+            };
+            if now >= u.until {
+                // No ACK in 64·T1: the caller is not there (§13.3.1.4).
+                self.unacked.remove(&id);
+                if let Some(&i) = self.by_call.get(&id) {
+                    tracing::info!(ch = %self.chans[i].desc.ch, "our 200 was never ACKed: ending the call");
+                    let ch = self.chans[i].desc.ch;
+                    self.bye(i, Cause(102));
+                    if self.chans[i].desc.kind == ChannelKind::Seat {
+                        self.emit(SwitchEvent::OnHook { ch });
+                    } else {
+                        self.far_end_cleared(ch, Cause(102));
+                    }
+                }
+                continue;
+            }
+            u.interval = (u.interval * 2).min(T2);
+            u.next = now + u.interval;
+            let (key, resp) = (u.key.clone(), u.resp.clone());
+            self.respond(&key, resp);
         }
     }
 }
