@@ -239,6 +239,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         flow_http: flow_http.recipient(),
         topology: topology.clone(),
         draining: draining.clone(),
+        unreachable: Default::default(),
     };
 
     let router = {
@@ -356,6 +357,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         flow_files: flow_files.clone(),
         flows: flows.clone(),
         prompts: prompts_handle.clone(),
+        registrations: driver.registrations(),
     });
     let http = HttpServer::new(move || {
         App::new()

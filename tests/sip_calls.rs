@@ -810,3 +810,64 @@ fn a_sip_seat_picks_up_a_call_ringing_at_another() {
         (guid.as_str(), "8002")
     );
 }
+
+#[test]
+fn a_seat_whose_phone_is_not_registered_is_not_offered_calls_and_api_channels_says_so() {
+    if !inside_netns(
+        "a_seat_whose_phone_is_not_registered_is_not_offered_calls_and_api_channels_says_so",
+    ) {
+        return;
+    }
+    let server = start(&config_with("", SECOND_SEAT));
+    let dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Only 8002's phone registers; 8001's agent logs in first (the
+    // longest idle), yet the call goes to 8002.
+    let mut a = Client::new(&server);
+    let ack = a.request_ok("<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>");
+    assert!(
+        ack["ResultSTR"]
+            .as_str()
+            .is_some_and(|s| s.contains("phone is not registered")),
+        "the login is told: {ack}"
+    );
+    let reg = sipp(&dir, "register8002", &register_as("8002"), 5064, &[]);
+    finished(reg, &dir, "8002's REGISTER", &server);
+    registered_as(&server, "8002");
+    let mut b = Client::login(&server, "8002", "1002");
+
+    let (_, channels) = server.http("GET", "/api/channels", None);
+    let seat = |ch: &str| {
+        channels
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["ChNum"] == ch)
+            .unwrap_or_else(|| panic!("channel {ch} in {channels}"))
+            .clone()
+    };
+    assert_eq!(seat("2")["Registration"]["registered"], false, "{channels}");
+    let r = seat("3")["Registration"].clone();
+    assert_eq!(r["registered"], true, "{channels}");
+    assert_eq!(r["user_agent"], "sipp-seat");
+    assert!(r["contact"].as_str().unwrap().contains(":5064"), "{r}");
+    assert!(r["expires"].as_u64().unwrap() > 500, "{r}");
+    assert!(
+        seat("0").get("Registration").is_none(),
+        "trunks register nothing"
+    );
+
+    let seat_b = sipp_media(&dir, "seat8002", SEAT_ANSWERS, 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let pop = b.expect("6003");
+    assert_eq!(pop["TelNum"], "8002");
+    b.expect("6004");
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    assert!(
+        !a.drain(Duration::from_millis(300))
+            .iter()
+            .any(|m| m["MsgType"] == "6003"),
+        "8001's phone is not registered: no call for it"
+    );
+}

@@ -309,7 +309,15 @@ impl AgentActor {
                     self.send(self.state_event());
                 }
                 self.tell_session();
-                Ack::ok(1001, tel).into()
+                let mut ack = Ack::ok(1001, tel);
+                if let Some(t) = &ack.tel_num {
+                    if self.deps.unreachable(t) {
+                        ack.result_str =
+                            "logged in; the seat's phone is not registered: no calls until it registers"
+                                .into();
+                    }
+                }
+                ack.into()
             }
             AgentRequest::Busy { show } => {
                 if self.core.status == Status::Offline {
@@ -395,6 +403,17 @@ impl Handler<Offered> for AgentActor {
     fn handle(&mut self, m: Offered, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
             let now = act.deps.clock.now();
+            if !m.pick_up && act.deps.unreachable(&act.core.tel) {
+                // The seat's phone cannot be rung: no pop, the call goes on
+                // to the next agent.
+                tracing::info!(agent = %act.core.tel, "the seat's phone is not registered; offer declined");
+                if let Some(trunk) = act.deps.channel(m.call) {
+                    trunk.do_send(OfferDeclined {
+                        agent: act.core.tel.clone(),
+                    });
+                }
+                return;
+            }
             let mut accepted = Ok(());
             act.change(ctx, |c| {
                 accepted = if m.pick_up {

@@ -182,6 +182,9 @@ pub struct Deps {
     pub topology: Arc<OnceLock<Topology>>,
     /// Set when the server is stopping: new arrivals are refused as busy.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Seats whose phone cannot be rung now (a SIP phone not registered):
+    /// their agents are not offered calls. Written by the seats' actors.
+    pub unreachable: Arc<std::sync::RwLock<std::collections::HashSet<TelNum>>>,
 }
 
 impl Deps {
@@ -193,6 +196,14 @@ impl Deps {
     /// How long until that day ends.
     pub fn until_midnight(&self) -> Duration {
         self.clock.until_midnight(self.settings.local_time)
+    }
+
+    /// Whether seat `tel`'s phone cannot be rung now.
+    pub fn unreachable(&self, tel: &TelNum) -> bool {
+        self.unreachable
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(tel)
     }
 
     /// Whether the server is stopping (no new calls).

@@ -80,6 +80,10 @@ pub enum SwitchEvent {
     ConfJoined { ch: ChNum, conf: ConfNo },
     /// The channel left a conference.
     ConfLeft { ch: ChNum, conf: ConfNo },
+    /// A seat's phone registered, or its registration ended (SIP phones;
+    /// a wired phone never sends it): a seat whose phone cannot be reached
+    /// is not offered calls.
+    PhoneRegistered { ch: ChNum, registered: bool },
 }
 
 impl SwitchEvent {
@@ -101,7 +105,8 @@ impl SwitchEvent {
             | Unlinked { ch, .. }
             | FaxDone { ch, .. }
             | ConfJoined { ch, .. }
-            | ConfLeft { ch, .. } => *ch,
+            | ConfLeft { ch, .. }
+            | PhoneRegistered { ch, .. } => *ch,
         }
     }
 }

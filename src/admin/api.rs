@@ -148,11 +148,26 @@ async fn groups(a: Data) -> HttpResponse {
 }
 
 async fn channels(a: Data) -> HttpResponse {
+    // SIP seats' registrations, when the driver has phones that register.
+    let registrations = match &a.registrations {
+        Some(r) => r
+            .send(crate::switch::Registrations)
+            .await
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
     let list: Vec<Value> = a
         .hub
         .channels()
         .into_iter()
-        .map(|c| wire_json(c.into()))
+        .map(|c| {
+            let ch = c.ch_num;
+            let mut v = wire_json(c.into());
+            if let Some(r) = registrations.get(&ch) {
+                v["Registration"] = serde_json::to_value(r).unwrap_or(Value::Null);
+            }
+            v
+        })
         .collect();
     HttpResponse::Ok().json(list)
 }

@@ -59,6 +59,8 @@ pub struct Admin {
     pub flows: Arc<spcti_actors::flow::FlowBook>,
     /// The prompts (`/api/prompts`).
     pub prompts: crate::sim::wav::Prompts,
+    /// Where seats' phone registrations are asked for (the SIP driver).
+    pub registrations: Option<actix::Recipient<crate::switch::Registrations>>,
 }
 
 /// A JSON error answer.

@@ -26,13 +26,15 @@ pub fn contact(local: SocketAddr) -> String {
 /// The user part of a URI in a header value (`"A" <sip:8001@h>;tag=x`),
 /// or of a bare URI.
 pub fn user_of(value: &str) -> Option<String> {
-    let uri = if value.contains('<') || value.contains(';') {
+    let uri = if value.contains('<') {
         grammar::check_address(value, "address").ok()?
     } else {
+        // A bare addr-spec (or a Request-URI): the user part ends at the
+        // `@`; what follows the host is parameters.
         value.to_owned()
     };
     let rest = uri.split_once(':')?.1;
-    let (user, _) = rest.rsplit_once('@')?;
+    let (user, _) = rest.split_once('@')?;
     let user = user.split([';', ':']).next().unwrap_or(user);
     Some(percent_decoded(user))
 }

@@ -200,9 +200,23 @@ impl SipSwitch {
                 Out::Request(key, req, from) => self.request(key, req, from),
                 Out::Response(key, resp) => self.response(key, resp),
                 Out::Timeout(key) => self.timeout(key),
-                Out::Registered(ext) => tracing::info!(%ext, "seat registered"),
-                Out::Unregistered(ext) => tracing::info!(%ext, "seat unregistered"),
+                Out::Registered(ext) => {
+                    tracing::info!(%ext, "seat registered");
+                    self.phone(&ext, true);
+                }
+                Out::Unregistered(ext) => {
+                    tracing::info!(%ext, "seat unregistered");
+                    self.phone(&ext, false);
+                }
             }
+        }
+    }
+
+    /// Tells seat `ext`'s actor whether its phone can be rung.
+    pub(super) fn phone(&self, ext: &str, registered: bool) {
+        if let Some(&i) = self.by_ext.get(ext) {
+            let ch = self.chans[i].desc.ch;
+            self.emit(SwitchEvent::PhoneRegistered { ch, registered });
         }
     }
 
@@ -1025,6 +1039,13 @@ impl Handler<SetEventSink> for SipSwitch {
     type Result = ();
     fn handle(&mut self, m: SetEventSink, _: &mut Context<Self>) {
         self.sink = Some(m.0);
+        // Every seat starts with its phone unregistered.
+        let now = now_s();
+        for (ext, i) in &self.by_ext {
+            let registered = self.ep.registrar.binding(ext, now).is_some();
+            let ch = self.chans[*i].desc.ch;
+            self.emit(SwitchEvent::PhoneRegistered { ch, registered });
+        }
     }
 }
 

@@ -63,6 +63,8 @@ pub struct SeatActor {
     closing: Closing<placed::Tell>,
     /// Restarting after a failure: the agents are told at once.
     restarting: bool,
+    /// The seat's phone cannot be rung (a SIP phone not registered).
+    pub(super) unreachable: bool,
 }
 
 /// Who a seat's last call was with.
@@ -92,6 +94,7 @@ impl SeatActor {
             last_call: None,
             closing: Closing::default(),
             restarting: false,
+            unreachable: false,
         }
     }
 
@@ -245,6 +248,20 @@ impl Handler<SwitchEvent> for SeatActor {
                     .closed(ch)
                     .into_iter()
                     .for_each(placed::Tell::send);
+            }
+            SwitchEvent::PhoneRegistered { registered, .. } => {
+                tracing::info!(seat = %act.ext, registered, "the seat's phone");
+                act.unreachable = !registered;
+                let mut set = act
+                    .deps
+                    .unreachable
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner());
+                if registered {
+                    set.remove(&act.ext);
+                } else {
+                    set.insert(act.ext.clone());
+                }
             }
             ev => act.seat_event(ev, ctx),
         });

@@ -186,6 +186,15 @@ impl Handler<Ring> for SeatActor {
         self.run(ctx, |act, _| {
             let now = act.now();
             let me = act.desc.ch;
+            if act.unreachable {
+                tracing::info!(seat = %act.ext, call = %m.call, "the seat's phone is not registered; offer declined");
+                if let Some(trunk) = act.deps.channel(m.call) {
+                    trunk.do_send(OfferDeclined {
+                        agent: act.ext.clone(),
+                    });
+                }
+                return;
+            }
             let (seat, ext) = (&mut act.seat, &act.ext);
             if seat.ring(m.call, now) {
                 act.last_call = Some(SeatCall {
