@@ -28,7 +28,7 @@ pub trait SwitchDriver: Send + Sync {
     fn connect(&self, sink: EventSink);
     /// The driver's own HTTP routes on the admin port, if any. They are
     /// mounted only while this driver runs, and must guard themselves
-    /// (`crate::admin::require_token`).
+    /// (the admin module's `require_token`).
     fn routes(&self, _cfg: &mut ServiceConfig) {}
     /// Where the seats' phone registrations can be asked for, when seats
     /// register (SIP); `None` when a seat's phone is wired (the sim).

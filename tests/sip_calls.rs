@@ -222,6 +222,16 @@ Content-Length: 0
 /// menu, waits for the agent, talks (sipp's `g711a.pcap`, 7 s of speech)
 /// and hangs up.
 fn caller_scenario() -> String {
+    caller(true)
+}
+
+/// The carrier's caller, speaking (g711a.pcap) or silent.
+fn caller(speaks: bool) -> String {
+    let speech = if speaks {
+        format!(r#"<nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>"#)
+    } else {
+        String::new()
+    };
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier">
@@ -264,7 +274,7 @@ Content-Length: 0
   <pause milliseconds="500"/>
   <nop><action><exec play_pcap_audio="{SIPP_SHARE}/dtmf_2833_1.pcap"/></action></nop>
   <pause milliseconds="2000"/>
-  <nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>
+  {speech}
   <pause milliseconds="7500"/>
   <send retrans="500"><![CDATA[
 BYE sip:4008001234@[remote_ip]:[remote_port] SIP/2.0
@@ -869,5 +879,144 @@ fn a_seat_whose_phone_is_not_registered_is_not_offered_calls_and_api_channels_sa
             .iter()
             .any(|m| m["MsgType"] == "6003"),
         "8001's phone is not registered: no call for it"
+    );
+}
+
+/// The power of `freq` Hz in a stretch of 8 kHz audio (Goertzel).
+fn tone_power(samples: &[i16], freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / 8000.0;
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for x in samples {
+        let s0 = f64::from(*x) + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - c * s1 * s2) / samples.len().max(1) as f64
+}
+
+/// baresip, a real SIP phone, as seat 8001: it registers with its digest
+/// password, answers the call on its own (`answermode=auto`) and says a
+/// 440 Hz tone (a WAV as its microphone); the tone is in the call's
+/// recording.
+/// baresip needs a non-loopback address to run: the namespace's `lo`
+/// gets 10.99.0.1 as well (still nothing but this namespace).
+#[test]
+fn baresip_registers_as_a_seat_answers_a_carrier_call_and_its_voice_is_recorded() {
+    if !inside_netns("baresip_registers_as_a_seat_answers_a_carrier_call_and_its_voice_is_recorded")
+    {
+        return;
+    }
+    if Command::new("sh")
+        .args(["-c", "command -v baresip"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        support::missing("baresip test skipped: no `baresip` (apt-get install baresip)");
+        return;
+    }
+    let ok = Command::new("ip")
+        .args(["addr", "add", "10.99.0.1/32", "dev", "lo"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "cannot give the namespace's lo a second address");
+    let server = start(&config(""));
+    let dir: PathBuf = server.dir.path().join("baresip");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The phone's microphone: 30 s of a 440 Hz tone (8 kHz mono WAV).
+    let tone = dir.join("tone.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&tone, spec).unwrap();
+    for i in 0..8000 * 30 {
+        let x = (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 8000.0).sin();
+        w.write_sample((x * 8000.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    // The README's configuration, with the tone as the microphone.
+    std::fs::write(
+        dir.join("config"),
+        format!(
+            "sip_listen 10.99.0.1:5070\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\nmodule_app account.so\nmodule_app menu.so\naudio_source aufile,{}\naudio_player aufile,{}\naudio_alert aufile,/dev/null\n",
+            tone.display(),
+            dir.join("heard.wav").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("accounts"),
+        "<sip:8001@127.0.0.1:5060>;auth_pass=secret;answermode=auto;regint=600\n",
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("baresip.log")).unwrap();
+    let phone = Command::new("baresip")
+        .args(["-f", dir.to_str().unwrap(), "-t", "30"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start baresip");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _phone = Kill(phone);
+    registered(&server);
+    let mut agent = Client::login(&server, "8001", "1001");
+    let sipp_dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&sipp_dir).unwrap();
+    let call = sipp_media(&sipp_dir, "carrier", &caller(false), 5080, 18000);
+    let guid = agent.expect("6003")["TellGUID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t0 = Instant::now();
+    let answered = |log: String| {
+        log.lines()
+            .any(|l| l.contains("SIP in: SIP/2.0 200 ") && l.contains("from=10.99.0.1"))
+    };
+    while !answered(server.log()) {
+        if t0.elapsed() > Duration::from_secs(8) {
+            let log = std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default();
+            panic!("baresip did not answer\n{log}\n{}", server.log());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(agent.expect("6004")["TellGUID"], guid.as_str());
+    finished(call, &sipp_dir, "the carrier's call", &server);
+
+    let rows = server.call_records(1);
+    let file = server
+        .data_dir()
+        .join("recordings")
+        .join(rows[0].4.clone().expect("record_file"));
+    let t0 = Instant::now();
+    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 1000 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no recording at {}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let samples: Vec<i16> = hound::WavReader::open(&file)
+        .unwrap()
+        .samples::<i16>()
+        .map(Result::unwrap)
+        .collect();
+    // The middle of the talk: baresip's 440 Hz, far above other tones.
+    let mid = &samples[samples.len() / 4..samples.len() * 3 / 4];
+    let (at, off) = (tone_power(mid, 440.0), tone_power(mid, 1000.0));
+    let log = std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default();
+    assert!(
+        at > 1e4 && at > 100.0 * off,
+        "440 Hz power {at:.0}, 1000 Hz {off:.0}: the phone's tone is not in the recording\n{log}"
     );
 }

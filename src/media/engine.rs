@@ -252,6 +252,8 @@ struct Task {
     timestamp: u32,
     /// RFC 4733 packets waiting to go out, one per frame time.
     keys_out: VecDeque<(bool, u32, [u8; 4])>,
+    /// Where the party's RTP comes from (and ours goes).
+    latched: Option<SocketAddr>,
 }
 
 impl Task {
@@ -272,6 +274,7 @@ impl Task {
             seq: fastrand::u16(..),
             timestamp: fastrand::u32(..),
             keys_out: VecDeque::new(),
+            latched: None,
         }
     }
 
@@ -311,7 +314,10 @@ impl Task {
                         tick.reset();
                     }
                     if let Some(bytes) = self.frame() {
-                        if let Some(to) = self.peer.as_ref().and_then(|p| p.remote) {
+                        // Nothing while the party holds with `c=0.0.0.0`.
+                        let sdp = self.peer.as_ref().and_then(|p| p.remote);
+                        let to = sdp.and(self.latched.or(sdp));
+                        if let Some(to) = to {
                             if let Err(e) = rtp.send_to(&bytes, to).await {
                                 tracing::debug!(ch = %self.ch, %to, "RTP send: {e}");
                             }
@@ -330,12 +336,19 @@ impl Task {
     /// A datagram on the RTP port.
     fn received(&mut self, b: &[u8], from: SocketAddr) {
         let Some(peer) = &self.peer else { return };
-        // Only the party the call agreed with is heard (a stray sender is
-        // not mixed into a customer's call).
-        if peer.remote.is_some_and(|r| r.ip() != from.ip()) {
+        let Ok(p) = Rtp::parse(b) else { return };
+        // Symmetric RTP: the first sender of the agreed audio is the party
+        // (a phone behind NAT, or on a host with several addresses, sends
+        // from another address than its SDP names); from then on only it
+        // is heard, so a stray sender is never mixed into a customer's call.
+        if p.payload_type != peer.pt && Some(p.payload_type) != peer.dtmf_pt {
             return;
         }
-        let Ok(p) = Rtp::parse(b) else { return };
+        match self.latched {
+            None => self.latched = Some(from),
+            Some(l) if l != from => return,
+            Some(_) => {}
+        }
         if Some(p.payload_type) == peer.dtmf_pt {
             match self.dtmf.packet(p.timestamp, p.payload) {
                 Some(Pressed::Key(k)) => self.deliver(SwitchEvent::Dtmf {
@@ -374,7 +387,13 @@ impl Task {
 
     fn command(&mut self, c: Cmd) {
         match c {
-            Cmd::Peer(a) => self.peer = Some(a),
+            Cmd::Peer(a) => {
+                // A new answer (a re-INVITE) may move the party.
+                if self.peer.as_ref().is_some_and(|p| p.remote != a.remote) {
+                    self.latched = None;
+                }
+                self.peer = Some(a)
+            }
             Cmd::Play { prompt, pcm } => {
                 self.stop_play();
                 self.playing = Some((prompt, pcm, 0));

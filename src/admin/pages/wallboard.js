@@ -1,7 +1,7 @@
 // The live wallboard: a snapshot from the admin API, then every change from
 // the WebSocket monitor (JSON frames). Reconnects with a fresh snapshot.
 "use strict";
-const board = { groups: new Map(), agents: new Map(), channels: new Map(), extra: new Map() };
+const board = { groups: new Map(), agents: new Map(), channels: new Map(), extra: new Map(), phones: new Map() };
 
 function groupTile(g) {
   const x = board.extra.get(g.GroupNo) || {};
@@ -31,8 +31,11 @@ function channelTile(c) {
   const who = c.ChType === "seat"
     ? "ext " + (c.TelNum || "") + (c.LinkCh ? " ↔ ch " + c.LinkCh : "")
     : c.State === "free" ? "" : (c.CallerNo || "") + (c.TelNum ? " → " + c.TelNum : "");
-  return spcti.el("div", { class: "ch c-" + c.State, "data-ch": c.ChNum },
-    spcti.el("b", { text: c.ChType + " " + c.ChNum }), spcti.el("div", { text: c.State }), spcti.el("div", { text: who }));
+  // A SIP seat's phone that is not registered takes no calls: said on its tile.
+  const phone = board.phones.get(c.ChNum);
+  const down = phone && !phone.registered;
+  return spcti.el("div", { class: "ch c-" + c.State + (down ? " unreg" : ""), "data-ch": c.ChNum, title: phone && phone.contact ? phone.contact : "" },
+    spcti.el("b", { text: c.ChType + " " + c.ChNum }), spcti.el("div", { text: down ? "phone not registered" : c.State }), spcti.el("div", { text: who }));
 }
 
 function render() {
@@ -68,7 +71,11 @@ function refreshExtra() {
 }
 
 async function snapshot() {
-  const [health, agents, groups] = await Promise.all([spcti.json("/api/health"), spcti.json("/api/agents"), spcti.json("/api/groups")]);
+  const [health, agents, groups, channels] = await Promise.all([spcti.json("/api/health"), spcti.json("/api/agents"), spcti.json("/api/groups"), spcti.json("/api/channels")]);
+  for (const c of channels) {
+    if (c.Registration) board.phones.set(c.ChNum, c.Registration);
+    if (!board.channels.has(c.ChNum)) board.channels.set(c.ChNum, c);
+  }
   const db = document.getElementById("db");
   db.textContent = "database " + health.database.state + (health.database.spool_depth ? " · " + health.database.spool_depth + " spooled" : "");
   db.className = "status " + (health.database.state === "up" ? "live" : "down");
