@@ -1,4 +1,4 @@
-//! `[sip]`, `[[sip.trunk]]` and `[[sip.seat]]` (../shared/spec/sip.md
+//! `[sip]`, `[[sip.trunk]]` and `[[sip.seat]]` (docs/sip.md
 //! "Configuration"): read and checked like every other section, each bad
 //! value named by its key. Only `driver = "sip"` uses them.
 
