@@ -167,56 +167,49 @@ Content-Length: 0
     )
 }
 
+/// A phone's (or carrier's) reply to the request it got: the request's
+/// Via, From, Call-ID and CSeq, its To tagged as the dialog's when
+/// `tagged`, then `rest` (headers, blank line, body).
+fn reply(status: &str, tagged: bool, rest: &str) -> String {
+    let to = if tagged {
+        "[last_To:];tag=[pid]SIPpTag01[call_number]"
+    } else {
+        "[last_To:]"
+    };
+    format!(
+        "  <send><![CDATA[\nSIP/2.0 {status}\n[last_Via:]\n[last_From:]\n{to}\n[last_Call-ID:]\n[last_CSeq:]\n{rest}]]></send>\n"
+    )
+}
+
+/// A phone answering: 200 with its SDP (PCMA, telephone-event).
+fn answer_with_sdp() -> String {
+    reply(
+        "200 OK",
+        true,
+        "Contact: <sip:phone@[local_ip]:[local_port]>\nContent-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=phone 1 1 IN IP4 [local_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 8 101\na=rtpmap:8 PCMA/8000\na=rtpmap:101 telephone-event/8000\n",
+    )
+}
+
 /// The seat's phone: rings, answers with SDP, says nothing, and takes
 /// the BYE.
-const SEAT_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+fn seat_answers() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="seat">
   <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:8001@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:8001@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=seat 1 1 IN IP4 [local_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-]]></send>
-  <recv request="ACK"/>
+{}{}  <recv request="ACK"/>
   <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-"#;
+{}</scenario>
+"#,
+        reply(
+            "180 Ringing",
+            true,
+            "Contact: <sip:phone@[local_ip]:[local_port]>\nContent-Length: 0\n\n"
+        ),
+        answer_with_sdp(),
+        reply("200 OK", false, "Content-Length: 0\n\n"),
+    )
+}
 
 /// The carrier's caller: calls 4008001234, presses 1 (RFC 4733) in the
 /// menu, waits for the agent, talks (sipp's `g711a.pcap`, 7 s of speech)
@@ -293,6 +286,20 @@ Content-Length: 0
     )
 }
 
+/// Waits until the recording `file` is on disk with its audio (it is
+/// closed just after the call's record is written).
+fn written(file: &Path) {
+    let t0 = Instant::now();
+    while std::fs::metadata(file).map_or(0, |m| m.len()) < 1000 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no recording at {}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The root mean square of a WAV's samples between two times.
 fn rms(path: &Path, from_s: f32, to_s: f32) -> f64 {
     let mut r = hound::WavReader::open(path).expect("a WAV recording");
@@ -343,7 +350,7 @@ fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the
     let seat = sipp(
         &dir,
         "seat",
-        SEAT_ANSWERS,
+        &seat_answers(),
         5062,
         &["-mi", "127.0.0.1", "-mp", "16000"],
     );
@@ -376,15 +383,7 @@ fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the
         .data_dir()
         .join("recordings")
         .join(file.expect("record_file"));
-    let t0 = Instant::now();
-    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 1000 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "no recording at {}",
-            file.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    written(&file);
     let len = {
         let r = hound::WavReader::open(&file).unwrap();
         r.duration() as f32 / r.spec().sample_rate as f32
@@ -408,33 +407,14 @@ fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the
 
 /// The seat's phone: rings, answers, talks for `talk_ms`, hangs up.
 fn seat_answers_and_hangs_up(talk_ms: u32) -> String {
+    let answer = answer_with_sdp();
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="seat-out">
   <recv request="INVITE">
     <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="spcti"/></action>
   </recv>
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:8001@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=seat 1 1 IN IP4 [local_ip]
-s=-
-c=IN IP4 [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-]]></send>
-  <recv request="ACK"/>
+{answer}  <recv request="ACK"/>
   <pause milliseconds="{talk_ms}"/>
   <send retrans="500"><![CDATA[
 BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
@@ -459,17 +439,10 @@ Content-Length: 0
 /// speaks (g711a.pcap) and takes the BYE.
 fn carrier_challenges_and_answers() -> String {
     let answer = |code: &str, extra: &str| {
-        format!(
-            r#"  <send><![CDATA[
-SIP/2.0 {code}
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:carrier@[local_ip]:[local_port]>
-{extra}]]></send>
-"#
+        reply(
+            code,
+            true,
+            &format!("Contact: <sip:carrier@[local_ip]:[local_port]>\n{extra}"),
         )
     };
     format!(
@@ -562,15 +535,7 @@ fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrie
         (guid.as_str(), 10, "agent")
     );
     let file = server.data_dir().join("recordings").join(file.unwrap());
-    let t0 = Instant::now();
-    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 1000 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "no recording at {}",
-            file.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    written(&file);
     // The far end's speech is in the agent's recording.
     let level = rms(&file, 0.5, 6.5);
     assert!(
@@ -592,32 +557,13 @@ groups = [{ no = 1, priority = 1 }]
 
 /// A seat's phone that rings and is never answered: the ring is
 /// cancelled (200 to the CANCEL, 487 to the INVITE).
-const SEAT_RINGS_UNANSWERED: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+fn seat_rings_unanswered() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="seat-rings">
   <recv request="INVITE"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:8001@[local_ip]:[local_port]>
-Content-Length: 0
-
-]]></send>
-  <recv request="CANCEL"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
+{}  <recv request="CANCEL"/>
+{}  <send><![CDATA[
 SIP/2.0 487 Request Terminated
 [last_Via:]
 [last_From:]
@@ -629,7 +575,15 @@ Content-Length: 0
 ]]></send>
   <recv request="ACK"/>
 </scenario>
-"#;
+"#,
+        reply(
+            "180 Ringing",
+            true,
+            "Contact: <sip:phone@[local_ip]:[local_port]>\nContent-Length: 0\n\n"
+        ),
+        reply("200 OK", true, "Content-Length: 0\n\n"),
+    )
+}
 
 /// Seat `ext`'s phone dials `digits` (an INVITE to spcti, challenged and
 /// sent again with the seat's credentials), talks, and takes the BYE.
@@ -755,7 +709,7 @@ fn a_sip_agent_transfers_the_caller_to_another_sip_seat() {
         5062,
         16000,
     );
-    let seat_b = sipp_media(&dir, "seat8002", SEAT_ANSWERS, 5064, 16100);
+    let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
     let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
     let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
     a.expect("6004");
@@ -779,15 +733,7 @@ fn a_sip_agent_transfers_the_caller_to_another_sip_seat() {
         (guid.as_str(), guid.as_str(), "caller")
     );
     let fb = server.data_dir().join("recordings").join(fb.unwrap());
-    let t0 = Instant::now();
-    while std::fs::metadata(&fb).map_or(0, |m| m.len()) < 1000 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "no recording at {}",
-            fb.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    written(&fb);
     // The caller spoke to 8002 after the transfer.
     let level = rms(&fb, 3.0, 8.0);
     assert!(
@@ -802,7 +748,7 @@ fn a_sip_seat_picks_up_a_call_ringing_at_another() {
         return;
     }
     let (server, dir, mut a) = two_seats();
-    let seat_a = sipp_media(&dir, "seat8001", SEAT_RINGS_UNANSWERED, 5062, 16000);
+    let seat_a = sipp_media(&dir, "seat8001", &seat_rings_unanswered(), 5062, 16000);
     let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
     let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
     let mut b = Client::login(&server, "8002", "1002");
@@ -867,7 +813,7 @@ fn a_seat_whose_phone_is_not_registered_is_not_offered_calls_and_api_channels_sa
         "trunks register nothing"
     );
 
-    let seat_b = sipp_media(&dir, "seat8002", SEAT_ANSWERS, 5064, 16100);
+    let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
     let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
     let pop = b.expect("6003");
     assert_eq!(pop["TelNum"], "8002");
@@ -997,15 +943,7 @@ fn baresip_registers_as_a_seat_answers_a_carrier_call_and_its_voice_is_recorded(
         .data_dir()
         .join("recordings")
         .join(rows[0].4.clone().expect("record_file"));
-    let t0 = Instant::now();
-    while std::fs::metadata(&file).map_or(0, |m| m.len()) < 1000 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "no recording at {}",
-            file.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    written(&file);
     let samples: Vec<i16> = hound::WavReader::open(&file)
         .unwrap()
         .samples::<i16>()

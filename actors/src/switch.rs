@@ -181,3 +181,26 @@ pub enum SwitchCommand {
     /// Receive a fax into a file.
     ReceiveFax { ch: ChNum, file: PathBuf },
 }
+
+impl SwitchCommand {
+    /// Whether every channel the command names is below `n` (a driver
+    /// refuses a command for a channel it does not have).
+    pub fn within(&self, n: u32) -> bool {
+        use SwitchCommand::*;
+        match self {
+            Link { a, b, .. } | Unlink { a, b } => a.0 < n && b.0 < n,
+            Alert { ch, .. }
+            | Answer { ch }
+            | MakeCall { ch, .. }
+            | Clear { ch, .. }
+            | Play { ch, .. }
+            | StopPlay { ch }
+            | Record { ch, .. }
+            | StopRecord { ch }
+            | JoinConf { ch, .. }
+            | LeaveConf { ch, .. }
+            | SendFax { ch, .. }
+            | ReceiveFax { ch, .. } => ch.0 < n,
+        }
+    }
+}

@@ -673,28 +673,7 @@ impl Handler<SimAction> for SimSwitch {
 impl Handler<SwitchCommand> for SimSwitch {
     type Result = ();
     fn handle(&mut self, cmd: SwitchCommand, ctx: &mut Context<Self>) {
-        let ch = match &cmd {
-            SwitchCommand::Alert { ch, .. }
-            | SwitchCommand::Answer { ch }
-            | SwitchCommand::MakeCall { ch, .. }
-            | SwitchCommand::Clear { ch, .. }
-            | SwitchCommand::Link { a: ch, .. }
-            | SwitchCommand::Unlink { a: ch, .. }
-            | SwitchCommand::Play { ch, .. }
-            | SwitchCommand::StopPlay { ch }
-            | SwitchCommand::Record { ch, .. }
-            | SwitchCommand::StopRecord { ch }
-            | SwitchCommand::JoinConf { ch, .. }
-            | SwitchCommand::LeaveConf { ch, .. }
-            | SwitchCommand::SendFax { ch, .. }
-            | SwitchCommand::ReceiveFax { ch, .. } => *ch,
-        };
-        let other = match &cmd {
-            SwitchCommand::Link { b, .. } | SwitchCommand::Unlink { b, .. } => Some(*b),
-            _ => None,
-        };
-        let n = self.channels.len() as u32;
-        if ch.0 >= n || other.is_some_and(|o| o.0 >= n) {
+        if !cmd.within(self.channels.len() as u32) {
             tracing::error!(?cmd, "command for a channel this switch does not have");
             return;
         }

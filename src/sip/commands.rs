@@ -82,13 +82,7 @@ impl SipSwitch {
                 if !matches!(self.chans[i].leg, Leg::Idle) {
                     return self.far_end_cleared(ch, Cause::NO_CIRCUIT);
                 }
-                let trunk = self
-                    .setup
-                    .trunks
-                    .iter()
-                    .find(|t| (t.first..t.first + t.count).contains(&ch.0))
-                    .cloned();
-                let Some(t) = trunk else {
+                let Some(t) = self.trunk_of(ch) else {
                     return self.far_end_cleared(ch, Cause::NO_CIRCUIT);
                 };
                 let caller = if caller.is_empty() {

@@ -212,6 +212,15 @@ impl SipSwitch {
         }
     }
 
+    /// The trunk channel `ch` belongs to.
+    pub(super) fn trunk_of(&self, ch: ChNum) -> Option<Trunk> {
+        self.setup
+            .trunks
+            .iter()
+            .find(|t| (t.first..t.first + t.count).contains(&ch.0))
+            .cloned()
+    }
+
     /// Tells seat `ext`'s actor whether its phone can be rung.
     pub(super) fn phone(&self, ext: &str, registered: bool) {
         if let Some(&i) = self.by_ext.get(ext) {
@@ -865,12 +874,7 @@ impl SipSwitch {
         to: SocketAddr,
     ) {
         let ch = self.chans[i].desc.ch;
-        let trunk = self
-            .setup
-            .trunks
-            .iter()
-            .find(|t| (t.first..t.first + t.count).contains(&ch.0))
-            .cloned();
+        let trunk = self.trunk_of(ch);
         let (hname, ahname) = if resp.code() == Some(407) {
             ("proxy-authenticate", "proxy-authorization")
         } else {
@@ -1011,23 +1015,7 @@ impl Handler<Datagram> for SipSwitch {
 impl Handler<SwitchCommand> for SipSwitch {
     type Result = ();
     fn handle(&mut self, cmd: SwitchCommand, _: &mut Context<Self>) {
-        let n = self.chans.len() as u32;
-        let chs = match &cmd {
-            SwitchCommand::Link { a, b, .. } | SwitchCommand::Unlink { a, b } => vec![*a, *b],
-            SwitchCommand::Alert { ch, .. }
-            | SwitchCommand::Answer { ch }
-            | SwitchCommand::MakeCall { ch, .. }
-            | SwitchCommand::Clear { ch, .. }
-            | SwitchCommand::Play { ch, .. }
-            | SwitchCommand::StopPlay { ch }
-            | SwitchCommand::Record { ch, .. }
-            | SwitchCommand::StopRecord { ch }
-            | SwitchCommand::JoinConf { ch, .. }
-            | SwitchCommand::LeaveConf { ch, .. }
-            | SwitchCommand::SendFax { ch, .. }
-            | SwitchCommand::ReceiveFax { ch, .. } => vec![*ch],
-        };
-        if chs.iter().any(|c| c.0 >= n) {
+        if !cmd.within(self.chans.len() as u32) {
             tracing::error!(?cmd, "command for a channel this switch does not have");
             return;
         }
