@@ -958,3 +958,107 @@ fn baresip_registers_as_a_seat_answers_a_carrier_call_and_its_voice_is_recorded(
         "440 Hz power {at:.0}, 1000 Hz {off:.0}: the phone's tone is not in the recording\n{log}"
     );
 }
+
+/// Seat 8001's phone answers, then (keys by SIP INFO, `dtmf-relay`)
+/// flashes, dials `8002#` and, once 8002 answered, hangs up: a consult
+/// transfer done on the phone.
+fn seat_flashes_consults_and_hangs_up() -> String {
+    let info = |n: u32, signal: &str| {
+        format!(
+            r#"  <send retrans="500"><![CDATA[
+INFO sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: {n} INFO
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal={signal}
+Duration=160
+]]></send>
+  <recv response="200"/>
+  <pause milliseconds="150"/>
+"#
+        )
+    };
+    let keys: String = ["hf", "8", "0", "0", "2", "#"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| info(i as u32 + 1, k))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-consults">
+  <recv request="INVITE">
+    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="spcti"/></action>
+  </recv>
+{answer}  <recv request="ACK"/>
+  <pause milliseconds="1000"/>
+{keys}  <pause milliseconds="2000"/>
+  <send retrans="500"><![CDATA[
+BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: 9 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"#,
+        answer = answer_with_sdp(),
+    )
+}
+
+#[test]
+fn a_sip_phone_flashes_consults_another_seat_and_hangs_up_to_transfer() {
+    if !inside_netns("a_sip_phone_flashes_consults_another_seat_and_hangs_up_to_transfer") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let seat_a = sipp_media(
+        &dir,
+        "seat8001",
+        &seat_flashes_consults_and_hangs_up(),
+        5062,
+        16000,
+    );
+    let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    let mut b = Client::operator(&server, "8002", "1002");
+    finished(seat_a, &dir, "8001's phone", &server);
+    // 8001 hung up while consulting: the caller is 8002's now.
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    let rows = server.call_records(3);
+    assert!(rows.iter().all(|r| r.0 == guid), "{rows:?}");
+    let talk = rows
+        .iter()
+        .rev()
+        .find(|r| r.3 == "8002" && r.4.is_some())
+        .unwrap_or_else(|| panic!("8002's part of the call: {rows:?}"));
+    let file = server
+        .data_dir()
+        .join("recordings")
+        .join(talk.4.clone().unwrap());
+    written(&file);
+    let len = {
+        let r = hound::WavReader::open(&file).unwrap();
+        r.duration() as f32 / r.spec().sample_rate as f32
+    };
+    // The caller spoke until the end: heard in 8002's part.
+    let level = rms(&file, (len - 3.0).max(0.0), len);
+    assert!(
+        level > 300.0,
+        "8002's recording has level {level}: no caller audio"
+    );
+}
