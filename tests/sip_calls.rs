@@ -1062,3 +1062,55 @@ fn a_sip_phone_flashes_consults_another_seat_and_hangs_up_to_transfer() {
         "8002's recording has level {level}: no caller audio"
     );
 }
+
+/// The carrier's caller keys 1 and waits on the line until spcti hangs
+/// up (BYE with a Q.850 cause), which it answers.
+fn caller_hung_up_on() -> String {
+    let mut s = caller(false);
+    let bye = s
+        .find("  <send retrans=\"500\"><![CDATA[\nBYE")
+        .expect("the caller's BYE");
+    s.truncate(bye);
+    s.push_str(
+        &reply("200 OK", false, "Content-Length: 0\n\n")
+            .replace("  <send>", "  <recv request=\"BYE\"/>\n  <send>"),
+    );
+    s.push_str("</scenario>\n");
+    // sipp takes a request during a pause as unexpected: it just waits.
+    s.replace("<pause milliseconds=\"7500\"/>", "")
+        .replace("<pause milliseconds=\"2000\"/>", "")
+}
+
+#[test]
+fn a_supervisor_force_hangs_up_an_agents_sip_call() {
+    if !inside_netns("a_supervisor_force_hangs_up_an_agents_sip_call") {
+        return;
+    }
+    let server = start(&config_with("", SECOND_SEAT));
+    let dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
+    finished(reg, &dir, "the seat's REGISTER", &server);
+    registered(&server);
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut sup = Client::operator(&server, "8002", "1002");
+    let seat = sipp_media(&dir, "seat", &seat_answers(), 5062, 16000);
+    let caller = sipp_media(&dir, "carrier", &caller_hung_up_on(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    sup.request_ok("<MsgType>1022</MsgType><TelNum>8002</TelNum><Target>1001</Target>");
+    a.expect("6008");
+    // Both SIP parties got spcti's BYE and answered it.
+    finished(caller, &dir, "the carrier's caller, hung up on", &server);
+    finished(seat, &dir, "the seat's phone, hung up on", &server);
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].2.as_str()),
+        (guid.as_str(), "system")
+    );
+    assert!(
+        server.log().contains("SIP out: BYE"),
+        "spcti sent the BYEs\n{}",
+        server.log()
+    );
+}

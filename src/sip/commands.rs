@@ -209,6 +209,7 @@ impl SipSwitch {
         let (f, t) = (from.0 as usize, to.0 as usize);
         self.chans[f].heard_by.insert(to);
         self.chans[t].hears.insert(from);
+        self.chans[t].last_heard = None;
         let tx = self.chans[t].stream.as_ref().map(Stream::audio);
         if let (Some(s), Some(tx)) = (&self.chans[f].stream, tx) {
             s.send(Cmd::Feed { to, tx });
@@ -219,6 +220,9 @@ impl SipSwitch {
         let (f, t) = (from.0 as usize, to.0 as usize);
         self.chans[f].heard_by.remove(&to);
         self.chans[t].hears.remove(&from);
+        if self.chans[t].hears.is_empty() && self.chans[f].desc.kind == ChannelKind::Trunk {
+            self.chans[t].last_heard = Some(from);
+        }
         if let Some(s) = &self.chans[f].stream {
             s.send(Cmd::Unfeed { to });
         }

@@ -84,6 +84,8 @@ pub(super) struct Chan {
     pub(super) heard_by: HashSet<ChNum>,
     /// The channels this one hears.
     pub(super) hears: HashSet<ChNum>,
+    /// The trunk this seat heard last, once it hears nothing.
+    pub(super) last_heard: Option<ChNum>,
     pub(super) call_id: Option<String>,
 }
 
@@ -159,6 +161,7 @@ impl SipSwitch {
                 stream: None,
                 heard_by: HashSet::new(),
                 hears: HashSet::new(),
+                last_heard: None,
                 call_id: None,
             })
             .collect();
@@ -314,6 +317,7 @@ impl SipSwitch {
             self.unacked.remove(&id);
         }
         self.chans[i].leg = Leg::Idle;
+        self.chans[i].last_heard = None;
         self.by_key.retain(|_, v| *v != i);
         for x in std::mem::take(&mut self.chans[i].heard_by) {
             if let Some(c) = self.chans.get_mut(x.0 as usize) {
@@ -336,7 +340,17 @@ impl SipSwitch {
     /// A trunk's caller left: a SIP phone that only heard it is hung up
     /// (a SIP phone, unlike an analog one, is not left lifted on a dead
     /// line: its user would see a call that never ends).
-    pub(super) fn hang_up_orphans(&mut self, gone: ChNum, listeners: Vec<ChNum>) {
+    pub(super) fn hang_up_orphans(&mut self, gone: ChNum, mut listeners: Vec<ChNum>) {
+        // Seats the actors unlinked from this trunk just before clearing it
+        // (a forced release, a transfer away) count as having heard it.
+        listeners.extend(
+            self.chans
+                .iter()
+                .filter(|c| c.last_heard == Some(gone))
+                .map(|c| c.desc.ch),
+        );
+        listeners.sort_by_key(|c| c.0);
+        listeners.dedup();
         for x in listeners {
             let i = x.0 as usize;
             let Some(c) = self.chans.get(i) else { continue };
