@@ -636,7 +636,9 @@ Content-Length: 0
 {}  <recv response="100" optional="true"/>
   <recv response="401" auth="true"/>
 {}{}  <recv response="100" optional="true"/>
-  <recv response="200"/>
+  <recv response="200">
+    <action><ereg regexp=";tag=[^;> ]*" search_in="hdr" header="To:" assign_to="totag"/></action>
+  </recv>
 {}  <recv request="BYE"/>
   <send><![CDATA[
 SIP/2.0 200 OK
@@ -1113,4 +1115,57 @@ fn a_supervisor_force_hangs_up_an_agents_sip_call() {
         "spcti sent the BYEs\n{}",
         server.log()
     );
+}
+
+/// Seat 8001's phone dials `*9` (an INVITE, challenged), listens a moment
+/// and hangs up itself (its BYE carries the 200's To tag: sipp's own
+/// `[peer_tag_param]` would take the last response's, here the 401's).
+fn seat_dials_star_nine_and_hangs_up() -> String {
+    let ends = seat_dials("8001", "*9");
+    let at = ends
+        .find("  <recv request=\"BYE\"/>")
+        .expect("the BYE it waits for");
+    format!(
+        r#"{}  <pause milliseconds="500"/>
+  <send retrans="500"><![CDATA[
+BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:*9@[remote_ip]:[remote_port]>[$totag]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"#,
+        &ends[..at]
+    )
+}
+
+#[test]
+fn star_nine_dialed_on_a_sip_phone_logs_its_agent_out() {
+    if !inside_netns("star_nine_dialed_on_a_sip_phone_logs_its_agent_out") {
+        return;
+    }
+    let server = start(&config(""));
+    let dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
+    finished(reg, &dir, "the seat's REGISTER", &server);
+    registered(&server);
+    let mut a = Client::login(&server, "8001", "1001");
+    let phone = sipp_media(
+        &dir,
+        "seat",
+        &seat_dials_star_nine_and_hangs_up(),
+        5062,
+        16000,
+    );
+    a.expect_state("offline");
+    finished(phone, &dir, "8001's phone dialing *9", &server);
+    a.send("<MsgType>1099</MsgType><TelNum>8001</TelNum>");
+    assert_eq!(a.expect("9099")["AgentState"], "offline");
 }
