@@ -636,9 +636,7 @@ Content-Length: 0
 {}  <recv response="100" optional="true"/>
   <recv response="401" auth="true"/>
 {}{}  <recv response="100" optional="true"/>
-  <recv response="200">
-    <action><ereg regexp=";tag=[^;> ]*" search_in="hdr" header="To:" assign_to="totag"/></action>
-  </recv>
+  <recv response="200"/>
 {}  <recv request="BYE"/>
   <send><![CDATA[
 SIP/2.0 200 OK
@@ -1121,7 +1119,12 @@ fn a_supervisor_force_hangs_up_an_agents_sip_call() {
 /// and hangs up itself (its BYE carries the 200's To tag: sipp's own
 /// `[peer_tag_param]` would take the last response's, here the 401's).
 fn seat_dials_star_nine_and_hangs_up() -> String {
-    let ends = seat_dials("8001", "*9");
+    // sipp refuses a variable that is set and never used: only this
+    // scenario keeps the To tag.
+    let ends = seat_dials("8001", "*9").replace(
+        "  <recv response=\"200\"/>",
+        "  <recv response=\"200\">\n    <action><ereg regexp=\";tag=[^;> ]*\" search_in=\"hdr\" header=\"To:\" assign_to=\"totag\"/></action>\n  </recv>",
+    );
     let at = ends
         .find("  <recv request=\"BYE\"/>")
         .expect("the BYE it waits for");
