@@ -1172,3 +1172,99 @@ fn star_nine_dialed_on_a_sip_phone_logs_its_agent_out() {
     a.send("<MsgType>1099</MsgType><TelNum>8001</TelNum>");
     assert_eq!(a.expect("9099")["AgentState"], "offline");
 }
+
+/// An INVITE from `from` (host:port) with SDP, as raw text.
+fn raw_invite(from: &str, call_id: &str, branch: &str, caller: &str) -> Vec<u8> {
+    let sdp = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 19000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+    format!(
+        "INVITE sip:4008001234@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch={branch}\r\nMax-Forwards: 70\r\nFrom: <sip:{caller}@{from}>;tag=t-{call_id}\r\nTo: <sip:4008001234@127.0.0.1:5060>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:{caller}@{from}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+    .into_bytes()
+}
+
+/// The final (or, with `any`, first non-100) status answering on `s`.
+fn status(s: &std::net::UdpSocket) -> (u16, String) {
+    let mut buf = [0u8; 65_535];
+    loop {
+        let (n, _) = s.recv_from(&mut buf).expect("an answer from spcti");
+        let m = spcti_protocol::sip::Message::parse(&buf[..n]).unwrap();
+        let code = m.code().unwrap();
+        if code >= 200 {
+            return (code, String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+}
+
+#[test]
+fn strangers_get_403_a_call_is_never_made_twice_and_calls_past_max_calls_get_503() {
+    if !inside_netns(
+        "strangers_get_403_a_call_is_never_made_twice_and_calls_past_max_calls_get_503",
+    ) {
+        return;
+    }
+    let server = start(&config("").replace(
+        "seat_passwords = \"config\"",
+        "seat_passwords = \"config\"\nmax_calls = 1",
+    ));
+    let mut agent = Client::login(&server, "8001", "1001");
+    // Not the carrier's host, not a seat's phone: 403, and nothing else.
+    let stranger = std::net::UdpSocket::bind("127.0.0.2:5099").unwrap();
+    stranger
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stranger
+        .send_to(
+            &raw_invite("127.0.0.2:5099", "s1", "z9hG4bKs1", "666"),
+            "127.0.0.1:5060",
+        )
+        .unwrap();
+    assert_eq!(status(&stranger).0, 403);
+
+    // The carrier's first call is taken (the menu answers it).
+    let carrier = std::net::UdpSocket::bind("127.0.0.1:5080").unwrap();
+    carrier
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    carrier
+        .send_to(
+            &raw_invite("127.0.0.1:5080", "c1", "z9hG4bKc1", "13800138000"),
+            "127.0.0.1:5060",
+        )
+        .unwrap();
+    assert_eq!(status(&carrier).0, 200);
+    // The same call again under a new branch (a forked copy): refused,
+    // never a second call.
+    carrier
+        .send_to(
+            &raw_invite("127.0.0.1:5080", "c1", "z9hG4bKc1b", "13800138000"),
+            "127.0.0.1:5060",
+        )
+        .unwrap();
+    assert_eq!(status(&carrier).0, 482);
+    // A second call past max_calls = 1: 503 with Retry-After.
+    carrier
+        .send_to(
+            &raw_invite("127.0.0.1:5080", "c2", "z9hG4bKc2", "13900000000"),
+            "127.0.0.1:5060",
+        )
+        .unwrap();
+    let (code, text) = status(&carrier);
+    assert_eq!(code, 503, "{text}");
+    assert!(text.to_ascii_lowercase().contains("retry-after:"), "{text}");
+    // One call reached the actors, and nobody was offered a stranger's.
+    let pops: Vec<_> = agent
+        .drain(Duration::from_millis(500))
+        .into_iter()
+        .filter(|m| m["MsgType"] == "6003")
+        .collect();
+    assert!(pops.is_empty(), "{pops:?}");
+    let (_, channels) = server.http("GET", "/api/channels", None);
+    let busy = channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ChType"] == "trunk" && c["State"] != "free")
+        .count();
+    assert_eq!(busy, 1, "{channels}");
+}

@@ -406,15 +406,16 @@ impl SipSwitch {
             }
             this.respond(&key, r);
         };
-        if self.active_calls() >= self.setup.max_calls {
-            return refuse(self, 503, "Service Unavailable (max_calls reached)");
-        }
         if self
             .by_call
             .contains_key(req.header("call-id").unwrap_or_default())
         {
-            // The same call again under a new branch: never a second call.
+            // The same call again under a new branch: never a second call
+            // (said first: it is not a new call to count against the limit).
             return refuse(self, 482, "Loop Detected");
+        }
+        if self.active_calls() >= self.setup.max_calls {
+            return refuse(self, 503, "Service Unavailable (max_calls reached)");
         }
         // The trunk whose peer sent it; else a seat's phone (its From is
         // a seat here); else a trunk whose host sent it from another port.
