@@ -129,6 +129,8 @@ pub struct SipSwitch {
     /// ... up to T2 (RFC 3261 §13.3.1.4), so that a lost 200 does not
     /// leave the caller waiting.
     pub(super) unacked: HashMap<String, Unacked>,
+    /// The wall-clock second of the last full tick.
+    pub(super) ticked_s: u64,
     pub(super) confs: HashMap<ConfNo, Vec<(ChNum, bool)>>,
     pub(super) sink: Option<EventSink>,
     pub(super) clock: Clock,
@@ -180,6 +182,7 @@ impl SipSwitch {
             by_key: HashMap::new(),
             cancelled: HashMap::new(),
             unacked: HashMap::new(),
+            ticked_s: 0,
             confs: HashMap::new(),
             sink: None,
             clock,
@@ -931,8 +934,11 @@ impl SipSwitch {
 
     pub(super) fn tick(&mut self) {
         let now = self.clock.now();
-        if self.ep.next_wake().is_some_and(|w| w <= now) || now_s() % 5 == 0 {
-            let outs = self.ep.tick(now, now_s());
+        // Transactions' timers when due; lapsed registrations once a second.
+        let second = now_s();
+        if self.ep.next_wake().is_some_and(|w| w <= now) || second != self.ticked_s {
+            self.ticked_s = second;
+            let outs = self.ep.tick(now, second);
             self.out(outs);
         }
         let due: Vec<String> = self
