@@ -126,11 +126,6 @@ fn finished(mut child: Child, dir: &Path, what: &str, server: &Server) {
     }
 }
 
-/// Seat 8001's phone registers (digest) and ends.
-fn register_scenario() -> String {
-    register_as("8001")
-}
-
 /// A seat's phone registers (digest) and ends.
 fn register_as(ext: &str) -> String {
     let register = |cseq: u32, auth: &str| {
@@ -316,6 +311,17 @@ fn rms(path: &Path, from_s: f32, to_s: f32) -> f64 {
     (part.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / part.len() as f64).sqrt()
 }
 
+/// The tests' sipp directory, with seat 8001's phone registered (from
+/// port 5062, where its phone then answers).
+fn seat_8001_registered(server: &Server) -> PathBuf {
+    let dir = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let reg = sipp(&dir, "register", &register_as("8001"), 5062, &[]);
+    finished(reg, &dir, "the seat's REGISTER", server);
+    registered(server);
+    dir
+}
+
 fn registered(server: &Server) {
     registered_as(server, "8001");
 }
@@ -340,27 +346,11 @@ fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the
         return;
     }
     let server = start(&config(""));
-    let dir: PathBuf = server.dir.path().join("sipp");
-    std::fs::create_dir_all(&dir).unwrap();
-    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
-    finished(reg, &dir, "the seat's REGISTER", &server);
-    registered(&server);
+    let dir = seat_8001_registered(&server);
     let mut agent = Client::login(&server, "8001", "1001");
 
-    let seat = sipp(
-        &dir,
-        "seat",
-        &seat_answers(),
-        5062,
-        &["-mi", "127.0.0.1", "-mp", "16000"],
-    );
-    let caller = sipp(
-        &dir,
-        "carrier",
-        &caller_scenario(),
-        5080,
-        &["-mi", "127.0.0.1", "-mp", "18000"],
-    );
+    let seat = sipp_media(&dir, "seat", &seat_answers(), 5062, 16000);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
 
     let pop = agent.expect("6003");
     assert_eq!(pop["CallerNo"], "13800138000");
@@ -484,25 +474,15 @@ fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrie
     let server = start(&config(
         "user = \"acct\"\npassword = \"trunkpw\"\nfrom_number = \"4008001234\"",
     ));
-    let dir: PathBuf = server.dir.path().join("sipp");
-    std::fs::create_dir_all(&dir).unwrap();
-    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
-    finished(reg, &dir, "the seat's REGISTER", &server);
-    registered(&server);
+    let dir = seat_8001_registered(&server);
     let mut agent = Client::login(&server, "8001", "1001");
-    let seat = sipp(
-        &dir,
-        "seat",
-        &seat_answers_and_hangs_up(8_000),
-        5062,
-        &["-mi", "127.0.0.1", "-mp", "16000"],
-    );
-    let carrier = sipp(
+    let seat = sipp_media(&dir, "seat", &seat_answers_and_hangs_up(8_000), 5062, 16000);
+    let carrier = sipp_media(
         &dir,
         "carrier",
         &carrier_challenges_and_answers(),
         5080,
-        &["-mi", "127.0.0.1", "-mp", "18000"],
+        18000,
     );
     // sipp in server mode needs a moment to bind before it is called.
     std::thread::sleep(Duration::from_millis(300));
@@ -1087,11 +1067,7 @@ fn a_supervisor_force_hangs_up_an_agents_sip_call() {
         return;
     }
     let server = start(&config_with("", SECOND_SEAT));
-    let dir: PathBuf = server.dir.path().join("sipp");
-    std::fs::create_dir_all(&dir).unwrap();
-    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
-    finished(reg, &dir, "the seat's REGISTER", &server);
-    registered(&server);
+    let dir = seat_8001_registered(&server);
     let mut a = Client::login(&server, "8001", "1001");
     let mut sup = Client::operator(&server, "8002", "1002");
     let seat = sipp_media(&dir, "seat", &seat_answers(), 5062, 16000);
@@ -1154,11 +1130,7 @@ fn star_nine_dialed_on_a_sip_phone_logs_its_agent_out() {
         return;
     }
     let server = start(&config(""));
-    let dir: PathBuf = server.dir.path().join("sipp");
-    std::fs::create_dir_all(&dir).unwrap();
-    let reg = sipp(&dir, "register", &register_scenario(), 5062, &[]);
-    finished(reg, &dir, "the seat's REGISTER", &server);
-    registered(&server);
+    let dir = seat_8001_registered(&server);
     let mut a = Client::login(&server, "8001", "1001");
     let phone = sipp_media(
         &dir,

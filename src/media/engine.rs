@@ -49,7 +49,7 @@ pub enum Cmd {
     /// Play a prompt (16-bit PCM) instead of what the leg hears.
     Play {
         prompt: String,
-        pcm: Vec<i16>,
+        pcm: Arc<[i16]>,
     },
     StopPlay,
     /// What this leg receives goes to `to` too.
@@ -120,11 +120,6 @@ impl MediaEngine {
         })
     }
 
-    /// How many RTP port pairs are free.
-    pub fn free_ports(&self) -> usize {
-        self.ports.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
     /// Opens a stream for channel `ch` (a seat when `seat`: its flash is a
     /// hook flash), reporting to `sink`. Fails when no port pair is free.
     pub fn open(&self, ch: ChNum, seat: bool, sink: EventSink) -> std::io::Result<Stream> {
@@ -181,24 +176,8 @@ struct Recording {
 
 impl Recording {
     fn start(dir: &Path, name: &Path) -> Result<Recording, String> {
-        if name.is_absolute()
-            || name
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
-            return Err("recording names are relative, without '..'".into());
-        }
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 8000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let writer = hound::WavWriter::create(&path, spec).map_err(|e| e.to_string())?;
+        let (path, writer) =
+            crate::sim::wav::recording_file(dir, name).map_err(|e| e.to_string())?;
         Ok(Recording {
             name: name.to_owned(),
             path,
@@ -241,7 +220,7 @@ struct Task {
     /// What the leg hears from others, per source, as samples (legs
     /// may packetize at other lengths than this one).
     ins: HashMap<ChNum, VecDeque<i16>>,
-    playing: Option<(String, Vec<i16>, usize)>,
+    playing: Option<(String, Arc<[i16]>, usize)>,
     recording: Option<Recording>,
     /// What the leg's own party said, in order (for the recording).
     said: VecDeque<i16>,

@@ -166,6 +166,9 @@ pub const RECORD_RATE: u32 = 8000;
 #[derive(Debug, Clone, Default)]
 pub struct Prompts {
     lengths: Arc<RwLock<HashMap<String, Duration>>>,
+    /// Prompts' audio once decoded (a SIP call plays it; every call shares
+    /// it); an upload or removal forgets its entry.
+    pcm: Arc<RwLock<HashMap<String, Arc<[i16]>>>>,
     /// Where uploaded prompts are written (`[sim] prompt_dir`).
     dir: PathBuf,
 }
@@ -283,6 +286,7 @@ impl Prompts {
         }
         Prompts {
             lengths: Arc::new(RwLock::new(lengths)),
+            pcm: Arc::default(),
             dir: dir.to_owned(),
         }
     }
@@ -318,18 +322,34 @@ impl Prompts {
 
     /// A prompt's audio, 16-bit PCM at 8 kHz: an uploaded file of that
     /// name first, else the built-in one.
-    pub fn samples(&self, name: &str) -> Option<Vec<i16>> {
+    pub fn samples(&self, name: &str) -> Option<Arc<[i16]>> {
         if !self.contains(name) {
             return None;
+        }
+        if let Some(p) = self.pcm.read().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Some(p.clone());
         }
         let file = std::fs::read(self.dir.join(format!("{name}.wav"))).ok();
         let bytes = match &file {
             Some(b) => b.as_slice(),
             None => BUILT_IN.iter().find(|(n, _)| *n == name)?.1,
         };
-        prompt_samples(bytes)
+        let pcm: Arc<[i16]> = prompt_samples(bytes)
             .map_err(|e| tracing::warn!(%name, "prompt cannot be played: {e}"))
-            .ok()
+            .ok()?
+            .into();
+        self.pcm
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), pcm.clone());
+        Some(pcm)
+    }
+
+    fn forget_pcm(&self, name: &str) {
+        self.pcm
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
     }
 
     /// Writes an uploaded prompt to the prompt directory and plays it from
@@ -347,6 +367,7 @@ impl Prompts {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_owned(), len);
+        self.forget_pcm(name);
         Ok(len)
     }
 
@@ -369,8 +390,39 @@ impl Prompts {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
+        self.forget_pcm(name);
         Ok(())
     }
+}
+
+/// A recording's WAV file (16-bit 8 kHz mono) created at `dir/name`, its
+/// directories made; `name` must be relative, without `..`. Both
+/// switches' recordings start here.
+pub fn recording_file(
+    dir: &Path,
+    name: &Path,
+) -> std::io::Result<(PathBuf, hound::WavWriter<BufWriter<File>>)> {
+    if name.is_absolute()
+        || name
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(std::io::Error::other(
+            "recording names are relative, without '..'",
+        ));
+    }
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RECORD_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let writer = hound::WavWriter::create(&path, spec).map_err(std::io::Error::other)?;
+    Ok((path, writer))
 }
 
 /// A recording in progress: the file is created at start and completed,
@@ -393,26 +445,7 @@ impl std::fmt::Debug for Recorder {
 impl Recorder {
     /// Starts `dir/name` (name relative, e.g. `20261124/GUID.wav`).
     pub fn start(dir: &Path, name: &Path, now: Mono) -> std::io::Result<Recorder> {
-        if name.is_absolute()
-            || name
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
-            return Err(std::io::Error::other(
-                "recording names are relative, without '..'",
-            ));
-        }
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: RECORD_RATE,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let writer = hound::WavWriter::create(&path, spec).map_err(std::io::Error::other)?;
+        let (path, writer) = recording_file(dir, name)?;
         Ok(Recorder {
             name: name.to_string_lossy().into_owned(),
             path,

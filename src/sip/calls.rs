@@ -36,25 +36,11 @@ pub fn user_of(value: &str) -> Option<String> {
     let rest = uri.split_once(':')?.1;
     let (user, _) = rest.split_once('@')?;
     let user = user.split([';', ':']).next().unwrap_or(user);
-    Some(percent_decoded(user))
-}
-
-fn percent_decoded(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Some(
+        percent_encoding::percent_decode_str(user)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 /// The calling number of an INVITE: P-Asserted-Identity when present,
@@ -222,6 +208,8 @@ mod tests {
             Some("013900000000")
         );
         assert_eq!(user_of("sip:h"), None);
+        // A `%` before a character of several bytes is kept, not split.
+        assert_eq!(user_of("sip:a%é@h").as_deref(), Some("a%é"));
     }
 
     #[test]

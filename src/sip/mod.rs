@@ -37,8 +37,6 @@ use switch::{Passwords, Setup, SipSwitch, Trunk};
 /// The SIP switch behind the driver seam.
 pub struct SipDriver {
     pub addr: Addr<SipSwitch>,
-    /// Where the SIP socket listens.
-    pub bound: SocketAddr,
     channels: Vec<ChannelDesc>,
 }
 
@@ -210,11 +208,7 @@ impl SipDriver {
             });
         }
         tracing::info!(%bound, %local, "SIP listening");
-        Ok(SipDriver {
-            addr,
-            bound,
-            channels,
-        })
+        Ok(SipDriver { addr, channels })
     }
 }
 

@@ -457,7 +457,7 @@ impl SipSwitch {
                 return refuse(self, 403, "Forbidden (not a trunk peer or a seat)");
             };
             let ext = ext.unwrap_or_default();
-            let pw = self.setup.seat_passwords.clone();
+            let pw = &self.setup.seat_passwords;
             if let Err(r) = self
                 .ep
                 .registrar
