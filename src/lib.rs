@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod media;
 pub mod password;
 pub mod prometheus;
+pub mod quiet;
 pub mod serve;
 pub mod sim;
 pub mod sip;

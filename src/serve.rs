@@ -250,6 +250,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // in parallel with other calls'.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arbiters: Vec<Arbiter> = (0..cores).map(|_| Arbiter::new()).collect();
+    // What the quiescence barrier (`POST /sim/idle`) watches: the threads
+    // actors run on, and the spool's sync of every record handed to it.
+    let quiet = Arc::new(crate::quiet::Quiet::new());
+    quiet.watch_current("the system thread");
+    for (i, a) in arbiters.iter().enumerate() {
+        quiet
+            .watch_arbiter(format!("channel thread {i}"), &a.handle())
+            .await;
+    }
+    let ledger = spool.handle().ledger().clone();
+    quiet.probe("records not yet on disk", move || {
+        ledger.is_synced(ledger.issued())
+    });
     // One actor per channel, by role: a trunk hosts the calls that arrive
     // on it, a seat its phone and the calls it places.
     let mut events = Vec::with_capacity(descs.len());
@@ -362,6 +375,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let http = HttpServer::new(move || {
         App::new()
             .app_data(admin.clone())
+            .app_data(web::Data::from(quiet.clone()))
             // The driver's own routes (the sim's /sim), only while it runs.
             .configure(|cfg| driver.routes(cfg))
             .configure(crate::admin::routes)

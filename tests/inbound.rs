@@ -250,7 +250,9 @@ fn a_busy_agent_is_not_offered_calls() {
     let (t, _) = server.call("1", "400");
     server.through_ivr(t);
     rings(&server, &mut a3, 8003, t);
+    server.idle();
     assert_eq!(server.channel(seat_ch(8002))["state"], "free");
+    a2.got_no("6003", "a busy agent was offered the call");
 
     // A second call waits: the only other agent is busy.
     let (t2, _) = server.call("2", "400");
@@ -258,7 +260,9 @@ fn a_busy_agent_is_not_offered_calls() {
     server.wait_channel(t2, "waiting", |c| {
         c["playing"].is_null() && c["state"] == "talking"
     });
+    server.idle();
     assert_eq!(server.channel(seat_ch(8002))["state"], "free");
+    a2.got_no("6003", "a busy agent was offered the waiting call");
     // Ready again: the waiting call comes at once, ShowState cleared with NULL.
     a2.request_ok("<MsgType>1001</MsgType><TelNum>8002</TelNum><ShowState>NULL</ShowState>");
     assert_eq!(a2.expect_state("ready")["ShowState"], "");
@@ -439,7 +443,9 @@ fn star_nine_on_the_phone_logs_out() {
     let (t, _) = server.call("1", "400");
     server.through_ivr(t);
     server.wait_channel(t, "queued", |c| c["playing"].is_null());
+    server.idle();
     assert_eq!(server.channel(seat_ch(8001))["state"], "free");
+    a.got_no("6003", "an agent logged out by *9 was offered a call");
 }
 
 #[test]
@@ -452,6 +458,8 @@ fn star_nine_is_ignored_when_phone_logout_is_off() {
     server.act("/sim/extensions/8001/offhook", None);
     server.act("/sim/extensions/8001/dial", Some(json!({"digits": "*9"})));
     server.act("/sim/extensions/8001/onhook", None);
+    server.idle();
+    a.got_no("6001", "*9 changed the agent's state");
     a.send("<MsgType>1099</MsgType><TelNum>8001</TelNum>");
     assert_eq!(a.expect("9099")["AgentState"], "ready");
 }
@@ -471,7 +479,9 @@ fn off_hook_star_picks_up_a_call_ringing_in_my_group_after_the_minimum_ring() {
     server.act("/sim/extensions/8003/offhook", None);
     server.act("/sim/extensions/8003/dial", Some(json!({"digits": "*#"})));
     server.act("/sim/extensions/8003/onhook", None);
+    server.idle();
     assert_eq!(server.channel(seat_ch(8002))["state"], "ringing");
+    a3.got_no("6004", "picked up before the minimum ring");
 
     server.advance(3_000);
     server.act("/sim/extensions/8003/offhook", None);
@@ -489,7 +499,16 @@ fn heartbeats_lost_three_times_log_out_but_silent_clients_stay() {
     let mut a = Client::login(&server, "8001", "1001");
     a.send("<MsgType>1099</MsgType><TelNum>8001</TelNum>");
     a.expect("9099");
-    server.advance(Duration::from_secs(90).as_millis() as u64);
+    // The watch checks every 30 s from the heartbeat; the third check
+    // (90 s without one) logs out, and not the first or second.
+    server.advance(Duration::from_secs(90).as_millis() as u64 - 1);
+    a.got_no("6001", "logged out before three heartbeats were missed");
+    assert!(
+        server.armed().contains(&90_000),
+        "the third check is armed at 90 s: {:?}",
+        server.armed()
+    );
+    server.advance(1);
     a.expect_state("offline");
     // The client that never sent a heartbeat is still logged in.
     silent.request_ok(

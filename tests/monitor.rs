@@ -252,15 +252,13 @@ fn a_stalled_watcher_does_not_hold_calls_up() {
     assert_eq!(server.call_records(5).len(), 5);
 }
 
-/// The monitor alone, in process, with a tiny backlog and send timeout so a
-/// watcher that stops reading is dropped quickly; the publisher never waits.
-#[test]
-fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
-    use spcti_actors::monitor::MonitorHub;
-    use spcti_protocol::monitor::ChannelStatus;
-    use spcti_protocol::{ChNum, ChType, ChannelState};
-
-    let hub = MonitorHub::with_backlog(8);
+/// The monitor alone, in process, on a thread of its own, with the given
+/// backlog and limits; returns its hub and address.
+fn monitor_alone(
+    backlog: usize,
+    limits: spcti::gateway::monitor_ws::Limits,
+) -> (spcti_actors::monitor::MonitorHub, SocketAddr) {
+    let hub = spcti_actors::monitor::MonitorHub::with_backlog(backlog);
     let (tx, rx) = std::sync::mpsc::channel();
     let server_hub = hub.clone();
     std::thread::spawn(move || {
@@ -268,18 +266,21 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
             let (server, addr) = spcti::gateway::monitor_ws::bind(
                 "127.0.0.1:0".parse().unwrap(),
                 server_hub,
-                spcti::gateway::monitor_ws::Limits {
-                    ping: Duration::from_secs(60),
-                    send_timeout: Duration::from_secs(1),
-                },
+                limits,
             )
             .unwrap();
             tx.send(addr).unwrap();
             server.await.unwrap();
         })
     });
-    let addr = rx.recv().unwrap();
-    let status = |i: u32| ChannelStatus {
+    (hub, rx.recv().unwrap())
+}
+
+/// Channel `i % 64`'s state, numbered `i` in its caller (so a watcher can
+/// check it got every change in order), padded to `pad` bytes.
+fn numbered_status(i: u32, pad: usize) -> spcti_protocol::monitor::ChannelStatus {
+    use spcti_protocol::{ChNum, ChType, ChannelState};
+    spcti_protocol::monitor::ChannelStatus {
         ch_num: ChNum(i % 64),
         ch_type: ChType::Trunk,
         state: if i % 2 == 0 {
@@ -289,16 +290,158 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
         },
         tel_num: None,
         work_no: None,
-        caller_no: "1".repeat(30),
+        caller_no: i.to_string(),
         callee_no: String::new(),
         tell_guid: None,
         link_ch: None,
         agent_state: None,
-        show_state: "x".repeat(1024),
+        show_state: "x".repeat(pad),
         time: chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
             .unwrap()
             .and_hms_opt(9, 0, 0)
             .unwrap(),
+    }
+}
+
+/// 200 watchers at once, on the monitor's real ping and send timers (made
+/// short): each gets the snapshot and every change in order, those that
+/// answer pings stay connected, and one that reads nothing (so answers no
+/// ping) is closed while the others stay.
+#[test]
+fn two_hundred_watchers_see_every_change_and_a_silent_one_is_dropped() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const WATCHERS: usize = 200;
+    const CHANGES: u32 = 100;
+    let ping = Duration::from_millis(300);
+    let (hub, addr) = monitor_alone(
+        4096,
+        spcti::gateway::monitor_ws::Limits {
+            ping,
+            send_timeout: Duration::from_secs(2),
+        },
+    );
+    for i in 0..64 {
+        hub.channel(numbered_status(i, 0));
+    }
+    let t0 = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let pings = Arc::new(AtomicUsize::new(0));
+    let readers: Vec<_> = (0..WATCHERS)
+        .map(|_| {
+            let mut ws = connect(addr, "?format=json");
+            let (stop, pings) = (stop.clone(), pings.clone());
+            std::thread::spawn(move || {
+                let mut frames = Vec::new();
+                let mut pinged = false;
+                // Short reads, so the thread sees `stop`; a timed-out read
+                // leaves the connection usable.
+                if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+                    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+                }
+                while !stop.load(Ordering::SeqCst) {
+                    match ws.read() {
+                        Ok(Message::Text(t)) => {
+                            frames.push(serde_json::from_str::<Value>(t.as_str()).unwrap())
+                        }
+                        // tungstenite queues the pong and sends it on the
+                        // next read.
+                        Ok(Message::Ping(_)) => {
+                            if !pinged {
+                                pings.fetch_add(1, Ordering::SeqCst);
+                                pinged = true;
+                            }
+                        }
+                        Ok(other) => panic!(
+                            "unexpected frame {other:?} after {} frames, pinged {pinged}, at {:?}",
+                            frames.len(),
+                            t0.elapsed()
+                        ),
+                        Err(tungstenite::Error::Io(e))
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) => {}
+                        Err(e) => panic!("a reader's connection failed: {e}"),
+                    }
+                }
+                frames
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while hub.watchers() < WATCHERS {
+        assert!(
+            Instant::now() < deadline,
+            "only {} subscribed",
+            hub.watchers()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for i in 64..64 + CHANGES {
+        hub.channel(numbered_status(i, 0));
+    }
+    // One more that reads nothing: it misses two pings and the send time,
+    // and goes; the 200 that read stay.
+    let silent = connect(addr, "?format=json");
+    while hub.watchers() <= WATCHERS {
+        assert!(
+            Instant::now() < deadline,
+            "the silent watcher never subscribed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    while hub.watchers() > WATCHERS {
+        assert!(
+            Instant::now() < deadline,
+            "the silent watcher was never dropped"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Two more ping intervals: nobody who answers is dropped.
+    std::thread::sleep(ping * 2);
+    assert_eq!(
+        hub.watchers(),
+        WATCHERS,
+        "watchers that answer pings were dropped"
+    );
+    assert_eq!(
+        pings.load(Ordering::SeqCst),
+        WATCHERS,
+        "every watcher was pinged"
+    );
+    stop.store(true, Ordering::SeqCst);
+    for r in readers {
+        let frames = r.join().unwrap();
+        assert_eq!(frames.len(), 64 + CHANGES as usize);
+        let callers: Vec<u32> = frames
+            .iter()
+            .map(|f| f["CallerNo"].as_str().unwrap().parse().unwrap())
+            .collect();
+        // The snapshot (one per channel), then every change in order.
+        let mut snapshot = callers[..64].to_vec();
+        snapshot.sort_unstable();
+        assert_eq!(snapshot, (0..64).collect::<Vec<_>>());
+        assert_eq!(callers[64..], (64..64 + CHANGES).collect::<Vec<_>>());
+    }
+    drop(silent);
+}
+
+/// The monitor alone, in process, with a tiny backlog and send timeout so a
+/// watcher that stops reading is dropped quickly; the publisher never waits.
+#[test]
+fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
+    let (hub, addr) = monitor_alone(
+        8,
+        spcti::gateway::monitor_ws::Limits {
+            ping: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(1),
+        },
+    );
+    let status = |i: u32| {
+        let mut s = numbered_status(i, 1024);
+        s.caller_no = "1".repeat(30);
+        s
     };
     let mut stalled = connect(addr, "");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -320,9 +463,8 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    // What it gets when it reads at last: the frames that were already in
-    // the buffers, then a close saying why (or, if even that could not be
-    // sent, the end of the connection).
+    // What it gets when it reads at last (within the ping interval): the
+    // frames that were already in the buffers, then a close saying why.
     loop {
         match stalled.read() {
             Ok(Message::Close(Some(c))) => {
@@ -332,7 +474,7 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
             }
             Ok(Message::Close(None)) => panic!("closed without saying why"),
             Ok(_) => {}
-            Err(_) => break,
+            Err(e) => panic!("the connection ended without a close frame: {e}"),
         }
     }
     // Reconnecting gives a fresh snapshot: one frame per channel.

@@ -184,7 +184,25 @@ fn star_five_and_star_six_during_a_call() {
     server.act("/sim/extensions/8001/onhook", None);
     a.expect_state("ready");
     server.act("/sim/extensions/8002/dial", Some(json!({"digits": "*61#"})));
-    assert_eq!(a.expect("6003")["GroupNo"], "1");
+    // *6: the same caller, queued to group 1, rings there; 8002 is out of it.
+    let pop = a.expect("6003");
+    assert_eq!(
+        (
+            pop["GroupNo"].as_str(),
+            pop["TellGUID"].as_str(),
+            pop["ChNum"].as_str()
+        ),
+        (
+            Some("1"),
+            Some(guid.as_str()),
+            Some(trunk.to_string().as_str())
+        )
+    );
+    b.expect("6007");
+    server.wait_channel(seat_ch(8001), "ringing", |c| c["state"] == "ringing");
+    server.act("/sim/extensions/8001/offhook", None);
+    assert_eq!(a.expect("6004")["TellGUID"], guid.as_str());
+    server.wait_channel(trunk, "back at 8001", |c| c["link"] == seat_ch(8001));
 }
 
 #[test]
@@ -322,13 +340,17 @@ fn hook_flash_holds_the_caller_consults_an_extension_and_returns_or_transfers() 
     server.act("/sim/extensions/8001/flash", None);
     server.wait_channel(trunk, "on hold", |c| c["playing"] == "queue");
     server.act("/sim/extensions/8001/dial", Some(json!({"digits": "8002"})));
-    // The 3 s pause counts from when the seat has the digits: step the
-    // clock until the number is taken (stepping past it is harmless).
-    let deadline = std::time::Instant::now() + support::PROMPT;
-    while server.channel(seat_ch(8002))["state"] != "ringing" {
-        assert!(std::time::Instant::now() < deadline, "8002 never rang");
-        server.advance(1_000);
-    }
+    // The number is taken after a 3 s pause from the last digit, not
+    // before.
+    server.idle();
+    server.advance(2_999);
+    assert_eq!(
+        server.channel(seat_ch(8002))["state"],
+        "free",
+        "dialed before the 3 s pause"
+    );
+    server.advance(1);
+    server.wait_channel(seat_ch(8002), "ringing", |c| c["state"] == "ringing");
     server.act("/sim/extensions/8002/offhook", None);
     server.wait_channel(seat_ch(8001), "consulting", |c| c["link"] == seat_ch(8002));
     server.advance(2_000);

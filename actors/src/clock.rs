@@ -154,6 +154,48 @@ impl Clock {
             .count()
     }
 
+    /// Moves a manual clock to the first timer due by `until` and fires
+    /// every timer due at that instant; `None` (and the clock at `until`)
+    /// when none is due by then. Stepping with this, and letting the server
+    /// react between steps, runs a re-armed timer (a heartbeat check every
+    /// 10 s) as often as it would run in real time; [`advance`] cannot.
+    ///
+    /// [`advance`]: Self::advance
+    pub fn fire_next(&self, until: Mono) -> Option<usize> {
+        let mut m = self.manual_state()?;
+        // Cancelled timers (their waiter dropped) are not steps.
+        m.timers.retain(|_, tx| !tx.is_closed());
+        let due = match m.timers.first_key_value() {
+            Some((&(at, _), _)) if at <= until => at,
+            _ => {
+                m.now = m.now.max(until);
+                return None;
+            }
+        };
+        m.now = m.now.max(due);
+        let later = m.timers.split_off(&(due, u64::MAX));
+        let now_due = std::mem::replace(&mut m.timers, later);
+        drop(m);
+        Some(
+            now_due
+                .into_values()
+                .map(|tx| tx.send(()))
+                .filter(Result::is_ok)
+                .count(),
+        )
+    }
+
+    /// When each live timer of a manual clock falls due, soonest first.
+    pub fn armed(&self) -> Vec<Mono> {
+        self.manual_state().map_or_else(Vec::new, |m| {
+            m.timers
+                .iter()
+                .filter(|(_, tx)| !tx.is_closed())
+                .map(|(&(at, _), _)| at)
+                .collect()
+        })
+    }
+
     /// Timers waiting on a manual clock (cancelled ones included until due).
     pub fn pending(&self) -> usize {
         self.manual_state().map_or(0, |m| m.timers.len())
@@ -208,5 +250,43 @@ mod tests {
         assert_eq!(clock.advance(Duration::from_secs(1)), 1);
         assert_eq!(rx.recv().await, Some(3));
         assert_eq!(clock.now(), Duration::from_millis(3500));
+    }
+
+    #[actix_rt::test]
+    async fn stepping_fires_a_rearmed_timer_at_each_of_its_times() {
+        let clock = Clock::manual();
+        let c = clock.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        // A check every 10 s, as an agent's heartbeat watch.
+        actix_rt::spawn(async move {
+            loop {
+                c.sleep(Duration::from_secs(10)).await;
+                if tx.send(c.now()).is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::task::yield_now().await;
+        let until = Duration::from_secs(35);
+        let mut seen = Vec::new();
+        while clock.fire_next(until).is_some() {
+            // The server reacts (and re-arms) before the next step.
+            seen.push(rx.recv().await.unwrap());
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(seen, [10, 20, 30].map(Duration::from_secs));
+        assert_eq!(clock.now(), until);
+        assert_eq!(clock.armed(), [Duration::from_secs(40)]);
+        // A jump fires the first one only, with the clock already at the end.
+        let jump = Clock::manual();
+        let j = jump.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        actix_rt::spawn(async move {
+            j.sleep(Duration::from_secs(10)).await;
+            let _ = tx.send(j.now());
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(jump.advance(until), 1);
+        assert_eq!(rx.recv().await, Some(until));
     }
 }

@@ -362,6 +362,8 @@ pub struct PlaceRequest {
 
 /// Whether the whitelist lets the seat dial `callee` (as given, or as dialed).
 async fn whitelisted(deps: &Deps, callee: &str, dialed: &str) -> Result<(), Refusal> {
+    // Read on a store worker: the quiescence barrier waits for it.
+    let _busy = crate::idle::busy();
     for n in [callee, dialed] {
         match deps
             .store

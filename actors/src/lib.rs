@@ -14,6 +14,7 @@ pub mod deps;
 pub mod flow;
 pub mod flow_timers;
 pub mod group_actor;
+pub mod idle;
 pub mod leg;
 pub mod mailbox;
 pub mod messages;

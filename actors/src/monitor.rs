@@ -9,7 +9,7 @@
 //! drop and resubscribe for a fresh snapshot.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -36,6 +36,39 @@ pub struct GroupExtra {
     pub service_level_threshold: Duration,
 }
 
+/// The forms a change is sent in (the WebSocket monitor's `?format=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Xml,
+    Json,
+}
+
+/// One change as every watcher gets it: the message, and each form of it,
+/// encoded once however many watchers take it (200 watchers of a JSON feed
+/// cost one encoding per change, not 200).
+#[derive(Debug)]
+pub struct Change {
+    pub message: Wire,
+    forms: [OnceLock<Arc<str>>; 2],
+}
+
+impl Change {
+    fn new(message: Wire) -> Self {
+        Change {
+            message,
+            forms: Default::default(),
+        }
+    }
+
+    /// The change in `form`, encoded by `encode` the first time any watcher
+    /// asks for that form.
+    pub fn encoded(&self, form: Form, encode: impl FnOnce(&Wire) -> String) -> Arc<str> {
+        self.forms[form as usize]
+            .get_or_init(|| encode(&self.message).into())
+            .clone()
+    }
+}
+
 #[derive(Default)]
 struct Floor {
     channels: BTreeMap<u32, ChannelStatus>,
@@ -47,7 +80,7 @@ struct Floor {
 #[derive(Clone)]
 pub struct MonitorHub {
     floor: Arc<Mutex<Floor>>,
-    tx: broadcast::Sender<Arc<Wire>>,
+    tx: broadcast::Sender<Arc<Change>>,
 }
 
 impl Default for MonitorHub {
@@ -84,7 +117,7 @@ impl MonitorHub {
 
     fn send(&self, m: Wire) {
         // No watcher is not an error.
-        let _ = self.tx.send(Arc::new(m));
+        let _ = self.tx.send(Arc::new(Change::new(m)));
     }
 
     /// A channel's state; published only when it changed.
@@ -133,7 +166,7 @@ impl MonitorHub {
     /// Everything as it is now, then every change after it: the receiver is
     /// taken before the snapshot, so nothing falls between (a change may
     /// show twice, never zero times).
-    pub fn subscribe(&self) -> (Vec<Wire>, broadcast::Receiver<Arc<Wire>>) {
+    pub fn subscribe(&self) -> (Vec<Wire>, broadcast::Receiver<Arc<Change>>) {
         let rx = self.tx.subscribe();
         let f = self.floor();
         let mut snap: Vec<Wire> =
@@ -201,7 +234,12 @@ mod tests {
         hub.channel(ch(1, ChannelState::Free, 5)); // only the time moved
         hub.channel(ch(1, ChannelState::Ivr, 6));
         let m = rx.try_recv().unwrap();
-        assert_eq!(*m, Wire::from(ch(1, ChannelState::Ivr, 6)));
+        assert_eq!(m.message, Wire::from(ch(1, ChannelState::Ivr, 6)));
+        // Encoded once, whoever asks again.
+        let a = m.encoded(Form::Json, |_| "first".into());
+        let b = m.encoded(Form::Json, |_| "second".into());
+        assert_eq!((&*a, &*b), ("first", "first"));
+        assert_eq!(&*m.encoded(Form::Xml, |_| "xml".into()), "xml");
         assert!(rx.try_recv().is_err());
         assert_eq!(hub.channels()[1].state, ChannelState::Ivr);
     }

@@ -36,7 +36,7 @@ pub struct AddPlatform(pub SocketAddr);
 /// A change on the floor (from the hub watcher).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-struct FloorChanged(Arc<Wire>);
+struct FloorChanged(Arc<crate::monitor::Change>);
 
 /// The watcher fell behind: send every platform a fresh snapshot.
 #[derive(Debug, Message)]
@@ -83,7 +83,7 @@ impl Actor for UdpMonitor {
                 loop {
                     match rx.recv().await {
                         Ok(m) => {
-                            if matches!(*m, Wire::ChannelStatus(_)) {
+                            if matches!(m.message, Wire::ChannelStatus(_)) {
                                 me.do_send(FloorChanged(m));
                             }
                         }
@@ -139,7 +139,7 @@ impl Handler<FloorChanged> for UdpMonitor {
         for to in &self.platforms {
             self.deps.client.do_send(SendToClient {
                 to: *to,
-                message: (*m.0).clone(),
+                message: m.0.message.clone(),
             });
         }
     }

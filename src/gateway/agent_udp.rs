@@ -369,9 +369,11 @@ async fn check_password(
     };
     let hash = hash.clone();
     // argon2 is slow on purpose: never on the socket's or an actor's thread.
+    let busy = spcti_actors::idle::busy();
     let ok = actix_web::rt::task::spawn_blocking(move || crate::password::verify(&hash, &given))
         .await
         .unwrap_or(false);
+    drop(busy);
     let mut lockout = lockout.lock().expect("lockout lock");
     if ok {
         lockout.succeeded(from.ip());

@@ -53,11 +53,13 @@ impl actix::Handler<FlowHttp> for FlowHttpGateway {
             let permit = slots.acquire_owned().await;
             let req = m.0;
             let url = req.url.clone();
+            let busy = spcti_actors::idle::busy();
             let done = actix_web::rt::task::spawn_blocking(move || {
                 let _permit = permit;
                 send(&req)
             })
             .await;
+            drop(busy);
             queued.fetch_sub(1, Ordering::SeqCst);
             let result = done.unwrap_or_else(|_| Err("internal error".into()));
             match &result {

@@ -21,7 +21,7 @@ use actix_ws::{CloseCode, CloseReason, Message as WsMessage};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use spcti_actors::monitor::MonitorHub;
+use spcti_actors::monitor::{Form as Format, MonitorHub};
 use spcti_protocol::{Envelope, Message as Wire, encode_into, to_json};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -29,12 +29,6 @@ use tokio::sync::broadcast::error::RecvError;
 pub const PING: Duration = Duration::from_secs(15);
 /// How long one frame may take to go out before the watcher is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Xml,
-    Json,
-}
 
 #[derive(Deserialize)]
 struct Query {
@@ -96,26 +90,9 @@ async fn serve_watcher(
     let mut last_pong = Instant::now();
     loop {
         tokio::select! {
-            change = rx.recv() => match change {
-                Ok(m) => {
-                    if !send(&mut session, frame(&m, format), send_timeout).await {
-                        tracing::info!("monitor watcher too slow to take a frame; dropped");
-                        drop(rx);
-                        drop_watcher(session, "too slow; reconnect for a fresh snapshot", send_timeout).await;
-                        return;
-                    }
-                }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::info!(missed = n, "monitor watcher fell behind; dropped");
-                    drop(rx);
-                    drop_watcher(session, "fell too far behind; reconnect for a fresh snapshot", send_timeout).await;
-                    return;
-                }
-                Err(RecvError::Closed) => {
-                    let _ = session.close(None).await;
-                    return;
-                }
-            },
+            // What the watcher said first: a pong that came while frames
+            // were going out counts before the ping timer looks at it.
+            biased;
             msg = stream.next() => match msg {
                 Some(Ok(WsMessage::Ping(b))) => {
                     if session.pong(&b).await.is_err() {
@@ -143,12 +120,36 @@ async fn serve_watcher(
                     return;
                 }
             }
+            change = rx.recv() => match change {
+                Ok(m) => {
+                    let text = m.encoded(format, |m| frame(m, format));
+                    if !send(&mut session, text.to_string(), send_timeout).await {
+                        tracing::info!("monitor watcher too slow to take a frame; dropped");
+                        drop(rx);
+                        drop_watcher(session, "too slow; reconnect for a fresh snapshot", ping).await;
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    tracing::info!(missed = n, "monitor watcher fell behind; dropped");
+                    drop(rx);
+                    drop_watcher(session, "fell too far behind; reconnect for a fresh snapshot", ping).await;
+                    return;
+                }
+                Err(RecvError::Closed) => {
+                    let _ = session.close(None).await;
+                    return;
+                }
+            },
         }
     }
 }
 
-/// Closes with 1013 "try again later" and why; a watcher too stalled to
-/// take even that is just disconnected.
+/// Closes with 1013 "try again later" and why. The close waits behind the
+/// frames already queued: a watcher that starts reading again within
+/// `limit` (a ping interval) reads them, then the close; one that reads
+/// nothing for that long is just disconnected. Its change feed is already
+/// gone, so waiting costs one idle connection, not memory per change.
 async fn drop_watcher(session: actix_ws::Session, why: &str, limit: Duration) {
     let reason = CloseReason {
         code: CloseCode::Again,

@@ -163,6 +163,7 @@ pub async fn control(policy: &Policy, p: PhoneControl) -> Ack {
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     );
     let shown = url.clone();
+    let busy = spcti_actors::idle::busy();
     let sent = actix_web::rt::task::spawn_blocking(move || {
         let _permit = permit;
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -178,6 +179,7 @@ pub async fn control(policy: &Policy, p: PhoneControl) -> Ack {
             .map(|r| r.status().as_u16())
     })
     .await;
+    drop(busy);
     policy.queued.fetch_sub(1, Ordering::SeqCst);
     match sent {
         Ok(Ok(status)) => {

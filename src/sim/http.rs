@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 use spcti_actors::clock::Clock;
 
+use crate::quiet::Quiet;
+
 use super::{SimAction, SimError, SimReply, SimSwitch};
 
 /// JSON error body with a status.
@@ -71,6 +73,33 @@ struct Reject {
 struct Advance {
     ms: u64,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Idle {
+    /// How long to wait for quiet before answering 503.
+    #[serde(default = "Idle::within_ms")]
+    within_ms: u64,
+}
+
+impl Idle {
+    fn within_ms() -> u64 {
+        5_000
+    }
+}
+
+impl Default for Idle {
+    fn default() -> Self {
+        Idle {
+            within_ms: Idle::within_ms(),
+        }
+    }
+}
+
+/// How long each step of an advance waits for the server to react to the
+/// timers it fired. Past it (a database lookup that hangs, say) the
+/// advance goes on without waiting and answers `"settled": false`.
+const STEP_SETTLE: Duration = Duration::from_secs(2);
 
 fn ch_of(path: &str) -> Result<u32, HttpResponse> {
     path.parse().map_err(|_| {
@@ -209,17 +238,69 @@ fn sim_routes(cfg: &mut web::ServiceConfig) {
         )),
     )
     .service(resource("/clock/advance", "POST").route(web::post().to(
-        |clock: web::Data<Clock>, b: web::Bytes| async move {
+        |clock: web::Data<Clock>, quiet: web::Data<Quiet>, b: web::Bytes| async move {
             let Advance { ms } = try_http!(body(&b));
             if !clock.is_manual() {
-                return error(
-                    actix_web::http::StatusCode::BAD_REQUEST,
-                    "the clock is real; set [server] clock = \"manual\" to drive it",
-                );
+                return real_clock();
             }
-            let fired = clock.advance(Duration::from_millis(ms));
-            HttpResponse::Ok()
-                .json(json!({ "fired": fired, "now_ms": clock.now().as_millis() as u64 }))
+            // Timer by timer, at each one's own time, the server reacting
+            // to one before the next fires: a timer that re-arms (a
+            // heartbeat check every 10 s) fires at each of its times within
+            // the advance, and reads the time it was due.
+            let until = clock.now() + Duration::from_millis(ms);
+            let (mut fired, mut settled) = (0, true);
+            while let Some(n) = clock.fire_next(until) {
+                fired += n;
+                if settled && let Err(e) = quiet.settle(STEP_SETTLE).await {
+                    tracing::info!("advance goes on without waiting: {e}");
+                    settled = false;
+                }
+            }
+            HttpResponse::Ok().json(json!({
+                "fired": fired,
+                "now_ms": clock.now().as_millis() as u64,
+                "settled": settled,
+            }))
+        },
+    )))
+    .service(
+        resource("/clock", "GET").route(web::get().to(|clock: web::Data<Clock>| async move {
+            if !clock.is_manual() {
+                return real_clock();
+            }
+            let ms = |d: Duration| d.as_millis() as u64;
+            HttpResponse::Ok().json(json!({
+                "now_ms": ms(clock.now()),
+                "armed_ms": clock.armed().into_iter().map(ms).collect::<Vec<_>>(),
+            }))
+        })),
+    )
+    .service(resource("/idle", "POST").route(web::post().to(
+        |quiet: web::Data<Quiet>, b: web::Bytes| async move {
+            let Idle { within_ms } = if b.is_empty() {
+                Idle::default()
+            } else {
+                try_http!(body(&b))
+            };
+            match quiet
+                .settle(Duration::from_millis(within_ms.min(60_000)))
+                .await
+            {
+                Ok(waited) => {
+                    HttpResponse::Ok().json(json!({ "waited_ms": waited.as_millis() as u64 }))
+                }
+                Err(e) => error(
+                    actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                    e.to_string(),
+                ),
+            }
         },
     )));
+}
+
+fn real_clock() -> HttpResponse {
+    error(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "the clock is real; set [server] clock = \"manual\" to drive it",
+    )
 }

@@ -333,10 +333,36 @@ impl Server {
         )
     }
 
-    /// Moves the server's manual clock.
+    /// Moves the server's manual clock, timer by timer; returns once the
+    /// server has reacted to every timer that fell due.
     pub fn advance(&self, ms: u64) {
         let (status, b) = self.post("/sim/clock/advance", json!({"ms": ms}));
         assert_eq!(status, 200, "{b}");
+    }
+
+    /// Returns once the server has finished reacting to everything so far
+    /// (`POST /sim/idle`): what has not happened by now will not happen
+    /// without a new event or time passing. Negative checks go after it.
+    pub fn idle(&self) {
+        let (status, b) = self.post("/sim/idle", json!({}));
+        assert_eq!(
+            status,
+            200,
+            "the server never went quiet: {b}\n{}",
+            self.log()
+        );
+    }
+
+    /// When the live timers of the manual clock fall due (ms on its clock).
+    pub fn armed(&self) -> Vec<u64> {
+        let (status, b) = self.http("GET", "/sim/clock", None);
+        assert_eq!(status, 200, "{b}");
+        b["armed_ms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect()
     }
 
     /// Moves the manual clock `step_ms` at a time until `f` holds for
@@ -596,6 +622,35 @@ impl Client {
         }
         self.socket.set_read_timeout(Some(PROMPT)).unwrap();
         out
+    }
+
+    /// Every message that has arrived and not been expected, without
+    /// waiting (after [`Server::idle`]: all that will come). They stay
+    /// pending for later [`expect`](Self::expect)s.
+    pub fn arrived(&mut self) -> &[Value] {
+        self.socket.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 9000];
+        loop {
+            match self.socket.recv(&mut buf) {
+                Ok(n) => self
+                    .pending
+                    .push(to_json(&decode(&buf[..n], TextEncoding::Utf8).unwrap())),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("reading the client's socket: {e}"),
+            }
+        }
+        self.socket.set_nonblocking(false).unwrap();
+        &self.pending
+    }
+
+    /// Asserts that no message of type `msg_type` has arrived and not been
+    /// expected (call it after [`Server::idle`]).
+    pub fn got_no(&mut self, msg_type: &str, why: &str) {
+        let got = self.arrived();
+        assert!(
+            !got.iter().any(|m| m["MsgType"] == msg_type),
+            "{why}: got a {msg_type} in {got:?}"
+        );
     }
 
     /// Messages already received and not yet expected.

@@ -56,7 +56,10 @@ impl TrunkActor {
                         continue;
                     }
                     let lookup = self.deps.store.customers.send(LookupCustomer(phone));
+                    // On a store worker: the quiescence barrier waits for it.
+                    let busy = crate::idle::busy();
                     ctx.spawn(lookup.into_actor(self).map(|res, act, ctx| {
+                        drop(busy);
                         act.customer_answer(res.ok().flatten(), ctx);
                     }));
                     // A slow database must not keep the caller from an agent.
