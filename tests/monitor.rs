@@ -489,3 +489,86 @@ fn a_watcher_that_falls_behind_is_dropped_and_can_reconnect() {
         seen.insert(m["ChNum"].as_str().unwrap().to_owned());
     }
 }
+
+/// `[agent_udp] encoding = "gbk"` end to end: desks send GBK, every
+/// datagram back is GBK on the wire (not UTF-8), Chinese text survives a
+/// round trip between two desks, and the monitor (WebSocket text, always
+/// UTF-8) shows the same characters.
+#[test]
+fn a_gbk_floor_speaks_gbk_on_the_wire_and_the_monitor_shows_the_same_text() {
+    use std::net::UdpSocket;
+    let server = Server::with_config(
+        support::DEFAULT_CONFIG,
+        &[("SPCTI_AGENT_UDP__ENCODING", "gbk")],
+    );
+    let gbk = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+    let desk = || {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.connect(server.agent_udp).unwrap();
+        s.set_read_timeout(Some(support::PROMPT)).unwrap();
+        s
+    };
+    // The next datagram of `msg_type` (raw bytes and decoded as GBK).
+    let until = |s: &UdpSocket, msg_type: &str| -> (Vec<u8>, Value) {
+        let mut buf = [0u8; 9000];
+        loop {
+            let n = s.recv(&mut buf).expect("a datagram");
+            let m = to_json(&decode(&buf[..n], TextEncoding::Gbk).expect("GBK XML"));
+            if m["MsgType"] == msg_type {
+                return (buf[..n].to_vec(), m);
+            }
+        }
+    };
+    let a = desk();
+    let b = desk();
+    a.send(&gbk(
+        "<MsgType>1001</MsgType><TelNum>8001</TelNum><WorkNo>1001</WorkNo>",
+    ))
+    .unwrap();
+    assert_eq!(until(&a, "6001").1["AgentState"], "ready");
+    b.send(&gbk(
+        "<MsgType>1001</MsgType><TelNum>8002</TelNum><WorkNo>1002</WorkNo>",
+    ))
+    .unwrap();
+    assert_eq!(until(&b, "6001").1["AgentState"], "ready");
+
+    // A state text in Chinese comes back in GBK.
+    a.send(&gbk(
+        "<MsgType>1002</MsgType><TelNum>8001</TelNum><ShowState>午休</ShowState>",
+    ))
+    .unwrap();
+    let (raw, m) = until(&a, "6001");
+    assert_eq!(
+        (m["AgentState"].as_str(), m["ShowState"].as_str()),
+        (Some("busy"), Some("午休"))
+    );
+    assert!(std::str::from_utf8(&raw).is_err(), "not GBK on the wire");
+    assert!(
+        raw.windows(4).any(|w| w == gbk("午休")),
+        "the GBK bytes of 午休"
+    );
+
+    // Chinese data from one desk to another, both ways GBK.
+    a.send(&gbk(
+        "<MsgType>1026</MsgType><Target>8002</Target><Data>客户：张三，订单7731</Data>",
+    ))
+    .unwrap();
+    let (raw, m) = until(&b, "6026");
+    assert_eq!(
+        (m["From"].as_str(), m["Data"].as_str()),
+        (Some("8001"), Some("客户：张三，订单7731"))
+    );
+    assert!(std::str::from_utf8(&raw).is_err(), "not GBK on the wire");
+
+    // The monitor shows the same characters, as UTF-8 text.
+    let mut ws = connect(server.monitor, "?format=json");
+    let seen = until_agent(&mut ws, "8001");
+    assert_eq!(seen["ShowState"], "午休");
+}
+
+/// The monitor's 6001 for `tel` (from its snapshot or a change).
+fn until_agent(ws: &mut Ws, tel: &str) -> Value {
+    until(ws, &format!("agent {tel}'s state"), |m| {
+        m["MsgType"] == "6001" && m["TelNum"] == tel
+    })
+}

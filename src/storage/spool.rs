@@ -72,6 +72,9 @@ pub struct SpoolStatus {
     db_up: AtomicBool,
     disk_ok: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// When the database last took records: the end of a burst, read by
+    /// benches after the fact (so waiting to see it is not timed).
+    last_written_at: Mutex<Option<std::time::Instant>>,
 }
 
 /// A copy of [`SpoolStatus`] for JSON.
@@ -101,7 +104,16 @@ impl SpoolStatus {
             db_up: AtomicBool::new(true),
             disk_ok: AtomicBool::new(true),
             last_error: Mutex::new(None),
+            last_written_at: Mutex::new(None),
         }
+    }
+
+    /// When the database last took records.
+    pub fn last_written_at(&self) -> Option<std::time::Instant> {
+        *self
+            .last_written_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records not yet in the database (spooled plus not yet synced).
@@ -727,6 +739,13 @@ impl DbWriter {
         }
         let n = (ok + bad) as u64;
         self.status.depth.fetch_sub(n, Ordering::SeqCst);
+        if ok > 0 {
+            *self
+                .status
+                .last_written_at
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
+        }
         self.status.written.fetch_add(ok as u64, Ordering::SeqCst);
         self.status.rejected.fetch_add(bad as u64, Ordering::SeqCst);
         if !self.status.db_up.swap(true, Ordering::SeqCst) {

@@ -336,8 +336,16 @@ impl Server {
     /// Moves the server's manual clock, timer by timer; returns once the
     /// server has reacted to every timer that fell due.
     pub fn advance(&self, ms: u64) {
+        self.advanced(ms);
+    }
+
+    /// [`advance`](Self::advance); whether the server went quiet after
+    /// every step (false when something, such as a hanging lookup, kept
+    /// it busy past the step's wait).
+    pub fn advanced(&self, ms: u64) -> bool {
         let (status, b) = self.post("/sim/clock/advance", json!({"ms": ms}));
         assert_eq!(status, 200, "{b}");
+        b["settled"] == true
     }
 
     /// Returns once the server has finished reacting to everything so far
@@ -377,12 +385,17 @@ impl Server {
         f: impl Fn(&Value) -> bool,
     ) -> Value {
         for _ in 0..steps {
-            self.advance(step_ms);
-            let deadline = Instant::now() + Duration::from_millis(300);
-            while Instant::now() < deadline {
+            // A settled advance has done all it set off: one look is
+            // enough. Otherwise give the server a moment.
+            let settled = self.advanced(step_ms);
+            let deadline = Instant::now() + Duration::from_millis(if settled { 0 } else { 300 });
+            loop {
                 let c = self.channel(ch);
                 if f(&c) {
                     return c;
+                }
+                if Instant::now() >= deadline {
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
