@@ -460,6 +460,15 @@ fn apply_env(
             var: var.clone(),
             message,
         };
+        // `[[group]]`, `[[agent]]`, `[[route]]`: a list of tables has no
+        // single key to override.
+        if matches!(section.as_str(), "group" | "agent" | "route")
+            || matches!(defaults.get(&section), Some(Value::Array(_)))
+        {
+            return Err(env_err(format!(
+                "`[[{section}]]` is a list; its entries are set in the config file"
+            )));
+        }
         let default = defaults
             .get(&section)
             .and_then(Value::as_table)
@@ -874,6 +883,13 @@ mod tests {
         assert_eq!(
             e,
             "environment SPCTI_SYS__RING_TIMEOUT: no key `sys.ring_timeout` to override"
+        );
+        let e = env(&[("SPCTI_GROUP__NAME", "Sales")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "environment SPCTI_GROUP__NAME: `[[group]]` is a list; its entries are set in the config file"
         );
         let e = env(&[("SPCTI_SIM__TRUNKS", "many")])
             .unwrap_err()

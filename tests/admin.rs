@@ -775,3 +775,67 @@ fn todays_counters_start_again_at_midnight() {
         "{g}"
     );
 }
+
+/// A key set in the file and in the environment: the environment wins, key
+/// by key; the file's other keys, its groups and its agents stay. Groups
+/// and agents are lists, which the environment cannot set: `serve` stops
+/// and says so.
+#[test]
+fn the_environment_overrides_the_file_key_by_key() {
+    let file = r#"
+[admin]
+token = "from-the-file"
+
+[sys]
+ring_timeout_s = 12
+
+[[group]]
+no = 7
+name = "Sales"
+strategy = "longest-idle"
+
+[[agent]]
+work_no = "4242"
+groups = [{ no = 7, priority = 1 }]
+"#;
+    let server = Server::with_config(file, &[("SPCTI_ADMIN__TOKEN", TOKEN)]);
+    let agents = "/api/agents";
+    assert_eq!(
+        request(&server, "GET", agents, Some(TOKEN), None).status,
+        200
+    );
+    assert_eq!(
+        request(&server, "GET", agents, Some("from-the-file"), None).status,
+        401
+    );
+    // The file's agent, in the file's group, rung for the file's 12 s.
+    let mut a = Client::login(&server, "8001", "4242");
+    let (trunk, _) = server.call("13800138000", "4008001234");
+    server.through_ivr(trunk);
+    assert_eq!(a.expect("6003")["GroupNo"], "7");
+    server.advance(11_999);
+    server.idle();
+    assert!(
+        !a.arrived()
+            .iter()
+            .any(|m| m["MsgType"] == "6001" && m["AgentState"] == "ready"),
+        "the ring timed out before the file's 12 s"
+    );
+    server.advance(1);
+    a.expect_state("ready");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spcti.toml");
+    std::fs::write(&path, file).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spcti"))
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .env("SPCTI_AGENT__WORK_NO", "5555")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("SPCTI_AGENT__WORK_NO: `[[agent]]` is a list"),
+        "{err}"
+    );
+}
