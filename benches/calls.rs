@@ -8,8 +8,10 @@
 //! to read the memory of N active calls is not in it. There is no talk time
 //! (the manual clock does not move), so recordings are headers only.
 //!
-//! Each N runs in its own process so one run's memory does not colour the
-//! next. `cargo bench --bench calls` (add `-- 100` for one size).
+//! Each run is its own process so one run's memory does not colour the
+//! next: per N a warm-up run (not shown), then three, and the min, median
+//! and max of the completed rate. `cargo bench --bench calls` (add `-- 100`
+//! for one size).
 //!
 //! `cargo bench --bench calls -- flows [N]` compares call flows: the same
 //! whole calls through the built-in default flow (welcome, queue) and
@@ -182,16 +184,36 @@ fn main() {
         sizes
     };
     println!(
-        "| N calls | completed calls/s | pop p50 ms | pop p99 ms | pop max ms | KiB per idle channel | KiB per active call |"
+        "| N calls | run | completed calls/s | pop p50 ms | pop p99 ms | pop max ms | KiB per idle channel | KiB per active call |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
+    // Per N: a warm-up run (not shown), then three, each in a fresh
+    // process; then the spread of the completed rate over the three.
     for n in sizes {
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .arg(n.to_string())
-            .env("BENCH_CHILD", "1")
-            .env("RUST_LOG", "warn")
-            .status()
-            .unwrap();
-        assert!(status.success(), "run with N = {n} failed");
+        let mut rates = Vec::new();
+        for run in 0..4 {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .arg(n.to_string())
+                .env("BENCH_CHILD", "1")
+                .env("RUST_LOG", "warn")
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "run with N = {n} failed");
+            if run == 0 {
+                continue;
+            }
+            let row = String::from_utf8(out.stdout).unwrap();
+            let row = row.trim();
+            // "| N | calls/s | ..." as the child prints it.
+            let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+            rates.push(cells[1].parse::<f64>().unwrap());
+            println!("| {} | {run} | {} |", cells[0], cells[1..].join(" | "));
+        }
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "| {n} | min / median / max | {:.0} / {:.0} / {:.0} | | | | | |",
+            rates[0], rates[1], rates[2]
+        );
     }
 }
