@@ -588,3 +588,65 @@ fn crash_route_is_off_by_default() {
             .contains("fault injection is off")
     );
 }
+
+/// A seat phone that refuses the ring (an IP phone's decline, cause 21) or
+/// cannot be rung (cause 18): the call goes on at once to the next agent,
+/// the refusing agent is not offered calls for a pause (a phone on
+/// do-not-disturb is not rung in a loop), and each attempt is logged:
+/// tellmsg 3 (拒绝接听) and tellmsg 2 (未接听).
+#[test]
+fn a_phone_that_refuses_the_ring_passes_the_call_on_at_once_and_is_logged() {
+    let server = Server::with_config(THREE_AGENTS, &[]);
+    let mut a2 = Client::login(&server, "8002", "1002");
+    server.advance(1_000);
+    let mut a3 = Client::login(&server, "8003", "1003");
+    let (t, guid) = server.call("13700000000", "400");
+    server.through_ivr(t);
+    rings(&server, &mut a2, 8002, t);
+    server.act("/sim/extensions/8002/reject", Some(json!({"cause": 21})));
+    // No ring timeout waited for: 8003 rings now.
+    rings(&server, &mut a3, 8003, t);
+    a2.expect_state("ready");
+    server.act("/sim/extensions/8003/offhook", None);
+    a3.expect("6004");
+
+    // A second call while 8003 talks: 8002 is in its pause, so it waits.
+    let (t2, guid2) = server.call("13700000001", "400");
+    server.through_ivr(t2);
+    server.wait_channel(t2, "queued", |c| c["playing"].is_null());
+    server.idle();
+    assert_eq!(server.channel(seat_ch(8002))["state"], "free");
+    a2.got_no("6003", "offered again during the pause");
+    // After the pause it rings; this time the phone cannot be reached.
+    server.advance(5_000);
+    rings(&server, &mut a2, 8002, t2);
+    server.act("/sim/extensions/8002/reject", Some(json!({"cause": 18})));
+    a2.expect_state("ready");
+    // Alone (8003 still talks), it is rung again only after the pause.
+    server.idle();
+    assert_eq!(server.channel(seat_ch(8002))["state"], "free");
+    server.advance(5_000);
+    rings(&server, &mut a2, 8002, t2);
+    server.act("/sim/extensions/8002/offhook", None);
+    a2.expect("6004");
+
+    let rows = server.call_records(2);
+    let refusals: Vec<(&str, i32, &str, &str)> = rows
+        .iter()
+        .filter(|r| matches!(r.1, 2 | 3))
+        .map(|r| (r.0.as_str(), r.1, r.2.as_str(), r.3.as_str()))
+        .collect();
+    assert_eq!(
+        refusals,
+        [
+            (guid.as_str(), 3, "agent", "8002"),
+            (guid2.as_str(), 2, "system", "8002")
+        ]
+    );
+    // Refusing a ring that is not ringing is a clear error.
+    let (status, body) = server.post("/sim/extensions/8001/reject", json!({"cause": 21}));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("8001 is not ringing"))
+    );
+}

@@ -722,6 +722,51 @@ fn a_sip_agent_transfers_the_caller_to_another_sip_seat() {
     );
 }
 
+/// A seat's phone that declines the ring: 603 to the INVITE, then the ACK.
+fn seat_declines() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-declines">
+  <recv request="INVITE"/>
+{}  <recv request="ACK"/>
+</scenario>
+"#,
+        reply("603 Decline", true, "Content-Length: 0\n\n"),
+    )
+}
+
+#[test]
+fn a_sip_phone_that_declines_passes_the_call_to_the_next_seat_at_once() {
+    if !inside_netns("a_sip_phone_that_declines_passes_the_call_to_the_next_seat_at_once") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let mut b = Client::login(&server, "8002", "1002");
+    let seat_a = sipp_media(&dir, "seat8001", &seat_declines(), 5062, 16000);
+    let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    // 8001 (the longest idle) is offered the call; its phone declines and
+    // the call rings 8002 at once, which answers.
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect_state("ready");
+    assert_eq!(b.expect("6003")["TellGUID"], guid.as_str());
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    finished(seat_a, &dir, "8001's phone (declined)", &server);
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    let rows = server.call_records(2);
+    let mut got: Vec<(&str, i32, &str)> = rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.1, r.3.as_str()))
+        .collect();
+    got.sort_by_key(|r| r.1);
+    // The decline (tellmsg 3) at 8001, the talk (9) at 8002.
+    assert_eq!(
+        got,
+        [(guid.as_str(), 3, "8001"), (guid.as_str(), 9, "8002")]
+    );
+}
+
 #[test]
 fn a_sip_seat_picks_up_a_call_ringing_at_another() {
     if !inside_netns("a_sip_seat_picks_up_a_call_ringing_at_another") {

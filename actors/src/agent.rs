@@ -29,6 +29,23 @@ pub enum Activity {
     WrapUp { until: Mono },
 }
 
+/// Why an offer ended without this agent answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unanswered {
+    /// Answered elsewhere, taken back, or the caller left.
+    Withdrawn,
+    /// It rang for the whole ring timeout.
+    RangOut,
+    /// The agent's phone refused the ring or could not be rung: an IP
+    /// phone's decline or do-not-disturb, a phone that cannot be reached.
+    Refused,
+}
+
+/// How long an agent whose phone refused a ring is not offered calls. A
+/// phone on do-not-disturb refuses at once: without the pause the caller
+/// would ring it again and again in a tight loop when it is the only one.
+pub const REFUSED_PAUSE: Duration = Duration::from_secs(5);
+
 /// One agent, logged in (or once logged in) at a seat.
 #[derive(Debug, Clone)]
 pub struct AgentCore {
@@ -55,6 +72,9 @@ pub struct AgentCore {
     pub transferred: Option<ChNum>,
     /// Set once the client has sent a heartbeat; only such clients time out.
     pub last_heartbeat: Option<Mono>,
+    /// Not offered calls until then: its phone just refused a ring
+    /// ([`REFUSED_PAUSE`]). Clients still see the agent ready.
+    pub paused_until: Option<Mono>,
 }
 
 /// Why a transition was refused.
@@ -82,6 +102,7 @@ impl AgentCore {
             seat_in_use: false,
             transferred: None,
             last_heartbeat: None,
+            paused_until: None,
         }
     }
 
@@ -111,7 +132,10 @@ impl AgentCore {
 
     /// May be offered a call.
     pub fn available(&self) -> bool {
-        self.status == Status::Ready && self.activity == Activity::Idle && !self.seat_in_use
+        self.status == Status::Ready
+            && self.activity == Activity::Idle
+            && !self.seat_in_use
+            && self.paused_until.is_none()
     }
 
     fn set_show(&mut self, show: Option<String>) {
@@ -215,25 +239,38 @@ impl AgentCore {
         }
     }
 
-    /// The offer ended without this agent answering. With `noanswerleave`
-    /// and a ring-out, the agent goes busy.
+    /// The offer ended without this agent answering. With `noanswerleave`,
+    /// a ring-out or a refusal makes the agent busy; a refusal also pauses
+    /// offers for [`REFUSED_PAUSE`]: returns when the pause ends.
     pub fn offer_withdrawn(
         &mut self,
         call: ChNum,
-        rang_out: bool,
+        why: Unanswered,
         noanswerleave: bool,
-    ) -> Result<(), Refusal> {
+        now: Mono,
+    ) -> Result<Option<Mono>, Refusal> {
         match self.activity {
             Activity::Ringing { call: c, .. } if c == call => {
                 self.activity = Activity::Idle;
-                if rang_out && noanswerleave && self.status == Status::Ready {
+                let unanswered = matches!(why, Unanswered::RangOut | Unanswered::Refused);
+                if unanswered && noanswerleave && self.status == Status::Ready {
                     self.status = Status::Busy;
                     self.show_state = "no answer".into();
                 }
-                Ok(())
+                if why == Unanswered::Refused {
+                    let until = now + REFUSED_PAUSE;
+                    self.paused_until = Some(until);
+                    return Ok(Some(until));
+                }
+                Ok(None)
             }
             _ => Err(Refusal::NotOnThatCall),
         }
+    }
+
+    /// The pause after a refused ring is over: offers may come again.
+    pub fn pause_over(&mut self) {
+        self.paused_until = None;
     }
 
     /// The agent's seat is connected to `call`.
@@ -352,13 +389,38 @@ mod tests {
         let mut a = agent();
         a.login(None, vec![], None, s(0));
         a.offered(ChNum(1), s(1)).unwrap();
-        a.offer_withdrawn(ChNum(1), true, true).unwrap();
+        a.offer_withdrawn(ChNum(1), Unanswered::RangOut, true, s(46))
+            .unwrap();
         assert_eq!(a.agent_state(), AgentState::Busy);
         let mut a = agent();
         a.login(None, vec![], None, s(0));
         a.offered(ChNum(1), s(1)).unwrap();
-        a.offer_withdrawn(ChNum(1), true, false).unwrap();
+        a.offer_withdrawn(ChNum(1), Unanswered::RangOut, false, s(46))
+            .unwrap();
         assert_eq!((a.agent_state(), a.idle_since), (AgentState::Ready, s(0)));
+        assert!(a.available());
+    }
+
+    #[test]
+    fn a_refused_ring_pauses_offers_but_the_agent_still_shows_ready() {
+        let mut a = agent();
+        a.login(None, vec![], None, s(0));
+        a.offered(ChNum(1), s(1)).unwrap();
+        assert_eq!(
+            a.offer_withdrawn(ChNum(1), Unanswered::Refused, false, s(2)),
+            Ok(Some(s(2) + REFUSED_PAUSE))
+        );
+        assert_eq!(a.agent_state(), AgentState::Ready);
+        assert!(!a.available(), "offered again at once");
+        a.pause_over();
+        assert!(a.available());
+        // Answered elsewhere: no pause.
+        a.offered(ChNum(1), s(9)).unwrap();
+        assert_eq!(
+            a.offer_withdrawn(ChNum(1), Unanswered::Withdrawn, true, s(10)),
+            Ok(None)
+        );
+        assert!(a.available());
     }
 
     #[test]

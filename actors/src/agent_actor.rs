@@ -25,6 +25,8 @@ pub struct AgentActor {
     core: AgentCore,
     deps: Deps,
     wrap_timer: Option<SpawnHandle>,
+    /// Ends the pause after a refused ring.
+    pause_timer: Option<SpawnHandle>,
     heartbeat_watch: Option<SpawnHandle>,
     /// Events caused by the client request being handled, held until its
     /// reply is sent (a client reads 9000 before the 6001 it caused).
@@ -47,6 +49,7 @@ impl AgentActor {
             core: AgentCore::new(tel, seat, now),
             deps,
             wrap_timer: None,
+            pause_timer: None,
             heartbeat_watch: None,
             held_events: None,
             told: None,
@@ -275,6 +278,22 @@ impl AgentActor {
         }));
     }
 
+    /// Offers wait until `until` (a refused ring); then the groups hear the
+    /// agent is free again.
+    fn pause_offers(&mut self, until: crate::clock::Mono, ctx: &mut Context<Self>) {
+        if let Some(h) = self.pause_timer.take() {
+            ctx.cancel_future(h);
+        }
+        let sleep = self
+            .deps
+            .clock
+            .sleep(until.saturating_sub(self.deps.clock.now()));
+        self.pause_timer = Some(ctx.spawn(sleep.into_actor(self).map(|_, act, ctx| {
+            act.pause_timer = None;
+            act.run(ctx, |act, ctx| act.change(ctx, AgentCore::pause_over));
+        })));
+    }
+
     fn start_wrap_up(&mut self, until: crate::clock::Mono, ctx: &mut Context<Self>) {
         if let Some(h) = self.wrap_timer.take() {
             ctx.cancel_future(h);
@@ -374,7 +393,9 @@ impl Supervised for AgentActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.restarted = true;
         self.core.activity = Activity::Idle;
+        self.core.paused_until = None;
         self.wrap_timer = None;
+        self.pause_timer = None;
         self.heartbeat_watch = None;
     }
 }
@@ -410,6 +431,7 @@ impl Handler<Offered> for AgentActor {
                 if let Some(trunk) = act.deps.channel(m.call) {
                     trunk.do_send(OfferDeclined {
                         agent: act.core.tel.clone(),
+                        refused: None,
                     });
                 }
                 return;
@@ -427,6 +449,7 @@ impl Handler<Offered> for AgentActor {
                 if let Some(trunk) = act.deps.channel(m.call) {
                     trunk.do_send(OfferDeclined {
                         agent: act.core.tel.clone(),
+                        refused: None,
                     });
                 }
                 return;
@@ -455,9 +478,14 @@ impl Handler<OfferWithdrawn> for AgentActor {
     fn handle(&mut self, m: OfferWithdrawn, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
             let leave = act.deps.settings.noanswerleave;
+            let now = act.deps.clock.now();
+            let mut pause = None;
             act.change(ctx, |c| {
-                let _ = c.offer_withdrawn(m.call, m.rang_out, leave);
+                pause = c.offer_withdrawn(m.call, m.why, leave, now).ok().flatten();
             });
+            if let Some(until) = pause {
+                act.pause_offers(until, ctx);
+            }
         });
     }
 }

@@ -53,6 +53,10 @@ pub enum SwitchEvent {
     OffHook { ch: ChNum },
     /// A seat phone was put down.
     OnHook { ch: ChNum },
+    /// A ringing seat's phone refused the ring, or could not be rung at
+    /// all (an IP phone's decline or do-not-disturb: cause 17 or 21; a
+    /// phone that cannot be reached: any other cause). Its ring is over.
+    RingFailed { ch: ChNum, cause: Cause },
     /// A prompt finished or was stopped (XMS_EVT_PLAY).
     PlayDone {
         ch: ChNum,
@@ -99,6 +103,7 @@ impl SwitchEvent {
             | HookFlash { ch }
             | OffHook { ch }
             | OnHook { ch }
+            | RingFailed { ch, .. }
             | PlayDone { ch, .. }
             | RecordDone { ch, .. }
             | Linked { ch, .. }

@@ -184,6 +184,21 @@ fn sim_routes(cfg: &mut web::ServiceConfig) {
         )),
     )
     .service(
+        resource("/extensions/{ext}/reject", "POST").route(web::post().to(
+            |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>, b: web::Bytes| async move {
+                let Reject { cause } = try_http!(body(&b));
+                act(
+                    &sim,
+                    SimAction::RefuseRing {
+                        ext: p.into_inner(),
+                        cause,
+                    },
+                )
+                .await
+            },
+        )),
+    )
+    .service(
         resource("/extensions/{ext}/offhook", "POST").route(web::post().to(
             |sim: web::Data<Addr<SimSwitch>>, p: web::Path<String>| async move {
                 act(

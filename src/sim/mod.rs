@@ -131,17 +131,47 @@ pub enum SimError {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<SimReply, SimError>")]
 pub enum SimAction {
-    NewCall { caller: String, callee: String },
-    Dtmf { ch: u32, digits: String },
-    Hangup { ch: u32 },
-    Answer { ch: u32 },
-    Reject { ch: u32, cause: u16 },
-    OffHook { ext: String },
-    OnHook { ext: String },
-    Flash { ext: String },
-    Dial { ext: String, digits: String },
+    NewCall {
+        caller: String,
+        callee: String,
+    },
+    Dtmf {
+        ch: u32,
+        digits: String,
+    },
+    Hangup {
+        ch: u32,
+    },
+    Answer {
+        ch: u32,
+    },
+    Reject {
+        ch: u32,
+        cause: u16,
+    },
+    OffHook {
+        ext: String,
+    },
+    /// A ringing seat phone refuses the ring (an IP phone's decline) or
+    /// turns out unreachable, with the Q.850 cause it gives.
+    RefuseRing {
+        ext: String,
+        cause: u16,
+    },
+    OnHook {
+        ext: String,
+    },
+    Flash {
+        ext: String,
+    },
+    Dial {
+        ext: String,
+        digits: String,
+    },
     List,
-    Get { ch: u32 },
+    Get {
+        ch: u32,
+    },
 }
 
 /// What a `/sim` action answers.
@@ -348,6 +378,19 @@ impl SimSwitch {
                 c.state = SimState::Offhook;
                 let ch = c.desc.ch;
                 self.emit(SwitchEvent::OffHook { ch });
+                Ok(SimReply::Done)
+            }
+            SimAction::RefuseRing { ext, cause } => {
+                let c = self.seat(&ext)?;
+                if c.state != SimState::Ringing {
+                    return Err(SimError::BadRequest(format!("{ext} is not ringing")));
+                }
+                c.reset();
+                let ch = c.desc.ch;
+                self.emit(SwitchEvent::RingFailed {
+                    ch,
+                    cause: Cause(cause),
+                });
                 Ok(SimReply::Done)
             }
             SimAction::OnHook { ext } => {

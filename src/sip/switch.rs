@@ -807,11 +807,14 @@ impl SipSwitch {
                     calls::reason_cause(&resp).unwrap_or_else(|| calls::cause_of_status(code));
                 tracing::info!(%ch, code, cause = cause.0, "our INVITE failed");
                 self.end_leg(i);
-                if !seat {
+                if seat {
+                    // The phone declined (486/603: cause 17/21) or could
+                    // not be rung (404, 480, 5xx...): the seat's actor logs
+                    // it and the call goes to another agent at once.
+                    self.emit(SwitchEvent::RingFailed { ch, cause });
+                } else {
                     self.far_end_cleared(ch, cause);
                 }
-                // A seat that declines stays on-hook; its ring times out
-                // in the seat's actor and the call is offered elsewhere.
             }
         }
     }
@@ -828,6 +831,13 @@ impl SipSwitch {
             self.end_leg(i);
             if self.chans[i].desc.kind == ChannelKind::Trunk {
                 self.far_end_cleared(ch, Cause(102));
+            } else {
+                // A seat's phone that never answers the INVITE at all
+                // cannot be rung (no user responding).
+                self.emit(SwitchEvent::RingFailed {
+                    ch,
+                    cause: Cause::NO_RESPONSE,
+                });
             }
         }
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use spcti_protocol::{Cause, ChNum, ChannelState, ConfNo, GroupNo, TelNum, TellGuid, WorkNo};
 
+use crate::agent::Unanswered;
 use crate::clock::{Clock, Mono};
 use crate::flow::{Flow, FlowBook, FlowRun};
 use crate::records::{CallRecord, Customer, Direction, HangupBy, RecordingRow, TellMsg};
@@ -228,7 +229,7 @@ pub enum LegEffect {
     /// The offer to an agent ended without them answering.
     Withdraw {
         ringer: Ringer,
-        rang_out: bool,
+        why: Unanswered,
     },
     /// Connect an agent's seat that is already off-hook (pick-up).
     ConnectSeat {
@@ -545,17 +546,26 @@ impl InboundLeg {
     }
 
     /// An offered agent could not take the call (went busy meanwhile, or its seat could not ring).
-    pub fn declined(&mut self, agent: &TelNum) -> Vec<LegEffect> {
-        let Leg::Ringing { ringers, .. } = &mut self.leg else {
+    pub fn declined(&mut self, agent: &TelNum, refused: bool) -> Vec<LegEffect> {
+        let Leg::Ringing { ringers, call, .. } = &mut self.leg else {
             return vec![];
         };
         let Some(i) = ringers.iter().position(|r| &r.agent == agent) else {
             return vec![];
         };
         let r = ringers.remove(i);
+        // A phone that refused the ring counts as one that rang out: the
+        // call goes to others first (and its agent pauses, REFUSED_PAUSE).
+        if refused && !call.tried.contains(agent) {
+            call.tried.push(agent.clone());
+        }
         let fx = vec![LegEffect::Withdraw {
             ringer: r,
-            rang_out: false,
+            why: if refused {
+                Unanswered::Refused
+            } else {
+                Unanswered::Withdrawn
+            },
         }];
         if !ringers.is_empty() {
             return fx;
@@ -585,7 +595,7 @@ impl InboundLeg {
             }
             fx.push(LegEffect::Withdraw {
                 ringer: r,
-                rang_out: true,
+                why: Unanswered::RangOut,
             });
         }
         self.requeue(call, fx)
@@ -687,7 +697,7 @@ impl InboundLeg {
             } else {
                 fx.push(LegEffect::Withdraw {
                     ringer: r,
-                    rang_out: false,
+                    why: Unanswered::Withdrawn,
                 });
             }
         }
@@ -724,7 +734,7 @@ impl InboundLeg {
             .into_iter()
             .map(|r| LegEffect::Withdraw {
                 ringer: r,
-                rang_out: false,
+                why: Unanswered::Withdrawn,
             })
             .collect();
         if !seat_lifted {
@@ -1035,7 +1045,7 @@ impl InboundLeg {
                 let last = ringers.first().cloned();
                 fx.extend(ringers.into_iter().map(|r| LegEffect::Withdraw {
                     ringer: r,
-                    rang_out: false,
+                    why: Unanswered::Withdrawn,
                 }));
                 if let Some(group) = call.group {
                     fx.push(LegEffect::LeaveQueue {
@@ -1195,7 +1205,7 @@ mod tests {
         assert_eq!(record_of(&fx).tellmsg, TellMsg::RangNotAnswered);
         assert!(fx.contains(&LegEffect::Withdraw {
             ringer: ringer("8001", 30),
-            rang_out: false
+            why: Unanswered::Withdrawn
         }));
 
         queued(&mut leg);
@@ -1223,7 +1233,7 @@ mod tests {
         let fx = leg.ring_timeout();
         assert!(fx.contains(&LegEffect::Withdraw {
             ringer: ringer("8001", 30),
-            rang_out: true
+            why: Unanswered::RangOut
         }));
         assert!(fx.contains(&LegEffect::Enqueue {
             group: GroupNo(1),
@@ -1249,7 +1259,7 @@ mod tests {
         let fx = leg.seat_answered(ChNum(31), s(6), &clock);
         assert!(fx.contains(&LegEffect::Withdraw {
             ringer: ringer("8001", 30),
-            rang_out: false
+            why: Unanswered::Withdrawn
         }));
         assert!(fx.contains(&LegEffect::AgentConnected {
             ringer: ringer("8002", 31)
@@ -1272,7 +1282,7 @@ mod tests {
             .unwrap();
         assert!(fx.contains(&LegEffect::Withdraw {
             ringer: ringer("8001", 30),
-            rang_out: false
+            why: Unanswered::Withdrawn
         }));
         assert!(fx.contains(&LegEffect::Offer {
             ringer: ringer("8002", 31),

@@ -17,7 +17,7 @@ impl InboundLeg {
             ],
             Some(s) => vec![LegEffect::Withdraw {
                 ringer: s.ringer,
-                rang_out: false,
+                why: Unanswered::Withdrawn,
             }],
             None => vec![],
         }

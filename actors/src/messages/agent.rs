@@ -55,7 +55,7 @@ pub struct Offered {
 #[rtype(result = "()")]
 pub struct OfferWithdrawn {
     pub call: ChNum,
-    pub rang_out: bool,
+    pub why: crate::agent::Unanswered,
 }
 
 /// The agent's seat is connected to the call.

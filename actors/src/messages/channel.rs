@@ -46,6 +46,9 @@ pub struct MuteSeat {
 #[rtype(result = "()")]
 pub struct OfferDeclined {
     pub agent: TelNum,
+    /// Set when the phone refused the ring or could not be rung (with the
+    /// cause it gave); unset when the seat was in use or not registered.
+    pub refused: Option<spcti_protocol::Cause>,
 }
 
 /// Seat -> trunk: the seat ringing for you was lifted.

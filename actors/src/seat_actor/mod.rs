@@ -337,6 +337,7 @@ impl Handler<ForceRelease> for SeatActor {
                     if let Some(trunk) = act.deps.channel(call) {
                         trunk.do_send(OfferDeclined {
                             agent: act.ext.clone(),
+                            refused: None,
                         });
                     }
                     Ok(())

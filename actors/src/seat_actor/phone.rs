@@ -118,9 +118,67 @@ impl SeatActor {
     /// A seat's own call record: off-hook from `since` until now, put down
     /// by the agent; `timed` counts that time as `telllongtime`.
     fn seat_record(&self, call: SeatCall, kind: &str, tellmsg: TellMsg, since: Mono, timed: bool) {
+        let record = self.seat_row(call, kind, tellmsg, since, timed);
+        self.deps
+            .store
+            .records
+            .submit(StoreRecord::Call(Box::new(record)));
+    }
+
+    /// The phone refused the ring, or could not be rung at all: the ring
+    /// is over. The original logs the attempt as tellmsg 3 (拒绝接听, an
+    /// IP seat that refused) or 2 (未接听, the seat could not be rung), and
+    /// the call goes on to another agent at once.
+    fn ring_failed(&mut self, cause: Cause) {
+        use crate::records::{Direction, HangupBy};
+        let Seat::Ringing { call, since } = self.seat else {
+            return;
+        };
+        self.seat.stop_ring(call);
+        let refused = matches!(cause, Cause::BUSY | Cause::REJECTED);
+        tracing::info!(seat = %self.ext, %call, cause = cause.0, refused, "the seat's phone did not take the ring");
+        if let Some(c) = self.last_call.take() {
+            let tellmsg = if refused {
+                TellMsg::Rejected
+            } else {
+                TellMsg::SeatUnreachable
+            };
+            let mut row = self.seat_row(c, "refused", tellmsg, since, false);
+            row.direction = if self.deps.trunk(call).is_some() {
+                Direction::In
+            } else {
+                Direction::Internal
+            };
+            row.hangup_by = if refused {
+                HangupBy::Agent
+            } else {
+                HangupBy::System
+            };
+            row.cause = cause.0;
+            self.deps
+                .store
+                .records
+                .submit(StoreRecord::Call(Box::new(row)));
+        }
+        if let Some(from) = self.deps.channel(call) {
+            from.do_send(OfferDeclined {
+                agent: self.ext.clone(),
+                refused: Some(cause),
+            });
+        }
+    }
+
+    fn seat_row(
+        &self,
+        call: SeatCall,
+        kind: &str,
+        tellmsg: TellMsg,
+        since: Mono,
+        timed: bool,
+    ) -> crate::records::CallRecord {
         use crate::records::{CallRecord, Direction, HangupBy};
         let now = self.now();
-        let record = CallRecord {
+        CallRecord {
             key: format!("{kind}:{}:{}", call.guid, self.desc.ch),
             tellguid: call.guid,
             ch: self.desc.ch,
@@ -143,16 +201,14 @@ impl SeatActor {
             hangup_by: HangupBy::Agent,
             cause: Cause::NORMAL.0,
             record_file: None,
-        };
-        self.deps
-            .store
-            .records
-            .submit(StoreRecord::Call(Box::new(record)));
+        }
     }
 
     pub(super) fn seat_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
-        if let SwitchEvent::HookFlash { .. } = ev {
-            return self.hook_flash(ctx);
+        match ev {
+            SwitchEvent::HookFlash { .. } => return self.hook_flash(ctx),
+            SwitchEvent::RingFailed { cause, .. } => return self.ring_failed(cause),
+            _ => {}
         }
         let now = self.now();
         let seat = &mut self.seat;
@@ -191,6 +247,7 @@ impl Handler<Ring> for SeatActor {
                 if let Some(trunk) = act.deps.channel(m.call) {
                     trunk.do_send(OfferDeclined {
                         agent: act.ext.clone(),
+                        refused: None,
                     });
                 }
                 return;
@@ -208,7 +265,10 @@ impl Handler<Ring> for SeatActor {
                 });
             } else if let Some(trunk) = act.deps.channel(m.call) {
                 tracing::info!(seat = %ext, state = ?seat, call = %m.call, "seat is in use; offer declined");
-                trunk.do_send(OfferDeclined { agent: ext.clone() });
+                trunk.do_send(OfferDeclined {
+                    agent: ext.clone(),
+                    refused: None,
+                });
             }
         });
     }

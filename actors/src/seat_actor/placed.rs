@@ -2,6 +2,7 @@
 //! its multi-party meetings; what the far ends do reaches it here.
 
 use super::*;
+use crate::agent::Unanswered;
 
 /// A call this seat placed, as its far trunk takes it over (a transfer,
 /// or `[flow] startflow`): from the trunk's side the customer is the
@@ -83,7 +84,7 @@ impl SeatActor {
                 if let Some(a) = self.far_agents.remove(&far) {
                     a.do_send(OfferWithdrawn {
                         call: self.desc.ch,
-                        rang_out: false,
+                        why: Unanswered::Withdrawn,
                     });
                 }
             }
@@ -220,7 +221,7 @@ impl SeatActor {
                             a.clone(),
                             OfferWithdrawn {
                                 call: me,
-                                rang_out: false,
+                                why: Unanswered::Withdrawn,
                             },
                         ));
                         say(Tell::Ended(
@@ -462,7 +463,8 @@ impl Handler<FarCleared> for SeatActor {
     }
 }
 
-/// The extension this seat calls could not ring: it is busy.
+/// The extension this seat calls could not ring: it is busy, or its phone
+/// refused (with its cause).
 impl Handler<OfferDeclined> for SeatActor {
     type Result = ();
     fn handle(&mut self, m: OfferDeclined, ctx: &mut Context<Self>) {
@@ -475,8 +477,9 @@ impl Handler<OfferDeclined> for SeatActor {
                     _ => None,
                 });
             if let Some(ch) = far {
+                let cause = m.refused.unwrap_or(Cause::BUSY);
                 act.out_op(ctx, Some(ch), |o, now, clock| {
-                    o.far_cleared(ch, Cause::BUSY, now, clock)
+                    o.far_cleared(ch, cause, now, clock)
                 });
             }
         });

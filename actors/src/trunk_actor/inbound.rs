@@ -103,12 +103,12 @@ impl TrunkActor {
                     waited,
                     pick_up,
                 } => self.offer_to(&ringer, waited, pick_up),
-                LegEffect::Withdraw { ringer, rang_out } => {
+                LegEffect::Withdraw { ringer, why } => {
                     if let Some(seat) = self.deps.seat(ringer.seat) {
                         seat.do_send(StopRing { call: me });
                     }
                     if let Some(agent) = self.agents.remove(&ringer.agent) {
-                        agent.do_send(OfferWithdrawn { call: me, rang_out });
+                        agent.do_send(OfferWithdrawn { call: me, why });
                     }
                 }
                 LegEffect::ConnectSeat { ringer } => {
@@ -493,13 +493,14 @@ impl Handler<OfferCall> for TrunkActor {
     }
 }
 
-/// An offered agent declined (went busy meanwhile, seat off-hook).
+/// An offered agent declined (went busy meanwhile, seat off-hook), or its
+/// phone refused the ring.
 impl Handler<OfferDeclined> for TrunkActor {
     type Result = ();
     fn handle(&mut self, m: OfferDeclined, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
             if let Core::Inbound(leg) = &mut act.core {
-                let fx = leg.declined(&m.agent);
+                let fx = leg.declined(&m.agent, m.refused.is_some());
                 act.leg_effects(fx, ctx);
             }
         });
