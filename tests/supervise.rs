@@ -223,3 +223,53 @@ fn a_supervisor_escalates_from_listening_to_barging_and_back_then_takes_over() {
     });
     a.expect("6008");
 }
+
+/// 1019 with `Mode=whisper`: the supervisor hears both sides and is heard
+/// by the agent only (coaching); from there it can listen again or barge
+/// in, on the same call. A mode that is neither is refused with why.
+#[test]
+fn a_supervisor_whispers_to_the_agent_then_barges_in() {
+    let server = Server::start();
+    let (_a, mut s, trunk, guid) = supervised_floor(&server);
+    let conf = format!("conf:{trunk}");
+    s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target><Mode>shout</Mode>");
+    support::assert_refused(
+        &s.expect("9000"),
+        "Mode \"shout\": expected listen or whisper",
+    );
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok(
+        "<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target><Mode>whisper</Mode>",
+    );
+    assert_eq!(s.expect("6004")["TellGUID"], guid.as_str());
+    let sup = server.wait_channel(seat_ch(8003), "whispering", |c| c["link"] == conf.as_str());
+    // Heard by the agent's seat only; the caller does not hear it.
+    assert_eq!(
+        (sup["listen_only"].as_bool(), sup["heard_only_by"].as_u64()),
+        (Some(false), Some(u64::from(seat_ch(8001))))
+    );
+    for ch in [trunk, seat_ch(8001)] {
+        let c = server.channel(ch);
+        assert_eq!(
+            (c["link"].as_str(), c["heard_only_by"].is_null()),
+            (Some(conf.as_str()), true),
+            "{c}"
+        );
+    }
+    // Listening again, then barging in: the whisper is gone each time.
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    server.wait_channel(seat_ch(8003), "listening", |c| {
+        c["listen_only"] == true && c["heard_only_by"].is_null()
+    });
+    s.request_ok(
+        "<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target><Mode>Whisper</Mode>",
+    );
+    server.wait_channel(seat_ch(8003), "whispering again", |c| {
+        c["listen_only"] == false && c["heard_only_by"] == seat_ch(8001)
+    });
+    s.request_ok("<MsgType>1020</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    server.wait_channel(seat_ch(8003), "barged in", |c| {
+        c["listen_only"] == false && c["heard_only_by"].is_null()
+    });
+    assert_eq!(server.channel(trunk)["link"], conf.as_str());
+}

@@ -21,6 +21,7 @@ struct Member {
     ch: ChNum,
     number: String,
     listen_only: bool,
+    heard_by: Option<ChNum>,
 }
 
 /// One conference.
@@ -69,16 +70,19 @@ impl Handler<Join> for ConferenceActor {
             ch: m.ch,
             conf: self.no,
             listen_only: m.listen_only,
+            heard_by: m.heard_by,
         });
         match self.members.iter_mut().find(|x| x.ch == m.ch) {
             Some(x) => {
                 x.listen_only = m.listen_only;
+                x.heard_by = m.heard_by;
                 x.number = m.number;
             }
             None => self.members.push(Member {
                 ch: m.ch,
                 number: m.number,
                 listen_only: m.listen_only,
+                heard_by: m.heard_by,
             }),
         }
     }

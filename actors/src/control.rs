@@ -867,13 +867,14 @@ fn ringer_of(v: &AgentView) -> Ringer {
     }
 }
 
-/// 1019 (`listen_only`) / 1020: the supervisor joins `target`'s call in a
-/// conference; its seat rings first if on-hook. Answers the conference.
+/// 1019 (listen or whisper) / 1020 (barge in): the supervisor joins
+/// `target`'s call in a conference; its seat rings first if on-hook.
+/// Answers the conference.
 pub async fn supervise(
     deps: Deps,
     sup: AgentRef,
     target: AgentRef,
-    listen_only: bool,
+    mode: crate::leg::SupMode,
 ) -> Result<ConfNo, Refusal> {
     // A supervisor already on this very call changes mode (listen <->
     // barge); `supervision` refuses one on another call.
@@ -883,12 +884,12 @@ pub async fn supervise(
         .send(Supervise {
             sup: ringer_of(&sv),
             agent: sup,
-            listen_only,
+            mode,
             seat_lifted: lifted,
         })
         .await
         .map_err(Refusal::from)??;
-    tracing::info!(supervisor = %sv.tel, trunk = %call, listen_only, "supervising");
+    tracing::info!(supervisor = %sv.tel, trunk = %call, ?mode, "supervising");
     Ok(conf)
 }
 

@@ -178,6 +178,10 @@ pub enum SwitchCommand {
         ch: ChNum,
         conf: ConfNo,
         listen_only: bool,
+        /// Heard by this member only, not by the rest (a supervisor's
+        /// whisper to the agent); `None`: heard by all (unless
+        /// `listen_only`). Joining again changes how a member is heard.
+        heard_by: Option<ChNum>,
     },
     /// Leave a conference.
     LeaveConf { ch: ChNum, conf: ConfNo },

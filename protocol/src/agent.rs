@@ -200,11 +200,14 @@ message! {
 }
 
 message! {
-    /// 1019: listen (监听): hear both sides, say nothing.
+    /// 1019: listen (监听): hear both sides, say nothing; or whisper:
+    /// hear both sides, heard by the agent only.
     pub struct Listen = 1019 {
         tel_num: TelNum = req TelNum,
         /// TelNum or WorkNo of the agent.
         target: String = req Target,
+        /// `listen` (the default) or `whisper`.
+        mode: Option<String> = opt Mode,
     }
 }
 

@@ -59,6 +59,7 @@ tags! {
     Ip = "IP",
     Port = "Port",
     Mute = "Mute",
+    Mode = "Mode",
     FileName = "FileName",
     Data = "Data",
     TimerNo = "TimerNo",

@@ -53,6 +53,8 @@ struct SimChannel {
     link: Option<Link>,
     /// In a conference: hears everyone, is heard by no one.
     listen_only: bool,
+    /// In a conference: heard by this channel only (a whisper).
+    heard_by: Option<ChNum>,
     playing: Option<String>,
     recording: Option<Recorder>,
     heard: Vec<String>,
@@ -69,6 +71,7 @@ impl SimChannel {
             callee: String::new(),
             link: None,
             listen_only: false,
+            heard_by: None,
             playing: None,
             recording: None,
             heard: Vec::new(),
@@ -111,6 +114,9 @@ pub struct SimChannelView {
     pub link: serde_json::Value,
     /// In a conference, listening only (a supervisor's listen, a mute).
     pub listen_only: bool,
+    /// In a conference, heard by this channel only (a supervisor's
+    /// whisper to the agent).
+    pub heard_only_by: Option<u32>,
     pub playing: Option<String>,
     pub recording: Option<String>,
     pub heard: Vec<String>,
@@ -274,6 +280,10 @@ impl SimSwitch {
                 Some(Link::Conf(n)) => serde_json::json!(format!("conf:{n}")),
             },
             listen_only: matches!(c.link, Some(Link::Conf(_))) && c.listen_only,
+            heard_only_by: c
+                .heard_by
+                .filter(|_| matches!(c.link, Some(Link::Conf(_))))
+                .map(|h| h.0),
             playing: c.playing.clone(),
             recording: c.recording.as_ref().map(|r| r.name().to_owned()),
             heard: c.heard.clone(),
@@ -651,10 +661,12 @@ impl SimSwitch {
                 ch,
                 conf,
                 listen_only,
+                heard_by,
             } => {
                 let c = &mut self.channels[ch.0 as usize];
                 c.link = Some(Link::Conf(conf));
                 c.listen_only = listen_only;
+                c.heard_by = heard_by;
                 if c.is_seat() && c.state == SimState::Offhook {
                     c.state = SimState::Talking;
                 }

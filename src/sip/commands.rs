@@ -131,27 +131,42 @@ impl SipSwitch {
                 ch,
                 conf,
                 listen_only,
+                heard_by,
             } => {
+                // Joining again (listen -> whisper -> barge) re-sets who
+                // hears the member; who it hears does not change.
+                let me = super::switch::ConfMember {
+                    ch,
+                    listen_only,
+                    heard_by,
+                };
                 let members = self.confs.get(&conf).cloned().unwrap_or_default();
-                for (m, m_listen) in members {
-                    if !listen_only {
-                        self.feed(ch, m);
+                let fed = |s: &Self, from: ChNum, to: ChNum| {
+                    s.chans[from.0 as usize].heard_by.contains(&to)
+                };
+                for m in members.iter().filter(|m| m.ch != ch) {
+                    match (me.heard_by(m.ch), fed(self, ch, m.ch)) {
+                        (true, false) => self.feed(ch, m.ch),
+                        (false, true) => self.unfeed(ch, m.ch),
+                        _ => {}
                     }
-                    if !m_listen {
-                        self.feed(m, ch);
+                    if m.heard_by(ch) && !fed(self, m.ch, ch) {
+                        self.feed(m.ch, ch);
                     }
                 }
-                self.confs.entry(conf).or_default().push((ch, listen_only));
+                let v = self.confs.entry(conf).or_default();
+                v.retain(|m| m.ch != ch);
+                v.push(me);
                 self.emit(SwitchEvent::ConfJoined { ch, conf });
             }
             SwitchCommand::LeaveConf { ch, conf } => {
                 let members = self.confs.get(&conf).cloned().unwrap_or_default();
-                for (m, _) in members.iter().filter(|(m, _)| *m != ch) {
-                    self.unfeed(ch, *m);
-                    self.unfeed(*m, ch);
+                for m in members.iter().filter(|m| m.ch != ch) {
+                    self.unfeed(ch, m.ch);
+                    self.unfeed(m.ch, ch);
                 }
                 if let Some(v) = self.confs.get_mut(&conf) {
-                    v.retain(|(m, _)| *m != ch);
+                    v.retain(|m| m.ch != ch);
                     if v.is_empty() {
                         self.confs.remove(&conf);
                     }

@@ -113,6 +113,23 @@ pub struct Setup {
     pub recordings: PathBuf,
 }
 
+/// A member of a conference on SIP legs: who hears it is set by feeds.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ConfMember {
+    pub ch: ChNum,
+    /// Hears the others, is heard by none.
+    pub listen_only: bool,
+    /// Heard by this member only (a supervisor's whisper).
+    pub heard_by: Option<ChNum>,
+}
+
+impl ConfMember {
+    /// Whether `other` hears this member.
+    pub fn heard_by(&self, other: ChNum) -> bool {
+        !self.listen_only && self.heard_by.is_none_or(|h| h == other)
+    }
+}
+
 pub struct SipSwitch {
     pub(super) ep: Endpoint,
     pub(super) socket: Arc<UdpSocket>,
@@ -131,7 +148,7 @@ pub struct SipSwitch {
     pub(super) unacked: HashMap<String, Unacked>,
     /// The wall-clock second of the last full tick.
     pub(super) ticked_s: u64,
-    pub(super) confs: HashMap<ConfNo, Vec<(ChNum, bool)>>,
+    pub(super) confs: HashMap<ConfNo, Vec<ConfMember>>,
     pub(super) sink: Option<EventSink>,
     pub(super) clock: Clock,
     pub(super) media: Arc<MediaEngine>,
@@ -336,7 +353,7 @@ impl SipSwitch {
             }
         }
         for members in self.confs.values_mut() {
-            members.retain(|(m, _)| *m != ch);
+            members.retain(|m| m.ch != ch);
         }
     }
 
@@ -357,7 +374,7 @@ impl SipSwitch {
         for x in listeners {
             let i = x.0 as usize;
             let Some(c) = self.chans.get(i) else { continue };
-            let in_conf = self.confs.values().any(|m| m.iter().any(|(y, _)| *y == x));
+            let in_conf = self.confs.values().any(|m| m.iter().any(|y| y.ch == x));
             if c.desc.kind == ChannelKind::Seat && c.hears.is_empty() && !in_conf {
                 if let Leg::Up { .. } = c.leg {
                     tracing::info!(seat = %x, trunk = %gone, "the caller left: the SIP phone is hung up");

@@ -190,10 +190,20 @@ pub const OUTSIDE_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supervision {
     pub ringer: Ringer,
-    /// Listen (hears both, says nothing) rather than barge in.
-    pub listen_only: bool,
+    pub mode: SupMode,
     /// The supervisor's seat is in the conference (not still ringing).
     pub joined: bool,
+}
+
+/// How a supervisor is on a call (1019, 1020).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupMode {
+    /// Hears both sides, says nothing (1019).
+    Listen,
+    /// Hears both sides, heard by the agent only (1019 `Mode=whisper`).
+    Whisper,
+    /// Hears and is heard by both (1020).
+    Barge,
 }
 
 /// What the leg wants done.
@@ -253,6 +263,8 @@ pub enum LegEffect {
         ch: ChNum,
         number: String,
         listen_only: bool,
+        /// Heard by this member only (a supervisor's whisper).
+        heard_by: Option<ChNum>,
     },
     /// Every member leaves; the conference is over.
     ConfClose,
@@ -786,6 +798,7 @@ impl InboundLeg {
                 ch: seat,
                 number: agent.agent.to_string(),
                 listen_only: on,
+                heard_by: None,
             }]);
         }
         Ok(if on {
@@ -1436,24 +1449,33 @@ mod tests {
         leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
         leg.seat_answered(ChNum(30), s(6), &clock);
         leg.mute(ChNum(30), true).unwrap();
-        assert!(leg.supervise(ringer("8001", 30), true, true).is_err());
+        assert!(
+            leg.supervise(ringer("8001", 30), SupMode::Listen, true)
+                .is_err()
+        );
         assert_eq!(
-            leg.supervise(ringer("8003", 32), true, false).unwrap(),
+            leg.supervise(ringer("8003", 32), SupMode::Listen, false)
+                .unwrap(),
             vec![LegEffect::RingSupervisor {
                 ringer: ringer("8003", 32)
             }]
         );
-        assert!(leg.supervise(ringer("8004", 33), false, true).is_err());
+        assert!(
+            leg.supervise(ringer("8004", 33), SupMode::Barge, true)
+                .is_err()
+        );
         let fx = leg.seat_answered(ChNum(32), s(8), &clock);
         assert!(fx.contains(&LegEffect::ConfJoin {
             ch: ChNum(30),
             number: "8001".into(),
-            listen_only: true
+            listen_only: true,
+            heard_by: None,
         }));
         assert!(fx.contains(&LegEffect::ConfJoin {
             ch: ChNum(32),
             number: "8003".into(),
-            listen_only: true
+            listen_only: true,
+            heard_by: None,
         }));
         assert_eq!(leg.conf_no(), ConfNo(2));
         // The agent is still muted: back to a one-way link.

@@ -28,14 +28,14 @@ impl InboundLeg {
         ConfNo(self.ch.0)
     }
 
-    /// 1019 / 1020: a supervisor listens to (or barges into) the call. A
-    /// lifted seat joins at once; one on-hook rings first. The supervisor
-    /// already on the call changes mode instead (listen -> barge and back),
-    /// without hanging up.
+    /// 1019 / 1020: a supervisor listens to, whispers to the agent on, or
+    /// barges into the call. A lifted seat joins at once; one on-hook
+    /// rings first. The supervisor already on the call changes mode
+    /// instead (listen -> whisper -> barge and back), without hanging up.
     pub fn supervise(
         &mut self,
         sup: Ringer,
-        listen_only: bool,
+        mode: SupMode,
         seat_lifted: bool,
     ) -> Result<Vec<LegEffect>, NotNow> {
         let Leg::Talking {
@@ -51,21 +51,17 @@ impl InboundLeg {
             if s.ringer.seat != sup.seat {
                 return Err(NotNow("a supervisor is already on this call"));
             }
-            s.listen_only = listen_only;
-            tracing::trace!(ch = %self.ch, supervisor = %sup.agent, listen_only, "supervisor changes mode");
+            s.mode = mode;
+            tracing::trace!(ch = %self.ch, supervisor = %sup.agent, ?mode, "supervisor changes mode");
             // Still ringing: it joins in the new mode when it answers.
             return Ok(match s.joined {
-                true => vec![LegEffect::ConfJoin {
-                    ch: sup.seat,
-                    number: sup.agent.to_string(),
-                    listen_only,
-                }],
+                true => vec![Self::supervisor_joins(s, agent.seat)],
                 false => vec![],
             });
         }
         *supervisor = Some(Supervision {
             ringer: sup.clone(),
-            listen_only,
+            mode,
             joined: false,
         });
         if !seat_lifted {
@@ -76,6 +72,17 @@ impl InboundLeg {
         }];
         fx.extend(self.join_supervisor());
         Ok(fx)
+    }
+
+    /// The supervisor's place in the conference, in its mode: a whisper is
+    /// heard by the agent's seat only.
+    fn supervisor_joins(s: &Supervision, agent_seat: ChNum) -> LegEffect {
+        LegEffect::ConfJoin {
+            ch: s.ringer.seat,
+            number: s.ringer.agent.to_string(),
+            listen_only: s.mode == SupMode::Listen,
+            heard_by: (s.mode == SupMode::Whisper).then_some(agent_seat),
+        }
     }
 
     /// The supervisor's seat is on the call: the caller, the agent and the
@@ -93,7 +100,7 @@ impl InboundLeg {
             return vec![];
         };
         s.joined = true;
-        tracing::trace!(ch = %me, supervisor = %s.ringer.agent, listen_only = s.listen_only, "supervisor joined");
+        tracing::trace!(ch = %me, supervisor = %s.ringer.agent, mode = ?s.mode, "supervisor joined");
         vec![
             LegEffect::Switch(SwitchCommand::Unlink {
                 a: me,
@@ -103,17 +110,15 @@ impl InboundLeg {
                 ch: me,
                 number: call.caller.clone(),
                 listen_only: false,
+                heard_by: None,
             },
             LegEffect::ConfJoin {
                 ch: agent.seat,
                 number: agent.agent.to_string(),
                 listen_only: *muted,
+                heard_by: None,
             },
-            LegEffect::ConfJoin {
-                ch: s.ringer.seat,
-                number: s.ringer.agent.to_string(),
-                listen_only: s.listen_only,
-            },
+            Self::supervisor_joins(s, agent.seat),
             LegEffect::AgentConnected {
                 ringer: s.ringer.clone(),
             },

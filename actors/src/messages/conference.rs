@@ -12,6 +12,8 @@ pub struct Join {
     /// The number 1032 lists for the member.
     pub number: String,
     pub listen_only: bool,
+    /// Heard by this member only (a supervisor's whisper to the agent).
+    pub heard_by: Option<ChNum>,
 }
 
 /// One member leaves.

@@ -4,7 +4,7 @@
 
 use super::channel::*;
 use super::*;
-use crate::leg::{Flash, Ringer, TransferTo};
+use crate::leg::{Flash, Ringer, SupMode, TransferTo};
 use crate::refusal::Refusal;
 use actix::prelude::*;
 use spcti_protocol::{ChNum, GroupNo, TellGuid};
@@ -60,7 +60,7 @@ pub struct ConsultCall {
 pub struct Supervise {
     pub sup: Ringer,
     pub agent: AgentRef,
-    pub listen_only: bool,
+    pub mode: SupMode,
     pub seat_lifted: bool,
 }
 

@@ -21,6 +21,7 @@ use crate::access::{self, Access, Denied, Need, Session};
 use crate::agent_actor::AgentActor;
 use crate::control::{self, PickTarget, PlaceRequest, TransferTarget};
 use crate::deps::{Deps, SendToClient};
+use crate::leg::SupMode;
 use crate::messages::agent::{AgentRequest, ClientCommand, PhoneLogout, SeatInUse};
 use crate::messages::conference::{ConferenceIndex, GetConference};
 use crate::messages::{AgentRef, ChannelRef, ConferenceRef, GroupRef};
@@ -574,13 +575,24 @@ impl Router {
         let deps = self.deps.clone();
         match msg {
             Wire::Listen(l) => {
+                let mode = match l.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                    None | Some("listen") => SupMode::Listen,
+                    Some("whisper") => SupMode::Whisper,
+                    Some(other) => {
+                        return fail(
+                            code,
+                            Some(&l.tel_num),
+                            format!("Mode {other:?}: expected listen or whisper"),
+                        );
+                    }
+                };
                 let sup = existing!(self, code, &l.tel_num);
                 let target = target!(self, code, Some(&l.tel_num), &l.target);
                 acked(
                     code,
                     Some(l.tel_num),
                     Box::pin(
-                        async move { control::supervise(deps, sup, target, true).await.map(drop) },
+                        async move { control::supervise(deps, sup, target, mode).await.map(drop) },
                     ),
                 )
             }
@@ -591,7 +603,9 @@ impl Router {
                     code,
                     Some(b.tel_num),
                     Box::pin(async move {
-                        control::supervise(deps, sup, target, false).await.map(drop)
+                        control::supervise(deps, sup, target, SupMode::Barge)
+                            .await
+                            .map(drop)
                     }),
                 )
             }

@@ -272,6 +272,7 @@ impl SeatActor {
                         ch,
                         number,
                         listen_only,
+                        heard_by: None,
                     });
                 }
                 OutEffect::ConfLeave { ch } => {

@@ -162,6 +162,7 @@ impl TrunkActor {
                     ch,
                     number,
                     listen_only,
+                    heard_by,
                 } => {
                     let deps = self.deps.clone();
                     let no = spcti_protocol::ConfNo(me.0);
@@ -172,6 +173,7 @@ impl TrunkActor {
                         ch,
                         number,
                         listen_only,
+                        heard_by,
                     });
                 }
                 LegEffect::ConfClose => {
@@ -649,7 +651,7 @@ impl Handler<Supervise> for TrunkActor {
             };
             let no = leg.conf_no();
             let fx = leg
-                .supervise(m.sup.clone(), m.listen_only, m.seat_lifted)
+                .supervise(m.sup.clone(), m.mode, m.seat_lifted)
                 .map_err(Refusal::from)?;
             act.agents.insert(m.sup.agent.clone(), m.agent);
             act.leg_effects(fx, ctx);

@@ -266,7 +266,11 @@ pub fn all() -> Vec<(u32, BoxedStrategy<Message>)> {
         ),
         strat!(
             1019,
-            (tel(), text1()).prop_map(|(tel_num, target)| Listen { tel_num, target })
+            (tel(), text1(), of(text1())).prop_map(|(tel_num, target, mode)| Listen {
+                tel_num,
+                target,
+                mode
+            })
         ),
         strat!(
             1020,
