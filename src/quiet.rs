@@ -1,8 +1,8 @@
 //! The quiescence barrier: "everything the last action set off is done".
 //!
-//! A test that checks something did *not* happen (no second pop, no frame
-//! after an unsubscribe) must know the server has finished reacting, not
-//! merely wait a while. The server is quiet when, at one instant:
+//! A test that checks something did *not* happen (no pop for a busy agent,
+//! no second reply) must know the server has finished reacting, not merely
+//! wait a while. The server is quiet when, at one instant:
 //!
 //! - every thread actors run on (the system arbiter and the channel
 //!   arbiters) is parked in its runtime: no message, timer or socket event

@@ -622,15 +622,20 @@ fn a_phone_that_refuses_the_ring_passes_the_call_on_at_once_and_is_logged() {
     rings(&server, &mut a2, 8002, t2);
     server.act("/sim/extensions/8002/reject", Some(json!({"cause": 18})));
     a2.expect_state("ready");
-    // Alone (8003 still talks), it is rung again only after the pause.
+    // Alone (8003 still talks), it is rung again only after the pause,
+    // refuses again (its own row), and after another pause answers.
     server.idle();
     assert_eq!(server.channel(seat_ch(8002))["state"], "free");
+    server.advance(5_000);
+    rings(&server, &mut a2, 8002, t2);
+    server.act("/sim/extensions/8002/reject", Some(json!({"cause": 21})));
+    a2.expect_state("ready");
     server.advance(5_000);
     rings(&server, &mut a2, 8002, t2);
     server.act("/sim/extensions/8002/offhook", None);
     a2.expect("6004");
 
-    let rows = server.call_records(2);
+    let rows = server.call_records(3);
     let refusals: Vec<(&str, i32, &str, &str)> = rows
         .iter()
         .filter(|r| matches!(r.1, 2 | 3))
@@ -640,7 +645,8 @@ fn a_phone_that_refuses_the_ring_passes_the_call_on_at_once_and_is_logged() {
         refusals,
         [
             (guid.as_str(), 3, "agent", "8002"),
-            (guid2.as_str(), 2, "system", "8002")
+            (guid2.as_str(), 2, "system", "8002"),
+            (guid2.as_str(), 3, "agent", "8002")
         ]
     );
     // Refusing a ring that is not ringing is a clear error.

@@ -144,6 +144,9 @@ impl SeatActor {
                 TellMsg::SeatUnreachable
             };
             let mut row = self.seat_row(c, "refused", tellmsg, since, false);
+            // Each attempt is its own row (the same call may be refused
+            // again after the pause): the ring's start is in the key.
+            row.key = format!("{}:{}", row.key, since.as_millis());
             row.direction = if self.deps.trunk(call).is_some() {
                 Direction::In
             } else {
