@@ -988,6 +988,12 @@ fn baresip_registers_as_a_seat_answers_a_carrier_call_and_its_voice_is_recorded(
 /// flashes, dials `8002#` and, once 8002 answered, hangs up: a consult
 /// transfer done on the phone.
 fn seat_flashes_consults_and_hangs_up() -> String {
+    seat_keys_by_info_and_hangs_up(&["hf", "8", "0", "0", "2", "#"])
+}
+
+/// Seat 8001's phone answers, sends `keys` one SIP INFO each (`hf` is a
+/// hook flash), waits 2 s and hangs up.
+fn seat_keys_by_info_and_hangs_up(keys: &[&str]) -> String {
     let info = |n: u32, signal: &str| {
         format!(
             r#"  <send retrans="500"><![CDATA[
@@ -1009,7 +1015,7 @@ Duration=160
 "#
         )
     };
-    let keys: String = ["hf", "8", "0", "0", "2", "#"]
+    let keys: String = keys
         .iter()
         .enumerate()
         .map(|(i, k)| info(i as u32 + 1, k))
@@ -1085,6 +1091,41 @@ fn a_sip_phone_flashes_consults_another_seat_and_hangs_up_to_transfer() {
     assert!(
         level > 300.0,
         "8002's recording has level {level}: no caller audio"
+    );
+}
+
+#[test]
+fn a_sip_phone_keys_star_five_and_the_caller_rings_another_seat() {
+    if !inside_netns("a_sip_phone_keys_star_five_and_the_caller_rings_another_seat") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let mut b = Client::login(&server, "8002", "1002");
+    // In the call, 8001's phone keys *58002# (a blind transfer to 8002),
+    // then hangs up its dead line.
+    let seat_a = sipp_media(
+        &dir,
+        "seat8001",
+        &seat_keys_by_info_and_hangs_up(&["*", "5", "8", "0", "0", "2", "#"]),
+        5062,
+        16000,
+    );
+    let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    // The caller rings 8002 with its pop, and 8002's phone answers.
+    assert_eq!(b.expect("6003")["TellGUID"], guid.as_str());
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    a.expect("6007");
+    finished(seat_a, &dir, "8001's phone", &server);
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    let rows = server.call_records(2);
+    let parts: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.3.as_str())).collect();
+    assert!(
+        parts.contains(&(guid.as_str(), "8001")) && parts.contains(&(guid.as_str(), "8002")),
+        "a part at each seat: {rows:?}"
     );
 }
 
