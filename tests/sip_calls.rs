@@ -1241,7 +1241,7 @@ fn raw_invite(from: &str, call_id: &str, branch: &str, caller: &str) -> Vec<u8> 
     .into_bytes()
 }
 
-/// The final (or, with `any`, first non-100) status answering on `s`.
+/// The final status answering on `s` (its code and the whole response).
 fn status(s: &std::net::UdpSocket) -> (u16, String) {
     let mut buf = [0u8; 65_535];
     loop {
@@ -1266,48 +1266,33 @@ fn strangers_get_403_a_call_is_never_made_twice_and_calls_past_max_calls_get_503
         "seat_passwords = \"config\"\nmax_calls = 1",
     ));
     let mut agent = Client::login(&server, "8001", "1001");
-    // Not the carrier's host, not a seat's phone: 403, and nothing else.
-    let stranger = std::net::UdpSocket::bind("127.0.0.2:5099").unwrap();
-    stranger
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stranger
-        .send_to(
-            &raw_invite("127.0.0.2:5099", "s1", "z9hG4bKs1", "666"),
+    let peer = |addr: &str| {
+        let s = std::net::UdpSocket::bind(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    };
+    // An INVITE from `s` to spcti, and the final status it gets.
+    let invite = |s: &std::net::UdpSocket, call_id: &str, branch: &str, caller: &str| {
+        let from = s.local_addr().unwrap().to_string();
+        s.send_to(
+            &raw_invite(&from, call_id, branch, caller),
             "127.0.0.1:5060",
         )
         .unwrap();
-    assert_eq!(status(&stranger).0, 403);
+        status(s)
+    };
+    // Not the carrier's host, not a seat's phone: 403, and nothing else.
+    let stranger = peer("127.0.0.2:5099");
+    assert_eq!(invite(&stranger, "s1", "z9hG4bKs1", "666").0, 403);
 
     // The carrier's first call is taken (the menu answers it).
-    let carrier = std::net::UdpSocket::bind("127.0.0.1:5080").unwrap();
-    carrier
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    carrier
-        .send_to(
-            &raw_invite("127.0.0.1:5080", "c1", "z9hG4bKc1", "13800138000"),
-            "127.0.0.1:5060",
-        )
-        .unwrap();
-    assert_eq!(status(&carrier).0, 200);
+    let carrier = peer("127.0.0.1:5080");
+    assert_eq!(invite(&carrier, "c1", "z9hG4bKc1", "13800138000").0, 200);
     // The same call again under a new branch (a forked copy): refused,
     // never a second call.
-    carrier
-        .send_to(
-            &raw_invite("127.0.0.1:5080", "c1", "z9hG4bKc1b", "13800138000"),
-            "127.0.0.1:5060",
-        )
-        .unwrap();
-    assert_eq!(status(&carrier).0, 482);
+    assert_eq!(invite(&carrier, "c1", "z9hG4bKc1b", "13800138000").0, 482);
     // A second call past max_calls = 1: 503 with Retry-After.
-    carrier
-        .send_to(
-            &raw_invite("127.0.0.1:5080", "c2", "z9hG4bKc2", "13900000000"),
-            "127.0.0.1:5060",
-        )
-        .unwrap();
-    let (code, text) = status(&carrier);
+    let (code, text) = invite(&carrier, "c2", "z9hG4bKc2", "13900000000");
     assert_eq!(code, 503, "{text}");
     assert!(text.to_ascii_lowercase().contains("retry-after:"), "{text}");
     // One call reached the actors, and nobody was offered a stranger's.

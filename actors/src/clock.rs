@@ -137,21 +137,17 @@ impl Clock {
     }
 
     /// Moves a manual clock forward, firing every timer that falls due, in
-    /// order. Returns how many fired. A real clock ignores this.
+    /// order, without waiting between them (nothing woken runs before this
+    /// returns: a timer it re-arms fires at most once; the sim's advance
+    /// steps with [`fire_next`](Self::fire_next) instead). Returns how many
+    /// fired. A real clock ignores this.
     pub fn advance(&self, d: Duration) -> usize {
-        let Some(mut m) = self.manual_state() else {
-            return 0;
-        };
-        m.now += d;
-        let now = m.now;
-        let later = m.timers.split_off(&(now, u64::MAX));
-        let due = std::mem::replace(&mut m.timers, later);
-        drop(m);
-        due.into_values()
-            .filter(|tx| !tx.is_closed())
-            .map(|tx| tx.send(()))
-            .filter(Result::is_ok)
-            .count()
+        let until = self.now() + d;
+        let mut fired = 0;
+        while let Some(n) = self.fire_next(until) {
+            fired += n;
+        }
+        fired
     }
 
     /// Moves a manual clock to the first timer due by `until` and fires

@@ -21,7 +21,6 @@ struct Member {
     ch: ChNum,
     number: String,
     listen_only: bool,
-    heard_by: Option<ChNum>,
 }
 
 /// One conference.
@@ -75,14 +74,12 @@ impl Handler<Join> for ConferenceActor {
         match self.members.iter_mut().find(|x| x.ch == m.ch) {
             Some(x) => {
                 x.listen_only = m.listen_only;
-                x.heard_by = m.heard_by;
                 x.number = m.number;
             }
             None => self.members.push(Member {
                 ch: m.ch,
                 number: m.number,
                 listen_only: m.listen_only,
-                heard_by: m.heard_by,
             }),
         }
     }

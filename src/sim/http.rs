@@ -75,24 +75,15 @@ struct Advance {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct Idle {
     /// How long to wait for quiet before answering 503.
-    #[serde(default = "Idle::within_ms")]
     within_ms: u64,
-}
-
-impl Idle {
-    fn within_ms() -> u64 {
-        5_000
-    }
 }
 
 impl Default for Idle {
     fn default() -> Self {
-        Idle {
-            within_ms: Idle::within_ms(),
-        }
+        Idle { within_ms: 5_000 }
     }
 }
 
