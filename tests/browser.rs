@@ -168,9 +168,19 @@ impl Browser {
         self.mouse("mouseReleased", at);
     }
 
-    /// Drags with the mouse from one element to another.
+    /// Drags with the mouse from one element to another. Both are scrolled
+    /// into view before either is measured (scrolling to the second could
+    /// move the first), and the press must land on `from` itself.
     fn drag(&mut self, from: &str, to: &str) {
-        let (a, b) = (self.center(from), self.center(to));
+        self.center(to);
+        let a = self.center(from);
+        let b = self.center(to);
+        let hit = format!(
+            "(() => {{ const e = document.elementFromPoint({}, {}); \
+             return !!e && e.closest({from:?}) === document.querySelector({from:?}); }})()",
+            a.0, a.1
+        );
+        assert_eq!(self.eval(&hit), json!(true), "the press at {a:?} misses {from}");
         self.mouse("mouseMoved", a);
         self.mouse("mousePressed", a);
         for i in 1..=8 {
@@ -341,6 +351,13 @@ fn a_flow_built_in_the_designer_routes_a_real_call() {
     b.wait_for(
         "the new menu step",
         "!!document.querySelector('.drawflow-node[data-name=menu1]')",
+    );
+    // The server's check (300 ms after a change) writes its verdict into the
+    // step, which grows and moves its dots: drag only once it has landed.
+    // The new menu is unreachable while calls still start at welcome.
+    b.wait_for(
+        "the check of the new menu",
+        "document.querySelector('.drawflow-node[data-name=menu1] .fn-err')?.textContent !== ''",
     );
     b.drag(
         ".drawflow-node[data-name=menu1] .output_3",
