@@ -180,7 +180,11 @@ impl Browser {
              return !!e && e.closest({from:?}) === document.querySelector({from:?}); }})()",
             a.0, a.1
         );
-        assert_eq!(self.eval(&hit), json!(true), "the press at {a:?} misses {from}");
+        assert_eq!(
+            self.eval(&hit),
+            json!(true),
+            "the press at {a:?} misses {from}"
+        );
         self.mouse("mouseMoved", a);
         self.mouse("mousePressed", a);
         for i in 1..=8 {

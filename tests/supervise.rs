@@ -1,8 +1,8 @@
 //! Supervisors end to end: 1019 listen and 1020 barge in (a conference of
-//! the caller, the agent and the supervisor, numbered after the trunk),
-//! 1021 take over, 1032 conference queries; the supervisor's seat rings
-//! first when it is on-hook. Trunks are channels 0-3; seats 8001-8005 are
-//! channels 4-8.
+//! the caller, the agent and the supervisor, numbered after the trunk —
+//! or, on a call an agent placed, after the placing seat), 1021 take over,
+//! 1032 conference queries; the supervisor's seat rings first when it is
+//! on-hook. Trunks are channels 0-3; seats 8001-8005 are channels 4-8.
 
 mod support;
 
@@ -163,21 +163,6 @@ fn impossible_supervision_says_why() {
     }
     s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>4242</Target>");
     assert_refused(&s.expect("9000"), "no agent 4242");
-    // A call placed by the agent is not supervised yet.
-    server.act("/sim/extensions/8001/offhook", None);
-    a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
-    let trunk = server.wait_channels("a trunk dialing", |all| {
-        all.iter()
-            .find(|c| c["state"] == "dialing")
-            .map(|c| c["ch"].as_u64().unwrap())
-    });
-    server.act(&format!("/sim/channels/{trunk}/answer"), None);
-    a.expect("6004");
-    s.send("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
-    assert_refused(&s.expect("9000"), "only inbound calls");
-    server.act("/sim/extensions/8001/onhook", None);
-    a.expect_state("ready");
-
     let (trunk, _) = server.call("13800138000", "4008001234");
     server.through_ivr(trunk);
     a.expect("6003");
@@ -272,4 +257,224 @@ fn a_supervisor_whispers_to_the_agent_then_barges_in() {
         c["listen_only"] == false && c["heard_only_by"].is_null()
     });
     assert_eq!(server.channel(trunk)["link"], conf.as_str());
+}
+
+/// 8001 talking on a call it placed out on a trunk (answered by the far
+/// party), and a supervisor at 8003 kept from queue calls:
+/// (agent, supervisor, trunk, guid).
+fn placed_floor(server: &Server) -> (Client, Client, u32, String) {
+    let mut a = Client::login(server, "8001", "1001");
+    let mut s = Client::login(server, "8003", "9001");
+    s.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum><ShowState>supervising</ShowState>");
+    server.act("/sim/extensions/8001/offhook", None);
+    a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
+    let trunk = server.wait_channels("a trunk dialing", |all| {
+        all.iter()
+            .find(|c| c["state"] == "dialing")
+            .map(|c| c["ch"].as_u64().unwrap() as u32)
+    });
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    let guid = a.expect("6004")["TellGUID"].as_str().unwrap().to_owned();
+    (a, s, trunk, guid)
+}
+
+/// A call the agent placed is supervised like an inbound one, in a
+/// conference numbered after the agent's seat: listen, whisper, barge in;
+/// a mute meanwhile keeps the agent heard by nobody; when the supervisor
+/// hangs up the two parties are linked again, the mute kept.
+#[test]
+fn a_supervisor_listens_whispers_and_barges_in_on_a_call_the_agent_placed() {
+    let server = Server::start();
+    let (mut a, mut s, trunk, guid) = placed_floor(&server);
+    let seat = seat_ch(8001);
+    let conf = format!("conf:{seat}");
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    assert_eq!(s.expect("6004")["TellGUID"], guid.as_str());
+    s.expect_state("talking");
+    for ch in [trunk, seat, seat_ch(8003)] {
+        server.wait_channel(ch, "in the conference", |c| c["link"] == conf.as_str());
+    }
+    assert_eq!(server.channel(seat_ch(8003))["listen_only"], true);
+    let confs = conferences(&mut s);
+    assert_eq!(confs[0]["ConfNo"], seat.to_string(), "{confs}");
+    assert_eq!(members(&confs[0]), ["8001", "013900000000", "8003"]);
+
+    // Coaching the agent, then barging in: the same call all along.
+    s.request_ok(
+        "<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target><Mode>whisper</Mode>",
+    );
+    server.wait_channel(seat_ch(8003), "whispering", |c| {
+        c["listen_only"] == false && c["heard_only_by"] == seat
+    });
+    s.request_ok("<MsgType>1020</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    server.wait_channel(seat_ch(8003), "barged in", |c| {
+        c["listen_only"] == false && c["heard_only_by"].is_null()
+    });
+    // The agent mutes itself: its place in the conference changes.
+    a.request_ok("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>1</Mute>");
+    server.wait_channel(seat, "muted in the conference", |c| {
+        c["link"] == conf.as_str() && c["listen_only"] == true
+    });
+
+    server.act("/sim/extensions/8003/onhook", None);
+    s.expect("6007");
+    // Linked again, one way (the mute holds): the agent hears the party.
+    server.wait_channel(seat, "linked to the far party again", |c| {
+        c["link"] == trunk
+    });
+    server.idle();
+    assert!(conferences(&mut s).as_array().is_none_or(|a| a.is_empty()));
+    a.got_no("6007", "the agent's call goes on");
+    a.request_ok("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>0</Mute>");
+    server.wait_channel(trunk, "talking both ways", |c| c["link"] == seat);
+
+    server.act(&format!("/sim/channels/{trunk}/hangup"), None);
+    a.expect("6008");
+    let rows = server.call_records(1);
+    assert_eq!(rows[0].0, guid);
+}
+
+/// The call ending under a supervisor lets it go (6008, its lifted seat
+/// hears nothing); a supervisor who is one of the parties is refused.
+#[test]
+fn a_supervised_call_between_extensions_ends_for_the_supervisor_too() {
+    let server = Server::start();
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    let mut s = Client::login(&server, "8003", "9001");
+    s.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum>");
+    server.act("/sim/extensions/8001/offhook", None);
+    a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>8002</CalleeNo>");
+    b.expect("6003");
+    server.act("/sim/extensions/8002/offhook", None);
+    a.expect("6004");
+    b.expect("6004");
+    // The called agent is supervised; a whisper reaches its seat only.
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok(
+        "<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8002</Target><Mode>whisper</Mode>",
+    );
+    s.expect("6004");
+    let conf = format!("conf:{}", seat_ch(8001));
+    for ch in [seat_ch(8001), seat_ch(8002)] {
+        server.wait_channel(ch, "in the conference", |c| c["link"] == conf.as_str());
+    }
+    let sup = server.wait_channel(seat_ch(8003), "whispering", |c| c["link"] == conf.as_str());
+    assert_eq!(sup["heard_only_by"], seat_ch(8002));
+    // Parties cannot supervise their own call; nor can it be taken over.
+    b.send("<MsgType>1019</MsgType><TelNum>8002</TelNum><Target>8001</Target>");
+    assert_refused(&b.expect("9000"), "your own call");
+    s.send("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8002</Target>");
+    assert_refused(&s.expect("9000"), "between extensions cannot be taken over");
+
+    server.act("/sim/extensions/8002/onhook", None);
+    b.expect("6007");
+    a.expect("6008");
+    s.expect("6008");
+    s.expect_state("busy");
+    server.wait_channel(seat_ch(8003), "hearing nothing", |c| {
+        c["link"].is_null() && c["state"] == "offhook"
+    });
+}
+
+/// 1021 on a call the agent placed: the agent is cut off (6008) and the
+/// supervisor has the far party — connected at once from the conference,
+/// or rung with a pop from an idle phone. Each segment is recorded.
+#[test]
+fn a_supervisor_takes_over_a_call_the_agent_placed() {
+    let server = Server::start();
+    let (mut a, mut s, trunk, guid) = placed_floor(&server);
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    s.expect("6004");
+    s.request_ok("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    a.expect("6008");
+    let c = s.expect("6004");
+    assert_eq!(
+        (c["ChNum"].as_str(), c["TellGUID"].as_str()),
+        (Some(trunk.to_string().as_str()), Some(guid.as_str()))
+    );
+    server.wait_channel(trunk, "linked to the supervisor", |c| {
+        c["link"] == seat_ch(8003)
+    });
+    assert!(server.channel(seat_ch(8001))["link"].is_null());
+    server.act(
+        "/sim/channels/{trunk}/hangup"
+            .replace("{trunk}", &trunk.to_string())
+            .as_str(),
+        None,
+    );
+    s.expect("6008");
+    let rows = server.call_records(2);
+    assert!(rows.iter().all(|r| r.0 == guid), "{rows:?}");
+    let files: Vec<_> = rows.iter().map(|r| r.4.clone().unwrap()).collect();
+    assert_ne!(files[0], files[1], "one recording per segment");
+
+    // From an idle phone: the supervisor's seat rings with the call's pop.
+    let mut b = Client::login(&server, "8002", "1002");
+    b.request_ok("<MsgType>1002</MsgType><TelNum>8002</TelNum>");
+    server.act("/sim/extensions/8001/onhook", None);
+    server.act("/sim/extensions/8003/onhook", None);
+    a.expect_state("ready");
+    server.act("/sim/extensions/8001/offhook", None);
+    a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000001</CalleeNo>");
+    let trunk = server.wait_channels("a trunk dialing", |all| {
+        all.iter()
+            .find(|c| c["state"] == "dialing")
+            .map(|c| c["ch"].as_u64().unwrap() as u32)
+    });
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    a.expect("6004");
+    s.request_ok("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    a.expect("6008");
+    let pop = s.expect("6003");
+    assert_eq!(pop["ChNum"], trunk.to_string());
+    server.wait_channel(seat_ch(8003), "ringing", |c| c["state"] == "ringing");
+    server.act("/sim/extensions/8003/offhook", None);
+    s.expect("6004");
+    server.wait_channel(trunk, "linked to the supervisor", |c| {
+        c["link"] == seat_ch(8003)
+    });
+}
+
+/// A meeting (1003 `Meeting=1`) is supervised in its own conference: the
+/// supervisor joins it and leaves it, and the parties go on.
+#[test]
+fn a_supervisor_joins_and_leaves_a_meeting() {
+    let server = Server::start();
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut s = Client::login(&server, "8003", "9001");
+    s.request_ok("<MsgType>1002</MsgType><TelNum>8003</TelNum>");
+    server.act("/sim/extensions/8001/offhook", None);
+    a.request_ok(
+        "<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>13900000001</CalleeNo><Meeting>1</Meeting>",
+    );
+    let trunk = server.wait_channels("a trunk dialing", |all| {
+        all.iter()
+            .find(|c| c["state"] == "dialing")
+            .map(|c| c["ch"].as_u64().unwrap() as u32)
+    });
+    server.act(&format!("/sim/channels/{trunk}/answer"), None);
+    a.expect("6004");
+    let conf = format!("conf:{}", seat_ch(8001));
+    server.wait_channel(trunk, "in the meeting", |c| c["link"] == conf.as_str());
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    s.expect("6004");
+    let sup = server.wait_channel(seat_ch(8003), "listening", |c| c["link"] == conf.as_str());
+    assert_eq!(sup["listen_only"], true);
+    assert_eq!(
+        members(&conferences(&mut s)[0]),
+        ["8001", "13900000001", "8003"]
+    );
+    s.send("<MsgType>1021</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    assert_refused(&s.expect("9000"), "conference call cannot be taken over");
+    server.act("/sim/extensions/8003/onhook", None);
+    s.expect("6007");
+    server.wait_channel(seat_ch(8003), "out of the meeting", |c| c["link"].is_null());
+    server.idle();
+    assert_eq!(server.channel(trunk)["link"], conf.as_str());
+    assert_eq!(members(&conferences(&mut s)[0]), ["8001", "13900000001"]);
+    a.got_no("6007", "the meeting goes on");
 }

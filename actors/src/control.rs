@@ -21,7 +21,7 @@ use crate::leg::{Ringer, TransferTo};
 use crate::messages::agent::{AgentView, GetAgent, Placing, PlacingCancelled, Transferred};
 use crate::messages::channel::{ForceRelease, GetChannel, MuteSeat};
 use crate::messages::group::{FindPickup, GetStats, PickupFind};
-use crate::messages::seat::{HandOver, RingingFor, StartCall};
+use crate::messages::seat::{HandOver, RingingFor, StartCall, SupervisePlaced, TakeOverPlaced};
 use crate::messages::trunk::{
     ConsultCall, FreeTrunk, PickUpCall, RetrieveCall, Seize, Supervise, TakeOver, TransferCall,
 };
@@ -833,14 +833,14 @@ pub async fn retrieve(deps: Deps, agent: AgentRef, only_ringing: bool) -> Result
 }
 
 /// A supervisor and the agent it acts on: (supervisor's view, its
-/// lifted-ness, the agent's trunk). Refused unless the agent is on an
-/// inbound call and the supervisor is free for it (or, for a take-over,
-/// already on that call).
+/// lifted-ness, the agent's call, the agent's seat). Refused unless the
+/// agent is on a call and the supervisor is free for it (or already on
+/// that call, changing mode or taking it over).
 async fn supervision(
     deps: &Deps,
     sup: &AgentRef,
     target: &AgentRef,
-) -> Result<(AgentView, bool, ChNum), Refusal> {
+) -> Result<(AgentView, bool, ChNum, ChNum), Refusal> {
     let sv = sup.send(GetAgent).await.map_err(Refusal::from)?;
     if sv.state == AgentState::Offline {
         return Err(Refusal::NotLoggedIn(sv.tel.clone()));
@@ -849,14 +849,11 @@ async fn supervision(
     if tv.tel == sv.tel {
         return Err(Refusal::state("you cannot supervise yourself"));
     }
-    if call == tv.seat {
-        return Err(Refusal::OnlyInbound("supervised"));
-    }
     if sv.call.is_some_and(|c| c != call) {
         return Err(Refusal::AlreadyOnCall);
     }
     let lifted = seat_state(deps, sv.seat).await? == ChannelState::Dialing;
-    Ok((sv, lifted, call))
+    Ok((sv, lifted, call, tv.seat))
 }
 
 fn ringer_of(v: &AgentView) -> Ringer {
@@ -878,34 +875,60 @@ pub async fn supervise(
 ) -> Result<ConfNo, Refusal> {
     // A supervisor already on this very call changes mode (listen <->
     // barge); `supervision` refuses one on another call.
-    let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
-    let trunk = deps.trunk(call).ok_or(Refusal::OnlyInbound("supervised"))?;
-    let conf = trunk
-        .send(Supervise {
-            sup: ringer_of(&sv),
-            agent: sup,
-            mode,
-            seat_lifted: lifted,
-        })
-        .await
-        .map_err(Refusal::from)??;
-    tracing::info!(supervisor = %sv.tel, trunk = %call, ?mode, "supervising");
+    let (sv, lifted, call, agent_seat) = supervision(&deps, &sup, &target).await?;
+    // An inbound call lives on its trunk; a call an agent placed (out, to
+    // another extension, or a meeting) on the placing seat.
+    let conf = match (deps.trunk(call), deps.seat(call)) {
+        (Some(trunk), _) => trunk
+            .send(Supervise {
+                sup: ringer_of(&sv),
+                agent: sup,
+                mode,
+                seat_lifted: lifted,
+            })
+            .await
+            .map_err(Refusal::from)??,
+        (None, Some(seat)) => seat
+            .send(SupervisePlaced {
+                sup: ringer_of(&sv),
+                agent: sup,
+                mode,
+                seat_lifted: lifted,
+                agent_seat,
+            })
+            .await
+            .map_err(Refusal::from)??,
+        (None, None) => return Err(Refusal::CallGone),
+    };
+    tracing::info!(supervisor = %sv.tel, call = %call, ?mode, "supervising");
     Ok(conf)
 }
 
 /// 1021: the supervisor takes `target`'s call; the agent is cut off.
 pub async fn take_over(deps: Deps, sup: AgentRef, target: AgentRef) -> Result<(), Refusal> {
-    let (sv, lifted, call) = supervision(&deps, &sup, &target).await?;
-    let trunk = deps.trunk(call).ok_or(Refusal::OnlyInbound("taken over"))?;
-    trunk
-        .send(TakeOver {
-            sup: ringer_of(&sv),
-            agent: sup,
-            seat_lifted: lifted,
-        })
-        .await
-        .map_err(Refusal::from)??;
-    tracing::info!(supervisor = %sv.tel, trunk = %call, "call taken over");
+    let (sv, lifted, call, _) = supervision(&deps, &sup, &target).await?;
+    match (deps.trunk(call), deps.seat(call)) {
+        (Some(trunk), _) => trunk
+            .send(TakeOver {
+                sup: ringer_of(&sv),
+                agent: sup,
+                seat_lifted: lifted,
+            })
+            .await
+            .map_err(Refusal::from)??,
+        // A call out goes on on its far trunk, for the supervisor.
+        (None, Some(seat)) => {
+            seat.send(TakeOverPlaced {
+                sup: ringer_of(&sv),
+                agent: sup,
+                seat_lifted: lifted,
+            })
+            .await
+            .map_err(Refusal::from)??;
+        }
+        (None, None) => return Err(Refusal::CallGone),
+    }
+    tracing::info!(supervisor = %sv.tel, call = %call, "call taken over");
     Ok(())
 }
 

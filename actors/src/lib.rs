@@ -32,3 +32,4 @@ pub mod supervision;
 pub mod switch;
 pub mod trunk_actor;
 pub mod udp_monitor;
+pub mod watch;

@@ -15,6 +15,7 @@ use crate::clock::{Clock, Mono};
 use crate::leg::{NotNow, Ringer};
 use crate::records::{CallRecord, Direction, HangupBy, RecordingRow, TellMsg};
 use crate::switch::SwitchCommand;
+use crate::watch::Talk;
 
 /// Where the called party is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub enum Out {
         answered_at: Mono,
         /// Relative to `data_dir/recordings`.
         recording: String,
+        /// The agent only listens (1016).
+        muted: bool,
     },
 }
 
@@ -172,6 +175,23 @@ impl OutboundCall {
         }
     }
 
+    /// The connected call as a supervisor meets it (watch.rs).
+    pub fn talk(&self) -> Option<Talk> {
+        let Out::Talking { call, muted, .. } = &self.state else {
+            return None;
+        };
+        Some(match call.meeting {
+            true => Talk::Meeting,
+            false => Talk::Pair {
+                seat: call.seat,
+                seat_no: seat_number(call),
+                far: call.far.ch(),
+                far_no: call.callee.clone(),
+                muted: *muted,
+            },
+        })
+    }
+
     fn to(&mut self, state: Out) {
         tracing::trace!(state = ?std::mem::discriminant(&state), "outbound transition");
         self.state = state;
@@ -249,15 +269,17 @@ impl OutboundCall {
             call,
             answered_at: now,
             recording,
+            muted: false,
         });
         fx
     }
 
     /// 1016 on a placed call: the agent only listens (`on`) or talks again.
     pub fn mute(&mut self, on: bool) -> Result<Vec<OutEffect>, NotNow> {
-        let Out::Talking { call, .. } = &self.state else {
+        let Out::Talking { call, muted, .. } = &mut self.state else {
             return Err(NotNow("no call is connected"));
         };
+        *muted = on;
         let (seat, far) = (call.seat, call.far.ch());
         if call.meeting {
             return Ok(vec![OutEffect::ConfJoin {
@@ -312,6 +334,7 @@ impl OutboundCall {
             call,
             answered_at,
             recording,
+            ..
         } = std::mem::take(&mut self.state)
         else {
             unreachable!("checked above")
@@ -339,6 +362,37 @@ impl OutboundCall {
             ),
             recording_row(&call, answered_at, recording, now, clock),
         ];
+        Ok((call, fx))
+    }
+
+    /// 1021: a supervisor takes the call out on a trunk. As a hand-over
+    /// (the far party stays on its trunk, which takes the call on), but
+    /// for the agent the call was ended by someone else.
+    pub fn cut_off(
+        &mut self,
+        now: Mono,
+        clock: &Clock,
+    ) -> Result<(Placed, Vec<OutEffect>), NotNow> {
+        match &self.state {
+            Out::Talking { call, .. } if call.meeting => {
+                return Err(NotNow("a conference call cannot be taken over"));
+            }
+            Out::Talking {
+                call:
+                    Placed {
+                        far: Far::Seat { .. },
+                        ..
+                    },
+                ..
+            } => return Err(NotNow("a call between extensions cannot be taken over")),
+            _ => {}
+        }
+        let (call, mut fx) = self.hand_over(now, clock)?;
+        for e in &mut fx {
+            if let OutEffect::AgentEnded { by_agent } = e {
+                *by_agent = false;
+            }
+        }
         Ok((call, fx))
     }
 
@@ -468,6 +522,7 @@ impl OutboundCall {
                 call,
                 answered_at,
                 recording,
+                ..
             } => {
                 fx.push(OutEffect::Switch(SwitchCommand::StopRecord {
                     ch: recorder(&call),
@@ -835,6 +890,7 @@ mod tests {
             call: placed(Far::Trunk(ChNum(1))),
             answered_at: s(0),
             recording: String::new(),
+            muted: false,
         };
         assert!(!hang_up(&talking));
         assert!(hang_up(&Out::Done));
@@ -857,6 +913,7 @@ mod tests {
             call: placed(Far::Trunk(ChNum(1))),
             answered_at: s(0),
             recording: String::new(),
+            muted: false,
         };
         assert!(hang_up(&talking));
     }

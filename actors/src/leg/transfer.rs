@@ -418,19 +418,29 @@ impl InboundLeg {
 
     /// A call a seat placed, handed over to this trunk when its agent
     /// transferred it: from now on it is this trunk's, like any call that
-    /// came in, and it rings the target seat or waits in the group.
+    /// came in, and it rings the target seat or waits in the group. A
+    /// target seat already off-hook (`seat_lifted`: a supervisor taking the
+    /// call over, 1021) is connected at once.
     pub fn adopt(
         &mut self,
         call: CallInfo,
         to: TransferTo,
+        seat_lifted: bool,
         now: Mono,
         ring_timeout: Duration,
+        clock: &Clock,
     ) -> Result<Vec<LegEffect>, NotNow> {
         if self.leg != Leg::Free {
             return Err(NotNow("the trunk is busy"));
         }
         let mut call = call;
         Ok(match to {
+            TransferTo::Seat(target) if seat_lifted => {
+                let fx = vec![LegEffect::ConnectSeat {
+                    ringer: target.clone(),
+                }];
+                self.connect(call, target, fx, now, clock)
+            }
             TransferTo::Seat(target) => {
                 self.to(Leg::Ringing {
                     call,

@@ -71,7 +71,31 @@ pub struct HandOver {
     pub agent: Option<AgentRef>,
 }
 
+/// Seat: a supervisor joins the call this seat placed (1019, 1020), or
+/// changes mode on it. `agent_seat`: the seat of the agent supervised (a
+/// party of the call; a whisper is heard there). Answers the conference.
+#[derive(Message)]
+#[rtype(result = "Result<spcti_protocol::ConfNo, Refusal>")]
+pub struct SupervisePlaced {
+    pub sup: crate::leg::Ringer,
+    pub agent: AgentRef,
+    pub mode: crate::leg::SupMode,
+    pub seat_lifted: bool,
+    pub agent_seat: ChNum,
+}
+
+/// Seat: a supervisor takes the call this seat placed out on a trunk
+/// (1021). The seat's agent is cut off; the far trunk takes the call on,
+/// for the supervisor. Answers the trunk.
+#[derive(Message)]
+#[rtype(result = "Result<ChNum, Refusal>")]
+pub struct TakeOverPlaced {
+    pub sup: crate::leg::Ringer,
+    pub agent: AgentRef,
+    pub seat_lifted: bool,
+}
+
 crate::mailbox::handle!(
     /// A handle on a `SeatActor`: every message it takes, without its type.
-    SeatRef, SeatMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, Ring, StopRing, FarEndGone, ConnectSeat, RingingFor, StartCall, HandOver]
+    SeatRef, SeatMailboxes, [crate::switch::SwitchEvent, GetChannel, ForceRelease, MuteSeat, OfferDeclined, SeatAnswered, SeatHungUp, FarAnswered, FarCleared, Crash, crate::supervision::Restart, Ring, StopRing, FarEndGone, ConnectSeat, RingingFor, StartCall, HandOver, SupervisePlaced, TakeOverPlaced]
 );

@@ -91,6 +91,9 @@ pub struct Adopt {
     pub call: crate::leg::CallInfo,
     pub to: TransferTo,
     pub agent: Option<AgentRef>,
+    /// The target seat is off-hook (a supervisor taking the call over):
+    /// it is connected at once instead of rung.
+    pub seat_lifted: bool,
 }
 
 /// Trunk (seized for a placed call): the agent hung up first; the far

@@ -31,6 +31,7 @@ use crate::switch::{ChannelDesc, SwitchCommand, SwitchEvent};
 
 mod phone;
 mod placed;
+mod watched;
 
 /// One seat channel.
 pub struct SeatActor {
@@ -48,8 +49,12 @@ pub struct SeatActor {
     far_agents: HashMap<ChNum, AgentRef>,
     /// The multi-party call (1003 `Meeting=1`, 1033) while it lasts.
     meeting: Option<Meeting>,
-    /// The multi-party call's conference.
+    /// The multi-party call's conference, or the one a supervisor of the
+    /// placed call opened.
     conf: Option<ConferenceRef>,
+    /// A supervisor on the placed call (watched.rs), and its agent.
+    watch: crate::watch::Watch,
+    watcher: Option<AgentRef>,
     /// Whether the phone was last reported off its cradle.
     in_use: bool,
     /// Keys pressed during a call (transfer codes, or after a hook flash
@@ -89,6 +94,8 @@ impl SeatActor {
             far_agents: HashMap::new(),
             meeting: None,
             conf: None,
+            watch: Default::default(),
+            watcher: None,
             in_use: false,
             keys: InCallKeys::default(),
             last_call: None,

@@ -7,7 +7,7 @@ use crate::agent::Unanswered;
 /// A call this seat placed, as its far trunk takes it over (a transfer,
 /// or `[flow] startflow`): from the trunk's side the customer is the
 /// caller; its records still say `out`.
-fn trunk_side(placed: &Placed) -> crate::leg::CallInfo {
+pub(super) fn trunk_side(placed: &Placed) -> crate::leg::CallInfo {
     crate::leg::CallInfo {
         guid: placed.guid,
         caller: placed.dialed.clone(),
@@ -91,6 +91,7 @@ impl SeatActor {
         }
         self.outs.retain(|o| !o.is_done());
         self.meeting_check(ctx);
+        self.watch_check(ctx);
         if self.outs.is_empty() && self.meeting.is_none() {
             self.out_agent = None;
         }
@@ -261,20 +262,12 @@ impl SeatActor {
                     ch,
                     number,
                     listen_only,
-                } => {
-                    let deps = self.deps.clone();
-                    let no = spcti_protocol::ConfNo(me.0);
-                    let hallh = self.meeting.as_ref().is_some_and(Meeting::hallh);
-                    let conf = self.conf.get_or_insert_with(|| {
-                        ConferenceRef::new(ConferenceActor::new(no, deps, hallh).start())
-                    });
-                    conf.do_send(Join {
-                        ch,
-                        number,
-                        listen_only,
-                        heard_by: None,
-                    });
-                }
+                } => self.conference().do_send(Join {
+                    ch,
+                    number,
+                    listen_only,
+                    heard_by: None,
+                }),
                 OutEffect::ConfLeave { ch } => {
                     if let Some(conf) = &self.conf {
                         conf.do_send(Leave { ch });
@@ -470,6 +463,16 @@ impl Handler<OfferDeclined> for SeatActor {
     type Result = ();
     fn handle(&mut self, m: OfferDeclined, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
+            // The supervisor's phone could not ring: it is not on the call.
+            if act
+                .watch
+                .supervisor()
+                .is_some_and(|s| !s.joined && s.ringer.agent == m.agent)
+            {
+                let fx = act.watch.over();
+                act.watch_effects(fx, ctx);
+                return;
+            }
             let far = act
                 .outs
                 .iter()
@@ -492,6 +495,11 @@ impl Handler<SeatAnswered> for SeatActor {
     type Result = ();
     fn handle(&mut self, m: SeatAnswered, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
+            let talk = act.talk();
+            if let Some(fx) = act.watch.answered(m.seat, talk.as_ref()) {
+                act.watch_effects(fx, ctx);
+                return;
+            }
             act.out_op(ctx, Some(m.seat), |o, now, clock| {
                 o.far_answered(m.seat, now, clock)
             });
@@ -504,6 +512,11 @@ impl Handler<SeatHungUp> for SeatActor {
     type Result = ();
     fn handle(&mut self, m: SeatHungUp, ctx: &mut Context<Self>) {
         self.run(ctx, |act, ctx| {
+            let talk = act.talk();
+            if let Some(fx) = act.watch.hung_up(m.seat, talk.as_ref()) {
+                act.watch_effects(fx, ctx);
+                return;
+            }
             if let Some(a) = act.far_agents.remove(&m.seat) {
                 a.do_send(CallEnded {
                     call: act.desc.ch,
@@ -534,8 +547,15 @@ impl Handler<MuteSeat> for SeatActor {
             else {
                 return Err(Refusal::state("not a trunk"));
             };
-            let fx = out.mute(m.on).map_err(Refusal::from)?;
+            let mut fx = out.mute(m.on).map_err(Refusal::from)?;
             let placed = out.call().cloned().expect("talking");
+            // A supervisor bridges the parties: the seat's place in its
+            // conference changes, not a link.
+            let talk = out.talk();
+            if let Some(e) = talk.and_then(|t| act.watch.mute(&t)) {
+                fx.clear();
+                act.watch_effects(vec![e], ctx);
+            }
             act.out_effects(&placed, fx, ctx);
             Ok(())
         })
@@ -556,27 +576,26 @@ impl Handler<HandOver> for SeatActor {
                 return Err(Refusal::state("this seat placed no call"));
             };
             let (placed, fx) = out.hand_over(now, &clock).map_err(Refusal::from)?;
-            let Far::Trunk(trunk) = placed.far else {
-                unreachable!("hand_over takes trunk calls only")
-            };
-            act.out_effects(&placed, fx, ctx);
-            act.outs.retain(|o| !o.is_done());
-            if let Some(h) = act.dial_timers.remove(&trunk) {
-                ctx.cancel_future(h);
-            }
-            act.out_agent = None;
-            let call = crate::leg::CallInfo {
-                group: act.deps.settings.default_group,
-                transferred_by: placed.agent.as_ref().map(|a| a.agent.clone()),
-                ..trunk_side(&placed)
-            };
-            let t = act.deps.trunk(trunk).ok_or(Refusal::Gone("trunk"))?;
-            t.do_send(Adopt {
-                call,
-                to: m.to,
-                agent: m.agent,
-            });
-            Ok(trunk)
+            // A supervisor on the call is let go with it.
+            let wfx = act.watch.over();
+            act.watch_effects(wfx, ctx);
+            let group = act.deps.settings.default_group;
+            let transferred_by = placed.agent.as_ref().map(|a| a.agent.clone());
+            act.give_to_trunk(
+                placed,
+                fx,
+                |call| Adopt {
+                    call: crate::leg::CallInfo {
+                        group,
+                        transferred_by,
+                        ..call
+                    },
+                    to: m.to,
+                    agent: m.agent,
+                    seat_lifted: false,
+                },
+                ctx,
+            )
         })
     }
 }

@@ -647,7 +647,7 @@ impl Handler<Supervise> for TrunkActor {
     fn handle(&mut self, m: Supervise, ctx: &mut Context<Self>) -> Self::Result {
         self.request(ctx, |act, ctx| {
             let Core::Inbound(leg) = &mut act.core else {
-                return Err(Refusal::OnlyInbound("supervised"));
+                return Err(Refusal::state("the call is not connected"));
             };
             let no = leg.conf_no();
             let fx = leg
@@ -669,7 +669,7 @@ impl Handler<TakeOver> for TrunkActor {
             let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
             let Core::Inbound(leg) = &mut act.core else {
-                return Err(Refusal::OnlyInbound("taken over"));
+                return Err(Refusal::state("the call is not connected"));
             };
             let fx = leg
                 .take_over(m.sup.clone(), m.seat_lifted, now, ring_timeout, &clock)

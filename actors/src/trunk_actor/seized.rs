@@ -115,6 +115,7 @@ impl Handler<Adopt> for TrunkActor {
                 _ => return Err(Refusal::state("the trunk carries no placed call")),
             }
             let now = act.now();
+            let clock = act.deps.clock.clone();
             let ring_timeout = act.deps.settings.ring_timeout;
             let mut leg = Box::new(InboundLeg::new(act.desc.ch));
             let target = match &m.to {
@@ -122,7 +123,7 @@ impl Handler<Adopt> for TrunkActor {
                 _ => None,
             };
             let fx = leg
-                .adopt(m.call, m.to, now, ring_timeout)
+                .adopt(m.call, m.to, m.seat_lifted, now, ring_timeout, &clock)
                 .map_err(Refusal::from)?;
             act.core = Core::Inbound(leg);
             if let (Some(t), Some(a)) = (target, m.agent) {
