@@ -1094,6 +1094,119 @@ fn a_sip_phone_flashes_consults_another_seat_and_hangs_up_to_transfer() {
     );
 }
 
+/// Seat 8001's phone answers, holds the call with its hold key (a
+/// re-INVITE offering `sendonly`) for 3 s, takes it back (`sendrecv`)
+/// and waits for the caller's BYE.
+fn seat_holds_then_resumes() -> String {
+    let reinvite = |cseq: u32, direction: &str| {
+        format!(
+            r#"  <send retrans="500"><![CDATA[
+INVITE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:phone@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=phone 1 {cseq} IN IP4 [local_ip]
+s=-
+c=IN IP4 [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a={direction}
+]]></send>
+  <recv response="200"/>
+  <send><![CDATA[
+ACK sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+"#
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-holds">
+  <recv request="INVITE">
+    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="spcti"/></action>
+  </recv>
+{answer}  <recv request="ACK"/>
+  <pause milliseconds="1000"/>
+{hold}  <pause milliseconds="3000"/>
+{resume}  <recv request="BYE"/>
+{ok}</scenario>
+"#,
+        answer = answer_with_sdp(),
+        hold = reinvite(1, "sendonly"),
+        resume = reinvite(2, "sendrecv"),
+        ok = reply("200 OK", false, "Content-Length: 0\n\n"),
+    )
+}
+
+/// A SIP phone's hold key: its re-INVITE offering `sendonly` holds the
+/// caller (the trunk shows `held`, as after a hook flash, with music),
+/// the next offering `sendrecv` brings the caller back; the call then
+/// ends normally with one record.
+#[test]
+fn a_sip_phone_holds_the_caller_and_takes_the_call_back() {
+    if !inside_netns("a_sip_phone_holds_the_caller_and_takes_the_call_back") {
+        return;
+    }
+    let server = start(&config(""));
+    let dir = seat_8001_registered(&server);
+    let mut a = Client::login(&server, "8001", "1001");
+    let seat = sipp_media(&dir, "seat8001", &seat_holds_then_resumes(), 5062, 16000);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    let state = |want: &str| {
+        let t0 = Instant::now();
+        loop {
+            let (_, all) = server.http("GET", "/api/channels", None);
+            let trunk = all
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["TellGUID"] == guid.as_str() && c["ChType"] != "seat")
+                .cloned();
+            if let Some(t) = trunk.filter(|t| t["State"] == want) {
+                return t;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(8),
+                "the trunk never became {want}: {all}\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let held = state("held");
+    assert_eq!(held["LinkCh"], "", "the caller hears only music: {held}");
+    let back = state("talking");
+    assert_eq!(back["LinkCh"], "2", "linked to 8001's seat again: {back}");
+    finished(seat, &dir, "8001's phone", &server);
+    finished(caller, &dir, "the carrier's call", &server);
+    a.expect("6008");
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].2.as_str()),
+        (guid.as_str(), "caller")
+    );
+}
+
 #[test]
 fn a_sip_phone_keys_star_five_and_the_caller_rings_another_seat() {
     if !inside_netns("a_sip_phone_keys_star_five_and_the_caller_rings_another_seat") {

@@ -123,6 +123,15 @@ impl Seat {
         }
     }
 
+    /// The switch ended the phone's call itself (its caller left): the
+    /// phone is down with nothing to report — the call's end reaches the
+    /// agent from the call's side, and no one waited off-hook.
+    pub fn released(&mut self) {
+        if matches!(self, Seat::Connected { .. } | Seat::Dead { .. }) {
+            *self = Seat::OnHook;
+        }
+    }
+
     pub fn on_hook(&mut self) -> Vec<SeatEffect> {
         let was = std::mem::replace(self, Seat::OnHook);
         match was {
@@ -401,6 +410,29 @@ mod tests {
         k.reset();
         assert!(!k.consulting());
         assert_eq!(k.pause(), None);
+    }
+
+    #[test]
+    fn a_phone_the_switch_releases_reports_nothing() {
+        let now = Duration::ZERO;
+        for far_gone_first in [false, true] {
+            let mut s = Seat::OnHook;
+            s.ring(ChNum(1), now);
+            s.off_hook(now);
+            if far_gone_first {
+                assert!(s.far_end_gone(ChNum(1), now));
+            }
+            s.released();
+            assert_eq!(s, Seat::OnHook);
+            // The call's end arriving after changes nothing.
+            assert!(!s.far_end_gone(ChNum(1), now));
+            assert!(s.on_hook().is_empty());
+        }
+        // A ringing or lifted phone is not on a call to release.
+        let mut s = Seat::OnHook;
+        s.ring(ChNum(1), now);
+        s.released();
+        assert!(matches!(s, Seat::Ringing { .. }));
     }
 
     #[test]

@@ -49,10 +49,20 @@ pub enum SwitchEvent {
     Dtmf { ch: ChNum, digits: String },
     /// Hook flash on a seat.
     HookFlash { ch: ChNum },
+    /// A seat's phone put its call on hold (`on`) or took it back: a SIP
+    /// phone's hold key, a re-INVITE offering `sendonly` or `inactive`
+    /// (or RFC 2543's `c=0.0.0.0`), then one offering to receive again.
+    Hold { ch: ChNum, on: bool },
     /// A seat phone was lifted (answers it if it was ringing).
     OffHook { ch: ChNum },
     /// A seat phone was put down.
     OnHook { ch: ChNum },
+    /// The switch itself ended a seat phone's call because the call's
+    /// other party left (a SIP phone's dialog closed with a BYE): the
+    /// phone is down, but nobody put it down — no hang-up to report and
+    /// no off-hook wait to log. It may come before or after the trunk's
+    /// `Cleared` has reached the seat.
+    Released { ch: ChNum },
     /// A ringing seat's phone refused the ring, or could not be rung at
     /// all (an IP phone's decline or do-not-disturb: cause 17 or 21; a
     /// phone that cannot be reached: any other cause). Its ring is over.
@@ -101,8 +111,10 @@ impl SwitchEvent {
             | Cleared { ch, .. }
             | Dtmf { ch, .. }
             | HookFlash { ch }
+            | Hold { ch, .. }
             | OffHook { ch }
             | OnHook { ch }
+            | Released { ch }
             | RingFailed { ch, .. }
             | PlayDone { ch, .. }
             | RecordDone { ch, .. }

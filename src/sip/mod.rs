@@ -11,6 +11,7 @@
 
 pub mod calls;
 mod commands;
+mod in_dialog;
 pub mod switch;
 
 use std::collections::HashMap;

@@ -70,8 +70,13 @@ pub(super) enum Leg {
         authed: bool,
         alerted: bool,
     },
-    /// Answered: the dialog, and where its requests go.
-    Up { dialog: Dialog, to: SocketAddr },
+    /// Answered: the dialog, and where its requests go. `held`: the peer
+    /// holds the call (its last offer sends only, or nothing).
+    Up {
+        dialog: Dialog,
+        to: SocketAddr,
+        held: bool,
+    },
     /// The far end left; the actors have not cleared the channel yet.
     Gone,
 }
@@ -379,7 +384,9 @@ impl SipSwitch {
                 if let Leg::Up { .. } = c.leg {
                     tracing::info!(seat = %x, trunk = %gone, "the caller left: the SIP phone is hung up");
                     self.bye(i, Cause::NORMAL);
-                    self.emit(SwitchEvent::OnHook { ch: x });
+                    // Not `OnHook`: the agent did not hang up, and the
+                    // seat may not have heard of the caller leaving yet.
+                    self.emit(SwitchEvent::Released { ch: x });
                 }
             }
         }
@@ -388,7 +395,7 @@ impl SipSwitch {
     /// Sends BYE on channel `i`'s dialog and ends the leg.
     pub(super) fn bye(&mut self, i: usize, cause: Cause) {
         let leg = std::mem::take(&mut self.chans[i].leg);
-        if let Leg::Up { mut dialog, to } = leg {
+        if let Leg::Up { mut dialog, to, .. } = leg {
             let local = self.setup.local;
             let mut bye = dialog.request("BYE", &calls::via(local), &calls::contact(local), None);
             bye.set("reason", format!("Q.850;cause={}", cause.0));
@@ -578,7 +585,11 @@ impl SipSwitch {
         match Dialog::uas(&invite, &ok) {
             Ok(dialog) => {
                 let to = self.reply_address(&invite);
-                self.chans[i].leg = Leg::Up { dialog, to };
+                self.chans[i].leg = Leg::Up {
+                    dialog,
+                    to,
+                    held: false,
+                };
                 if let (Some(a), Some(s)) = (agreed, &self.chans[i].stream) {
                     s.send(Cmd::Peer(a));
                 }
@@ -622,140 +633,6 @@ impl SipSwitch {
                     .and_then(|(_, sent_by)| host_port(&format!("sip:{sent_by}")))
             })
             .unwrap_or(self.setup.local)
-    }
-
-    pub(super) fn reinvite(&mut self, chan: Option<usize>, key: Key, req: Message) {
-        let Some(i) = chan else {
-            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
-            return self.respond(&key, r);
-        };
-        let local = self.chans[i].stream.as_ref().map(|s| s.local);
-        let version = self.next_sdp_version();
-        let Leg::Up { dialog, .. } = &mut self.chans[i].leg else {
-            let r = final_response(&req, 491, "Request Pending");
-            return self.respond(&key, r);
-        };
-        if let Err((code, why)) = dialog.receive(&req) {
-            let r = final_response(&req, code, &why);
-            return self.respond(&key, r);
-        }
-        let local_tag = dialog.id.local_tag.clone();
-        let Some(local) = local else { return };
-        let (body, agreed) = if req.body.is_empty() {
-            (
-                sdp::offer(local, &self.setup.codecs, Direction::SendRecv, 1, version),
-                None,
-            )
-        } else {
-            match sdp::answer(&req.body, local, &self.setup.codecs, 1, version) {
-                Ok((b, a)) => (b, Some(a)),
-                Err(e) => {
-                    let r = final_response(&req, e.status(), reason_phrase(e.status()));
-                    return self.respond(&key, r);
-                }
-            }
-        };
-        // Hold and resume: the stream sends, or not, as agreed.
-        if let (Some(a), Some(s)) = (agreed, &self.chans[i].stream) {
-            s.send(Cmd::Peer(a));
-        }
-        let mut ok = response_for(&req, 200, "OK");
-        if let Some(to) = req.header("to") {
-            if tag(to).is_none() {
-                ok.set("to", format!("{to};tag={local_tag}"));
-            }
-        }
-        ok.set("contact", calls::contact(self.setup.local));
-        ok.set("content-type", "application/sdp");
-        ok.body = body;
-        self.respond(&key, ok);
-    }
-
-    pub(super) fn ack(&mut self, chan: Option<usize>, req: Message) {
-        if let Some(id) = req.header("call-id") {
-            self.unacked.remove(id);
-        }
-        // An ACK with an answer (we offered in the 200).
-        let Some(i) = chan else { return };
-        if req.body.is_empty() {
-            return;
-        }
-        match sdp::read_answer(&req.body, &self.setup.codecs) {
-            Ok(a) => {
-                if let Some(s) = &self.chans[i].stream {
-                    s.send(Cmd::Peer(a));
-                }
-            }
-            Err(e) => tracing::warn!(ch = %self.chans[i].desc.ch, "the ACK's SDP: {e}"),
-        }
-    }
-
-    pub(super) fn cancel_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
-        let offered = chan.filter(|i| matches!(self.chans[*i].leg, Leg::Offered { .. }));
-        let Some(i) = offered else {
-            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
-            return self.respond(&key, r);
-        };
-        let ok = response_for(&req, 200, "OK");
-        self.respond(&key, ok);
-        if let Leg::Offered {
-            key: ikey, invite, ..
-        } = std::mem::take(&mut self.chans[i].leg)
-        {
-            let r = final_response(&invite, 487, "Request Terminated");
-            self.respond(&ikey, r);
-        }
-        self.gone(i, calls::reason_cause(&req).unwrap_or(Cause::NORMAL));
-    }
-
-    pub(super) fn bye_in(&mut self, chan: Option<usize>, key: Key, req: Message) {
-        let up = chan.filter(|i| match &self.chans[*i].leg {
-            Leg::Up { dialog, .. } => dialog.matches(&req),
-            _ => false,
-        });
-        let Some(i) = up else {
-            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
-            return self.respond(&key, r);
-        };
-        let ok = response_for(&req, 200, "OK");
-        self.respond(&key, ok);
-        self.gone(i, calls::reason_cause(&req).unwrap_or(Cause::NORMAL));
-    }
-
-    /// The far end of channel `i` left (BYE, CANCEL, a failed INVITE).
-    pub(super) fn gone(&mut self, i: usize, cause: Cause) {
-        let ch = self.chans[i].desc.ch;
-        let listeners: Vec<ChNum> = self.chans[i].heard_by.iter().copied().collect();
-        self.end_leg(i);
-        if self.chans[i].desc.kind == ChannelKind::Seat {
-            self.emit(SwitchEvent::OnHook { ch });
-        } else {
-            self.far_end_cleared(ch, cause);
-            self.hang_up_orphans(ch, listeners);
-        }
-    }
-
-    pub(super) fn info(&mut self, chan: Option<usize>, key: Key, req: Message) {
-        let Some(i) = chan else {
-            let r = final_response(&req, 481, "Call/Transaction Does Not Exist");
-            return self.respond(&key, r);
-        };
-        let ctype = req.header("content-type").unwrap_or_default().to_owned();
-        let ok = response_for(&req, 200, "OK");
-        self.respond(&key, ok);
-        let ch = self.chans[i].desc.ch;
-        match crate::media::dtmf::info_key(&ctype, &req.body) {
-            Some(crate::media::dtmf::Pressed::Key(k)) => self.emit(SwitchEvent::Dtmf {
-                ch,
-                digits: k.to_string(),
-            }),
-            Some(crate::media::dtmf::Pressed::Flash)
-                if self.chans[i].desc.kind == ChannelKind::Seat =>
-            {
-                self.emit(SwitchEvent::HookFlash { ch })
-            }
-            _ => {}
-        }
     }
 
     // --- responses to our requests ------------------------------------------
@@ -864,7 +741,7 @@ impl SipSwitch {
         let Some(&i) = self.by_call.get(call_id) else {
             return;
         };
-        if let Leg::Up { dialog, to } = &mut self.chans[i].leg {
+        if let Leg::Up { dialog, to, .. } = &mut self.chans[i].leg {
             let to = *to;
             let local = self.setup.local;
             let ack =
@@ -903,6 +780,7 @@ impl SipSwitch {
         self.chans[i].leg = Leg::Up {
             dialog: d,
             to: target,
+            held: false,
         };
         if self.chans[i].desc.kind == ChannelKind::Seat {
             self.emit(SwitchEvent::OffHook { ch });
@@ -1016,7 +894,7 @@ fn host_port(uri: &str) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new(ip, 5060))
 }
 
-fn reason_phrase(code: u16) -> &'static str {
+pub(super) fn reason_phrase(code: u16) -> &'static str {
     match code {
         400 => "Bad Request",
         488 => "Not Acceptable Here",

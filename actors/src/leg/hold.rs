@@ -62,6 +62,25 @@ impl InboundLeg {
         }
     }
 
+    /// A phone's hold key (a SIP phone's re-INVITE): as a hook flash, but
+    /// it says which way — holding a held call, or taking back one that
+    /// is not held, changes nothing.
+    pub fn hold(
+        &mut self,
+        seat: ChNum,
+        on: bool,
+        now: Mono,
+        clock: &Clock,
+    ) -> Result<(Flash, Vec<LegEffect>), NotNow> {
+        match (&self.leg, on) {
+            (Leg::Held { agent, .. }, true) if agent.seat == seat => Ok((Flash::Held, vec![])),
+            (Leg::Talking { agent, .. }, false) if agent.seat == seat => {
+                Ok((Flash::Returned, vec![]))
+            }
+            _ => self.flash(seat, now, clock),
+        }
+    }
+
     /// Takes the caller off hold, back to talking with the agent (the
     /// caller's link is the caller's to restore); the consulted extension,
     /// if any, is let go.

@@ -42,6 +42,8 @@ pub struct TransferCall {
 #[rtype(result = "Result<Flash, Refusal>")]
 pub struct SeatFlash {
     pub seat: ChNum,
+    /// A hold key says which way (`Some(true)`: hold); a flash toggles.
+    pub hold: Option<bool>,
 }
 
 /// Trunk: the agent on hold (after a flash) consults extension `target`.

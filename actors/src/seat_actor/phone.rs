@@ -68,8 +68,9 @@ impl SeatActor {
     }
 
     /// Hook flash during an inbound call: the trunk holds the caller (then
-    /// digits name an extension to consult) or brings the agent back.
-    pub(super) fn hook_flash(&mut self, ctx: &mut Context<Self>) {
+    /// digits name an extension to consult) or brings the agent back. A
+    /// hold key (`hold`: which way) does the same, once per change.
+    pub(super) fn hook_flash(&mut self, hold: Option<bool>, ctx: &mut Context<Self>) {
         let me = self.desc.ch;
         let Seat::Connected { call, .. } = &self.seat else {
             return;
@@ -77,7 +78,10 @@ impl SeatActor {
         let Some(trunk) = self.deps.trunk(*call) else {
             return;
         };
-        let asked = trunk.send(SeatFlash { seat: me });
+        if hold.is_some_and(|on| on == self.keys.consulting()) {
+            return;
+        }
+        let asked = trunk.send(SeatFlash { seat: me, hold });
         // A flash toggles hold: the seat takes digits as the consult target
         // from now on, not from when the trunk's answer arrives (the agent
         // may already be dialing). The answer only corrects a refusal.
@@ -209,7 +213,8 @@ impl SeatActor {
 
     pub(super) fn seat_event(&mut self, ev: SwitchEvent, ctx: &mut Context<Self>) {
         match ev {
-            SwitchEvent::HookFlash { .. } => return self.hook_flash(ctx),
+            SwitchEvent::HookFlash { .. } => return self.hook_flash(None, ctx),
+            SwitchEvent::Hold { on, .. } => return self.hook_flash(Some(on), ctx),
             SwitchEvent::RingFailed { cause, .. } => return self.ring_failed(cause),
             _ => {}
         }
@@ -222,6 +227,13 @@ impl SeatActor {
                     ctx.cancel_future(h);
                 }
                 seat.on_hook()
+            }
+            SwitchEvent::Released { .. } => {
+                if let Some(h) = self.digit_timer.take() {
+                    ctx.cancel_future(h);
+                }
+                seat.released();
+                vec![]
             }
             // During a call only transfer codes, and after a flash the
             // extension to consult, mean anything here (InCallKeys).

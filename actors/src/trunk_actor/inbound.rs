@@ -614,7 +614,11 @@ impl Handler<SeatFlash> for TrunkActor {
             let Core::Inbound(leg) = &mut act.core else {
                 return Err(Refusal::state("not a call a flash can hold"));
             };
-            let (flash, fx) = leg.flash(m.seat, now, &clock).map_err(Refusal::from)?;
+            let (flash, fx) = match m.hold {
+                Some(on) => leg.hold(m.seat, on, now, &clock),
+                None => leg.flash(m.seat, now, &clock),
+            }
+            .map_err(Refusal::from)?;
             act.leg_effects(fx, ctx);
             Ok(flash)
         })
