@@ -1207,6 +1207,106 @@ fn a_sip_phone_holds_the_caller_and_takes_the_call_back() {
     );
 }
 
+/// A supervisor's SIP phone (seat 8002): rings, answers, speaks
+/// (`g711a.pcap`) and hangs up after 6.5 s.
+fn supervisor_phone_speaks() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="supervisor">
+  <recv request="INVITE">
+    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="spcti"/></action>
+  </recv>
+{ringing}{answer}  <recv request="ACK"/>
+  <nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>
+  <pause milliseconds="6500"/>
+  <send retrans="500"><![CDATA[
+BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8002@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: 9 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"#,
+        ringing = reply(
+            "180 Ringing",
+            true,
+            "Contact: <sip:phone@[local_ip]:[local_port]>\nContent-Length: 0\n\n"
+        ),
+        answer = answer_with_sdp(),
+    )
+}
+
+/// A supervisor on SIP phones, checked by ear: its on-hook phone is rung
+/// for 1019 `Mode=whisper`, joins the call's conference and speaks; the
+/// caller does not hear it (the trunk's recording holds what the caller
+/// heard: silence), then after 1020 does. When the supervisor hangs up the
+/// caller and the agent are linked again and the call goes on.
+#[test]
+fn a_supervisor_on_a_sip_phone_whispers_unheard_by_the_caller_then_barges_in() {
+    if !inside_netns("a_supervisor_on_a_sip_phone_whispers_unheard_by_the_caller_then_barges_in") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let mut s = Client::login(&server, "8002", "1002");
+    s.request_ok("<MsgType>1002</MsgType><TelNum>8002</TelNum>");
+    let seat_a = sipp_media(&dir, "seat8001", &seat_answers(), 5062, 16000);
+    let sup = sipp_media(&dir, "seat8002", &supervisor_phone_speaks(), 5064, 16100);
+    // A silent caller: whatever the trunk's recording holds was sent to it.
+    let caller = sipp_media(&dir, "carrier", &caller(false), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    let connected = Instant::now();
+    s.request_ok(
+        "<MsgType>1019</MsgType><TelNum>8002</TelNum><Target>8001</Target><Mode>whisper</Mode>",
+    );
+    assert_eq!(s.expect("6004")["TellGUID"], guid.as_str());
+    let joined = connected.elapsed().as_secs_f32();
+    s.send("<MsgType>1032</MsgType>");
+    let confs = s.expect("9032")["Conferences"].clone();
+    assert_eq!(
+        confs[0]["Member"].as_array().map(Vec::len),
+        Some(3),
+        "{confs}"
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    s.request_ok("<MsgType>1020</MsgType><TelNum>8002</TelNum><Target>8001</Target>");
+    let barged = connected.elapsed().as_secs_f32();
+    // The supervisor's phone hangs up by itself: the call goes on.
+    assert_eq!(s.expect("6007")["TelNum"], "8002");
+    let (_, all) = server.http("GET", "/api/channels", None);
+    let trunk = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["TellGUID"] == guid.as_str() && c["ChType"] != "seat")
+        .cloned()
+        .unwrap_or_else(|| panic!("the call's trunk in {all}"));
+    assert_eq!(trunk["LinkCh"], "2", "linked to 8001 again: {trunk}");
+    finished(sup, &dir, "the supervisor's phone", &server);
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_a, &dir, "8001's phone", &server);
+    a.expect("6008");
+    let rows = server.call_records(1);
+    let file = server
+        .data_dir()
+        .join("recordings")
+        .join(rows[0].4.clone().expect("the call is recorded"));
+    written(&file);
+    let whisper = rms(&file, joined + 0.4, barged - 0.3);
+    let barge = rms(&file, barged + 0.5, barged + 3.0);
+    assert!(
+        whisper < 50.0 && barge > 300.0,
+        "what the caller heard: {whisper:.0} while whispered to the agent \
+         ({joined:.1}-{barged:.1} s), {barge:.0} after the barge-in"
+    );
+}
+
 #[test]
 fn a_sip_phone_keys_star_five_and_the_caller_rings_another_seat() {
     if !inside_netns("a_sip_phone_keys_star_five_and_the_caller_rings_another_seat") {
