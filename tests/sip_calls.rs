@@ -1307,6 +1307,67 @@ fn a_supervisor_on_a_sip_phone_whispers_unheard_by_the_caller_then_barges_in() {
     );
 }
 
+/// Seat 8001's phone: answers, speaks (`g711a.pcap`, 7 s) and takes the
+/// caller's BYE.
+fn seat_speaks() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-speaks">
+  <recv request="INVITE"/>
+{answer}  <recv request="ACK"/>
+  <nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>
+  <recv request="BYE"/>
+{ok}</scenario>
+"#,
+        answer = answer_with_sdp(),
+        ok = reply("200 OK", false, "Content-Length: 0\n\n"),
+    )
+}
+
+/// 1016 on a SIP call, checked by ear: while muted, the agent's voice
+/// does not reach the caller (the trunk's recording, what the caller
+/// heard, is silent while the agent speaks); before and after, it does.
+#[test]
+fn a_muted_sip_agent_is_not_heard_by_the_caller() {
+    if !inside_netns("a_muted_sip_agent_is_not_heard_by_the_caller") {
+        return;
+    }
+    let server = start(&config(""));
+    let dir = seat_8001_registered(&server);
+    let mut a = Client::login(&server, "8001", "1001");
+    let seat = sipp_media(&dir, "seat8001", &seat_speaks(), 5062, 16000);
+    let caller = sipp_media(&dir, "carrier", &caller(false), 5080, 18000);
+    a.expect("6003");
+    a.expect("6004");
+    let connected = Instant::now();
+    // The agent's speech is loud from 1 s to 7 s after it answers.
+    std::thread::sleep(Duration::from_millis(2800));
+    a.request_ok("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>1</Mute>");
+    let muted = connected.elapsed().as_secs_f32();
+    std::thread::sleep(Duration::from_millis(2000));
+    a.request_ok("<MsgType>1016</MsgType><TelNum>8001</TelNum><Mute>0</Mute>");
+    let unmuted = connected.elapsed().as_secs_f32();
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat, &dir, "8001's phone", &server);
+    a.expect("6008");
+    let rows = server.call_records(1);
+    let file = server
+        .data_dir()
+        .join("recordings")
+        .join(rows[0].4.clone().expect("the call is recorded"));
+    written(&file);
+    let levels = [
+        rms(&file, 1.2, muted - 0.3),
+        rms(&file, muted + 0.4, unmuted - 0.3),
+        rms(&file, unmuted + 0.4, 6.8),
+    ];
+    assert!(
+        levels[0] > 300.0 && levels[1] < 50.0 && levels[2] > 300.0,
+        "what the caller heard of the agent: {levels:.0?} (before the mute, \
+         muted {muted:.1}-{unmuted:.1} s, after)"
+    );
+}
+
 #[test]
 fn a_sip_phone_keys_star_five_and_the_caller_rings_another_seat() {
     if !inside_netns("a_sip_phone_keys_star_five_and_the_caller_rings_another_seat") {
