@@ -1052,14 +1052,120 @@ fn a_sip_phone_flashes_consults_another_seat_and_hangs_up_to_transfer() {
     if !inside_netns("a_sip_phone_flashes_consults_another_seat_and_hangs_up_to_transfer") {
         return;
     }
+    flash_consult_transfer(|_| seat_flashes_consults_and_hangs_up());
+}
+
+/// RFC 4733 events `events` (16 is a hook flash, 11 is `#`) as sipp can
+/// play them: a pcap of RTP telephone-event packets (payload type 101),
+/// 0.4 s apart, each as a phone sends it (marker on the first packet,
+/// three end packets).
+fn rfc4733_pcap(events: &[u8]) -> Vec<u8> {
+    // The addresses are sipp's to rewrite; only the RTP payload matters.
+    let frame = |udp_payload: &[u8]| {
+        let udp_len = 8 + udp_payload.len() as u16;
+        let mut f = vec![0u8; 12];
+        f.extend([0x08, 0x00]);
+        f.extend([0x45, 0]);
+        f.extend((20 + udp_len).to_be_bytes());
+        f.extend([0, 0, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]);
+        f.extend(16000u16.to_be_bytes());
+        f.extend(16000u16.to_be_bytes());
+        f.extend(udp_len.to_be_bytes());
+        f.extend([0, 0]);
+        f.extend(udp_payload);
+        f
+    };
+    let mut out = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        if v == 0x0004_0002 {
+            out.extend(2u16.to_le_bytes());
+            out.extend(4u16.to_le_bytes());
+        } else {
+            out.extend(v.to_le_bytes());
+        }
+    }
+    let (mut seq, mut at_us) = (100u16, 0u64);
+    for (n, &event) in events.iter().enumerate() {
+        let timestamp = 8000 + n as u32 * 3200;
+        for k in 0..10u16 {
+            let end = k >= 7;
+            let duration = 160 * (k.min(7) + 1);
+            let mut rtp = vec![0x80, if k == 0 { 0x80 | 101 } else { 101 }];
+            rtp.extend(seq.to_be_bytes());
+            rtp.extend(timestamp.to_be_bytes());
+            rtp.extend(0x1234_5678u32.to_be_bytes());
+            rtp.extend([event, if end { 0x8a } else { 0x0a }]);
+            rtp.extend(duration.to_be_bytes());
+            let f = frame(&rtp);
+            out.extend(((at_us / 1_000_000) as u32).to_le_bytes());
+            out.extend(((at_us % 1_000_000) as u32).to_le_bytes());
+            out.extend((f.len() as u32).to_le_bytes());
+            out.extend((f.len() as u32).to_le_bytes());
+            out.extend(f);
+            if k < 7 {
+                seq = seq.wrapping_add(1);
+                at_us += 20_000;
+            }
+        }
+        seq = seq.wrapping_add(1);
+        at_us += 400_000;
+    }
+    out
+}
+
+/// The same consultation keyed in the phone's media: a hook flash as RFC
+/// 4733 event 16, then 8002# as RFC 4733 digits.
+#[test]
+fn a_sip_phone_flashes_by_rfc4733_event_16_and_consults() {
+    if !inside_netns("a_sip_phone_flashes_by_rfc4733_event_16_and_consults") {
+        return;
+    }
+    flash_consult_transfer(|dir| {
+        let pcap = dir.join("flash-8002.pcap");
+        std::fs::write(&pcap, rfc4733_pcap(&[16, 8, 0, 0, 2, 11])).unwrap();
+        seat_keys_from_pcap_and_hangs_up(&pcap)
+    });
+}
+
+/// Seat 8001's phone answers, plays the RTP in `pcap` (its keys), waits
+/// 2 s after them and hangs up.
+fn seat_keys_from_pcap_and_hangs_up(pcap: &Path) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="seat-keys-rtp">
+  <recv request="INVITE">
+    <action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="spcti"/></action>
+  </recv>
+{answer}  <recv request="ACK"/>
+  <pause milliseconds="1000"/>
+  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
+  <pause milliseconds="5000"/>
+  <send retrans="500"><![CDATA[
+BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: 9 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+</scenario>
+"#,
+        answer = answer_with_sdp(),
+        pcap = pcap.display(),
+    )
+}
+
+/// Seat 8001 (its phone running the scenario `seat_a` builds in the sipp
+/// directory) takes a carrier call, holds it with a flash, consults 8002
+/// and hangs up: the caller is 8002's, and 8002's part is recorded with
+/// the caller's voice.
+fn flash_consult_transfer(seat_a: impl FnOnce(&Path) -> String) {
     let (server, dir, mut a) = two_seats();
-    let seat_a = sipp_media(
-        &dir,
-        "seat8001",
-        &seat_flashes_consults_and_hangs_up(),
-        5062,
-        16000,
-    );
+    let seat_a = sipp_media(&dir, "seat8001", &seat_a(&dir), 5062, 16000);
     let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
     let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
     let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
