@@ -1509,6 +1509,44 @@ fn a_sip_phone_keys_star_five_and_the_caller_rings_another_seat() {
     );
 }
 
+/// `*6<group>#` keyed on a SIP phone during a call: the caller waits in
+/// group 1 again and rings the agent there (8002), with its pop.
+#[test]
+fn a_sip_phone_keys_star_six_and_the_caller_goes_back_to_the_group() {
+    if !inside_netns("a_sip_phone_keys_star_six_and_the_caller_goes_back_to_the_group") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let mut b = Client::login(&server, "8002", "1002");
+    let seat_a = sipp_media(
+        &dir,
+        "seat8001",
+        &seat_keys_by_info_and_hangs_up(&["*", "6", "1", "#"]),
+        5062,
+        16000,
+    );
+    let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    let pop = b.expect("6003");
+    assert_eq!(
+        (pop["TellGUID"].as_str(), pop["GroupNo"].as_str()),
+        (Some(guid.as_str()), Some("1"))
+    );
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    a.expect("6007");
+    finished(seat_a, &dir, "8001's phone", &server);
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    let rows = server.call_records(2);
+    let parts: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.3.as_str())).collect();
+    assert!(
+        parts.contains(&(guid.as_str(), "8001")) && parts.contains(&(guid.as_str(), "8002")),
+        "a part at each seat: {rows:?}"
+    );
+}
+
 /// The carrier's caller keys 1 and waits on the line until spcti hangs
 /// up (BYE with a Q.850 cause), which it answers.
 fn caller_hung_up_on() -> String {
@@ -1555,6 +1593,39 @@ fn a_supervisor_force_hangs_up_an_agents_sip_call() {
         "spcti sent the BYEs\n{}",
         server.log()
     );
+}
+
+/// 1027 on a SIP call's trunk channel: the caller gets spcti's BYE, the
+/// seat's phone is hung up too (it heard only that trunk), the agent gets
+/// 6008, and the record says the system ended it; the channel is free.
+#[test]
+fn an_operator_force_releases_a_sip_calls_trunk_channel() {
+    if !inside_netns("an_operator_force_releases_a_sip_calls_trunk_channel") {
+        return;
+    }
+    let server = start(&config_with("", SECOND_SEAT));
+    let dir = seat_8001_registered(&server);
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut op = Client::operator(&server, "8002", "1002");
+    let seat = sipp_media(&dir, "seat", &seat_answers(), 5062, 16000);
+    let caller = sipp_media(&dir, "carrier", &caller_hung_up_on(), 5080, 18000);
+    let pop = a.expect("6003");
+    let (guid, trunk) = (
+        pop["TellGUID"].as_str().unwrap().to_owned(),
+        pop["ChNum"].as_str().unwrap().to_owned(),
+    );
+    a.expect("6004");
+    op.request_ok(&format!("<MsgType>1027</MsgType><ChNum>{trunk}</ChNum>"));
+    a.expect("6008");
+    finished(caller, &dir, "the carrier's caller, released", &server);
+    finished(seat, &dir, "the seat's phone, hung up on", &server);
+    let rows = server.call_records(1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].2.as_str()),
+        (guid.as_str(), "system")
+    );
+    op.send(&format!("<MsgType>1027</MsgType><ChNum>{trunk}</ChNum>"));
+    assert_eq!(op.expect("9000")["Result"], "0", "a free channel");
 }
 
 /// Seat 8001's phone dials `*9` (an INVITE, challenged), listens a moment
