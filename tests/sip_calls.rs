@@ -427,7 +427,24 @@ Content-Length: 0
 /// checks only `Authorization`, so not 407),
 /// checks the credentials (a wrong answer fails the run), rings, answers,
 /// speaks (g711a.pcap) and takes the BYE.
-fn carrier_challenges_and_answers() -> String {
+/// The carrier as a UAS: challenges the first INVITE with `challenge`
+/// (a 401 or a 407 with its header), verifies the retried INVITE's
+/// credentials (acct / trunkpw), rings, answers, speaks and takes the BYE.
+fn carrier_challenges_and_answers(challenge: &str) -> String {
+    // sipp's verifyauth reads only `Authorization`: a proxy's challenge
+    // is answered in `Proxy-Authorization`, which the test checks from
+    // sipp's message log instead.
+    let verify = match challenge.starts_with("401") {
+        true => {
+            r#"<recv request="INVITE" crlf="true">
+    <action><verifyauth assign_to="authvalid" username="acct" password="trunkpw"/></action>
+  </recv>
+  <nop hide="true" test="authvalid" next="good"/>
+  <recv request="NEVER" timeout="100"/>
+  <label id="good"/>"#
+        }
+        false => r#"<recv request="INVITE" crlf="true"/>"#,
+    };
     let answer = |code: &str, extra: &str| {
         reply(
             code,
@@ -440,21 +457,13 @@ fn carrier_challenges_and_answers() -> String {
 <scenario name="carrier-uas">
   <recv request="INVITE"/>
 {}  <recv request="ACK"/>
-  <recv request="INVITE" crlf="true">
-    <action><verifyauth assign_to="authvalid" username="acct" password="trunkpw"/></action>
-  </recv>
-  <nop hide="true" test="authvalid" next="good"/>
-  <recv request="NEVER" timeout="100"/>
-  <label id="good"/>
+  {verify}
 {}{}  <recv request="ACK"/>
   <nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>
   <recv request="BYE"/>
 {}</scenario>
 "#,
-        answer(
-            "401 Unauthorized",
-            "WWW-Authenticate: Digest realm=\"carrier\", nonce=\"5f3a9c\", algorithm=MD5\nContent-Length: 0\n\n"
-        ),
+        answer(challenge, "Content-Length: 0\n\n"),
         answer("180 Ringing", "Content-Length: 0\n\n"),
         answer(
             "200 OK",
@@ -471,6 +480,50 @@ fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrie
     ) {
         return;
     }
+    _ = outbound_through_a_challenging_carrier(
+        "401 Unauthorized\nWWW-Authenticate: Digest realm=\"carrier\", nonce=\"5f3a9c\", algorithm=MD5",
+    );
+}
+
+/// The same with a carrier that is a proxy: 407 and Proxy-Authenticate,
+/// answered with Proxy-Authorization.
+#[test]
+fn an_agents_outbound_call_answers_a_proxy_challenge_from_the_carrier() {
+    if !inside_netns("an_agents_outbound_call_answers_a_proxy_challenge_from_the_carrier") {
+        return;
+    }
+    let log = outbound_through_a_challenging_carrier(
+        "407 Proxy Authentication Required\nProxy-Authenticate: Digest realm=\"carrier\", nonce=\"77ab01\", qop=\"auth\", algorithm=MD5",
+    );
+    // The retried INVITE as the carrier got it: its Proxy-Authorization
+    // must hold the right digest for the challenge (qop=auth).
+    let header = log
+        .lines()
+        .find_map(|l| l.strip_prefix("Proxy-Authorization:"))
+        .unwrap_or_else(|| panic!("no Proxy-Authorization in the retried INVITE:\n{log}"));
+    let p = spcti_actors::sip::digest::params(header.trim()).unwrap();
+    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or_default();
+    assert_eq!(
+        (get("username"), get("realm"), get("nonce"), get("qop")),
+        ("acct", "carrier", "77ab01", "auth"),
+        "{header}"
+    );
+    let want = spcti_actors::sip::digest::response(
+        "acct",
+        "carrier",
+        "trunkpw",
+        "INVITE",
+        get("uri"),
+        "77ab01",
+        Some((get("nc"), get("cnonce"))),
+    );
+    assert_eq!(get("response"), want, "{header}");
+}
+
+/// 1003 from 8001 through the trunk, whose carrier challenges with
+/// `challenge`: answered, bridged, recorded with the far end's speech.
+/// Answers the carrier's sipp message log.
+fn outbound_through_a_challenging_carrier(challenge: &str) -> String {
     let server = start(&config(
         "user = \"acct\"\npassword = \"trunkpw\"\nfrom_number = \"4008001234\"",
     ));
@@ -480,7 +533,7 @@ fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrie
     let carrier = sipp_media(
         &dir,
         "carrier",
-        &carrier_challenges_and_answers(),
+        &carrier_challenges_and_answers(challenge),
         5080,
         18000,
     );
@@ -522,6 +575,15 @@ fn an_agents_outbound_call_rings_the_sip_seat_then_the_digest_challenging_carrie
         level > 300.0,
         "the recording's level is {level}: no far-end audio"
     );
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|f| {
+            let n = f.file_name().to_string_lossy().into_owned();
+            n.starts_with("carrier_") && n.ends_with("_messages.log")
+        })
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .expect("the carrier's message log")
 }
 
 /// A second seat (8002, channel 3) and its agent (1002).
