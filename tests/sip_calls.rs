@@ -162,6 +162,46 @@ Content-Length: 0
     )
 }
 
+/// A phone (at `ext`, answering as sipp's `[pid]SIPpTag01`) hangs up its
+/// call: BYE to spcti, whose From it kept as `$spcti`, and its 200.
+fn phone_bye(ext: &str) -> String {
+    format!(
+        r#"  <send retrans="500"><![CDATA[
+BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{ext}@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$spcti]
+Call-ID: [call_id]
+CSeq: 9 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>
+"#
+    )
+}
+
+/// The trunk channel carrying call `guid`, as `/api/channels` shows it.
+fn trunk_of_call(server: &Server, guid: &str) -> Option<serde_json::Value> {
+    let (_, all) = server.http("GET", "/api/channels", None);
+    all.as_array()?
+        .iter()
+        .find(|c| c["TellGUID"] == guid && c["ChType"] != "seat")
+        .cloned()
+}
+
+/// The first call record's recording, once it is on disk.
+fn first_recording(server: &Server) -> PathBuf {
+    let rows = server.call_records(1);
+    let file = server
+        .data_dir()
+        .join("recordings")
+        .join(rows[0].4.clone().expect("the call is recorded"));
+    written(&file);
+    file
+}
+
 /// A phone's (or carrier's) reply to the request it got: the request's
 /// Via, From, Call-ID and CSeq, its To tagged as the dialog's when
 /// `tagged`, then `rest` (headers, blank line, body).
@@ -398,6 +438,7 @@ fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the
 /// The seat's phone: rings, answers, talks for `talk_ms`, hangs up.
 fn seat_answers_and_hangs_up(talk_ms: u32) -> String {
     let answer = answer_with_sdp();
+    let bye = phone_bye("8001");
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="seat-out">
@@ -406,30 +447,15 @@ fn seat_answers_and_hangs_up(talk_ms: u32) -> String {
   </recv>
 {answer}  <recv request="ACK"/>
   <pause milliseconds="{talk_ms}"/>
-  <send retrans="500"><![CDATA[
-BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$spcti]
-Call-ID: [call_id]
-CSeq: 1 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-</scenario>
+{bye}</scenario>
 "#
     )
 }
 
-/// The carrier taking an outbound call: challenges the INVITE (401; sipp
-/// checks only `Authorization`, so not 407),
-/// checks the credentials (a wrong answer fails the run), rings, answers,
-/// speaks (g711a.pcap) and takes the BYE.
-/// The carrier as a UAS: challenges the first INVITE with `challenge`
-/// (a 401 or a 407 with its header), verifies the retried INVITE's
-/// credentials (acct / trunkpw), rings, answers, speaks and takes the BYE.
+/// The carrier taking an outbound call: challenges the first INVITE with
+/// `challenge` (a 401 or a 407 with its header), checks the retried
+/// INVITE's credentials (acct / trunkpw; a wrong answer fails the run),
+/// rings, answers, speaks (g711a.pcap) and takes the BYE.
 fn carrier_challenges_and_answers(challenge: &str) -> String {
     // sipp's verifyauth reads only `Authorization`: a proxy's challenge
     // is answered in `Proxy-Authorization`, which the test checks from
@@ -1091,20 +1117,9 @@ Duration=160
 {answer}  <recv request="ACK"/>
   <pause milliseconds="1000"/>
 {keys}  <pause milliseconds="2000"/>
-  <send retrans="500"><![CDATA[
-BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$spcti]
-Call-ID: [call_id]
-CSeq: 9 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-</scenario>
+{bye}</scenario>
 "#,
+        bye = phone_bye("8001"),
         answer = answer_with_sdp(),
     )
 }
@@ -1202,20 +1217,9 @@ fn seat_keys_from_pcap_and_hangs_up(pcap: &Path) -> String {
   <pause milliseconds="1000"/>
   <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>
   <pause milliseconds="5000"/>
-  <send retrans="500"><![CDATA[
-BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:8001@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$spcti]
-Call-ID: [call_id]
-CSeq: 9 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-</scenario>
+{bye}</scenario>
 "#,
+        bye = phone_bye("8001"),
         answer = answer_with_sdp(),
         pcap = pcap.display(),
     )
@@ -1343,19 +1347,13 @@ fn a_sip_phone_holds_the_caller_and_takes_the_call_back() {
     let state = |want: &str| {
         let t0 = Instant::now();
         loop {
-            let (_, all) = server.http("GET", "/api/channels", None);
-            let trunk = all
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["TellGUID"] == guid.as_str() && c["ChType"] != "seat")
-                .cloned();
-            if let Some(t) = trunk.filter(|t| t["State"] == want) {
+            let trunk = trunk_of_call(&server, &guid);
+            if let Some(t) = trunk.clone().filter(|t| t["State"] == want) {
                 return t;
             }
             assert!(
                 t0.elapsed() < Duration::from_secs(8),
-                "the trunk never became {want}: {all}\n{}",
+                "the trunk never became {want}: {trunk:?}\n{}",
                 server.log()
             );
             std::thread::sleep(Duration::from_millis(10));
@@ -1387,20 +1385,9 @@ fn supervisor_phone_speaks() -> String {
 {ringing}{answer}  <recv request="ACK"/>
   <nop><action><exec play_pcap_audio="{SIPP_SHARE}/g711a.pcap"/></action></nop>
   <pause milliseconds="6500"/>
-  <send retrans="500"><![CDATA[
-BYE sip:spcti@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:8002@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$spcti]
-Call-ID: [call_id]
-CSeq: 9 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-  <recv response="200"/>
-</scenario>
+{bye}</scenario>
 "#,
+        bye = phone_bye("8002"),
         ringing = reply(
             "180 Ringing",
             true,
@@ -1447,25 +1434,13 @@ fn a_supervisor_on_a_sip_phone_whispers_unheard_by_the_caller_then_barges_in() {
     let barged = connected.elapsed().as_secs_f32();
     // The supervisor's phone hangs up by itself: the call goes on.
     assert_eq!(s.expect("6007")["TelNum"], "8002");
-    let (_, all) = server.http("GET", "/api/channels", None);
-    let trunk = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["TellGUID"] == guid.as_str() && c["ChType"] != "seat")
-        .cloned()
-        .unwrap_or_else(|| panic!("the call's trunk in {all}"));
+    let trunk = trunk_of_call(&server, &guid).expect("the call's trunk");
     assert_eq!(trunk["LinkCh"], "2", "linked to 8001 again: {trunk}");
     finished(sup, &dir, "the supervisor's phone", &server);
     finished(caller, &dir, "the carrier's call", &server);
     finished(seat_a, &dir, "8001's phone", &server);
     a.expect("6008");
-    let rows = server.call_records(1);
-    let file = server
-        .data_dir()
-        .join("recordings")
-        .join(rows[0].4.clone().expect("the call is recorded"));
-    written(&file);
+    let file = first_recording(&server);
     let whisper = rms(&file, joined + 0.4, barged - 0.3);
     let barge = rms(&file, barged + 0.5, barged + 3.0);
     assert!(
@@ -1518,12 +1493,7 @@ fn a_muted_sip_agent_is_not_heard_by_the_caller() {
     finished(caller, &dir, "the carrier's call", &server);
     finished(seat, &dir, "8001's phone", &server);
     a.expect("6008");
-    let rows = server.call_records(1);
-    let file = server
-        .data_dir()
-        .join("recordings")
-        .join(rows[0].4.clone().expect("the call is recorded"));
-    written(&file);
+    let file = first_recording(&server);
     let levels = [
         rms(&file, 1.2, muted - 0.3),
         rms(&file, muted + 0.4, unmuted - 0.3),
