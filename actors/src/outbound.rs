@@ -315,21 +315,10 @@ impl OutboundCall {
         now: Mono,
         clock: &Clock,
     ) -> Result<(Placed, Vec<OutEffect>), NotNow> {
-        match &self.state {
-            Out::Talking { call, .. } if call.meeting => {
-                return Err(NotNow("a conference call cannot be transferred"));
-            }
-            Out::Talking {
-                call: Placed {
-                    far: Far::Trunk(_), ..
-                },
-                ..
-            } => {}
-            Out::Talking { .. } => {
-                return Err(NotNow("a call between extensions cannot be transferred"));
-            }
-            _ => return Err(NotNow("the call is not connected")),
-        }
+        self.leaves_on_its_trunk([
+            "a conference call cannot be transferred",
+            "a call between extensions cannot be transferred",
+        ])?;
         let Out::Talking {
             call,
             answered_at,
@@ -365,6 +354,32 @@ impl OutboundCall {
         Ok((call, fx))
     }
 
+    /// Only an answered two-party call out on a trunk can leave the seat
+    /// for its trunk; `why` is the refusal for a meeting and for a call
+    /// between extensions.
+    fn leaves_on_its_trunk(&self, why: [&'static str; 2]) -> Result<(), NotNow> {
+        match &self.state {
+            Out::Talking { call, .. } if call.meeting => Err(NotNow(why[0])),
+            Out::Talking {
+                call: Placed {
+                    far: Far::Trunk(_), ..
+                },
+                ..
+            } => Ok(()),
+            Out::Talking { .. } => Err(NotNow(why[1])),
+            _ => Err(NotNow("the call is not connected")),
+        }
+    }
+
+    /// Whether a supervisor may take this call over (1021): only an
+    /// answered two-party call out on a trunk; else why not.
+    pub fn can_be_taken_over(&self) -> Result<(), NotNow> {
+        self.leaves_on_its_trunk([
+            "a conference call cannot be taken over",
+            "a call between extensions cannot be taken over",
+        ])
+    }
+
     /// 1021: a supervisor takes the call out on a trunk. As a hand-over
     /// (the far party stays on its trunk, which takes the call on), but
     /// for the agent the call was ended by someone else.
@@ -373,20 +388,7 @@ impl OutboundCall {
         now: Mono,
         clock: &Clock,
     ) -> Result<(Placed, Vec<OutEffect>), NotNow> {
-        match &self.state {
-            Out::Talking { call, .. } if call.meeting => {
-                return Err(NotNow("a conference call cannot be taken over"));
-            }
-            Out::Talking {
-                call:
-                    Placed {
-                        far: Far::Seat { .. },
-                        ..
-                    },
-                ..
-            } => return Err(NotNow("a call between extensions cannot be taken over")),
-            _ => {}
-        }
+        self.can_be_taken_over()?;
         let (call, mut fx) = self.hand_over(now, clock)?;
         for e in &mut fx {
             if let OutEffect::AgentEnded { by_agent } = e {

@@ -180,14 +180,8 @@ impl Handler<TakeOverPlaced> for SeatActor {
             let Some(i) = act.outs.iter().position(|o| o.talk().is_some()) else {
                 return Err(Refusal::state("the call is not connected"));
             };
-            if act.outs[i]
-                .call()
-                .is_some_and(|c| matches!(c.far, Far::Seat { .. }))
-            {
-                return Err(Refusal::state(
-                    "a call between extensions cannot be taken over",
-                ));
-            }
+            // Checked before the supervisor is let out of the conference.
+            act.outs[i].can_be_taken_over().map_err(Refusal::from)?;
             let (joined, wfx) = act.watch.take_over(m.sup.seat).map_err(Refusal::from)?;
             let (placed, fx) = act.outs[i].cut_off(now, &clock).map_err(Refusal::from)?;
             act.watch_effects(wfx, ctx);
