@@ -1467,6 +1467,82 @@ fn seat_speaks() -> String {
     )
 }
 
+/// The carrier answering a call out without a challenge and saying
+/// nothing; it takes the BYE.
+fn carrier_answers_silently() -> String {
+    let answer = |code: &str, extra: &str| {
+        reply(
+            code,
+            true,
+            &format!("Contact: <sip:carrier@[local_ip]:[local_port]>\n{extra}"),
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="carrier-silent">
+  <recv request="INVITE"/>
+{}{}  <recv request="ACK"/>
+  <recv request="BYE"/>
+{}</scenario>
+"#,
+        answer("180 Ringing", "Content-Length: 0\n\n"),
+        answer(
+            "200 OK",
+            "Content-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=carrier 1 1 IN IP4 [local_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 8\na=rtpmap:8 PCMA/8000\n"
+        ),
+        answer("200 OK", "Content-Length: 0\n\n"),
+    )
+}
+
+/// A call the agent placed (1003, out on the trunk) supervised from a SIP
+/// phone, checked by ear in the agent's recording (what the agent heard,
+/// the far party being silent): a listening supervisor's voice does not
+/// reach the agent; after 1020 it does.
+#[test]
+fn a_supervisor_on_a_sip_phone_listens_then_barges_in_on_a_call_the_agent_placed() {
+    if !inside_netns(
+        "a_supervisor_on_a_sip_phone_listens_then_barges_in_on_a_call_the_agent_placed",
+    ) {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let mut s = Client::login(&server, "8002", "1002");
+    s.request_ok("<MsgType>1002</MsgType><TelNum>8002</TelNum>");
+    let seat = sipp_media(
+        &dir,
+        "seat8001",
+        &seat_answers_and_hangs_up(9_000),
+        5062,
+        16000,
+    );
+    let sup = sipp_media(&dir, "seat8002", &supervisor_phone_speaks(), 5064, 16100);
+    let carrier = sipp_media(&dir, "carrier", &carrier_answers_silently(), 5080, 18000);
+    // sipp in server mode needs a moment to bind before it is called.
+    std::thread::sleep(Duration::from_millis(300));
+    a.request_ok("<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>013900000000</CalleeNo>");
+    a.expect("6004");
+    let connected = Instant::now();
+    s.request_ok("<MsgType>1019</MsgType><TelNum>8002</TelNum><Target>8001</Target>");
+    s.expect("6004");
+    let joined = connected.elapsed().as_secs_f32();
+    std::thread::sleep(Duration::from_millis(2500));
+    s.request_ok("<MsgType>1020</MsgType><TelNum>8002</TelNum><Target>8001</Target>");
+    let barged = connected.elapsed().as_secs_f32();
+    assert_eq!(s.expect("6007")["TelNum"], "8002");
+    finished(sup, &dir, "the supervisor's phone", &server);
+    finished(seat, &dir, "8001's phone", &server);
+    finished(carrier, &dir, "the carrier", &server);
+    a.expect("6007");
+    let file = first_recording(&server);
+    let listen = rms(&file, joined + 0.4, barged - 0.3);
+    let barge = rms(&file, barged + 0.5, barged + 3.0);
+    assert!(
+        listen < 50.0 && barge > 300.0,
+        "what the agent heard of the supervisor: {listen:.0} while it listened \
+         ({joined:.1}-{barged:.1} s), {barge:.0} after the barge-in"
+    );
+}
+
 /// 1016 on a SIP call, checked by ear: while muted, the agent's voice
 /// does not reach the caller (the trunk's recording, what the caller
 /// heard, is silent while the agent speaks); before and after, it does.
