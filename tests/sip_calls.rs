@@ -1543,6 +1543,70 @@ fn a_supervisor_on_a_sip_phone_listens_then_barges_in_on_a_call_the_agent_placed
     );
 }
 
+/// A multi-party call (1003 `Meeting=1`) on SIP, checked by ear: the agent
+/// calls out on the trunk (a silent carrier), then adds extension 8002,
+/// whose phone speaks; the carrier's leg is recorded on its channel, and
+/// that recording (what the carrier heard) holds 8002's voice — the
+/// conference mixes the parties.
+#[test]
+fn a_sip_agents_meeting_mixes_an_extension_into_a_call_out() {
+    if !inside_netns("a_sip_agents_meeting_mixes_an_extension_into_a_call_out") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let seat = sipp_media(
+        &dir,
+        "seat8001",
+        &seat_answers_and_hangs_up(9_000),
+        5062,
+        16000,
+    );
+    let far_ext = sipp_media(&dir, "seat8002", &supervisor_phone_speaks(), 5064, 16100);
+    let carrier = sipp_media(&dir, "carrier", &carrier_answers_silently(), 5080, 18000);
+    std::thread::sleep(Duration::from_millis(300));
+    a.request_ok(
+        "<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>13900000001</CalleeNo><Meeting>1</Meeting>",
+    );
+    let g1 = a.expect("6023")["TellGUID"].as_str().unwrap().to_owned();
+    assert_eq!(a.expect("6009")["AR"], "1");
+    a.expect("6004");
+    let connected = Instant::now();
+    a.request_ok(
+        "<MsgType>1003</MsgType><TelNum>8001</TelNum><CalleeNo>8002</CalleeNo><Meeting>1</Meeting>",
+    );
+    a.expect("6023");
+    assert_eq!(a.expect("6009")["AR"], "1", "8002's phone answered");
+    // The carrier's leg is recorded from its answer; 8002 speaks loudly
+    // from 1 s to 6.5 s after it answers.
+    let joined = connected.elapsed().as_secs_f32();
+    a.send("<MsgType>1032</MsgType>");
+    let c = a.expect("9032")["Conferences"][0].clone();
+    assert_eq!(
+        c["Member"],
+        serde_json::json!(["8001", "13900000001", "8002"]),
+        "{c}"
+    );
+    finished(far_ext, &dir, "8002's phone", &server);
+    finished(seat, &dir, "8001's phone", &server);
+    finished(carrier, &dir, "the carrier", &server);
+    a.expect("6007");
+    let rows = server.call_records(2);
+    let leg = rows
+        .iter()
+        .find(|r| r.0 == g1)
+        .unwrap_or_else(|| panic!("the carrier's leg in {rows:?}"));
+    let file = server
+        .data_dir()
+        .join("recordings")
+        .join(leg.4.clone().expect("each leg is recorded"));
+    written(&file);
+    let level = rms(&file, joined + 1.2, joined + 5.5);
+    assert!(
+        level > 300.0,
+        "the carrier's leg heard {level:.0} of 8002 (from {joined:.1} s)"
+    );
+}
+
 /// 1016 on a SIP call, checked by ear: while muted, the agent's voice
 /// does not reach the caller (the trunk's recording, what the caller
 /// heard, is silent while the agent speaks); before and after, it does.
