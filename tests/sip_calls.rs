@@ -855,6 +855,57 @@ fn a_sip_phone_that_declines_passes_the_call_to_the_next_seat_at_once() {
     );
 }
 
+/// A SIP seat that lets the call ring out: at the ring timeout (2 s here)
+/// its phone's INVITE is cancelled, its agent's offer ends, and the call
+/// is offered to the next agent, whose SIP phone answers.
+#[test]
+fn a_call_ringing_out_at_a_sip_seat_is_offered_to_the_next() {
+    if !inside_netns("a_call_ringing_out_at_a_sip_seat_is_offered_to_the_next") {
+        return;
+    }
+    let server = start(&config_with(
+        "",
+        &format!("{SECOND_SEAT}\n[sys]\nring_timeout_s = 2\n"),
+    ));
+    let dir: PathBuf = server.dir.path().join("sipp");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (ext, port) in [("8001", 5062), ("8002", 5064)] {
+        let reg = sipp(
+            &dir,
+            &format!("register{ext}"),
+            &register_as(ext),
+            port,
+            &[],
+        );
+        finished(reg, &dir, "a seat's REGISTER", &server);
+        registered_as(&server, ext);
+    }
+    // 8001 logs in first: the longest idle, offered the call first.
+    let mut a = Client::login(&server, "8001", "1001");
+    let mut b = Client::login(&server, "8002", "1002");
+    let seat_a = sipp_media(&dir, "seat8001", &seat_rings_unanswered(), 5062, 16000);
+    let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    let offered = Instant::now();
+    assert_eq!(b.expect("6003")["TellGUID"], guid.as_str());
+    assert!(
+        offered.elapsed() >= Duration::from_millis(1_500),
+        "8002 was offered the call before 8001's ring timed out"
+    );
+    a.expect_state("ready");
+    assert_eq!(b.expect("6004")["TellGUID"], guid.as_str());
+    finished(seat_a, &dir, "8001's phone (cancelled)", &server);
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_b, &dir, "8002's phone", &server);
+    let rows = server.call_records(1);
+    let talk = rows
+        .iter()
+        .find(|r| r.1 == 9)
+        .expect("the answered call's row");
+    assert_eq!((talk.0.as_str(), talk.3.as_str()), (guid.as_str(), "8002"));
+}
+
 #[test]
 fn a_sip_seat_picks_up_a_call_ringing_at_another() {
     if !inside_netns("a_sip_seat_picks_up_a_call_ringing_at_another") {
