@@ -612,6 +612,88 @@ fn outbound_through_a_challenging_carrier(challenge: &str) -> String {
         .expect("the carrier's message log")
 }
 
+/// 1009 on SIP: the agent transfers the caller to 8002, whose phone rings;
+/// before it answers the agent takes the call back. 8002's INVITE is
+/// cancelled, and the agent's phone — still up, hearing nothing since the
+/// transfer — is linked to the caller again at once.
+#[test]
+fn a_sip_agent_takes_back_a_transfer_before_it_is_answered() {
+    if !inside_netns("a_sip_agent_takes_back_a_transfer_before_it_is_answered") {
+        return;
+    }
+    let (server, dir, mut a) = two_seats();
+    let seat_a = sipp_media(&dir, "seat8001", &seat_answers(), 5062, 16000);
+    let seat_b = sipp_media(&dir, "seat8002", &seat_rings_unanswered(), 5064, 16100);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    let mut b = Client::login(&server, "8002", "1002");
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><TransToTel>8002</TransToTel>");
+    assert_eq!(a.expect("9030")["ResultCH"], "3");
+    assert_eq!(b.expect("6003")["TellGUID"], guid.as_str());
+    let trunk = trunk_of_call(&server, &guid).expect("the call's trunk");
+    assert_eq!(trunk["State"], "ringing", "{trunk}");
+    a.request_ok("<MsgType>1009</MsgType><TelNum>8001</TelNum>");
+    assert_eq!(a.expect("6004")["TellGUID"], guid.as_str());
+    b.expect_state("ready");
+    let back = trunk_of_call(&server, &guid).expect("the call's trunk");
+    assert_eq!(
+        (back["State"].as_str(), back["LinkCh"].as_str()),
+        (Some("talking"), Some("2")),
+        "the caller is 8001's again: {back}"
+    );
+    finished(seat_b, &dir, "8002's phone (cancelled)", &server);
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat_a, &dir, "8001's phone", &server);
+    a.expect("6008");
+    let rows = server.call_records(2);
+    assert!(
+        rows.iter().all(|r| r.0 == guid && r.3 == "8001"),
+        "both parts of the call are 8001's: {rows:?}"
+    );
+}
+
+/// 1007 on SIP: the agent sends the caller back to group 1, where nobody
+/// is free (so it waits in the queue), and takes it back; its phone, still
+/// up, is linked to the caller again.
+#[test]
+fn a_sip_agent_takes_back_a_call_it_sent_to_a_queue() {
+    if !inside_netns("a_sip_agent_takes_back_a_call_it_sent_to_a_queue") {
+        return;
+    }
+    let server = start(&config(""));
+    let dir = seat_8001_registered(&server);
+    let mut a = Client::login(&server, "8001", "1001");
+    let seat = sipp_media(&dir, "seat8001", &seat_answers(), 5062, 16000);
+    let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
+    let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
+    a.expect("6004");
+    // The agent is busy meanwhile, so the group has nobody free.
+    a.request_ok("<MsgType>1002</MsgType><TelNum>8001</TelNum>");
+    a.send("<MsgType>1008</MsgType><TelNum>8001</TelNum><GroupNo>1</GroupNo>");
+    let r = a.expect("9030");
+    assert_ne!(r["ResultCH"], "-1", "the transfer to the group: {r}");
+    let t0 = Instant::now();
+    while trunk_of_call(&server, &guid).is_none_or(|t| t["State"] != "queued") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the caller never queued"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    a.request_ok("<MsgType>1007</MsgType><TelNum>8001</TelNum>");
+    assert_eq!(a.expect("6004")["TellGUID"], guid.as_str());
+    let back = trunk_of_call(&server, &guid).expect("the call's trunk");
+    assert_eq!(
+        (back["State"].as_str(), back["LinkCh"].as_str()),
+        (Some("talking"), Some("2")),
+        "the caller is 8001's again: {back}"
+    );
+    finished(caller, &dir, "the carrier's call", &server);
+    finished(seat, &dir, "8001's phone", &server);
+    a.expect("6008");
+}
+
 /// A second seat (8002, channel 3) and its agent (1002).
 const SECOND_SEAT: &str = r#"
 [[sip.seat]]
