@@ -21,6 +21,7 @@ pub mod ipseat;
 pub mod message;
 pub mod monitor;
 pub mod reply;
+pub mod rtcp;
 pub mod rtp;
 pub mod sip;
 pub mod tags;

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 
 use super::dtmf::{DtmfReceiver, Pressed};
 use super::reorder::{Frame, Reorder};
+use super::rtcp::{self, Rtcp};
 use super::{decode, encode, mix};
 
 /// Samples per 20 ms frame at 8 kHz.
@@ -233,10 +234,17 @@ struct Task {
     keys_out: VecDeque<(bool, u32, [u8; 4])>,
     /// Where the party's RTP comes from (and ours goes).
     latched: Option<SocketAddr>,
+    /// RTCP (rtcp.rs): the party's reception statistics, what we sent.
+    rtcp: Rtcp,
+    /// Where the party's RTCP comes from (and ours then goes).
+    rtcp_from: Option<SocketAddr>,
+    /// When the stream opened: RTCP's times count from here.
+    opened: tokio::time::Instant,
 }
 
 impl Task {
     fn new(ch: ChNum, seat: bool, sink: EventSink) -> Task {
+        let ssrc = fastrand::u32(..);
         Task {
             ch,
             seat,
@@ -249,11 +257,14 @@ impl Task {
             said: VecDeque::new(),
             reorder: Reorder::new(4),
             dtmf: DtmfReceiver::default(),
-            ssrc: fastrand::u32(..),
+            ssrc,
             seq: fastrand::u16(..),
             timestamp: fastrand::u32(..),
             keys_out: VecDeque::new(),
             latched: None,
+            rtcp: Rtcp::new(ssrc),
+            rtcp_from: None,
+            opened: tokio::time::Instant::now(),
         }
     }
 
@@ -267,15 +278,24 @@ impl Task {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut buf = vec![0u8; 2048];
-        let mut junk = vec![0u8; 2048];
+        let mut control = vec![0u8; 2048];
+        let report = tokio::time::sleep(rtcp::next_interval());
+        tokio::pin!(report);
         loop {
             tokio::select! {
                 r = rtp.recv_from(&mut buf) => match r {
                     Ok((n, from)) => self.received(&buf[..n], from),
                     Err(e) => tracing::debug!(ch = %self.ch, "RTP receive: {e}"),
                 },
-                // RTCP is read and let go: nothing in spcti acts on it.
-                _ = rtcp.recv_from(&mut junk) => {}
+                r = rtcp.recv_from(&mut control) => {
+                    if let Ok((n, from)) = r {
+                        self.control(&control[..n], from);
+                    }
+                }
+                () = &mut report => {
+                    self.report(&rtcp, false).await;
+                    report.as_mut().reset(tokio::time::Instant::now() + rtcp::next_interval());
+                }
                 Some(a) = audio.recv() => {
                     let q = self.ins.entry(a.from).or_default();
                     push_bounded(q, &a.pcm);
@@ -297,15 +317,55 @@ impl Task {
                         let sdp = self.peer.as_ref().and_then(|p| p.remote);
                         let to = sdp.and(self.latched.or(sdp));
                         if let Some(to) = to {
-                            if let Err(e) = rtp.send_to(&bytes, to).await {
-                                tracing::debug!(ch = %self.ch, %to, "RTP send: {e}");
+                            match rtp.send_to(&bytes, to).await {
+                                Ok(_) => self.rtcp.sent(bytes.len().saturating_sub(12)),
+                                Err(e) => tracing::debug!(ch = %self.ch, %to, "RTP send: {e}"),
                             }
                         }
                     }
                 }
             }
         }
+        // The party learns the stream ended (RFC 3550 §6.6).
+        self.report(&rtcp, true).await;
         self.stop_record();
+    }
+
+    /// Where our RTCP goes: where the party's comes from, else the port
+    /// above its RTP (RFC 3550 §11). Nowhere while the party holds with
+    /// `c=0.0.0.0` or before it is known.
+    fn rtcp_to(&self) -> Option<SocketAddr> {
+        let sdp = self.peer.as_ref()?.remote?;
+        let rtp = self.latched.unwrap_or(sdp);
+        Some(
+            self.rtcp_from
+                .unwrap_or_else(|| SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))),
+        )
+    }
+
+    /// Sends the compound report due now (with a BYE at the end).
+    async fn report(&mut self, socket: &tokio::net::UdpSocket, bye: bool) {
+        let Some(to) = self.rtcp_to() else { return };
+        let at = self.opened.elapsed();
+        let packet = self.rtcp.report(at, rtcp::ntp_now(), self.timestamp, bye);
+        if let Err(e) = socket.send_to(&packet, to).await {
+            tracing::debug!(ch = %self.ch, %to, "RTCP send: {e}");
+        }
+    }
+
+    /// A datagram on the RTCP port: the party's sender report is noted
+    /// (the next report echoes it). Only the party's host is heard.
+    fn control(&mut self, b: &[u8], from: SocketAddr) {
+        let party = self.latched.or(self.peer.as_ref().and_then(|p| p.remote));
+        if party.is_none_or(|p| p.ip() != from.ip()) {
+            return;
+        }
+        let Some((ssrc, ntp_mid)) = spcti_protocol::rtcp::sender_report(b) else {
+            return;
+        };
+        self.rtcp_from.get_or_insert(from);
+        self.rtcp
+            .sender_report(ssrc, ntp_mid, self.opened.elapsed());
     }
 
     fn deliver(&self, ev: SwitchEvent) {
@@ -328,6 +388,9 @@ impl Task {
             Some(l) if l != from => return,
             Some(_) => {}
         }
+        // Events (RFC 4733) share the audio's sequence numbers.
+        self.rtcp
+            .received(p.ssrc, p.seq, p.timestamp, self.opened.elapsed());
         if Some(p.payload_type) == peer.dtmf_pt {
             match self.dtmf.packet(p.timestamp, p.payload) {
                 Some(Pressed::Key(k)) => self.deliver(SwitchEvent::Dtmf {
@@ -526,4 +589,104 @@ fn take(q: &mut VecDeque<i16>, n: usize) -> Vec<i16> {
     let mut f: Vec<i16> = q.drain(..k).collect();
     f.resize(n, 0);
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spcti_actors::sip::sdp::Codec;
+
+    /// A party's RTP socket and the RTCP one on the port above it.
+    async fn party() -> (tokio::net::UdpSocket, tokio::net::UdpSocket) {
+        loop {
+            let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let port = rtp.local_addr().unwrap().port();
+            if let Ok(rtcp) = tokio::net::UdpSocket::bind(("127.0.0.1", port + 1)).await {
+                return (rtp, rtcp);
+            }
+        }
+    }
+
+    /// What a report says: (packet types in order, the first block's
+    /// cumulative loss and highest sequence number).
+    fn read(p: &[u8]) -> (Vec<u8>, Option<(i32, u32)>) {
+        let (mut types, mut block, mut b) = (Vec::new(), None, p);
+        while b.len() >= 4 {
+            let len = (usize::from(u16::from_be_bytes([b[2], b[3]])) + 1) * 4;
+            let at = match b[1] {
+                200 => Some(28),
+                201 => Some(8),
+                _ => None,
+            };
+            if let Some(at) = at.filter(|_| b[0] & 0x1f > 0) {
+                let w = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+                block = Some((((w(at + 4) << 8) as i32) >> 8, w(at + 8)));
+            }
+            types.push(b[1]);
+            b = &b[len.min(b.len())..];
+        }
+        (types, block)
+    }
+
+    /// The stream reports on RTCP as RFC 3550 says: an SR (it sends audio)
+    /// with the party's loss, then SDES; and a BYE when it closes.
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_reports_the_partys_loss_over_rtcp_and_says_bye() {
+        let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let rtcp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let ours = rtp.local_addr().unwrap();
+        let (party_rtp, party_rtcp) = party().await;
+        let (cmds, cmd_rx) = mpsc::unbounded_channel();
+        let (_audio, audio_rx) = mpsc::channel(4);
+        let task = Task::new(ChNum(0), false, EventSink::new(Vec::new()));
+        let run = tokio::spawn(task.run(rtp, rtcp, cmd_rx, audio_rx));
+        cmds.send(Cmd::Peer(Agreed {
+            remote: Some(party_rtp.local_addr().unwrap()),
+            codec: Codec::Pcma,
+            pt: 8,
+            dtmf_pt: None,
+            ptime: 20,
+            direction: Direction::SendRecv,
+        }))
+        .unwrap();
+        // Ten packets, 20 ms apart; number 3 is lost on the way.
+        for seq in 0u16..10 {
+            if seq != 3 {
+                let mut b = Vec::new();
+                Rtp {
+                    marker: false,
+                    payload_type: 8,
+                    seq: 500 + seq,
+                    timestamp: u32::from(seq) * 160,
+                    ssrc: 0x5eed,
+                    payload: &[0xd5; 160],
+                }
+                .write(&mut b);
+                party_rtp.send_to(&b, ours).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut buf = [0u8; 1500];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(10), party_rtcp.recv_from(&mut buf))
+            .await
+            .expect("a report within 7.5 s")
+            .unwrap();
+        let (types, block) = read(&buf[..n]);
+        assert_eq!(types, [200, 202], "an SR (it sends), then its CNAME");
+        assert_eq!(block, Some((1, 509)), "one lost, up to sequence 509");
+        drop(cmds);
+        let bye = loop {
+            let (n, _) =
+                tokio::time::timeout(Duration::from_secs(10), party_rtcp.recv_from(&mut buf))
+                    .await
+                    .expect("the closing report")
+                    .unwrap();
+            let (types, _) = read(&buf[..n]);
+            if types.last() == Some(&203) {
+                break types;
+            }
+        };
+        assert_eq!(bye[1..], [202, 203]);
+        run.await.unwrap();
+    }
 }

@@ -7,6 +7,7 @@
 pub mod dtmf;
 pub mod engine;
 pub mod reorder;
+pub mod rtcp;
 
 use spcti_actors::sip::sdp::Codec;
 use spcti_protocol::g711;
