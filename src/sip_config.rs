@@ -6,9 +6,11 @@ use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use spcti_actors::sip::sdp::Codec;
+use spcti_actors::sip::transaction::Timers;
 
 fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -111,6 +113,10 @@ pub struct SipConfig {
     pub seat_passwords: SeatPasswords,
     pub prompt_dir: PathBuf,
     pub codecs: Vec<String>,
+    /// RFC 3261's timer bases, ms.
+    pub t1_ms: u64,
+    pub t2_ms: u64,
+    pub t4_ms: u64,
     #[serde(default)]
     pub trunk: Vec<SipTrunk>,
     #[serde(default)]
@@ -148,8 +154,27 @@ impl SipConfig {
             .collect()
     }
 
+    /// The transaction timers' bases (RFC 3261 §17.1.1.1).
+    pub fn timers(&self) -> Timers {
+        Timers {
+            t1: Duration::from_millis(self.t1_ms),
+            t2: Duration::from_millis(self.t2_ms),
+            t4: Duration::from_millis(self.t4_ms),
+        }
+    }
+
     /// Every bad value, named by its key.
     pub fn validate(&self) -> Result<(), Bad> {
+        if !(10..=10_000).contains(&self.t1_ms) {
+            return Err(bad("sip.t1_ms", self.t1_ms, "10 to 10000"));
+        }
+        if !(self.t1_ms..=60_000).contains(&self.t2_ms) {
+            let allowed = format!("{} (t1_ms) to 60000", self.t1_ms);
+            return Err(bad("sip.t2_ms", self.t2_ms, &allowed));
+        }
+        if !(10..=60_000).contains(&self.t4_ms) {
+            return Err(bad("sip.t4_ms", self.t4_ms, "10 to 60000"));
+        }
         if !self.public_addr.is_empty() && self.public_addr.parse::<IpAddr>().is_err() {
             let v = format!("{:?}", self.public_addr);
             return Err(bad("sip.public_addr", v, "empty, or an IP address"));

@@ -47,6 +47,18 @@ password = "secret"
     )
     .unwrap();
     assert_eq!(over.sip.bind.port(), 5070);
+    // RFC 3261's timers: 500 ms / 4 s / 5 s unless set.
+    let t = Config::defaults().sip.timers();
+    assert_eq!(t, spcti_actors::sip::transaction::Timers::default());
+    let c = load("[sip]\nt1_ms = 250\nt2_ms = 2000\nt4_ms = 2500").unwrap();
+    assert_eq!(
+        (
+            c.sip.timers().t1.as_millis(),
+            c.sip.timers().t2.as_millis(),
+            c.sip.timers().t4.as_millis()
+        ),
+        (250, 2000, 2500)
+    );
 }
 
 #[test]
@@ -57,6 +69,9 @@ fn every_bad_value_is_named_by_its_key() {
         ("[sip]\nrtp_ports = \"20001-29999\"", "sip.rtp_ports"),
         ("[sip]\nrtp_ports = \"30000-20000\"", "sip.rtp_ports"),
         ("[sip]\nmax_calls = 0", "sip.max_calls"),
+        ("[sip]\nt1_ms = 0", "sip.t1_ms"),
+        ("[sip]\nt1_ms = 1000\nt2_ms = 500", "sip.t2_ms"),
+        ("[sip]\nt4_ms = 100000", "sip.t4_ms"),
         ("[sip]\ncodecs = [\"G729\"]", "sip.codecs[0]"),
         ("[sip]\ncodecs = []", "sip.codecs"),
         ("[sip]\nseat_passwords = \"file\"", "sip.seat_passwords"),

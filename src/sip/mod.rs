@@ -24,7 +24,7 @@ use spcti_actors::clock::Clock;
 use spcti_actors::sip::digest::Challenger;
 use spcti_actors::sip::endpoint::Endpoint;
 use spcti_actors::sip::registrar::{Limits, Registrar};
-use spcti_actors::sip::transaction::{Timers, Transactions, Transport};
+use spcti_actors::sip::transaction::{Transactions, Transport};
 use spcti_actors::switch::{ChannelDesc, ChannelKind, EventSink, SetEventSink, SwitchCommand};
 use spcti_protocol::sip::Policy;
 use spcti_protocol::{ChNum, TelNum};
@@ -157,7 +157,7 @@ impl SipDriver {
         let ep = Endpoint::new(
             Policy::default(),
             Transport::Unreliable,
-            Transactions::new(Timers::default()),
+            Transactions::new(cfg.timers()),
             Registrar::new(
                 Challenger::new("spcti", &secret, Duration::from_secs(300)),
                 Limits::default(),
@@ -167,6 +167,7 @@ impl SipDriver {
             local,
             codecs: cfg.codecs(),
             max_calls: cfg.max_calls,
+            timers: cfg.timers(),
             trunks,
             seat_passwords,
             recordings,

@@ -104,15 +104,13 @@ pub(super) struct Unacked {
     until: Duration,
 }
 
-/// RFC 3261's T1 and T2.
-const T1: Duration = Duration::from_millis(500);
-const T2: Duration = Duration::from_secs(4);
-
 /// Settings fixed at start.
 pub struct Setup {
     pub local: SocketAddr,
     pub codecs: Vec<Codec>,
     pub max_calls: u32,
+    /// RFC 3261's T1/T2/T4 (`[sip] t1_ms` ...): our 2xx is resent on them.
+    pub timers: spcti_actors::sip::transaction::Timers,
     pub trunks: Vec<Trunk>,
     pub seat_passwords: HashMap<String, String>,
     pub recordings: PathBuf,
@@ -600,9 +598,9 @@ impl SipSwitch {
                         Unacked {
                             key: key.clone(),
                             resp: ok.clone(),
-                            next: now + T1,
-                            interval: T1,
-                            until: now + T1 * 64,
+                            next: now + self.setup.timers.t1,
+                            interval: self.setup.timers.t1,
+                            until: now + self.setup.timers.t1 * 64,
                         },
                     );
                 }
@@ -871,7 +869,7 @@ impl SipSwitch {
                 }
                 continue;
             }
-            u.interval = (u.interval * 2).min(T2);
+            u.interval = (u.interval * 2).min(self.setup.timers.t2);
             u.next = now + u.interval;
             let (key, resp) = (u.key.clone(), u.resp.clone());
             self.respond(&key, resp);
@@ -906,7 +904,7 @@ impl Actor for SipSwitch {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        // The transactions' timers (T1 = 500 ms: 10 ms is fine enough).
+        // The transactions' timers, to 10 ms (T1 is at least that).
         ctx.run_interval(Duration::from_millis(10), |act, _| act.tick());
         let socket = self.socket.clone();
         let me = ctx.address();
