@@ -452,6 +452,23 @@ fn seat_answers_and_hangs_up(talk_ms: u32) -> String {
     )
 }
 
+/// The carrier's reply to the request it got (tagged, with its Contact).
+fn carrier_reply(code: &str, rest: &str) -> String {
+    reply(
+        code,
+        true,
+        &format!("Contact: <sip:carrier@[local_ip]:[local_port]>\n{rest}"),
+    )
+}
+
+/// The carrier answering a call out: 200 with its SDP (PCMA).
+fn carrier_answers() -> String {
+    carrier_reply(
+        "200 OK",
+        "Content-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=carrier 1 1 IN IP4 [local_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 8\na=rtpmap:8 PCMA/8000\n",
+    )
+}
+
 /// The carrier taking an outbound call: challenges the first INVITE with
 /// `challenge` (a 401 or a 407 with its header), checks the retried
 /// INVITE's credentials (acct / trunkpw; a wrong answer fails the run),
@@ -471,13 +488,6 @@ fn carrier_challenges_and_answers(challenge: &str) -> String {
         }
         false => r#"<recv request="INVITE" crlf="true"/>"#,
     };
-    let answer = |code: &str, extra: &str| {
-        reply(
-            code,
-            true,
-            &format!("Contact: <sip:carrier@[local_ip]:[local_port]>\n{extra}"),
-        )
-    };
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier-uas">
@@ -489,13 +499,10 @@ fn carrier_challenges_and_answers(challenge: &str) -> String {
   <recv request="BYE"/>
 {}</scenario>
 "#,
-        answer(challenge, "Content-Length: 0\n\n"),
-        answer("180 Ringing", "Content-Length: 0\n\n"),
-        answer(
-            "200 OK",
-            "Content-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=carrier 1 1 IN IP4 [local_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 8\na=rtpmap:8 PCMA/8000\n"
-        ),
-        answer("200 OK", "Content-Length: 0\n\n"),
+        carrier_reply(challenge, "Content-Length: 0\n\n"),
+        carrier_reply("180 Ringing", "Content-Length: 0\n\n"),
+        carrier_answers(),
+        carrier_reply("200 OK", "Content-Length: 0\n\n"),
     )
 }
 
@@ -1603,13 +1610,6 @@ fn seat_speaks() -> String {
 /// The carrier answering a call out without a challenge and saying
 /// nothing; it takes the BYE.
 fn carrier_answers_silently() -> String {
-    let answer = |code: &str, extra: &str| {
-        reply(
-            code,
-            true,
-            &format!("Contact: <sip:carrier@[local_ip]:[local_port]>\n{extra}"),
-        )
-    };
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier-silent">
@@ -1618,12 +1618,9 @@ fn carrier_answers_silently() -> String {
   <recv request="BYE"/>
 {}</scenario>
 "#,
-        answer("180 Ringing", "Content-Length: 0\n\n"),
-        answer(
-            "200 OK",
-            "Content-Type: application/sdp\nContent-Length: [len]\n\nv=0\no=carrier 1 1 IN IP4 [local_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 8\na=rtpmap:8 PCMA/8000\n"
-        ),
-        answer("200 OK", "Content-Length: 0\n\n"),
+        carrier_reply("180 Ringing", "Content-Length: 0\n\n"),
+        carrier_answers(),
+        carrier_reply("200 OK", "Content-Length: 0\n\n"),
     )
 }
 
