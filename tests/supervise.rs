@@ -478,3 +478,32 @@ fn a_supervisor_joins_and_leaves_a_meeting() {
     assert_eq!(members(&conferences(&mut s)[0]), ["8001", "13900000001"]);
     a.got_no("6007", "the meeting goes on");
 }
+
+/// The placing seat's actor failing under a supervised call: the call is
+/// ended by the system and the supervisor is let go too (6008, its phone
+/// hearing nothing), not left talking on a call that no longer exists.
+#[test]
+fn a_crash_of_the_placing_seat_lets_its_supervisor_go() {
+    let server = Server::with_config(
+        support::DEFAULT_CONFIG,
+        &[("SPCTI_ADMIN__FAULT_INJECTION", "true")],
+    );
+    let (mut a, mut s, trunk, _) = placed_floor(&server);
+    server.act("/sim/extensions/8003/offhook", None);
+    s.request_ok("<MsgType>1020</MsgType><TelNum>8003</TelNum><Target>8001</Target>");
+    s.expect("6004");
+    let conf = format!("conf:{}", seat_ch(8001));
+    server.wait_channel(seat_ch(8003), "in the conference", |c| {
+        c["link"] == conf.as_str()
+    });
+    server.act(
+        &format!("/api/actors/channel:{}/crash", seat_ch(8001)),
+        None,
+    );
+    a.expect("6008");
+    s.expect("6008");
+    s.expect_state("busy");
+    server.wait_channel(seat_ch(8003), "hearing nothing", |c| c["link"].is_null());
+    server.wait_channel(trunk, "released", |c| c["state"] == "free");
+    assert!(conferences(&mut s).as_array().is_none_or(|a| a.is_empty()));
+}
