@@ -385,9 +385,7 @@ fn a_carrier_call_keys_the_menu_pops_rings_the_sip_seat_and_is_recorded_with_the
     ) {
         return;
     }
-    let server = start(&config(""));
-    let dir = seat_8001_registered(&server);
-    let mut agent = Client::login(&server, "8001", "1001");
+    let (server, dir, mut agent) = one_seat(&config(""));
 
     let seat = sipp_media(&dir, "seat", &seat_answers(), 5062, 16000);
     let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
@@ -557,11 +555,9 @@ fn an_agents_outbound_call_answers_a_proxy_challenge_from_the_carrier() {
 /// `challenge`: answered, bridged, recorded with the far end's speech.
 /// Answers the carrier's sipp message log.
 fn outbound_through_a_challenging_carrier(challenge: &str) -> String {
-    let server = start(&config(
+    let (server, dir, mut agent) = one_seat(&config(
         "user = \"acct\"\npassword = \"trunkpw\"\nfrom_number = \"4008001234\"",
     ));
-    let dir = seat_8001_registered(&server);
-    let mut agent = Client::login(&server, "8001", "1001");
     let seat = sipp_media(&dir, "seat", &seat_answers_and_hangs_up(8_000), 5062, 16000);
     let carrier = sipp_media(
         &dir,
@@ -668,9 +664,7 @@ fn a_sip_agent_takes_back_a_call_it_sent_to_a_queue() {
     if !inside_netns("a_sip_agent_takes_back_a_call_it_sent_to_a_queue") {
         return;
     }
-    let server = start(&config(""));
-    let dir = seat_8001_registered(&server);
-    let mut a = Client::login(&server, "8001", "1001");
+    let (server, dir, mut a) = one_seat(&config(""));
     let seat = sipp_media(&dir, "seat8001", &seat_answers(), 5062, 16000);
     let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
     let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
@@ -819,8 +813,23 @@ Content-Length: 0
 
 /// Both seats registered, both agents logged in (8002's after the call
 /// reached 8001): the server, the sipp directory and the clients.
+/// spcti with `config`, seat 8001's phone registered and its agent (1001)
+/// logged in: the server, the sipp directory and the client.
+fn one_seat(config: &str) -> (Server, PathBuf, Client) {
+    let server = start(config);
+    let dir = seat_8001_registered(&server);
+    let a = Client::login(&server, "8001", "1001");
+    (server, dir, a)
+}
+
 fn two_seats() -> (Server, PathBuf, Client) {
-    let server = start(&config_with("", SECOND_SEAT));
+    two_seats_with("")
+}
+
+/// Both seats registered, with `more` TOML after the second seat's; 8001's
+/// agent logged in.
+fn two_seats_with(more: &str) -> (Server, PathBuf, Client) {
+    let server = start(&config_with("", &format!("{SECOND_SEAT}{more}")));
     let dir: PathBuf = server.dir.path().join("sipp");
     std::fs::create_dir_all(&dir).unwrap();
     for (ext, port) in [("8001", 5062), ("8002", 5064)] {
@@ -952,25 +961,8 @@ fn a_call_ringing_out_at_a_sip_seat_is_offered_to_the_next() {
     if !inside_netns("a_call_ringing_out_at_a_sip_seat_is_offered_to_the_next") {
         return;
     }
-    let server = start(&config_with(
-        "",
-        &format!("{SECOND_SEAT}\n[sys]\nring_timeout_s = 2\n"),
-    ));
-    let dir: PathBuf = server.dir.path().join("sipp");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (ext, port) in [("8001", 5062), ("8002", 5064)] {
-        let reg = sipp(
-            &dir,
-            &format!("register{ext}"),
-            &register_as(ext),
-            port,
-            &[],
-        );
-        finished(reg, &dir, "a seat's REGISTER", &server);
-        registered_as(&server, ext);
-    }
     // 8001 logs in first: the longest idle, offered the call first.
-    let mut a = Client::login(&server, "8001", "1001");
+    let (server, dir, mut a) = two_seats_with("\n[sys]\nring_timeout_s = 2\n");
     let mut b = Client::login(&server, "8002", "1002");
     let seat_a = sipp_media(&dir, "seat8001", &seat_rings_unanswered(), 5062, 16000);
     let seat_b = sipp_media(&dir, "seat8002", &seat_answers(), 5064, 16100);
@@ -1477,9 +1469,7 @@ fn a_sip_phone_holds_the_caller_and_takes_the_call_back() {
     if !inside_netns("a_sip_phone_holds_the_caller_and_takes_the_call_back") {
         return;
     }
-    let server = start(&config(""));
-    let dir = seat_8001_registered(&server);
-    let mut a = Client::login(&server, "8001", "1001");
+    let (server, dir, mut a) = one_seat(&config(""));
     let seat = sipp_media(&dir, "seat8001", &seat_holds_then_resumes(), 5062, 16000);
     let caller = sipp_media(&dir, "carrier", &caller_scenario(), 5080, 18000);
     let guid = a.expect("6003")["TellGUID"].as_str().unwrap().to_owned();
@@ -1745,9 +1735,7 @@ fn a_muted_sip_agent_is_not_heard_by_the_caller() {
     if !inside_netns("a_muted_sip_agent_is_not_heard_by_the_caller") {
         return;
     }
-    let server = start(&config(""));
-    let dir = seat_8001_registered(&server);
-    let mut a = Client::login(&server, "8001", "1001");
+    let (server, dir, mut a) = one_seat(&config(""));
     let seat = sipp_media(&dir, "seat8001", &seat_speaks(), 5062, 16000);
     let caller = sipp_media(&dir, "carrier", &caller(false), 5080, 18000);
     a.expect("6003");
@@ -1872,9 +1860,7 @@ fn a_supervisor_force_hangs_up_an_agents_sip_call() {
     if !inside_netns("a_supervisor_force_hangs_up_an_agents_sip_call") {
         return;
     }
-    let server = start(&config_with("", SECOND_SEAT));
-    let dir = seat_8001_registered(&server);
-    let mut a = Client::login(&server, "8001", "1001");
+    let (server, dir, mut a) = one_seat(&config_with("", SECOND_SEAT));
     let mut sup = Client::operator(&server, "8002", "1002");
     let seat = sipp_media(&dir, "seat", &seat_answers(), 5062, 16000);
     let caller = sipp_media(&dir, "carrier", &caller_hung_up_on(), 5080, 18000);
@@ -1905,9 +1891,7 @@ fn an_operator_force_releases_a_sip_calls_trunk_channel() {
     if !inside_netns("an_operator_force_releases_a_sip_calls_trunk_channel") {
         return;
     }
-    let server = start(&config_with("", SECOND_SEAT));
-    let dir = seat_8001_registered(&server);
-    let mut a = Client::login(&server, "8001", "1001");
+    let (server, dir, mut a) = one_seat(&config_with("", SECOND_SEAT));
     let mut op = Client::operator(&server, "8002", "1002");
     let seat = sipp_media(&dir, "seat", &seat_answers(), 5062, 16000);
     let caller = sipp_media(&dir, "carrier", &caller_hung_up_on(), 5080, 18000);
@@ -1968,9 +1952,7 @@ fn star_nine_dialed_on_a_sip_phone_logs_its_agent_out() {
     if !inside_netns("star_nine_dialed_on_a_sip_phone_logs_its_agent_out") {
         return;
     }
-    let server = start(&config(""));
-    let dir = seat_8001_registered(&server);
-    let mut a = Client::login(&server, "8001", "1001");
+    let (server, dir, mut a) = one_seat(&config(""));
     let phone = sipp_media(
         &dir,
         "seat",
