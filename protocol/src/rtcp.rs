@@ -92,10 +92,10 @@ pub fn compound(
     out
 }
 
-/// The sender report in a compound packet, if any: the sender's SSRC and
-/// the middle 32 bits of its NTP time (what an LSR echoes). `None` for a
-/// packet that is not RTCP version 2 or holds no SR.
-pub fn sender_report(mut b: &[u8]) -> Option<(u32, u32)> {
+/// The packets of a compound datagram, each whole; `None` when it is not
+/// RTCP version 2 or a length runs past the end.
+fn packets(mut b: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
     while b.len() >= 4 {
         if b[0] >> 6 != 2 {
             return None;
@@ -104,14 +104,71 @@ pub fn sender_report(mut b: &[u8]) -> Option<(u32, u32)> {
         if len > b.len() {
             return None;
         }
-        if b[1] == SR && len >= 28 {
-            let ssrc = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
-            let mid = u32::from_be_bytes([b[10], b[11], b[12], b[13]]);
-            return Some((ssrc, mid));
-        }
+        out.push(&b[..len]);
         b = &b[len..];
     }
-    None
+    Some(out)
+}
+
+fn word(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The sender report in a compound packet, if any: the sender's SSRC and
+/// the middle 32 bits of its NTP time (what an LSR echoes). `None` for a
+/// packet that is not RTCP version 2 or holds no SR.
+pub fn sender_report(b: &[u8]) -> Option<(u32, u32)> {
+    packets(b)?
+        .into_iter()
+        .find(|p| p[1] == SR && p.len() >= 28)
+        .map(|p| (word(p, 4), word(p, 10)))
+}
+
+/// One packet of a compound datagram as read back: its type, and for an
+/// SR or RR its report blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    pub pt: u8,
+    pub blocks: Vec<ReportBlock>,
+}
+
+/// Reads a compound datagram (a party's reports, or ours in tests).
+pub fn read(b: &[u8]) -> Option<Vec<Packet>> {
+    let read_block = |p: &[u8], at: usize| {
+        let lost = word(p, at + 4);
+        ReportBlock {
+            ssrc: word(p, at),
+            fraction_lost: (lost >> 24) as u8,
+            cumulative_lost: ((lost << 8) as i32) >> 8,
+            highest_seq: word(p, at + 8),
+            jitter: word(p, at + 12),
+            lsr: word(p, at + 16),
+            dlsr: word(p, at + 20),
+        }
+    };
+    Some(
+        packets(b)?
+            .into_iter()
+            .map(|p| {
+                let first = match p[1] {
+                    SR => Some(28),
+                    RR => Some(8),
+                    _ => None,
+                };
+                let count = usize::from(p[0] & 0x1f);
+                let blocks = first
+                    .map(|f| {
+                        (0..count)
+                            .map(|i| f + 24 * i)
+                            .take_while(|at| at + 24 <= p.len())
+                            .map(|at| read_block(p, at))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Packet { pt: p[1], blocks }
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -175,6 +232,17 @@ mod tests {
             let len = (usize::from(u16::from_be_bytes([b[2], b[3]])) + 1) * 4;
             b = &b[len..];
         }
+    }
+
+    #[test]
+    fn a_report_reads_back_as_written() {
+        let p = compound(9, None, &[block(), block()], "spcti", true);
+        let got = read(&p).unwrap();
+        let types: Vec<u8> = got.iter().map(|x| x.pt).collect();
+        assert_eq!(types, [201, 202, 203]);
+        assert_eq!(got[0].blocks, [block(), block()]);
+        assert!(got[1].blocks.is_empty());
+        assert_eq!(read(&p[..p.len() - 2]), None, "a length past the end");
     }
 
     #[test]

@@ -610,22 +610,12 @@ mod tests {
     /// What a report says: (packet types in order, the first block's
     /// cumulative loss and highest sequence number).
     fn read(p: &[u8]) -> (Vec<u8>, Option<(i32, u32)>) {
-        let (mut types, mut block, mut b) = (Vec::new(), None, p);
-        while b.len() >= 4 {
-            let len = (usize::from(u16::from_be_bytes([b[2], b[3]])) + 1) * 4;
-            let at = match b[1] {
-                200 => Some(28),
-                201 => Some(8),
-                _ => None,
-            };
-            if let Some(at) = at.filter(|_| b[0] & 0x1f > 0) {
-                let w = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-                block = Some((((w(at + 4) << 8) as i32) >> 8, w(at + 8)));
-            }
-            types.push(b[1]);
-            b = &b[len.min(b.len())..];
-        }
-        (types, block)
+        let packets = spcti_protocol::rtcp::read(p).expect("RTCP");
+        let block = packets
+            .iter()
+            .find_map(|x| x.blocks.first())
+            .map(|b| (b.cumulative_lost, b.highest_seq));
+        (packets.iter().map(|x| x.pt).collect(), block)
     }
 
     /// The stream reports on RTCP as RFC 3550 says: an SR (it sends audio)

@@ -221,19 +221,16 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    /// The report block of a compound packet (an RR or SR's first).
+    /// The first report block of a compound packet (an RR's or SR's).
     fn block_of(p: &[u8]) -> (u8, i32, u32, u32, u32, u32) {
-        let at = if p[1] == 200 { 28 } else { 8 };
-        let w = |i: usize| u32::from_be_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]]);
-        let lost = w(at + 4) & 0x00ff_ffff;
-        let lost = ((lost << 8) as i32) >> 8;
+        let b = spcti_protocol::rtcp::read(p).expect("RTCP")[0].blocks[0];
         (
-            p[at + 4],
-            lost,
-            w(at + 8),
-            w(at + 12),
-            w(at + 16),
-            w(at + 20),
+            b.fraction_lost,
+            b.cumulative_lost,
+            b.highest_seq,
+            b.jitter,
+            b.lsr,
+            b.dlsr,
         )
     }
 
