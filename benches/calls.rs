@@ -5,13 +5,21 @@
 //!
 //! The timed region runs from the first arrival to the moment the last
 //! call's records are in the database (the spool empty); the pause taken
-//! to read the memory of N active calls is not in it. There is no talk time
-//! (the manual clock does not move), so recordings are headers only.
+//! to read the memory of N active calls is not in it. The clock is the real
+//! one: each recording holds its talk time (that pause and the answers
+//! around it, some 0.3 s) of the simulated parties' silence.
 //!
 //! Each run is its own process so one run's memory does not colour the
 //! next: per N a warm-up run (not shown), then three, and the min, median
 //! and max of the completed rate. `cargo bench --bench calls` (add `-- 100`
 //! for one size).
+//!
+//! With `BENCH_PHASES=1` each run also prints, to stderr, when the arrivals
+//! were all sent, the first and last pop, when every call was talking and
+//! how long the hang-ups took to the last 6007 and to the last record.
+//! With `BENCH_CHILD=1 BENCH_PROFILE_POPS=1 target/release/deps/calls-* N`
+//! one run waits 2 s after printing `ready` (for `perf record -p`) and
+//! exits once the pops are in.
 //!
 //! `cargo bench --bench calls -- flows [N]` compares call flows: the same
 //! whole calls through the built-in default flow (welcome, queue) and
@@ -50,6 +58,12 @@ fn run(n: usize, five: bool) {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let idle = rss();
 
+        if std::env::var_os("BENCH_PROFILE_POPS").is_some() {
+            // Time for a profiler to attach (`perf record -p`) before the
+            // arrivals; the process exits once the pops are in.
+            eprintln!("ready");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
         let t0 = Instant::now();
         let mut started: HashMap<u32, Instant> = HashMap::with_capacity(n);
         for i in 0..n {
@@ -74,7 +88,16 @@ fn run(n: usize, five: bool) {
                 other => panic!("{other:?}"),
             }
         }
+        let injected = t0.elapsed();
         let pops = b.collect(6003, n).await;
+        if std::env::var_os("BENCH_PROFILE_POPS").is_some() {
+            std::process::exit(0);
+        }
+        if std::env::var_os("BENCH_PHASES").is_some() {
+            let first = pops.iter().map(|p| p.1).min().unwrap().duration_since(t0);
+            let last = pops.iter().map(|p| p.1).max().unwrap().duration_since(t0);
+            eprintln!("injected in {injected:?}, pops from {first:?} to {last:?}");
+        }
         let mut pop_latency: Vec<Duration> = pops
             .iter()
             .map(|(m, at)| match m {
@@ -92,16 +115,19 @@ fn run(n: usize, five: bool) {
             }
         }
         b.collect(6004, n).await;
+        let talking = t0.elapsed();
         // Not timed: letting the allocator settle to read the memory.
         let paused = Instant::now();
         tokio::time::sleep(Duration::from_millis(200)).await;
         let active = rss();
         let pause = paused.elapsed();
         let written = b.running.db_status.written();
+        let hang = Instant::now();
         for ext in b.extensions.clone() {
             b.sim(SimAction::OnHook { ext }).await;
         }
         b.collect(6007, n).await;
+        let told = hang.elapsed();
         // Done when every record of the calls is in the database: a call
         // record and a recording row per call at least. The end is when
         // the database took the last of them, not when this loop notices:
@@ -117,6 +143,12 @@ fn run(n: usize, five: bool) {
             .last_written_at()
             .expect("records written");
         let elapsed = end.duration_since(t0) - pause;
+        if std::env::var_os("BENCH_PHASES").is_some() {
+            eprintln!(
+                "all talking at {talking:?}; hang-up to the last 6007 {told:?}, to the last record {:?}",
+                end.duration_since(hang)
+            );
+        }
         if std::env::var_os("BENCH_FLOW_ROWS").is_some() {
             println!(
                 "| {} | {n} | {:.0} | {:.2} | {:.2} |",

@@ -124,14 +124,25 @@ strategy = "longest-idle"
         let socket: UdpSocket = sock.into();
         let client = socket.local_addr().unwrap();
         let (tx, events) = mpsc::unbounded_channel();
+        // The reader only reads and timestamps; a second thread decodes.
+        // A reader that decoded as it went fell behind 10,000 pops
+        // arriving together, and the socket dropped some.
+        let (raw_tx, raw_rx) = std::sync::mpsc::channel::<(Vec<u8>, Instant)>();
         std::thread::spawn(move || {
             let mut buf = [0u8; 9000];
             while let Ok(n) = socket.recv(&mut buf) {
                 let at = Instant::now();
-                if let Ok(env) = decode(&buf[..n], TextEncoding::Utf8) {
-                    if tx.send((env.message, at)).is_err() {
-                        break;
-                    }
+                if raw_tx.send((buf[..n].to_vec(), at)).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            while let Ok((bytes, at)) = raw_rx.recv() {
+                let env = decode(&bytes, TextEncoding::Utf8)
+                    .unwrap_or_else(|e| panic!("a datagram the client cannot read: {e}"));
+                if tx.send((env.message, at)).is_err() {
+                    break;
                 }
             }
         });

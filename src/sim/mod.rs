@@ -10,7 +10,7 @@
 pub mod http;
 pub mod wav;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +51,10 @@ struct SimChannel {
     caller: String,
     callee: String,
     link: Option<Link>,
+    /// Channels that were linked to hear this one (`Link::Channel(this)`),
+    /// some perhaps since unlinked: when this one stops, its listeners are
+    /// found here instead of by a walk over every channel.
+    listeners: Vec<ChNum>,
     /// In a conference: hears everyone, is heard by no one.
     listen_only: bool,
     /// In a conference: heard by this channel only (a whisper).
@@ -70,6 +74,7 @@ impl SimChannel {
             caller: String::new(),
             callee: String::new(),
             link: None,
+            listeners: Vec::new(),
             listen_only: false,
             heard_by: None,
             playing: None,
@@ -193,6 +198,11 @@ pub enum SimReply {
 pub struct SimSwitch {
     channels: Vec<SimChannel>,
     by_ext: HashMap<TelNum, usize>,
+    /// Trunks that may be free, lowest first: a call-in takes the lowest
+    /// free trunk without a walk over every channel (10,000 of them in the
+    /// load bench). An entry is checked before use; a trunk that goes free
+    /// is put back in `Clear`, the only place a trunk is reset.
+    free_trunks: BTreeSet<u32>,
     sink: Option<EventSink>,
     clock: Clock,
     prompts: Prompts,
@@ -232,6 +242,7 @@ impl SimSwitch {
         SimSwitch {
             channels,
             by_ext,
+            free_trunks: (0..trunks).collect(),
             sink: None,
             clock,
             prompts,
@@ -293,11 +304,8 @@ impl SimSwitch {
     fn act(&mut self, a: SimAction, ctx: &mut Context<Self>) -> Result<SimReply, SimError> {
         match a {
             SimAction::NewCall { caller, callee } => {
-                let c = self
-                    .channels
-                    .iter_mut()
-                    .find(|c| !c.is_seat() && c.state == SimState::Free)
-                    .ok_or(SimError::NoTrunk)?;
+                let i = self.take_free_trunk().ok_or(SimError::NoTrunk)?;
+                let c = &mut self.channels[i];
                 c.state = SimState::Callin;
                 c.caller = caller.clone();
                 c.callee = callee.clone();
@@ -447,12 +455,43 @@ impl SimSwitch {
         }
     }
 
+    /// The lowest free trunk, taken out of `free_trunks`.
+    fn take_free_trunk(&mut self) -> Option<usize> {
+        let free = |c: &SimChannel| !c.is_seat() && c.state == SimState::Free;
+        while let Some(t) = self.free_trunks.pop_first() {
+            if self.channels.get(t as usize).is_some_and(free) {
+                return Some(t as usize);
+            }
+        }
+        // Not reached while every reset of a trunk puts it back; kept so
+        // that a missed one costs a walk, never a refused call.
+        self.channels.iter().position(free)
+    }
+
+    /// `from` now hears `to`: noted on `to`, so that `to` hanging up finds
+    /// it. Entries no longer linked are dropped here, which keeps the list
+    /// as short as the channel's current listeners.
+    fn link(&mut self, from: ChNum, to: ChNum) {
+        self.channels[from.0 as usize].link = Some(Link::Channel(to));
+        let mut listeners = std::mem::take(&mut self.channels[to.0 as usize].listeners);
+        listeners
+            .retain(|&x| x != from && self.channels[x.0 as usize].link == Some(Link::Channel(to)));
+        listeners.push(from);
+        self.channels[to.0 as usize].listeners = listeners;
+    }
+
     /// The channel stops hearing anything; whoever heard it loses the link
     /// too, and its recording is closed.
     fn hear_nothing(&mut self, ch: ChNum, ctx: &mut Context<Self>) {
         self.stop_play(ch, ctx, false);
         self.stop_record(ch);
-        for c in &mut self.channels {
+        let listeners = self
+            .channels
+            .get_mut(ch.0 as usize)
+            .map(|c| std::mem::take(&mut c.listeners))
+            .unwrap_or_default();
+        for x in listeners {
+            let c = &mut self.channels[x.0 as usize];
             if c.link == Some(Link::Channel(ch)) {
                 c.link = None;
                 if c.is_seat() && c.state == SimState::Talking {
@@ -582,13 +621,14 @@ impl SimSwitch {
                 }
                 self.hear_nothing(ch, ctx);
                 self.channels[ch.0 as usize].reset();
+                self.free_trunks.insert(ch.0);
             }
             SwitchCommand::Link { a, b, two_way } => {
                 self.stop_play(a, ctx, true);
-                self.channels[a.0 as usize].link = Some(Link::Channel(b));
+                self.link(a, b);
                 if two_way {
                     self.stop_play(b, ctx, true);
-                    self.channels[b.0 as usize].link = Some(Link::Channel(a));
+                    self.link(b, a);
                 }
                 for x in [a, b] {
                     let c = &mut self.channels[x.0 as usize];
@@ -781,5 +821,117 @@ impl crate::switch::SwitchDriver for SimDriver {
         cfg.app_data(actix_web::web::Data::new(self.addr.clone()))
             .app_data(actix_web::web::Data::new(self.clock.clone()));
         http::routes(cfg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three trunks (0–2) and two seats (3: ext 801, 4: ext 802); no sink,
+    /// so events are only logged.
+    fn switch() -> (Addr<SimSwitch>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let exts = [TelNum::new("801").unwrap(), TelNum::new("802").unwrap()];
+        let sim = SimSwitch::new(
+            3,
+            &exts,
+            Clock::manual(),
+            Prompts::load(dir.path()),
+            dir.path().to_path_buf(),
+            Duration::ZERO,
+        );
+        (sim.start(), dir)
+    }
+
+    async fn call_in(sim: &Addr<SimSwitch>) -> Result<u32, SimError> {
+        let new = SimAction::NewCall {
+            caller: "13800000000".into(),
+            callee: "4008001234".into(),
+        };
+        match sim.send(new).await.unwrap()? {
+            SimReply::Call { ch, .. } => Ok(ch.0),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn clear(sim: &Addr<SimSwitch>, ch: u32) {
+        sim.send(SwitchCommand::Clear {
+            ch: ChNum(ch),
+            cause: Cause::NORMAL,
+        })
+        .await
+        .unwrap();
+    }
+
+    async fn link_of(sim: &Addr<SimSwitch>, ch: u32) -> serde_json::Value {
+        match sim.send(SimAction::Get { ch }).await.unwrap().unwrap() {
+            SimReply::Channel(v) => v.link,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[actix::test]
+    async fn a_call_comes_in_on_the_lowest_free_trunk() {
+        let (sim, _dir) = switch();
+        for expected in 0..3 {
+            assert_eq!(call_in(&sim).await.unwrap(), expected);
+        }
+        assert!(matches!(call_in(&sim).await, Err(SimError::NoTrunk)));
+
+        clear(&sim, 2).await;
+        clear(&sim, 0).await;
+        assert_eq!(
+            call_in(&sim).await.unwrap(),
+            0,
+            "the lowest, not the last freed"
+        );
+        assert_eq!(call_in(&sim).await.unwrap(), 2);
+
+        // A trunk seized for a call out is not free for a call in.
+        clear(&sim, 0).await;
+        clear(&sim, 1).await;
+        sim.send(SwitchCommand::MakeCall {
+            ch: ChNum(0),
+            caller: "801".into(),
+            callee: "13900000000".into(),
+        })
+        .await
+        .unwrap();
+        assert_eq!(call_in(&sim).await.unwrap(), 1);
+        assert!(matches!(call_in(&sim).await, Err(SimError::NoTrunk)));
+        clear(&sim, 0).await;
+        assert_eq!(call_in(&sim).await.unwrap(), 0);
+    }
+
+    #[actix::test]
+    async fn a_trunk_that_clears_unlinks_whoever_heard_it_and_no_one_else() {
+        let (sim, _dir) = switch();
+        let (a, b) = (call_in(&sim).await.unwrap(), call_in(&sim).await.unwrap());
+        let link = |x: u32, y: u32, two_way| SwitchCommand::Link {
+            a: ChNum(x),
+            b: ChNum(y),
+            two_way,
+        };
+        // Seat 3 talks with trunk a; seat 4 listens to trunk a, one way.
+        sim.send(link(3, a, true)).await.unwrap();
+        sim.send(link(4, a, false)).await.unwrap();
+        // Trunk b hears seat 4 only: untouched when a clears.
+        sim.send(link(b, 4, false)).await.unwrap();
+        clear(&sim, a).await;
+        assert_eq!(link_of(&sim, 3).await, serde_json::Value::Null);
+        assert_eq!(link_of(&sim, 4).await, serde_json::Value::Null);
+        assert_eq!(link_of(&sim, b).await, serde_json::json!(4));
+
+        // A listener that moved on to another channel keeps its new link
+        // when the one it used to hear clears.
+        let c = call_in(&sim).await.unwrap();
+        assert_eq!(c, a);
+        sim.send(link(3, c, true)).await.unwrap();
+        sim.send(link(3, b, true)).await.unwrap();
+        clear(&sim, c).await;
+        assert_eq!(link_of(&sim, 3).await, serde_json::json!(b));
+        clear(&sim, b).await;
+        assert_eq!(link_of(&sim, 3).await, serde_json::Value::Null);
     }
 }
