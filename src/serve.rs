@@ -99,6 +99,9 @@ pub struct Running {
     pub registry: Addr<Registry>,
     pub monitor: spcti_actors::monitor::MonitorHub,
     pub server: actix_web::dev::Server,
+    /// The monitor's WebSocket server, already running: stopped after the
+    /// drain, so watchers see the calls end.
+    pub monitor_server: actix_web::dev::ServerHandle,
     /// Stop it with [`Spool::shutdown`](crate::storage::spool::Spool::shutdown) after the server.
     pub spool: crate::storage::spool::Spool,
     /// Set while stopping; see [`drain`].
@@ -353,6 +356,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         addr: config.monitor.bind.to_string(),
         source,
     })?;
+    let monitor_server_handle = monitor_server.handle();
     actix_web::rt::spawn(monitor_server);
 
     let bound_cell = Arc::new(OnceLock::<Bound>::new());
@@ -416,6 +420,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         registry,
         monitor,
         server,
+        monitor_server: monitor_server_handle,
         spool,
         db_status,
         draining,
@@ -447,8 +452,9 @@ impl Running {
 /// refused as busy; every call is ended as the system (its record and
 /// recording written, its agent told with 6008), as a force release would;
 /// then, once every channel is free or `wait` has passed, waits (within the
-/// same bound) until the records are synced and the end-of-call events held
-/// for them have left; `run` then flushes the spool to the database.
+/// same bound) until the recordings are reported closed, the records are
+/// synced and the end-of-call events held for them have left; `run` then
+/// flushes the spool to the database.
 pub async fn drain(running: &Drainer, wait: Duration) {
     use std::sync::atomic::Ordering;
     running.draining.store(true, Ordering::SeqCst);
@@ -485,9 +491,12 @@ pub async fn drain(running: &Drainer, wait: Duration) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Records are handed to the spool as calls end; the gateway lets each
-    // call's 6007/6008 go once they are synced.
+    // call's 6007/6008 go once they are synced. Before that, the trunks and
+    // seats hold those events until the switch reports each call's
+    // recording closed, which it may do after the call is down.
     let settled = || {
         running.ledger.is_synced(running.ledger.issued())
+            && spcti_actors::closing::holding() == 0
             && crate::gateway::agent_udp::HELD.load(Ordering::Relaxed) == 0
     };
     // Even when the calls took all of `wait`, one sync's worth of time for
@@ -590,11 +599,13 @@ pub fn run(config: Config) -> Result<(), StartError> {
         let _ = std::io::stdout().flush();
         tracing::info!(agent_udp = %b.agent_udp, admin = %b.admin, monitor = %b.monitor, "spcti running");
         let handle = running.server.handle();
+        let monitor = running.monitor_server.clone();
         let drainer = running.drainer();
         let server = actix_web::rt::spawn(running.server);
         stop_signal().await;
         drain(&drainer, drain_wait).await;
         handle.stop(true).await;
+        monitor.stop(true).await;
         let _ = server.await;
         Ok::<_, StartError>(running.spool)
     })?;

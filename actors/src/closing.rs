@@ -10,6 +10,7 @@
 //! start), for a guard timer. Records go to the spool at once as before:
 //! only the telling waits.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use spcti_protocol::ChNum;
@@ -17,12 +18,25 @@ use spcti_protocol::ChNum;
 /// How long notifications wait for a recording to be reported closed.
 pub const RECORDING_CLOSE_GUARD: Duration = Duration::from_secs(5);
 
+/// Holds of notifications waiting now, in every host of the process: a
+/// graceful stop (`serve::drain`) waits for this to reach zero, or the
+/// last calls' 6007/6008 would be lost when the switch closes their
+/// recordings a moment after the calls are down.
+static HOLDING: AtomicUsize = AtomicUsize::new(0);
+
+/// How many holds wait for their recordings now (all hosts).
+pub fn holding() -> usize {
+    HOLDING.load(Ordering::SeqCst)
+}
+
 /// Notifications `E` held per recording channel, in the order given.
 #[derive(Debug)]
 pub struct Closing<E> {
     /// (recording channel, hold id, notifications).
     held: Vec<(ChNum, u64, Vec<E>)>,
     holds: u64,
+    /// Where the holds are counted: [`HOLDING`] but in this file's tests.
+    count: &'static AtomicUsize,
 }
 
 impl<E> Default for Closing<E> {
@@ -30,6 +44,7 @@ impl<E> Default for Closing<E> {
         Closing {
             held: Vec::new(),
             holds: 0,
+            count: &HOLDING,
         }
     }
 }
@@ -40,6 +55,7 @@ impl<E> Closing<E> {
     pub fn hold(&mut self, rec: ChNum, fx: Vec<E>) -> u64 {
         self.holds += 1;
         if !fx.is_empty() {
+            self.count.fetch_add(1, Ordering::SeqCst);
             self.held.push((rec, self.holds, fx));
         }
         self.holds
@@ -61,6 +77,7 @@ impl<E> Closing<E> {
         let mut i = 0;
         while i < self.held.len() {
             if pick(self.held[i].0, self.held[i].1) {
+                self.count.fetch_sub(1, Ordering::SeqCst);
                 out.extend(self.held.remove(i).2);
             } else {
                 i += 1;
@@ -77,6 +94,13 @@ impl<E> Closing<E> {
     /// Whether anything waits.
     pub fn is_empty(&self) -> bool {
         self.held.is_empty()
+    }
+}
+
+/// A host that stops with holds (its actor gone for good) holds nothing.
+impl<E> Drop for Closing<E> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(self.held.len(), Ordering::SeqCst);
     }
 }
 
@@ -108,5 +132,32 @@ mod tests {
         let new = c.hold(ChNum(1), vec!["second call"]);
         assert_eq!(c.expire(old), ["first call"]);
         assert_eq!(c.expire(new), ["second call"]);
+    }
+
+    #[test]
+    fn holds_are_counted_until_released_or_dropped() {
+        // Its own count: the process-wide one moves with other tests.
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let holding = || COUNT.load(Ordering::SeqCst);
+        let counted = || Closing {
+            held: Vec::new(),
+            holds: 0,
+            count: &COUNT,
+        };
+        let before = 0;
+        let mut c = counted();
+        c.hold(ChNum(1), vec!["6007"]);
+        let b = c.hold(ChNum(2), vec!["6008"]);
+        c.hold(ChNum(3), Vec::<&str>::new());
+        assert_eq!(holding(), before + 2, "an empty hold is not counted");
+        c.expire(b);
+        assert_eq!(holding(), before + 1);
+        let mut d = counted();
+        d.hold(ChNum(4), vec!["6007"]);
+        assert_eq!(holding(), before + 2);
+        drop(d);
+        assert_eq!(holding(), before + 1, "a dropped host holds nothing");
+        c.closed(ChNum(1));
+        assert_eq!(holding(), before);
     }
 }

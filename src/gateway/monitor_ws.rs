@@ -198,6 +198,9 @@ pub fn bind(
             .route("/monitor", web::get().to(watch))
     })
     .workers(1)
+    // SIGINT/SIGTERM are `serve::run`'s: a server that took them itself
+    // would stop the whole actor system while calls are still ending.
+    .disable_signals()
     .shutdown_timeout(1)
     .bind(addr)?;
     let bound = *http.addrs().first().expect("bound one address");

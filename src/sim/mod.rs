@@ -8,6 +8,7 @@
 //! WAV files.
 
 pub mod http;
+pub mod recorder;
 pub mod wav;
 
 use std::collections::{BTreeSet, HashMap};
@@ -22,7 +23,8 @@ use spcti_actors::switch::{
 };
 use spcti_protocol::{Cause, ChNum, ConfNo, TelNum, TellGuid};
 
-use wav::{Prompts, Recorder};
+use recorder::{Recorded, Recordings};
+use wav::Prompts;
 
 /// A channel's state as `/sim/channels` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,7 +62,8 @@ struct SimChannel {
     /// In a conference: heard by this channel only (a whisper).
     heard_by: Option<ChNum>,
     playing: Option<String>,
-    recording: Option<Recorder>,
+    /// The recording's name; the file itself is the recorder thread's.
+    recording: Option<String>,
     heard: Vec<String>,
     play_timer: Option<SpawnHandle>,
     answer_timer: Option<SpawnHandle>,
@@ -206,7 +209,7 @@ pub struct SimSwitch {
     sink: Option<EventSink>,
     clock: Clock,
     prompts: Prompts,
-    recordings: PathBuf,
+    recorder: Recordings,
     answer_delay: Duration,
 }
 
@@ -246,7 +249,7 @@ impl SimSwitch {
             sink: None,
             clock,
             prompts,
-            recordings,
+            recorder: Recordings::start(recordings),
             answer_delay,
         }
     }
@@ -296,7 +299,7 @@ impl SimSwitch {
                 .filter(|_| matches!(c.link, Some(Link::Conf(_))))
                 .map(|h| h.0),
             playing: c.playing.clone(),
-            recording: c.recording.as_ref().map(|r| r.name().to_owned()),
+            recording: c.recording.clone(),
             heard: c.heard.clone(),
         }
     }
@@ -484,7 +487,7 @@ impl SimSwitch {
     /// too, and its recording is closed.
     fn hear_nothing(&mut self, ch: ChNum, ctx: &mut Context<Self>) {
         self.stop_play(ch, ctx, false);
-        self.stop_record(ch);
+        self.stop_record(ch, ctx);
         let listeners = self
             .channels
             .get_mut(ch.0 as usize)
@@ -533,21 +536,16 @@ impl SimSwitch {
 
     /// Stops the recording on `ch` and says when it is closed: always, so
     /// that the call's end never waits for a recording that did not run.
-    fn stop_record(&mut self, ch: ChNum) {
-        let now = self.clock.now();
-        let rec = self
-            .channels
-            .get_mut(ch.0 as usize)
-            .and_then(|c| c.recording.take());
-        let (file, duration) = match rec.map(|r| r.finish(now)) {
-            Some(Ok(done)) => done,
-            Some(Err(e)) => {
-                tracing::error!(%ch, "recording could not be finished: {e}");
-                Default::default()
-            }
-            None => Default::default(),
-        };
-        self.emit(SwitchEvent::RecordDone { ch, file, duration });
+    /// Closed on the recorder thread and reported from there
+    /// (`Handler<Recorded>`), even when nothing runs: a report made here
+    /// could overtake the closing of a recording stopped just before, and
+    /// tell the agents of a file not yet complete.
+    fn stop_record(&mut self, ch: ChNum, ctx: &mut Context<Self>) {
+        if let Some(c) = self.channels.get_mut(ch.0 as usize) {
+            c.recording = None;
+        }
+        let report = ctx.address().recipient();
+        self.recorder.finish(ch, self.clock.now(), report);
     }
 
     fn command(&mut self, cmd: SwitchCommand, ctx: &mut Context<Self>) {
@@ -690,13 +688,17 @@ impl SimSwitch {
             }
             SwitchCommand::StopPlay { ch } => self.stop_play(ch, ctx, true),
             SwitchCommand::Record { ch, file } => {
-                self.stop_record(ch);
-                match Recorder::start(&self.recordings, &file, now) {
-                    Ok(r) => self.channels[ch.0 as usize].recording = Some(r),
+                self.stop_record(ch, ctx);
+                match wav::check_recording_name(&file) {
+                    Ok(()) => {
+                        let name = file.to_string_lossy().into_owned();
+                        self.recorder.begin(ch, file, now);
+                        self.channels[ch.0 as usize].recording = Some(name);
+                    }
                     Err(e) => tracing::error!(%ch, file = %file.display(), "cannot record: {e}"),
                 }
             }
-            SwitchCommand::StopRecord { ch } => self.stop_record(ch),
+            SwitchCommand::StopRecord { ch } => self.stop_record(ch, ctx),
             SwitchCommand::JoinConf {
                 ch,
                 conf,
@@ -773,6 +775,21 @@ impl Handler<SwitchCommand> for SimSwitch {
             return;
         }
         self.command(cmd, ctx);
+    }
+}
+
+/// A recording closed on the recorder thread: said now, in the switch's
+/// order of events from here on.
+impl Handler<Recorded> for SimSwitch {
+    type Result = ();
+    fn handle(&mut self, m: Recorded, _: &mut Context<Self>) {
+        self.emit(SwitchEvent::RecordDone {
+            ch: m.ch,
+            file: m.file,
+            duration: m.duration,
+        });
+        // Only now may the quiescence barrier find the switch idle.
+        drop(m.busy);
     }
 }
 

@@ -395,13 +395,8 @@ impl Prompts {
     }
 }
 
-/// A recording's WAV file (16-bit 8 kHz mono) created at `dir/name`, its
-/// directories made; `name` must be relative, without `..`. Both
-/// switches' recordings start here.
-pub fn recording_file(
-    dir: &Path,
-    name: &Path,
-) -> std::io::Result<(PathBuf, hound::WavWriter<BufWriter<File>>)> {
+/// Refuses a recording name that is absolute or climbs with `..`.
+pub fn check_recording_name(name: &Path) -> std::io::Result<()> {
     if name.is_absolute()
         || name
             .components()
@@ -411,6 +406,17 @@ pub fn recording_file(
             "recording names are relative, without '..'",
         ));
     }
+    Ok(())
+}
+
+/// A recording's WAV file (16-bit 8 kHz mono) created at `dir/name`, its
+/// directories made; `name` must be relative, without `..`. Both
+/// switches' recordings start here.
+pub fn recording_file(
+    dir: &Path,
+    name: &Path,
+) -> std::io::Result<(PathBuf, hound::WavWriter<BufWriter<File>>)> {
+    check_recording_name(name)?;
     let path = dir.join(name);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
