@@ -3,7 +3,7 @@
 //! A switch records on its own hardware (the SIP driver: in each call's
 //! media task), so its event handling never waits for a file to be created
 //! or closed. The sim did both on its actor's thread, which every call's
-//! events also cross: 1,000 calls answered at once spent about half their
+//! events also cross: 1,000 calls answered at once spent most of their
 //! answering time creating WAV files there (docs/performance.md). Here the
 //! jobs run in order on one thread; a closed file is reported back to the
 //! switch, which then says `RecordDone` (closing.rs waits for it).

@@ -434,7 +434,6 @@ pub fn recording_file(
 /// A recording in progress: the file is created at start and completed,
 /// with its real length, when it stops.
 pub struct Recorder {
-    name: String,
     path: PathBuf,
     writer: hound::WavWriter<BufWriter<File>>,
     started: Mono,
@@ -453,16 +452,10 @@ impl Recorder {
     pub fn start(dir: &Path, name: &Path, now: Mono) -> std::io::Result<Recorder> {
         let (path, writer) = recording_file(dir, name)?;
         Ok(Recorder {
-            name: name.to_string_lossy().into_owned(),
             path,
             writer,
             started: now,
         })
-    }
-
-    /// The name relative to the recordings directory.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// Writes the call's length of audio and closes the file. The simulated
