@@ -64,6 +64,7 @@ fn run(n: usize, five: bool) {
             eprintln!("ready");
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
+        let cpu0 = support::thread_cpu();
         let t0 = Instant::now();
         let mut started: HashMap<u32, Instant> = HashMap::with_capacity(n);
         for i in 0..n {
@@ -90,6 +91,7 @@ fn run(n: usize, five: bool) {
         }
         let injected = t0.elapsed();
         let pops = b.collect(6003, n).await;
+        let pop_cpu = support::thread_cpu_since(&cpu0);
         if std::env::var_os("BENCH_PROFILE_POPS").is_some() {
             std::process::exit(0);
         }
@@ -97,6 +99,7 @@ fn run(n: usize, five: bool) {
             let first = pops.iter().map(|p| p.1).min().unwrap().duration_since(t0);
             let last = pops.iter().map(|p| p.1).max().unwrap().duration_since(t0);
             eprintln!("injected in {injected:?}, pops from {first:?} to {last:?}");
+            eprintln!("CPU from the first arrival to the last pop: {pop_cpu}");
         }
         let mut pop_latency: Vec<Duration> = pops
             .iter()

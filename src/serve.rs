@@ -146,6 +146,7 @@ fn data_dir_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Star
 
 /// Builds the actor tree and opens every socket. Must run inside an actix system.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    crate::no_huge_pages();
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir).map_err(data_dir_error(&data_dir))?;
     let clock = match config.server.clock {

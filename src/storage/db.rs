@@ -313,17 +313,23 @@ macro_rules! customer_query {
                 $crate::storage::schema::sp_customer::address,
                 $crate::storage::schema::sp_customer::contact,
             ))
-            .first::<(String, String, String, String)>($c)
-            .optional()
-            .map(|row| {
-                row.map(
-                    |(name, company, address, contact)| spcti_actors::records::Customer {
-                        name,
-                        company,
-                        address,
-                        contact,
-                    },
-                )
+            // Not `.first()`: its `LIMIT ?` is a bound parameter, and the
+            // SQLite planner marks the statement for re-preparing whenever
+            // that parameter is bound again, so every screen pop parsed
+            // and planned this query anew (a fifth of a loaded server's
+            // CPU, docs/performance.md). `phone` is unique: at most one row.
+            .load::<(String, String, String, String)>($c)
+            .map(|rows| {
+                rows.into_iter()
+                    .next()
+                    .map(
+                        |(name, company, address, contact)| spcti_actors::records::Customer {
+                            name,
+                            company,
+                            address,
+                            contact,
+                        },
+                    )
             })
     };
 }
@@ -438,8 +444,10 @@ impl ReadPool {
         Ok(with_conn!(self, |c| sp_sipregpwd::table
             .filter(sp_sipregpwd::reg_num.eq(reg_num))
             .select(sp_sipregpwd::password)
-            .first::<String>(c)
-            .optional()
+            // Not `.first()`: see `customer_query` (SQLite re-prepares a
+            // bound `LIMIT ?` on every use). `reg_num` is unique.
+            .load::<String>(c)
+            .map(|rows| rows.into_iter().next())
             .map_err(|e| e.to_string())?))
     }
 }
