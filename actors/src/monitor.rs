@@ -90,11 +90,34 @@ impl Default for MonitorHub {
 }
 
 /// Two channel states are the same change if they differ only in time.
+/// Field by field, without a copy: this runs on every channel change of
+/// every call. (Destructured, so a new field cannot be forgotten here.)
 fn same_channel(a: &ChannelStatus, b: &ChannelStatus) -> bool {
-    ChannelStatus {
-        time: b.time,
-        ..a.clone()
-    } == *b
+    let ChannelStatus {
+        ch_num,
+        ch_type,
+        state,
+        tel_num,
+        work_no,
+        caller_no,
+        callee_no,
+        tell_guid,
+        link_ch,
+        agent_state,
+        show_state,
+        time: _,
+    } = a;
+    *ch_num == b.ch_num
+        && *ch_type == b.ch_type
+        && *state == b.state
+        && *tel_num == b.tel_num
+        && *work_no == b.work_no
+        && *caller_no == b.caller_no
+        && *callee_no == b.callee_no
+        && *tell_guid == b.tell_guid
+        && *link_ch == b.link_ch
+        && *agent_state == b.agent_state
+        && *show_state == b.show_state
 }
 
 impl MonitorHub {
@@ -115,6 +138,13 @@ impl MonitorHub {
         self.floor.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether anyone watches now. Asked with the floor locked: a watcher
+    /// subscribes before it takes its snapshot under that lock, so a change
+    /// made while nobody watched is in the snapshot of whoever comes next.
+    fn watched(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     fn send(&self, m: Wire) {
         // No watcher is not an error.
         let _ = self.tx.send(Arc::new(Change::new(m)));
@@ -130,6 +160,10 @@ impl MonitorHub {
             {
                 return;
             }
+            if !self.watched() {
+                f.channels.insert(s.ch_num.0, s);
+                return;
+            }
             f.channels.insert(s.ch_num.0, s.clone());
         }
         self.send(s.into());
@@ -140,6 +174,10 @@ impl MonitorHub {
         {
             let mut f = self.floor();
             if f.agents.get(&s.tel_num).is_some_and(|(old, _)| *old == s) {
+                return;
+            }
+            if !self.watched() {
+                f.agents.insert(s.tel_num.clone(), (s, at));
                 return;
             }
             f.agents.insert(s.tel_num.clone(), (s.clone(), at));
@@ -156,6 +194,10 @@ impl MonitorHub {
                 .get(&no)
                 .is_some_and(|(old, e)| *old == s && *e == extra)
             {
+                return;
+            }
+            if !self.watched() {
+                f.groups.insert(no, (s, extra));
                 return;
             }
             f.groups.insert(no, (s.clone(), extra));

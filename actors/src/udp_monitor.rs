@@ -3,7 +3,8 @@
 //! WebSocket monitor does), then a 6012 datagram on every channel state
 //! change, sent through the agent gateway's socket.
 //!
-//! It watches the monitor hub like any other watcher; a platform that does
+//! It watches the monitor hub like any other watcher, once a platform is
+//! set (and not before: nobody to tell); a platform that does
 //! not read its datagrams costs nothing (UDP is fire and forget), and if
 //! this actor itself falls behind the hub it skips what it missed and sends
 //! a fresh snapshot rather than stalling anything.
@@ -74,8 +75,12 @@ impl UdpMonitor {
 
 impl Actor for UdpMonitor {
     type Context = Context<Self>;
+}
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
+impl UdpMonitor {
+    /// Watches the hub from the first platform on: with none set, nothing
+    /// here wakes on each of the floor's changes (every call makes several).
+    fn watch(&mut self, ctx: &mut Context<Self>) {
         let (_, mut rx) = self.deps.monitor.subscribe();
         let me = ctx.address();
         ctx.spawn(
@@ -106,7 +111,7 @@ impl Actor for UdpMonitor {
 /// 1015.
 impl Handler<AddPlatform> for UdpMonitor {
     type Result = Result<(), Refusal>;
-    fn handle(&mut self, m: AddPlatform, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, m: AddPlatform, ctx: &mut Context<Self>) -> Self::Result {
         let to = m.0;
         if to.ip().is_unspecified() || to.port() == 0 || to.ip().is_multicast() {
             return Err(Refusal::invalid(format!("{to} cannot receive datagrams")));
@@ -119,6 +124,10 @@ impl Handler<AddPlatform> for UdpMonitor {
             }
             self.platforms.push(to);
             tracing::info!(platform = %to, "UDP monitor platform set");
+            if self.platforms.len() == 1 {
+                // Before the snapshot: no change falls between the two.
+                self.watch(ctx);
+            }
         }
         let now = self.deps.clock.now();
         let due = self

@@ -259,6 +259,17 @@ strategy = "longest-idle"
     /// decoded once the count is reached: one the client cannot read
     /// fails the bench.
     pub async fn collect(&mut self, msg_type: u32, count: usize) -> Vec<(Message, Instant)> {
+        self.collect_then(msg_type, count, || ()).await
+    }
+
+    /// As `collect`, calling `reached` the moment the count is reached,
+    /// before anything is decoded.
+    pub async fn collect_then(
+        &mut self,
+        msg_type: u32,
+        count: usize,
+        reached: impl FnOnce(),
+    ) -> Vec<(Message, Instant)> {
         let mut kept = Vec::with_capacity(count);
         let mut others = Vec::new();
         while kept.len() < count {
@@ -276,6 +287,7 @@ strategy = "longest-idle"
                 others.push(raw);
             }
         }
+        reached();
         for raw in &others {
             raw.decode();
         }

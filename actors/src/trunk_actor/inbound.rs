@@ -383,7 +383,9 @@ impl TrunkActor {
 
     pub(super) fn offer_to(&mut self, ringer: &Ringer, waited: std::time::Duration, pick_up: bool) {
         let me = self.desc.ch;
-        let Some(call) = self.leg().and_then(|l| l.call()).cloned() else {
+        // Borrowed, not cloned: the call carries the flow's variables and
+        // its whole queued run; an offer needs a few fields of it.
+        let Some(call) = self.leg().and_then(|l| l.call()) else {
             return;
         };
         // The seat first: a pop makes its agent lift the phone, and that
