@@ -315,7 +315,11 @@ impl Raw {
                 std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
             })
             .unwrap_or(0);
-        Raw { bytes, at, msg_type }
+        Raw {
+            bytes,
+            at,
+            msg_type,
+        }
     }
 
     fn decode(&self) -> Message {

@@ -100,6 +100,82 @@ mod tests {
         assert_eq!(quick.customer("139"), Some(None), "an unknown caller");
     }
 
+    /// The screen-pop query is planned once per connection, not once per
+    /// caller: SQLite re-prepares a statement on every new binding of a
+    /// parameter its plan depends on (a bound `LIMIT ?`, as diesel's
+    /// `.first()` writes), which made every pop parse its SQL again. The
+    /// SQL diesel prepares is run on a raw connection, bound for three
+    /// callers, and SQLite's own count of re-prepares read.
+    #[test]
+    fn the_screen_pop_query_is_not_prepared_again_for_each_caller() {
+        use diesel::connection::{Instrumentation, InstrumentationEvent};
+        use libsqlite3_sys as ffi;
+        use std::ffi::CString;
+        use std::sync::{Arc, Mutex};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spcti.db");
+        let path = path.to_str().unwrap();
+        let url = format!("sqlite://{path}").parse().unwrap();
+        crate::storage::db::migrate(&url).unwrap();
+        let mut c = SqliteConnection::establish(path).unwrap();
+        c.batch_execute("INSERT INTO sp_customer (phone, name) VALUES ('139', 'Li');")
+            .unwrap();
+        let prepared = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = prepared.clone();
+        let watch = move |e: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = e {
+                seen.lock().unwrap().push(sql.to_owned());
+            }
+        };
+        c.set_instrumentation(Box::new(watch) as Box<dyn Instrumentation>);
+        customer_query!(&mut c, "138").unwrap();
+        let sql = prepared
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.contains("sp_customer"))
+            .cloned()
+            .expect("the query went through the statement cache");
+
+        let cpath = CString::new(path).unwrap();
+        let csql = CString::new(sql.clone()).unwrap();
+        // SAFETY: plain SQLite C API use on handles made and freed here.
+        let reprepared = unsafe {
+            let mut db = std::ptr::null_mut();
+            assert_eq!(ffi::sqlite3_open(cpath.as_ptr(), &mut db), ffi::SQLITE_OK);
+            let mut stmt = std::ptr::null_mut();
+            let rc = ffi::sqlite3_prepare_v3(
+                db,
+                csql.as_ptr(),
+                -1,
+                ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                &mut stmt,
+                std::ptr::null_mut(),
+            );
+            assert_eq!(rc, ffi::SQLITE_OK, "{sql}");
+            let mut rows = 0;
+            for phone in ["138", "139", "140"] {
+                ffi::sqlite3_reset(stmt);
+                let phone = CString::new(phone).unwrap();
+                ffi::sqlite3_bind_text(stmt, 1, phone.as_ptr(), -1, ffi::SQLITE_TRANSIENT());
+                // Whatever else the query binds (a LIMIT's 1, say), bound again.
+                for i in 2..=ffi::sqlite3_bind_parameter_count(stmt) {
+                    ffi::sqlite3_bind_int64(stmt, i, 1);
+                }
+                while ffi::sqlite3_step(stmt) == ffi::SQLITE_ROW {
+                    rows += 1;
+                }
+            }
+            assert_eq!(rows, 1, "one of the three callers is known");
+            let n = ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+            ffi::sqlite3_finalize(stmt);
+            ffi::sqlite3_close(db);
+            n
+        };
+        assert_eq!(reprepared, 0, "re-prepared for each caller: {sql}");
+    }
+
     #[test]
     fn a_locked_database_is_not_waited_for() {
         let dir = tempfile::tempdir().unwrap();
