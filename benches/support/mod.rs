@@ -76,7 +76,7 @@ pub fn thread_cpu_since(before: &[(u32, String, [u64; 3])]) -> String {
             (d[0] > 0).then(|| (d, format!("{name}/{tid}")))
         })
         .collect();
-    spent.sort_by(|a, b| b.0.cmp(&a.0));
+    spent.sort_by_key(|b| std::cmp::Reverse(b.0));
     spent
         .iter()
         .map(|(d, who)| {
