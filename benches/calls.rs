@@ -64,7 +64,9 @@ fn run(n: usize, five: bool) {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let idle = rss();
 
-        if std::env::var_os("BENCH_PROFILE_POPS").is_some() {
+        let phases = std::env::var_os("BENCH_PHASES").is_some();
+        let profile_pops = std::env::var_os("BENCH_PROFILE_POPS").is_some();
+        if profile_pops {
             // Time for a profiler to attach (`perf record -p`) before the
             // arrivals; the process exits once the pops are in.
             eprintln!("ready");
@@ -99,15 +101,15 @@ fn run(n: usize, five: bool) {
         let mut pop_cpu = String::new();
         let pops = b
             .collect_then(6003, n, || {
-                if std::env::var_os("BENCH_PHASES").is_some() {
+                if phases {
                     pop_cpu = support::thread_cpu_since(&cpu0);
                 }
             })
             .await;
-        if std::env::var_os("BENCH_PROFILE_POPS").is_some() {
+        if profile_pops {
             std::process::exit(0);
         }
-        if std::env::var_os("BENCH_PHASES").is_some() {
+        if phases {
             let first = pops.iter().map(|p| p.1).min().unwrap().duration_since(t0);
             let last = pops.iter().map(|p| p.1).max().unwrap().duration_since(t0);
             eprintln!("injected in {injected:?}, pops from {first:?} to {last:?}");
@@ -158,7 +160,7 @@ fn run(n: usize, five: bool) {
             .last_written_at()
             .expect("records written");
         let elapsed = end.duration_since(t0) - pause;
-        if std::env::var_os("BENCH_PHASES").is_some() {
+        if phases {
             eprintln!(
                 "all talking at {talking:?}; hang-up to the last 6007 {told:?}, to the last record {:?}",
                 end.duration_since(hang)

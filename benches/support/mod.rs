@@ -179,7 +179,6 @@ strategy = "longest-idle"
         sock.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
             .unwrap();
         let client = sock.local_addr().unwrap().as_socket().unwrap();
-        let socket = sock;
         let (tx, events) = mpsc::unbounded_channel();
         // The client is the instrument: it reads and timestamps each
         // datagram as it arrives, and sorts it by the MsgType read off its
@@ -190,7 +189,9 @@ strategy = "longest-idle"
         // Each hand-off carries every datagram already waiting: one wake-up
         // per burst, not per datagram.
         std::thread::spawn(move || {
-            let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 9000];
+            // One byte over the protocol's limit: an oversized datagram
+            // arrives whole enough to fail its decoding.
+            let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); spcti_protocol::MAX_DATAGRAM + 1];
             let bytes = |buf: &[std::mem::MaybeUninit<u8>], n: usize| -> Vec<u8> {
                 // SAFETY: recv initialised the first n bytes.
                 unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) }.to_vec()
@@ -198,11 +199,11 @@ strategy = "longest-idle"
             loop {
                 let mut burst = Vec::new();
                 // Wait for one, then take what else has come, unwaiting.
-                let Ok(n) = socket.recv(&mut buf) else { break };
+                let Ok(n) = sock.recv(&mut buf) else { break };
                 let at = Instant::now();
                 burst.push(Raw::new(bytes(&buf, n), at));
                 while burst.len() < 512 {
-                    match socket.recv_with_flags(&mut buf, libc::MSG_DONTWAIT) {
+                    match sock.recv_with_flags(&mut buf, libc::MSG_DONTWAIT) {
                         Ok(n) => {
                             let at = Instant::now();
                             burst.push(Raw::new(bytes(&buf, n), at));

@@ -75,6 +75,15 @@ impl QuickCustomers for QuickSqlite {
 mod tests {
     use super::*;
 
+    /// `spcti.db` in a new directory, migrated: the directory, the file.
+    fn migrated() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spcti.db").to_str().unwrap().to_owned();
+        let url = format!("sqlite://{path}").parse().unwrap();
+        crate::storage::db::migrate(&url).unwrap();
+        (dir, path)
+    }
+
     #[test]
     fn reads_a_customer_in_process_and_never_creates_a_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -113,11 +122,8 @@ mod tests {
         use std::ffi::CString;
         use std::sync::{Arc, Mutex};
 
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("spcti.db");
-        let path = path.to_str().unwrap();
-        let url = format!("sqlite://{path}").parse().unwrap();
-        crate::storage::db::migrate(&url).unwrap();
+        let (_dir, path) = migrated();
+        let path = path.as_str();
         let mut c = SqliteConnection::establish(path).unwrap();
         c.batch_execute("INSERT INTO sp_customer (phone, name) VALUES ('139', 'Li');")
             .unwrap();
@@ -178,11 +184,8 @@ mod tests {
 
     #[test]
     fn a_locked_database_is_not_waited_for() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("spcti.db");
-        let path = path.to_str().unwrap();
-        let url = format!("sqlite://{path}").parse().unwrap();
-        crate::storage::db::migrate(&url).unwrap();
+        let (_dir, path) = migrated();
+        let path = path.as_str();
         // Out of WAL, an exclusive writer locks readers out.
         let mut w = SqliteConnection::establish(path).unwrap();
         w.batch_execute("PRAGMA journal_mode = DELETE; BEGIN EXCLUSIVE;")
