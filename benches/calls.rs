@@ -23,6 +23,11 @@
 //! The client (`support`) reads and timestamps each datagram on its own
 //! thread and decodes only once `collect` has its count: the instrument
 //! does not take the two cores from the server while the pops are timed.
+//! It looks at its socket every millisecond rather than waiting on it, so
+//! the server's `sendto` does not wake it for each datagram (on loopback
+//! that wake-up is charged to the server's thread); a datagram's time is
+//! when it was read, up to a millisecond (and the sleep's overshoot) after
+//! it arrived, so latencies are overstated by that much, never understated.
 //! With `BENCH_CHILD=1 BENCH_PROFILE_POPS=1 target/release/deps/calls-* N`
 //! one run waits 2 s after printing `ready` (for `perf record -p`) and
 //! exits once the pops are in.
@@ -57,10 +62,21 @@ const FIVE: &str = r#"{
   }
 }"#;
 
+/// How often the client looks at its socket: every millisecond unless
+/// `BENCH_POLL_US` says otherwise (0: it waits on the socket, woken by each
+/// datagram's arrival, as `hot_path` does).
+fn poll() -> Option<Duration> {
+    let us = std::env::var("BENCH_POLL_US")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    (us > 0).then(|| Duration::from_micros(us))
+}
+
 fn run(n: usize, five: bool) {
     actix::System::new().block_on(async move {
         let base = rss();
-        let mut b = Bench::start_with(n, five.then_some(FIVE)).await;
+        let mut b = Bench::start_reading(n, five.then_some(FIVE), poll()).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let idle = rss();
 
