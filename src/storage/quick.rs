@@ -48,8 +48,6 @@ struct Quick {
     conn: SqliteConnection,
     /// When the read transaction open on `conn` began, if one is.
     began: Option<Instant>,
-    /// A task that ends the transaction is queued on this thread.
-    closing: bool,
 }
 
 thread_local! {
@@ -81,7 +79,6 @@ impl QuickSqlite {
             path: self.path.clone(),
             conn: c,
             began: None,
-            closing: false,
         })
     }
 
@@ -102,25 +99,23 @@ impl Quick {
         if self.began.is_none() && actix::Arbiter::try_current().is_some() {
             self.conn.batch_execute("BEGIN")?;
             self.began = Some(Instant::now());
-            if !self.closing {
-                self.closing = true;
-                actix::spawn(async {
-                    // Behind what this thread has ready now.
-                    tokio::task::yield_now().await;
-                    CONN.with(|cell| {
-                        let Ok(mut slot) = cell.try_borrow_mut() else {
-                            return;
-                        };
-                        if let Some(q) = slot.as_mut() {
-                            q.closing = false;
-                            if let Err(e) = q.end() {
-                                tracing::debug!("quick customer read: {e}");
-                                *slot = None;
-                            }
-                        }
-                    });
+            // Each transaction its own closer, with no flag that a lost
+            // closer could leave set: one ending a later transaction early
+            // only costs that transaction's sharing.
+            actix::spawn(async {
+                // Behind what this thread has ready now.
+                tokio::task::yield_now().await;
+                CONN.with(|cell| {
+                    // Never borrowed across an await: a read is synchronous.
+                    let Ok(mut slot) = cell.try_borrow_mut() else {
+                        return;
+                    };
+                    if let Some(Err(e)) = slot.as_mut().map(Quick::end) {
+                        tracing::debug!("quick customer read: {e}");
+                        *slot = None;
+                    }
                 });
-            }
+            });
         }
         customer_query!(&mut self.conn, phone)
     }
