@@ -152,7 +152,8 @@ impl MonitorHub {
 
     /// A channel's state; published only when it changed.
     pub fn channel(&self, s: ChannelStatus) {
-        {
+        // Built only for a watcher; the floor keeps the state either way.
+        let out = {
             let mut f = self.floor();
             if f.channels
                 .get(&s.ch_num.0)
@@ -160,35 +161,35 @@ impl MonitorHub {
             {
                 return;
             }
-            if !self.watched() {
-                f.channels.insert(s.ch_num.0, s);
-                return;
-            }
-            f.channels.insert(s.ch_num.0, s.clone());
+            let out = self.watched().then(|| s.clone());
+            f.channels.insert(s.ch_num.0, s);
+            out
+        };
+        if let Some(s) = out {
+            self.send(s.into());
         }
-        self.send(s.into());
     }
 
     /// An agent's state since `at`; published only when it changed.
     pub fn agent(&self, s: AgentStateChanged, at: NaiveDateTime) {
-        {
+        let out = {
             let mut f = self.floor();
             if f.agents.get(&s.tel_num).is_some_and(|(old, _)| *old == s) {
                 return;
             }
-            if !self.watched() {
-                f.agents.insert(s.tel_num.clone(), (s, at));
-                return;
-            }
-            f.agents.insert(s.tel_num.clone(), (s.clone(), at));
+            let out = self.watched().then(|| s.clone());
+            f.agents.insert(s.tel_num.clone(), (s, at));
+            out
+        };
+        if let Some(s) = out {
+            self.send(s.into());
         }
-        self.send(s.into());
     }
 
     /// A group's queue and counters; published only when they changed.
     pub fn group(&self, s: Stats, extra: GroupExtra) {
         let Some(no) = s.group_no else { return };
-        {
+        let out = {
             let mut f = self.floor();
             if f.groups
                 .get(&no)
@@ -196,13 +197,13 @@ impl MonitorHub {
             {
                 return;
             }
-            if !self.watched() {
-                f.groups.insert(no, (s, extra));
-                return;
-            }
-            f.groups.insert(no, (s.clone(), extra));
+            let out = self.watched().then(|| s.clone());
+            f.groups.insert(no, (s, extra));
+            out
+        };
+        if let Some(s) = out {
+            self.send(s.into());
         }
-        self.send(s.into());
     }
 
     /// Everything as it is now, then every change after it: the receiver is
