@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use spcti_protocol::{Cause, GroupNo};
+use spcti_protocol::Cause;
 
 use super::*;
 use crate::flow::{Flow, FlowBook, FlowRun, numbers};
@@ -63,7 +63,7 @@ impl InboundLeg {
             Leg::Free => return Err(NotNow("the channel has no call")),
             Leg::Ivr { flow, .. } => &flow.vars,
             _ => match self.call() {
-                Some(c) => &c.vars,
+                Some(c) => c.vars(),
                 None => return Err(NotNow("the channel has no call")),
             },
         };
@@ -252,19 +252,19 @@ impl InboundLeg {
                     }
                     call.group = Some(group);
                     call.popup = flow.popup();
-                    call.vars = flow.vars.clone();
-                    call.stay = Some(Box::new(ivr::QueueStay {
+                    // The run joins the wait when the call joins the
+                    // queue: moved then, not copied now.
+                    let wish = ivr::QueueWish {
+                        group,
                         priority,
                         music,
                         max_wait,
                         announce,
-                        announcing: Default::default(),
-                        flow: flow.clone(),
-                    }));
+                    };
                     if call.customer.is_none() {
-                        *queue_when_known = Some(group);
+                        *queue_when_known = Some(wish);
                     } else {
-                        fx.extend(self.enqueue(group, now));
+                        fx.extend(self.enqueue(wish, now));
                     }
                 }
                 IvrAction::Http(req) => {
@@ -276,7 +276,6 @@ impl InboundLeg {
                         fx.push(LegEffect::CancelFlowTimer);
                     }
                     call.popup = flow.popup();
-                    call.vars = flow.vars.clone();
                     fx.push(LegEffect::FlowTransfer(to));
                 }
                 IvrAction::StartRecording { max: _ } => {
@@ -324,11 +323,13 @@ impl InboundLeg {
         fx
     }
 
-    pub(super) fn enqueue(&mut self, group: GroupNo, now: Mono) -> Vec<LegEffect> {
-        let Leg::Ivr { mut call, .. } = std::mem::take(&mut self.leg) else {
+    pub(super) fn enqueue(&mut self, wish: ivr::QueueWish, now: Mono) -> Vec<LegEffect> {
+        let Leg::Ivr { mut call, flow, .. } = std::mem::take(&mut self.leg) else {
             return vec![];
         };
+        let group = wish.group;
         call.group = Some(group);
+        call.stay = Some(Box::new(wish.stay(flow)));
         call.queued_at = Some(now);
         let mut fx = vec![LegEffect::Enqueue {
             group,

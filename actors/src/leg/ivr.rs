@@ -20,8 +20,35 @@ use crate::flow::{Flow, FlowBook, FlowEnv, FlowRun};
 
 pub use crate::flow::{IvrAction, IvrInput, WELCOME_PROMPT};
 
+/// What a flow's `queue` node asked of the call's wait, until the call
+/// joins the queue (once the customer lookup answered): the run, still in
+/// the leg, then joins it as a [`QueueStay`] (moved, not copied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueWish {
+    pub group: spcti_protocol::GroupNo,
+    pub priority: u32,
+    pub music: Option<String>,
+    pub max_wait: Option<std::time::Duration>,
+    pub announce: Option<(std::time::Duration, crate::flow::numbers::Lang)>,
+}
+
+impl QueueWish {
+    /// The wait this wish asks for, with the run parked at the queue node.
+    pub fn stay(self, flow: FlowRun) -> QueueStay {
+        QueueStay {
+            priority: self.priority,
+            music: self.music,
+            max_wait: self.max_wait,
+            announce: self.announce,
+            announcing: Default::default(),
+            flow,
+        }
+    }
+}
+
 /// What a flow's `queue` node asked of the call's wait in the queue, and
-/// the flow parked at that node (it goes on at `overflow`).
+/// the flow parked at that node (it goes on at `overflow`). While the call
+/// keeps it, its run holds the call's variables (`CallInfo::vars`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStay {
     pub priority: u32,

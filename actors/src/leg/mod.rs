@@ -61,8 +61,9 @@ pub struct CallInfo {
     /// The flow's variables for the screen pop (flows.md `popup`), taken
     /// when the flow queued the call.
     pub popup: Vec<(String, String)>,
-    /// Every flow variable as the flow left them when it queued the call
-    /// (1006 reads them while the agent talks).
+    /// Every flow variable as the flow left them, once the call has left
+    /// its flow for good (an agent sent it to a group); while `stay` is
+    /// kept, its run holds them: read them with [`CallInfo::vars`].
     pub vars: std::collections::BTreeMap<String, String>,
     /// The flow's wishes for the wait in the queue (none when a transfer
     /// or no flow queued it).
@@ -79,6 +80,22 @@ impl CallInfo {
     /// Caller priority in the queue (0 unless a flow set it).
     pub fn priority(&self) -> u32 {
         self.stay.as_ref().map_or(0, |s| s.priority)
+    }
+
+    /// Every flow variable as the flow left them when it queued the call
+    /// (1006 reads them while the agent talks). One copy: the parked run's
+    /// while the call keeps it, which is where they are when no agent
+    /// sent the call on.
+    pub fn vars(&self) -> &std::collections::BTreeMap<String, String> {
+        self.stay.as_ref().map_or(&self.vars, |s| &s.flow.vars)
+    }
+
+    /// The call leaves its flow for good: the flow's wishes for the wait
+    /// go, its variables stay with the call.
+    pub fn leave_flow(&mut self) {
+        if let Some(stay) = self.stay.take() {
+            self.vars = stay.flow.vars;
+        }
     }
 
     /// The music the caller hears while waiting, if the flow chose one.
@@ -120,9 +137,9 @@ pub enum Leg {
     Ivr {
         call: CallInfo,
         flow: FlowRun,
-        /// The flow queued the call to this group; it joins the queue once
-        /// the customer lookup answered (the pop needs the data).
-        queue_when_known: Option<GroupNo>,
+        /// The flow queued the call; it joins the queue once the customer
+        /// lookup answered (the pop needs the data).
+        queue_when_known: Option<ivr::QueueWish>,
         /// The flow's timer is armed.
         timer: bool,
     },
@@ -472,11 +489,14 @@ impl InboundLeg {
             return vec![];
         }
         call.customer = Some(customer.unwrap_or_default());
-        match &self.leg {
+        match &mut self.leg {
             Leg::Ivr {
-                queue_when_known: Some(group),
+                queue_when_known: wish @ Some(_),
                 ..
-            } => self.enqueue(*group, now),
+            } => {
+                let wish = wish.take().expect("matched as Some");
+                self.enqueue(wish, now)
+            }
             _ => vec![],
         }
     }
@@ -1381,6 +1401,34 @@ mod tests {
             (TellMsg::QueueHangup, HangupBy::System, 16)
         );
         assert_eq!(leg.leg, Leg::Free);
+    }
+
+    /// One copy of the flow's variables: the run parked in the queue holds
+    /// them, and they stay with the call when an agent sends it to a group
+    /// (the run and its queue wishes go).
+    #[test]
+    fn the_flows_variables_outlive_the_flow_in_one_copy() {
+        let clock = Clock::manual();
+        let mut leg = InboundLeg::new(ChNum(0));
+        queued(&mut leg);
+        assert_eq!(leg.flow_var("caller").unwrap(), "138");
+        let call = leg.call().unwrap();
+        assert!(call.vars.is_empty(), "not copied beside the parked run");
+        assert_eq!(call.stay.as_ref().unwrap().flow.vars["caller"], "138");
+        leg.offer(vec![ringer("8001", 30)], s(5), s(45)).unwrap();
+        leg.seat_answered(ChNum(30), s(6), &clock);
+        leg.transfer(
+            ChNum(30),
+            TransferTo::Group(GroupNo(2)),
+            s(7),
+            s(45),
+            &clock,
+        )
+        .unwrap();
+        let call = leg.call().unwrap();
+        assert!(call.stay.is_none(), "the flow's wishes were for its group");
+        assert_eq!(leg.flow_var("caller").unwrap(), "138");
+        assert_eq!(leg.flow_var("ch").unwrap(), "0");
     }
 
     #[test]

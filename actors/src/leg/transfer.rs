@@ -65,7 +65,7 @@ impl InboundLeg {
                 call.queued_at = Some(now);
                 call.tried.clear();
                 // The flow's queue wishes were for the group it chose.
-                call.stay = None;
+                call.leave_flow();
                 fx.push(LegEffect::Enqueue {
                     group,
                     since: now,
@@ -460,7 +460,7 @@ impl InboundLeg {
             TransferTo::Group(group) => {
                 call.group = Some(group);
                 call.queued_at = Some(now);
-                call.stay = None;
+                call.leave_flow();
                 self.to(Leg::Queued { call });
                 vec![LegEffect::Enqueue {
                     group,
