@@ -71,13 +71,7 @@ impl UdpMonitor {
             });
         }
     }
-}
 
-impl Actor for UdpMonitor {
-    type Context = Context<Self>;
-}
-
-impl UdpMonitor {
     /// Watches the hub from the first platform on: with none set, nothing
     /// here wakes on each of the floor's changes (every call makes several).
     fn watch(&mut self, ctx: &mut Context<Self>) {
@@ -106,6 +100,10 @@ impl UdpMonitor {
             .into_actor(self),
         );
     }
+}
+
+impl Actor for UdpMonitor {
+    type Context = Context<Self>;
 }
 
 /// 1015.

@@ -489,16 +489,13 @@ impl InboundLeg {
             return vec![];
         }
         call.customer = Some(customer.unwrap_or_default());
-        match &mut self.leg {
+        let wish = match &mut self.leg {
             Leg::Ivr {
-                queue_when_known: wish @ Some(_),
-                ..
-            } => {
-                let wish = wish.take().expect("matched as Some");
-                self.enqueue(wish, now)
-            }
-            _ => vec![],
-        }
+                queue_when_known, ..
+            } => queue_when_known.take(),
+            _ => None,
+        };
+        wish.map_or_else(Vec::new, |w| self.enqueue(w, now))
     }
 
     /// A prompt ended: on hold the music loops; in the IVR the flow goes on.
