@@ -798,3 +798,94 @@ fn a_full_spool_disk_costs_durability_not_records() {
     assert_eq!(keys.len(), 22, "{keys:?}");
     spool.shutdown(Duration::from_secs(5));
 }
+
+/// The database copy runs in the background (`SCHED_IDLE`) while it keeps
+/// up, so a screen pop never waits for a commit's time slice, and takes a
+/// normal share once records have waited for the database a second
+/// (`src/storage/priority.rs`). Raising a thread from the background needs
+/// `CAP_SYS_NICE` (CI runs as root); without it the second half is skipped,
+/// except in CI.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_database_copy_yields_the_cores_until_it_falls_behind() {
+    use spcti::storage::priority::{self, Priority};
+    let db = backends::fresh(Backend::Sqlite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::start(&dir.path().join("up"), db.url()).unwrap();
+    let h = spool.handle();
+    let st = h.status().clone();
+    wait_for("the copy in the background", || {
+        spool.db_priority() == Some(Priority::Background)
+    });
+    h.submit(Record::Call(call("call:y:0", "1", "2026-11-24 10:00:00")));
+    wait_for("the record written", || st.written() == 1);
+    assert_eq!(spool.db_priority(), Some(Priority::Background));
+    spool.shutdown(Duration::from_secs(5));
+
+    let may_raise = std::thread::spawn(|| {
+        priority::set_current(Priority::Background).unwrap();
+        priority::set_current(Priority::Normal).is_ok()
+    })
+    .join()
+    .unwrap();
+    if !may_raise {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs where a background thread may be raised (CAP_SYS_NICE)"
+        );
+        eprintln!("skipped: this user may not raise a thread from the background");
+        return;
+    }
+    // The database is down: the record waits, and after a second the copy
+    // stops yielding, so that it cannot fall behind without bound.
+    let spool = Spool::start(&dir.path().join("down"), db.refused_url().parse().unwrap()).unwrap();
+    let st = spool.handle().status().clone();
+    wait_for("the copy in the background", || {
+        spool.db_priority() == Some(Priority::Background)
+    });
+    let at = Instant::now();
+    spool
+        .handle()
+        .submit(Record::Call(call("call:y:1", "1", "2026-11-24 10:00:00")));
+    wait_for("the database seen down", || !st.db_up());
+    wait_for("a normal share once behind", || {
+        spool.db_priority() == Some(Priority::Normal)
+    });
+    assert!(
+        at.elapsed() >= priority::BEHIND_AFTER,
+        "raised after {:?}",
+        at.elapsed()
+    );
+    assert_eq!(
+        spool.shutdown(Duration::ZERO),
+        1,
+        "the record stays on disk"
+    );
+}
+
+/// Records ended one at a time (each synced in the spool before the next
+/// comes) wait in memory up to the spool's linger to share one database
+/// transaction, instead of one commit each; a stop writes them at once.
+#[test]
+fn records_ended_one_at_a_time_share_a_transaction() {
+    let db = backends::fresh(Backend::Sqlite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A linger longer than the test, so only the stop can write them.
+    let spool = Spool::with_linger(dir.path(), db.url(), Duration::from_secs(60)).unwrap();
+    let h = spool.handle();
+    let st = h.status().clone();
+    let ledger = h.ledger().clone();
+    for i in 0..5 {
+        h.submit(Record::Call(call(
+            &format!("call:l:{i}"),
+            "1",
+            "2026-11-24 10:00:00",
+        )));
+        wait_for("the record synced", || ledger.is_synced(ledger.issued()));
+    }
+    assert_eq!(st.written(), 0, "every record still lingers");
+    assert_eq!(spool.shutdown(Duration::from_secs(10)), 0);
+    assert_eq!(st.written(), 5);
+    assert_eq!(st.transactions(), 1, "one commit for the five");
+    assert_eq!(reads(&db).all_calls().unwrap().len(), 5);
+}

@@ -8,6 +8,7 @@
 pub mod db;
 pub mod directory;
 pub mod ledger;
+pub mod priority;
 pub mod query;
 pub mod quick;
 pub mod rows;

@@ -9,9 +9,10 @@
 //!   the records on. A segment is sealed after [`SEGMENT_RECORDS`] records or
 //!   when no record has come for [`IDLE_SEAL`];
 //! - the **database writer** writes them in order, up to [`BATCH`] per
-//!   transaction. A sealed segment whose every record is in the database is
-//!   deleted. When the database is down it retries with backoff (100 ms
-//!   doubling to 5 s) and the records wait on disk.
+//!   transaction, each record at most [`LINGER`] after it reached it, as a
+//!   background thread (`priority.rs`). A sealed segment whose every record
+//!   is in the database is deleted. When the database is down it retries
+//!   with backoff (100 ms doubling to 5 s) and the records wait on disk.
 //!
 //! At start, segments left by an earlier run are replayed first, in order.
 //! Every record carries a stable key (`rec_key`, unique in its table) and
@@ -44,6 +45,7 @@ use serde::Serialize;
 use crate::config::DatabaseUrl;
 use crate::storage::db::{Conn, DbError};
 use crate::storage::ledger::Ledger;
+use crate::storage::priority::{self, Priority, Standing};
 use crate::storage::rows::Record;
 
 /// Records per sealed segment.
@@ -53,6 +55,15 @@ pub const SEGMENT_RECORDS: u64 = 1000;
 pub const IDLE_SEAL: Duration = Duration::from_millis(500);
 /// Records per database transaction.
 pub const BATCH: usize = 500;
+/// How long a record may wait in memory for others to share its database
+/// transaction. It is already safe in the spool, so this delays only when
+/// it can be read back from the database; meanwhile a busy system writes a
+/// few large transactions a second instead of one per ended call. Each
+/// commit writes every page it touched to SQLite's WAL (a few per table for
+/// a single row), and on two cores the kernel work of thousands of small
+/// commits a second, which no priority can preempt, was the hot path's
+/// tail (docs/performance.md, "The database copy yields the cores").
+pub const LINGER: Duration = Duration::from_millis(100);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -67,6 +78,8 @@ pub struct SpoolStatus {
     depth: AtomicU64,
     /// Written to the database since start.
     written: AtomicU64,
+    /// Database transactions that wrote records, since start.
+    transactions: AtomicU64,
     /// Refused by the database, kept in `rejected.jsonl`.
     rejected: AtomicU64,
     db_up: AtomicBool,
@@ -99,6 +112,7 @@ impl SpoolStatus {
             unsynced: AtomicU64::new(0),
             depth: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            transactions: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             // Unknown until the first attempt; "down" would alarm for nothing.
             db_up: AtomicBool::new(true),
@@ -128,6 +142,11 @@ impl SpoolStatus {
 
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::SeqCst)
+    }
+
+    /// Database transactions that wrote records, since start.
+    pub fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::SeqCst)
     }
 
     pub fn rejected(&self) -> u64 {
@@ -230,6 +249,8 @@ pub struct Spool {
     handle: SpoolHandle,
     spool_thread: Option<JoinHandle<()>>,
     db_thread: Option<JoinHandle<()>>,
+    /// The database writer's kernel thread id, once it runs.
+    db_tid: Arc<std::sync::atomic::AtomicI32>,
 }
 
 /// Why the spool could not start.
@@ -244,6 +265,16 @@ impl Spool {
     /// Opens the spool in `dir` (created if missing), queues what an earlier
     /// run left there, and starts writing to `url`.
     pub fn start(dir: &Path, url: DatabaseUrl) -> Result<Spool, SpoolError> {
+        Spool::with_linger(dir, url, LINGER)
+    }
+
+    /// As [`Spool::start`], with records waiting up to `linger` to share a
+    /// database transaction.
+    pub fn with_linger(
+        dir: &Path,
+        url: DatabaseUrl,
+        linger: Duration,
+    ) -> Result<Spool, SpoolError> {
         let err = |source| SpoolError {
             dir: dir.display().to_string(),
             source,
@@ -280,10 +311,19 @@ impl Spool {
             backoff: BACKOFF_MIN,
             retry_at: None,
             closing: None,
+            linger,
+            standing: Standing::new(),
+            priority: Priority::Normal,
+            stuck: false,
         };
+        let db_tid = Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let tid = db_tid.clone();
         let db_thread = std::thread::Builder::new()
             .name("spool-db".into())
-            .spawn(move || dbw.run(db_rx))
+            .spawn(move || {
+                tid.store(priority::thread_id(), Ordering::SeqCst);
+                dbw.run(db_rx)
+            })
             .map_err(err)?;
         Ok(Spool {
             handle: SpoolHandle {
@@ -293,11 +333,18 @@ impl Spool {
             },
             spool_thread: Some(spool_thread),
             db_thread: Some(db_thread),
+            db_tid,
         })
     }
 
     pub fn handle(&self) -> SpoolHandle {
         self.handle.clone()
+    }
+
+    /// The database writer's priority as the kernel has it now
+    /// (`priority.rs`): background while the copy keeps up.
+    pub fn db_priority(&self) -> Option<Priority> {
+        priority::of_thread(self.db_tid.load(Ordering::SeqCst))
     }
 
     /// Flushes to the database, waiting at most `wait`; what is not written
@@ -583,25 +630,36 @@ struct DbWriter {
     url: DatabaseUrl,
     dir: PathBuf,
     conn: Option<Conn>,
-    pending: VecDeque<(Option<SegNo>, Box<Record>)>,
+    /// Each with when it reached this thread.
+    pending: VecDeque<(Option<SegNo>, Box<Record>, Instant)>,
     segs: BTreeMap<SegNo, SegState>,
     status: Arc<SpoolStatus>,
     backoff: Duration,
     retry_at: Option<Instant>,
     closing: Option<Instant>,
+    /// How long a record may wait for others to share its transaction.
+    linger: Duration,
+    /// Whether to yield the cores to the actors, and what the thread has.
+    standing: Standing,
+    priority: Priority,
+    /// The kernel refused to raise the thread once: not asked again.
+    stuck: bool,
 }
 
 impl DbWriter {
     fn run(mut self, rx: Receiver<ToDb>) {
         let mut spool_gone = false;
+        match priority::set_current(Priority::Background) {
+            Ok(()) => self.priority = Priority::Background,
+            Err(e) => tracing::debug!("the database copy shares the cores: {e}"),
+        }
         loop {
             // Take what has arrived; block only when there is nothing to do.
             let wait = if let Some(at) = self.retry_at {
                 Some(at.saturating_duration_since(Instant::now()))
-            } else if self.pending.is_empty() {
-                None
             } else {
-                Some(Duration::ZERO)
+                self.due()
+                    .map(|at| at.saturating_duration_since(Instant::now()))
             };
             let wait = match (wait, self.closing) {
                 (w, Some(d)) => Some(
@@ -646,12 +704,56 @@ impl DbWriter {
             if spool_gone && self.pending.is_empty() {
                 return;
             }
+            self.steer();
             if self.retry_at.is_some_and(|at| Instant::now() < at) {
                 continue;
             }
             self.retry_at = None;
-            if !self.pending.is_empty() {
+            if self.due().is_some_and(|at| at <= Instant::now()) {
                 self.write_some();
+            }
+        }
+    }
+
+    /// When the pending records are to be written: once a transaction's
+    /// worth has come, once the oldest has waited its linger, or at once
+    /// when stopping; `None` when none waits.
+    fn due(&self) -> Option<Instant> {
+        let oldest = self.pending.front()?.2;
+        if self.pending.len() >= BATCH || self.closing.is_some() {
+            Some(oldest)
+        } else {
+            Some(oldest + self.linger)
+        }
+    }
+
+    /// Background while the copy keeps up, a normal share once it lags
+    /// (`priority.rs`).
+    fn steer(&mut self) {
+        if self.closing.is_some() {
+            self.standing.stopping();
+        }
+        let oldest = self.pending.front().map(|p| p.2);
+        let wanted = self.standing.wanted(oldest, Instant::now());
+        if wanted == self.priority || (self.stuck && wanted == Priority::Normal) {
+            return;
+        }
+        match priority::set_current(wanted) {
+            Ok(()) => {
+                tracing::debug!(
+                    waiting = self.pending.len(),
+                    "the database copy runs at {} priority",
+                    wanted.as_str()
+                );
+                self.priority = wanted;
+            }
+            Err(e) => {
+                self.stuck = true;
+                tracing::warn!(
+                    waiting = self.pending.len(),
+                    "the database copy is behind and cannot leave the background \
+                     (it needs CAP_SYS_NICE or RLIMIT_NICE 20): {e}"
+                );
             }
         }
     }
@@ -662,7 +764,7 @@ impl DbWriter {
                 if let Some(no) = seg {
                     self.segs.entry(no).or_default();
                 }
-                self.pending.push_back((seg, r));
+                self.pending.push_back((seg, r, Instant::now()));
             }
             ToDb::Sealed(no, count) => {
                 self.segs.entry(no).or_default().sealed = Some(count);
@@ -689,7 +791,7 @@ impl DbWriter {
         }
         let n = self.pending.len().min(BATCH);
         let conn = self.conn.as_mut().expect("connected above");
-        let batch: Vec<&Record> = self.pending.iter().take(n).map(|(_, r)| &**r).collect();
+        let batch: Vec<&Record> = self.pending.iter().take(n).map(|(_, r, _)| &**r).collect();
         match conn.write(&batch) {
             Ok(()) => self.done(n, 0),
             // A failed query on a healthy connection is about the rows;
@@ -733,7 +835,7 @@ impl DbWriter {
     /// The first `ok + bad` pending records are finished with.
     fn done(&mut self, ok: usize, bad: usize) {
         for _ in 0..ok + bad {
-            if let Some((Some(no), _)) = self.pending.pop_front() {
+            if let Some((Some(no), _, _)) = self.pending.pop_front() {
                 self.segs.entry(no).or_default().done += 1;
             }
         }
@@ -747,6 +849,10 @@ impl DbWriter {
                 .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         }
         self.status.written.fetch_add(ok as u64, Ordering::SeqCst);
+        if ok > 0 {
+            // Every call of `done` with rows written follows one commit.
+            self.status.transactions.fetch_add(1, Ordering::SeqCst);
+        }
         self.status.rejected.fetch_add(bad as u64, Ordering::SeqCst);
         if !self.status.db_up.swap(true, Ordering::SeqCst) {
             tracing::info!(
