@@ -132,7 +132,11 @@ impl SpoolStatus {
 
     /// Records not yet in the database (spooled plus not yet synced).
     pub fn pending(&self) -> u64 {
-        self.depth.load(Ordering::SeqCst) + self.unsynced.load(Ordering::SeqCst)
+        // Unsynced first: a synced record is counted on disk before it
+        // leaves the unsynced count, so read in this order no record is
+        // between the two readings unseen (0 means all in the database).
+        let unsynced = self.unsynced.load(Ordering::SeqCst);
+        unsynced + self.depth.load(Ordering::SeqCst)
     }
 
     /// Records on disk waiting for the database.
@@ -165,13 +169,15 @@ impl SpoolStatus {
     }
 
     pub fn snapshot(&self) -> StatusSnapshot {
+        // In this order, as in `pending`.
+        let spool_unsynced = self.unsynced.load(Ordering::SeqCst);
         StatusSnapshot {
             backend: self.backend,
             url: self.url.clone(),
             state: if self.db_up() { "up" } else { "down" },
             last_error: self.last_error(),
             spool_depth: self.depth(),
-            spool_unsynced: self.unsynced.load(Ordering::SeqCst),
+            spool_unsynced,
             spool_disk_ok: self.disk_ok.load(Ordering::SeqCst),
             written: self.written(),
             rejected: self.rejected(),
@@ -314,7 +320,7 @@ impl Spool {
             linger,
             standing: Standing::new(),
             priority: Priority::Normal,
-            stuck: false,
+            fixed: false,
         };
         let db_tid = Arc::new(std::sync::atomic::AtomicI32::new(0));
         let tid = db_tid.clone();
@@ -642,8 +648,8 @@ struct DbWriter {
     /// Whether to yield the cores to the actors, and what the thread has.
     standing: Standing,
     priority: Priority,
-    /// The kernel refused to raise the thread once: not asked again.
-    stuck: bool,
+    /// The kernel refused a change once: the thread keeps what it has.
+    fixed: bool,
 }
 
 impl DbWriter {
@@ -651,7 +657,10 @@ impl DbWriter {
         let mut spool_gone = false;
         match priority::set_current(Priority::Background) {
             Ok(()) => self.priority = Priority::Background,
-            Err(e) => tracing::debug!("the database copy shares the cores: {e}"),
+            Err(e) => {
+                self.fixed = true;
+                tracing::debug!("the database copy shares the cores: {e}");
+            }
         }
         loop {
             // Take what has arrived; block only when there is nothing to do.
@@ -735,7 +744,7 @@ impl DbWriter {
         }
         let oldest = self.pending.front().map(|p| p.2);
         let wanted = self.standing.wanted(oldest, Instant::now());
-        if wanted == self.priority || (self.stuck && wanted == Priority::Normal) {
+        if wanted == self.priority || self.fixed {
             return;
         }
         match priority::set_current(wanted) {
@@ -748,7 +757,9 @@ impl DbWriter {
                 self.priority = wanted;
             }
             Err(e) => {
-                self.stuck = true;
+                // Only raising can be refused (the thread is in the
+                // background): said once, since it is not asked again.
+                self.fixed = true;
                 tracing::warn!(
                     waiting = self.pending.len(),
                     "the database copy is behind and cannot leave the background \

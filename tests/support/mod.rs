@@ -447,20 +447,47 @@ impl Server {
         self.advance(2_000);
     }
 
-    /// Rows of `sp_tellrec` once `n` exist: (tellguid, tellmsg, hangup_by, tel_num, record_file).
+    /// Whether every record the server has handed to its spool is in the
+    /// database: asked before rows are read, so that nothing waiting then
+    /// means every record so far is in what is read. A server that no
+    /// longer answers has stopped: nothing more will come from it.
+    fn all_records_in(&self) -> bool {
+        let url = format!("http://{}/api/health", self.admin);
+        match self
+            .http
+            .get(&url)
+            .header("Authorization", &self.auth())
+            .call()
+        {
+            Ok(mut resp) => {
+                let text = resp.body_mut().read_to_string().unwrap_or_default();
+                let health: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                let d = &health["database"];
+                d["spool_depth"] == 0 && d["spool_unsynced"] == 0
+            }
+            Err(ureq::Error::StatusCode(code)) => panic!("GET /api/health: {code}"),
+            Err(_) => true,
+        }
+    }
+
+    /// Rows of `sp_tellrec` once `n` exist and no record handed to the
+    /// spool still waits for the database (records of one call can reach it
+    /// in separate transactions): (tellguid, tellmsg, hangup_by, tel_num,
+    /// record_file).
     pub fn call_records(&self, n: usize) -> Vec<(String, i32, String, String, Option<String>)> {
         use diesel::prelude::*;
         use spcti::storage::schema::sp_tellrec::dsl::*;
         let deadline = Instant::now() + PROMPT;
         let path = self.data_dir().join("spcti.db");
         loop {
+            let all_in = self.all_records_in();
             let mut conn = spcti::storage::db::open_sqlite(path.to_str().unwrap()).unwrap();
             let rows: Vec<(String, i32, String, String, Option<String>)> = sp_tellrec
                 .select((tellguid, tellmsg, hangup_by, tel_num, record_file))
                 .order(id)
                 .load(&mut conn)
                 .unwrap();
-            if rows.len() >= n {
+            if rows.len() >= n && all_in {
                 return rows;
             }
             if Instant::now() > deadline {
