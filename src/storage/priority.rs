@@ -8,7 +8,10 @@
 //! So the writer runs as a background thread (`SCHED_IDLE`): a thread with
 //! calls to handle that wakes takes the core from it at once, and the
 //! scheduler counts a core that runs only it as free when it places a
-//! woken thread.
+//! woken thread. A kernel that does not preempt system calls
+//! (`PREEMPT_NONE`) still lets the writer finish the one it is in: that
+//! part is kept small by writing few, large transactions (`LINGER` in
+//! `spool.rs`).
 //!
 //! A background thread gets almost no CPU while the cores are saturated, so
 //! the copy could fall behind without bound and hold SQLite's write lock
