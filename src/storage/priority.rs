@@ -15,7 +15,7 @@
 //!
 //! A background thread gets almost no CPU while the cores are saturated, so
 //! the copy could fall behind without bound and hold SQLite's write lock
-//! across long stretches. [`Standing`] is the guard: once a record has
+//! across long stretches. [`Priority::wanted`] is the guard: once a record has
 //! waited for the database longer than [`BEHIND_AFTER`], or the server is
 //! stopping, the writer asks for a normal share again, and goes back to the
 //! background once it has caught up. Raising a thread from `SCHED_IDLE`
@@ -113,49 +113,25 @@ pub fn of_thread(tid: i32) -> Option<Priority> {
     }
 }
 
-/// What the database writer should run at, from how long its oldest
-/// record has waited: sans-I/O, time passed in. The writer may have
-/// records waiting at every moment while it keeps up (a busy system ends
-/// calls faster than one commit), so what counts is the age of the oldest.
-#[derive(Debug)]
-pub struct Standing {
-    wanted: Priority,
-    stopping: bool,
-}
-
-impl Standing {
-    pub fn new() -> Standing {
-        Standing {
-            wanted: Priority::Background,
-            stopping: false,
-        }
-    }
-
-    /// The server is stopping: what is left is copied before it exits.
-    pub fn stopping(&mut self) {
-        self.stopping = true;
-    }
-
-    /// The priority wanted now, given since when the oldest record has
-    /// waited (`None`: none waits). Raised once that is [`BEHIND_AFTER`]
-    /// ago; lowered again only once the oldest is younger than
-    /// [`CAUGHT_UP`], so the writer does not flip with every batch.
-    pub fn wanted(&mut self, oldest: Option<Instant>, now: Instant) -> Priority {
+impl Priority {
+    /// What the database writer, running at `self`, should run at now,
+    /// given since when its oldest record has waited (`None`: none waits):
+    /// sans-I/O, time passed in. The writer may have records waiting at
+    /// every moment while it keeps up (a busy system ends calls faster
+    /// than one commit), so what counts is the age of the oldest. Raised
+    /// once that is [`BEHIND_AFTER`], or the server is `stopping` (what is
+    /// left is copied before it exits); lowered again only once the oldest
+    /// is younger than [`CAUGHT_UP`], so the writer does not flip with
+    /// every batch.
+    pub fn wanted(self, oldest: Option<Instant>, stopping: bool, now: Instant) -> Priority {
         let age = oldest.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
-        self.wanted = if self.stopping || age >= BEHIND_AFTER {
+        if stopping || age >= BEHIND_AFTER {
             Priority::Normal
         } else if age < CAUGHT_UP {
             Priority::Background
         } else {
-            self.wanted
-        };
-        self.wanted
-    }
-}
-
-impl Default for Standing {
-    fn default() -> Self {
-        Standing::new()
+            self
+        }
     }
 }
 
@@ -163,10 +139,21 @@ impl Default for Standing {
 mod tests {
     use super::*;
 
+    /// The writer's priority through a sequence of readings: each
+    /// reading's answer is what it runs at for the next.
+    struct Writer(Priority);
+
+    impl Writer {
+        fn wanted(&mut self, oldest: Option<Instant>, now: Instant) -> Priority {
+            self.0 = self.0.wanted(oldest, false, now);
+            self.0
+        }
+    }
+
     #[test]
     fn the_writer_yields_until_a_record_has_waited_too_long() {
         let t0 = Instant::now();
-        let mut s = Standing::new();
+        let mut s = Writer(Priority::Background);
         assert_eq!(s.wanted(None, t0), Priority::Background);
         // Records waiting all the time, each written soon: it keeps up.
         for i in 1..100u32 {
@@ -195,9 +182,10 @@ mod tests {
     #[test]
     fn a_stopping_server_copies_at_a_normal_share() {
         let t0 = Instant::now();
-        let mut s = Standing::new();
-        s.stopping();
-        assert_eq!(s.wanted(None, t0), Priority::Normal);
+        assert_eq!(
+            Priority::Background.wanted(None, true, t0),
+            Priority::Normal
+        );
     }
 
     /// The kernel takes both ways on this machine (CI runs as root, which

@@ -45,7 +45,7 @@ use serde::Serialize;
 use crate::config::DatabaseUrl;
 use crate::storage::db::{Conn, DbError};
 use crate::storage::ledger::Ledger;
-use crate::storage::priority::{self, Priority, Standing};
+use crate::storage::priority::{self, Priority};
 use crate::storage::rows::Record;
 
 /// Records per sealed segment.
@@ -318,7 +318,6 @@ impl Spool {
             retry_at: None,
             closing: None,
             linger,
-            standing: Standing::new(),
             priority: Priority::Normal,
             fixed: false,
         };
@@ -645,8 +644,7 @@ struct DbWriter {
     closing: Option<Instant>,
     /// How long a record may wait for others to share its transaction.
     linger: Duration,
-    /// Whether to yield the cores to the actors, and what the thread has.
-    standing: Standing,
+    /// What the thread runs at (`priority.rs`).
     priority: Priority,
     /// The kernel refused a change once: the thread keeps what it has.
     fixed: bool,
@@ -739,11 +737,10 @@ impl DbWriter {
     /// Background while the copy keeps up, a normal share once it lags
     /// (`priority.rs`).
     fn steer(&mut self) {
-        if self.closing.is_some() {
-            self.standing.stopping();
-        }
         let oldest = self.pending.front().map(|p| p.2);
-        let wanted = self.standing.wanted(oldest, Instant::now());
+        let wanted = self
+            .priority
+            .wanted(oldest, self.closing.is_some(), Instant::now());
         if wanted == self.priority || self.fixed {
             return;
         }
